@@ -1,0 +1,86 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+use crate::build::{self, BuildOptions};
+use crate::diag::{display_path, Diagnostics};
+
+#[derive(Debug, Parser)]
+#[command(name = "procsite", version, about = "Publish controlled procedures as one static website per site")]
+pub struct Cli {
+    /// The repository root, where book.toml is.
+    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
+    pub root: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate everything and print file:line diagnostics; exit 1 on errors.
+    Check,
+    /// Build the site websites into the output folder.
+    Build {
+        /// Build only this site (repeatable). Default: every site.
+        #[arg(long = "site", value_name = "SITE")]
+        sites: Vec<String>,
+        /// Output folder; overrides [build] output of book.toml.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Version folder name. Default: preview.
+        #[arg(long = "version", value_name = "V")]
+        version: Option<String>,
+    },
+}
+
+fn print_diagnostics(diags: Diagnostics) -> (usize, usize) {
+    let (errors, warnings) = (diags.error_count(), diags.warning_count());
+    for d in diags.into_sorted() {
+        eprintln!("{d}");
+    }
+    (errors, warnings)
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Check => {
+            let (errors, warnings) = print_diagnostics(build::check(&cli.root));
+            if errors > 0 {
+                eprintln!("check failed: {errors} error(s), {warnings} warning(s)");
+                ExitCode::from(1)
+            } else {
+                println!("check passed: 0 errors, {warnings} warning(s)");
+                ExitCode::SUCCESS
+            }
+        }
+        Command::Build { sites, out, version } => {
+            let started = Instant::now();
+            let opts = BuildOptions { root: cli.root, out, sites, version };
+            match build::build(&opts) {
+                Ok(summary) => {
+                    let (_, warnings) = print_diagnostics(summary.diags);
+                    let pages: usize = summary.sites.iter().map(|(_, n)| n).sum();
+                    println!(
+                        "built {} site(s), {pages} page(s), version {} into {} in {:.2} s{}",
+                        summary.sites.len(),
+                        summary.version,
+                        display_path(&summary.out),
+                        started.elapsed().as_secs_f64(),
+                        if warnings > 0 { format!(" ({warnings} warning(s))") } else { String::new() }
+                    );
+                    println!("open {}", display_path(&summary.out.join("index.html")));
+                    ExitCode::SUCCESS
+                }
+                Err(diags) => {
+                    let (errors, warnings) = print_diagnostics(diags);
+                    eprintln!("build failed: {errors} error(s), {warnings} warning(s); nothing was written");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

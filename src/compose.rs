@@ -1,0 +1,392 @@
+//! Composition: a global document, resolved for one site, with that site's addendum
+//! applied. Every piece of the result remembers where it came from.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::parse::blocks::{evaluate, flatten, CondLine, SiteCtx};
+use crate::parse::markdown::{assign_anchors, headings, slugify, unique_slug, Heading};
+use crate::parse::{Addendum, Directive, Document, Node, OpKind};
+
+/// Where a piece of a composed page comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The global document.
+    Global,
+    /// A document that exists only at this site.
+    SiteDocument,
+    /// An operation block of the site's addendum.
+    Addendum { op: OpKind, anchor: String, line: usize },
+    /// Markdown of the addendum outside any block, appended under a site heading.
+    SiteAppendix,
+}
+
+impl Origin {
+    pub fn is_site_content(&self) -> bool {
+        matches!(self, Origin::Addendum { .. } | Origin::SiteAppendix)
+    }
+}
+
+/// A run of lines with one origin and one condition.
+#[derive(Debug, Clone)]
+pub struct Piece {
+    pub origin: Origin,
+    /// Label of the condition that kept these lines, e.g. "Only for market EU".
+    pub cond: Option<Arc<str>>,
+    /// The source file the lines come from.
+    pub file: Arc<PathBuf>,
+    pub lines: Vec<CondLine>,
+    /// Anchors of the headings in this piece, in order.
+    pub anchors: Vec<String>,
+    /// The "not applicable at this site" notice of a `remove`.
+    pub notice: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TocEntry {
+    pub level: u8,
+    pub text: String,
+    pub anchor: String,
+}
+
+/// One document as one site publishes it.
+#[derive(Debug, Clone)]
+pub struct SiteDoc<'a> {
+    pub doc: &'a Document,
+    pub addendum: Option<&'a Addendum>,
+    pub pieces: Vec<Piece>,
+    pub toc: Vec<TocEntry>,
+    pub anchors: BTreeSet<String>,
+    /// The composed Markdown exactly as published at this site.
+    pub markdown: String,
+    /// SHA-256 of `markdown`, hex.
+    pub content_hash: String,
+}
+
+struct OpSpec {
+    kind: OpKind,
+    anchor: String,
+    line: usize,
+    content: Vec<CondLine>,
+}
+
+/// Splits an addendum into its operations and the Markdown outside any block.
+fn collect_ops(
+    add: &Addendum,
+    nodes: &[Node],
+    site: &SiteCtx,
+    cond: &Option<Arc<str>>,
+    ops: &mut Vec<OpSpec>,
+    outside: &mut Vec<CondLine>,
+    diags: &mut Diagnostics,
+) {
+    for node in nodes {
+        match node {
+            Node::Line(l) => outside.push(CondLine { no: l.no, text: l.text.clone(), cond: cond.clone() }),
+            Node::Block(b) => match &b.directive {
+                Directive::Op(kind, anchor) => {
+                    if let Some(inner) = first_op(&b.children) {
+                        diags.push(
+                            Diagnostic::error(&*add.path, inner, "operation blocks cannot be nested")
+                                .help(format!("close the `{}` block opened at line {} first", kind.as_str(), b.line)),
+                        );
+                    }
+                    let mut content = Vec::new();
+                    flatten(&b.children, site, cond, &mut content);
+                    ops.push(OpSpec { kind: *kind, anchor: anchor.clone(), line: b.line, content });
+                }
+                other => {
+                    if let Some((true, label)) = evaluate(other, site) {
+                        let label = crate::parse::blocks::nested_label(cond, &label);
+                        collect_ops(add, &b.children, site, &label, ops, outside, diags);
+                    }
+                }
+            },
+        }
+    }
+}
+
+fn first_op(nodes: &[Node]) -> Option<usize> {
+    nodes.iter().find_map(|n| match n {
+        Node::Block(b) if matches!(b.directive, Directive::Op(..)) => Some(b.line),
+        Node::Block(b) => first_op(&b.children),
+        Node::Line(_) => None,
+    })
+}
+
+struct Section {
+    start: usize,
+    head_end: usize,
+    end: usize,
+    level: u8,
+}
+
+fn section(hs: &[Heading], k: usize, len: usize) -> Section {
+    let h = &hs[k];
+    let end = hs[k + 1..]
+        .iter()
+        .find(|o| o.level <= h.level)
+        .map_or(len, |o| o.start);
+    Section { start: h.start, head_end: h.end, end, level: h.level }
+}
+
+struct Insert {
+    key: (usize, u8, Reverse<u8>, u8, usize),
+    origin: usize,
+    lines: Vec<CondLine>,
+}
+
+/// Composes `doc` for `site`, applying `addendum` when there is one.
+pub fn compose<'a>(
+    doc: &'a Document,
+    addendum: Option<&'a Addendum>,
+    site: &SiteCtx,
+    diags: &mut Diagnostics,
+) -> SiteDoc<'a> {
+    let mut global = Vec::new();
+    flatten(&doc.body, site, &None, &mut global);
+    let g_heads = headings(global.iter().map(|l| l.text.as_str()));
+    let mut taken = BTreeSet::new();
+    let g_anchors = assign_anchors(&g_heads, &mut taken);
+    report_duplicate_ids(doc, &global, &g_heads, diags);
+
+    let base_origin = if doc.site.is_some() { Origin::SiteDocument } else { Origin::Global };
+    let mut origins: Vec<(Origin, Arc<PathBuf>)> = vec![(base_origin, doc.path.clone())];
+    let mut inserts: Vec<Insert> = Vec::new();
+    let mut deleted = vec![false; global.len()];
+    let mut notices: BTreeSet<usize> = BTreeSet::new();
+
+    if let Some(add) = addendum {
+        let mut ops = Vec::new();
+        let mut outside = Vec::new();
+        collect_ops(add, &add.body, site, &None, &mut ops, &mut outside, diags);
+        let mut resolved: Vec<(usize, Section)> = Vec::new();
+        for (seq, op) in ops.iter().enumerate() {
+            let Some(k) = g_anchors.iter().position(|a| *a == op.anchor) else {
+                diags.push(
+                    Diagnostic::error(
+                        &*add.path,
+                        op.line,
+                        format!(
+                            "`{}` targets '#{}', which {} does not have (as composed for site {})",
+                            op.kind.as_str(), op.anchor, doc.meta.id, site.id
+                        ),
+                    )
+                    .help(format!(
+                        "anchors in {}{}: {}",
+                        doc.meta.id,
+                        crate::diag::did_you_mean(&op.anchor, g_anchors.iter().map(String::as_str)),
+                        if g_anchors.is_empty() { "(none)".to_string() } else { g_anchors.join(", ") }
+                    )),
+                );
+                continue;
+            };
+            resolved.push((seq, section(&g_heads, k, global.len())));
+        }
+        check_conflicts(add, &ops, &resolved, diags);
+        for (seq, sec) in &resolved {
+            let op = &ops[*seq];
+            origins.push((
+                Origin::Addendum { op: op.kind, anchor: op.anchor.clone(), line: op.line },
+                add.path.clone(),
+            ));
+            let origin = origins.len() - 1;
+            let mut lines = op.content.clone();
+            let key = match op.kind {
+                OpKind::Prepend => (sec.head_end, 0, Reverse(0), 0, *seq),
+                OpKind::Replace | OpKind::Remove => {
+                    deleted[sec.head_end..sec.end].iter_mut().for_each(|d| *d = true);
+                    if op.kind == OpKind::Remove {
+                        notices.insert(origin);
+                        lines = vec![CondLine {
+                            no: op.line,
+                            text: format!("*Not applicable at {}:* {}", site.name, one_line(&add.meta.rationale)),
+                            cond: lines.first().and_then(|l| l.cond.clone()),
+                        }];
+                    }
+                    (sec.head_end, 0, Reverse(0), 0, *seq)
+                }
+                OpKind::Append => (sec.end, 1, Reverse(sec.level), 0, *seq),
+                OpKind::InsertAfter => (sec.end, 1, Reverse(sec.level), 1, *seq),
+                OpKind::InsertBefore => (sec.start, 2, Reverse(0), 0, *seq),
+            };
+            inserts.push(Insert { key, origin, lines: pad(lines) });
+        }
+        if outside.iter().any(|l| !l.text.trim().is_empty()) {
+            let level = g_heads.iter().map(|h| h.level).min().unwrap_or(2);
+            let mut lines = vec![CondLine {
+                no: outside.iter().find(|l| !l.text.trim().is_empty()).map_or(0, |l| l.no),
+                text: format!("{} Site requirements: {}", "#".repeat(level as usize), site.name),
+                cond: None,
+            }];
+            lines.extend(outside);
+            origins.push((Origin::SiteAppendix, add.path.clone()));
+            inserts.push(Insert { key: (global.len(), 3, Reverse(0), 0, usize::MAX), origin: origins.len() - 1, lines: pad(lines) });
+        }
+    }
+    inserts.sort_by_key(|i| i.key);
+
+    // Lay out the composed lines, each tagged with its origin.
+    let mut composed: Vec<(usize, CondLine)> = Vec::with_capacity(global.len());
+    let mut next = inserts.iter().peekable();
+    for pos in 0..=global.len() {
+        while let Some(ins) = next.next_if(|i| i.key.0 == pos) {
+            composed.extend(ins.lines.iter().map(|l| (ins.origin, l.clone())));
+        }
+        if pos < global.len() && !deleted[pos] {
+            composed.push((0, global[pos].clone()));
+        }
+    }
+
+    // Anchors: global headings keep theirs, site headings get fresh ones.
+    let by_line: BTreeMap<usize, &String> = g_heads
+        .iter()
+        .zip(&g_anchors)
+        .map(|(h, a)| (global[h.start].no, a))
+        .collect();
+    let c_heads = headings(composed.iter().map(|(_, l)| l.text.as_str()));
+    let mut heading_anchor: BTreeMap<usize, String> = BTreeMap::new();
+    let mut toc = Vec::new();
+    for h in &c_heads {
+        let (origin, line) = &composed[h.start];
+        let anchor = match (origin, by_line.get(&line.no)) {
+            (0, Some(a)) => (*a).clone(),
+            _ => match &h.explicit_id {
+                Some(id) if taken.contains(id) => {
+                    diags.push(
+                        Diagnostic::error(&*origins[*origin].1, line.no, format!("anchor '#{id}' is already used in {}", doc.meta.id))
+                            .help("choose another {#id} for this heading"),
+                    );
+                    unique_slug(id, &mut taken)
+                }
+                Some(id) => {
+                    taken.insert(id.clone());
+                    id.clone()
+                }
+                None => unique_slug(&slugify(&h.text), &mut taken),
+            },
+        };
+        heading_anchor.insert(h.start, anchor.clone());
+        toc.push(TocEntry { level: h.level, text: h.text.clone(), anchor });
+    }
+
+    // Group into pieces.
+    let mut pieces: Vec<Piece> = Vec::new();
+    for (i, (origin, line)) in composed.iter().enumerate() {
+        let same = pieces.last().is_some_and(|p| {
+            p.origin == origins[*origin].0 && p.cond == line.cond && Arc::ptr_eq(&p.file, &origins[*origin].1)
+        });
+        if !same {
+            pieces.push(Piece {
+                origin: origins[*origin].0.clone(),
+                cond: line.cond.clone(),
+                file: origins[*origin].1.clone(),
+                lines: Vec::new(),
+                anchors: Vec::new(),
+                notice: notices.contains(origin),
+            });
+        }
+        let piece = pieces.last_mut().expect("a piece was just pushed");
+        piece.lines.push(line.clone());
+        if let Some(a) = heading_anchor.get(&i) {
+            piece.anchors.push(a.clone());
+        }
+    }
+    pieces.retain(|p| p.lines.iter().any(|l| !l.text.trim().is_empty()));
+
+    let markdown = markdown_of(&composed);
+    let content_hash = format!("{:x}", Sha256::digest(markdown.as_bytes()));
+    SiteDoc {
+        doc,
+        addendum,
+        pieces,
+        anchors: toc.iter().map(|t| t.anchor.clone()).collect(),
+        toc,
+        markdown,
+        content_hash,
+    }
+}
+
+/// The composed Markdown: the lines, with runs of blank lines collapsed and no
+/// blank lines at either end, so formatting noise does not change the hash.
+fn markdown_of(composed: &[(usize, CondLine)]) -> String {
+    let mut out = String::new();
+    let mut blank = false;
+    for (_, l) in composed {
+        let t = l.text.trim_end();
+        if t.is_empty() {
+            blank = !out.is_empty();
+            continue;
+        }
+        if blank {
+            out.push('\n');
+            blank = false;
+        }
+        out.push_str(t);
+        out.push('\n');
+    }
+    out
+}
+
+/// Surrounds inserted content with blank lines so it never merges with its neighbours.
+fn pad(mut lines: Vec<CondLine>) -> Vec<CondLine> {
+    let no = lines.first().map_or(0, |l| l.no);
+    let cond = lines.first().and_then(|l| l.cond.clone());
+    lines.insert(0, CondLine { no, text: String::new(), cond: cond.clone() });
+    lines.push(CondLine { no, text: String::new(), cond });
+    lines
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn check_conflicts(add: &Addendum, ops: &[OpSpec], resolved: &[(usize, Section)], diags: &mut Diagnostics) {
+    for (dseq, dsec) in resolved {
+        let d = &ops[*dseq];
+        if !matches!(d.kind, OpKind::Replace | OpKind::Remove) {
+            continue;
+        }
+        for (oseq, osec) in resolved {
+            if oseq == dseq {
+                continue;
+            }
+            let o = &ops[*oseq];
+            let inside = dsec.start <= osec.start && osec.start < dsec.end;
+            let sibling_op = osec.start == dsec.start && matches!(o.kind, OpKind::InsertBefore | OpKind::InsertAfter);
+            if inside && !sibling_op {
+                diags.push(
+                    Diagnostic::error(
+                        &*add.path,
+                        o.line,
+                        format!(
+                            "`{} #{}` conflicts with `{} #{}` at line {}, which already rewrites that section",
+                            o.kind.as_str(), o.anchor, d.kind.as_str(), d.anchor, d.line
+                        ),
+                    )
+                    .help("put the whole new text of the section into the one replace block"),
+                );
+            }
+        }
+    }
+}
+
+fn report_duplicate_ids(doc: &Document, lines: &[CondLine], heads: &[Heading], diags: &mut Diagnostics) {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for h in heads {
+        if let Some(id) = &h.explicit_id {
+            let no = lines[h.start].no;
+            if let Some(first) = seen.insert(id, no) {
+                diags.push(
+                    Diagnostic::error(&*doc.path, no, format!("anchor '#{id}' is also used at line {first}"))
+                        .help("explicit heading ids must be unique within a document"),
+                );
+            }
+        }
+    }
+}

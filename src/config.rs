@@ -1,0 +1,341 @@
+//! `book.toml`: the typed configuration. Unknown keys are errors with line and column.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::diag::{Diagnostic, Diagnostics};
+
+pub const CONFIG_FILE: &str = "book.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Config {
+    pub book: BookConfig,
+    #[serde(default)]
+    pub build: BuildConfig,
+    #[serde(default)]
+    pub site: BTreeMap<String, SiteConfig>,
+    #[serde(default)]
+    pub types: BTreeMap<String, TypeConfig>,
+    #[serde(default)]
+    pub approvers: BTreeMap<String, ApproverConfig>,
+    #[serde(default)]
+    pub market: BTreeMap<String, MarketConfig>,
+    #[serde(default)]
+    pub release: ReleaseConfig,
+    /// The text of book.toml, kept to locate keys in later diagnostics.
+    #[serde(skip)]
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BookConfig {
+    pub title: String,
+    pub organization: Option<String>,
+    /// Words an approval's `meaning` may take.
+    #[serde(default = "default_meanings")]
+    pub approval_meanings: Vec<String>,
+}
+
+fn default_meanings() -> Vec<String> {
+    ["approved", "reviewed", "authored"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BuildConfig {
+    #[serde(default = "default_output")]
+    pub output: PathBuf,
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    #[serde(default = "default_release_tags")]
+    pub release_tags: String,
+    /// A semver requirement on the tool version a quality system validated.
+    pub procsite_version: Option<String>,
+}
+
+impl Default for BuildConfig {
+    fn default() -> Self {
+        BuildConfig {
+            output: default_output(),
+            theme: default_theme(),
+            release_tags: default_release_tags(),
+            procsite_version: None,
+        }
+    }
+}
+
+fn default_output() -> PathBuf {
+    PathBuf::from("public")
+}
+fn default_theme() -> String {
+    "default".into()
+}
+fn default_release_tags() -> String {
+    "release/*".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SiteConfig {
+    pub name: String,
+    #[serde(default)]
+    pub markets: Vec<String>,
+    /// Global documents that do not apply at this site, each with the reason.
+    #[serde(default)]
+    pub exclude: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TypeConfig {
+    /// Heading of the group on a site's index, e.g. "Standard Operating Procedures".
+    pub title: Option<String>,
+    /// Position of the group on a site's index (lower first; then by type code).
+    pub order: Option<i64>,
+    pub id_pattern: Option<String>,
+    #[serde(default)]
+    pub approval_roles: Vec<String>,
+    pub review_interval_months: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ApproverConfig {
+    pub name: String,
+    #[serde(default)]
+    pub emails: Vec<String>,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Sites this person may approve for; empty means any site.
+    #[serde(default)]
+    pub sites: Vec<String>,
+    pub valid_from: Option<toml::value::Datetime>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MarketConfig {
+    #[serde(default)]
+    pub required_clauses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    #[default]
+    Declared,
+    Recorded,
+    Signed,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReleaseConfig {
+    #[serde(default)]
+    pub approval_evidence: Evidence,
+}
+
+impl Config {
+    /// Parses book.toml text. Syntax and schema errors come back as diagnostics
+    /// located in `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let mut config: Config = match toml::from_str(text) {
+            Ok(c) => c,
+            Err(e) => {
+                let (line, col) = e
+                    .span()
+                    .map(|s| line_col(text, s.start))
+                    .unwrap_or((0, 0));
+                let message = e.message().trim().to_string();
+                let mut d = Diagnostic::error(path, line, message.clone()).col(col);
+                if let Some(h) = crate::diag::serde_hint(&message) {
+                    d = d.help(h);
+                }
+                diags.push(d);
+                return Err(diags);
+            }
+        };
+        config.source = text.to_string();
+        config.validate(path, &mut diags);
+        if diags.has_errors() {
+            Err(diags)
+        } else {
+            Ok(config)
+        }
+    }
+
+    fn validate(&self, path: &Path, diags: &mut Diagnostics) {
+        if self.site.is_empty() {
+            diags.push(
+                Diagnostic::error(path, 0, "no sites are configured")
+                    .help("add a [site.<id>] table with a name and markets"),
+            );
+        }
+        for (id, site) in &self.site {
+            if !is_slug(id) {
+                diags.push(
+                    Diagnostic::error(
+                        path,
+                        self.line_of(&format!("[site.{id}]")),
+                        format!("site id '{id}' is not a lowercase slug"),
+                    )
+                    .help("use lowercase letters, digits and '-', e.g. [site.cork]"),
+                );
+            }
+            if site.name.trim().is_empty() {
+                diags.push(Diagnostic::error(
+                    path,
+                    self.line_of(&format!("[site.{id}]")),
+                    format!("site '{id}' has an empty name"),
+                ));
+            }
+            for (doc, reason) in &site.exclude {
+                if reason.trim().is_empty() {
+                    diags.push(
+                        Diagnostic::error(
+                            path,
+                            self.line_of_in_table(&format!("[site.{id}]"), doc),
+                            format!("site '{id}' excludes {doc} without a reason"),
+                        )
+                        .help("write why the document does not apply at this site"),
+                    );
+                }
+            }
+        }
+        for (code, ty) in &self.types {
+            if let Some(p) = &ty.id_pattern {
+                if let Err(e) = regex::Regex::new(p) {
+                    diags.push(Diagnostic::error(
+                        path,
+                        self.line_of_in_table(&format!("[types.{code}]"), "id-pattern"),
+                        format!("id-pattern of type {code} is not a valid regular expression: {e}"),
+                    ));
+                }
+            }
+        }
+        for (market, _) in &self.market {
+            if !self.site.values().any(|s| s.markets.contains(market)) {
+                diags.push(Diagnostic::warning(
+                    path,
+                    self.line_of(&format!("[market.{market}]")),
+                    format!("market '{market}' is configured but no site serves it"),
+                ));
+            }
+        }
+    }
+
+    /// Every market name a condition may use: those of the sites and of `[market.X]`.
+    pub fn known_markets(&self) -> Vec<&str> {
+        let mut m: Vec<&str> = self
+            .site
+            .values()
+            .flat_map(|s| s.markets.iter().map(String::as_str))
+            .chain(self.market.keys().map(String::as_str))
+            .collect();
+        m.sort();
+        m.dedup();
+        m
+    }
+
+    /// 1-based line of the first line of book.toml containing `needle`, or 0.
+    pub fn line_of(&self, needle: &str) -> usize {
+        self.source
+            .lines()
+            .position(|l| l.contains(needle))
+            .map_or(0, |i| i + 1)
+    }
+
+    /// 1-based line of `key` inside the table that starts with `header`, or of
+    /// the header itself when the key is not found on its own line.
+    pub fn line_of_in_table(&self, header: &str, key: &str) -> usize {
+        let start = self.line_of(header);
+        if start == 0 {
+            return 0;
+        }
+        for (i, l) in self.source.lines().enumerate().skip(start) {
+            if l.trim_start().starts_with('[') && !l.contains('{') {
+                break;
+            }
+            if l.contains(key) {
+                return i + 1;
+            }
+        }
+        start
+    }
+}
+
+pub fn is_slug(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// Reads and parses `<root>/book.toml`.
+pub fn load(root: &Path) -> Result<Config, Diagnostics> {
+    let path = root.join(CONFIG_FILE);
+    let rel = PathBuf::from(CONFIG_FILE);
+    match crate::fs::read_to_string(&path) {
+        Ok(text) => Config::parse(&rel, &text),
+        Err(e) => {
+            let mut d = Diagnostics::new();
+            d.push(
+                Diagnostic::error(&rel, 0, e.to_string())
+                    .help("run procsite from the repository root, or pass --root DIR"),
+            );
+            Err(d)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[book]\ntitle = \"T\"\n[site.cork]\nname = \"Cork\"\nmarkets = [\"EU\"]\n";
+
+    #[test]
+    fn parses_minimal_config_with_defaults() {
+        let c = Config::parse(Path::new("book.toml"), MINIMAL).unwrap();
+        assert_eq!(c.build.output, PathBuf::from("public"));
+        assert_eq!(c.site["cork"].markets, vec!["EU"]);
+        assert_eq!(c.release.approval_evidence, Evidence::Declared);
+    }
+
+    #[test]
+    fn unknown_key_is_located_and_hinted() {
+        let text = format!("{MINIMAL}exclud = {{}}\n");
+        let err = Config::parse(Path::new("book.toml"), &text)
+            .unwrap_err()
+            .into_sorted();
+        let msg = err[0].to_string();
+        assert!(msg.starts_with("book.toml:6:1: error: unknown field `exclud`"), "{msg}");
+        assert!(msg.contains("did you mean 'exclude'"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_non_slug_site_ids() {
+        let text = "[book]\ntitle = \"T\"\n[site.Cork]\nname = \"Cork\"\n";
+        let err = Config::parse(Path::new("book.toml"), text)
+            .unwrap_err()
+            .into_sorted();
+        assert_eq!(err[0].line, 3);
+        assert!(err[0].message.contains("lowercase slug"));
+    }
+}

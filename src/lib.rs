@@ -1,0 +1,19 @@
+//! procsite: publishes a git repository of controlled procedures as one static
+//! website per manufacturing site.
+//!
+//! The pipeline, one stage per module: [`config`] → [`repo::scan`] → [`parse`] →
+//! [`site`] → [`compose`] → [`render`] → [`write`], driven by [`build`].
+
+pub mod build;
+pub mod cli;
+pub mod compose;
+pub mod config;
+pub mod diag;
+pub mod fs;
+pub mod model;
+pub mod parse;
+pub mod render;
+pub mod repo;
+pub mod site;
+pub mod write;
+pub mod yaml;

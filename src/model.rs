@@ -1,0 +1,207 @@
+//! The typed front-matter of documents and addenda, and the dates they carry.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A calendar date written `YYYY-MM-DD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(pub time::Date);
+
+const DATE_FORMAT: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+impl Date {
+    pub fn parse(s: &str) -> Result<Date, String> {
+        time::Date::parse(s.trim(), DATE_FORMAT)
+            .map(Date)
+            .map_err(|_| format!("'{s}' is not a date; write it as YYYY-MM-DD, e.g. 2026-03-01"))
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.format(DATE_FORMAT).map_err(|_| fmt::Error)?;
+        f.write_str(&s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Date::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Date {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// When an approval was given: a date, or an RFC 3339 date-time. The text is kept
+/// as written so pages show exactly what was declared.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ApprovalDate {
+    pub text: String,
+    pub date: Date,
+}
+
+impl<'de> Deserialize<'de> for ApprovalDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let date = if text.len() > 10 {
+            let dt = time::OffsetDateTime::parse(
+                text.trim(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "'{text}' is neither a date (YYYY-MM-DD) nor an RFC 3339 date-time \
+                     (e.g. 2026-02-20T14:30:00Z)"
+                ))
+            })?;
+            Date(dt.date())
+        } else {
+            Date::parse(&text).map_err(serde::de::Error::custom)?
+        };
+        Ok(ApprovalDate { text, date })
+    }
+}
+
+impl Serialize for ApprovalDate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    #[default]
+    Draft,
+    InReview,
+    Approved,
+    Obsolete,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::InReview => "in-review",
+            Status::Approved => "approved",
+            Status::Obsolete => "obsolete",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    pub name: String,
+    pub role: String,
+    #[serde(default = "default_meaning")]
+    pub meaning: String,
+    pub date: ApprovalDate,
+}
+
+fn default_meaning() -> String {
+    "approved".into()
+}
+
+/// Every key front-matter may hold, documents and addenda alike; which of them a
+/// file may use is decided by whether it has `addendum-to`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FrontMatter {
+    pub id: Option<String>,
+    pub title: Option<String>,
+    #[serde(rename = "type")]
+    pub doc_type: Option<String>,
+    pub owner: Option<String>,
+    pub status: Option<Status>,
+    pub effective: Option<Date>,
+    pub review_due: Option<Date>,
+    #[serde(default)]
+    pub approvals: Vec<Approval>,
+    pub markets: Option<Vec<String>>,
+    #[serde(default)]
+    pub clauses: Vec<String>,
+    #[serde(default)]
+    pub supersedes: Vec<String>,
+    #[serde(default)]
+    pub former_ids: Vec<String>,
+    pub addendum_to: Option<String>,
+    pub rationale: Option<String>,
+    pub base_revision: Option<u32>,
+    #[serde(default)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+pub const DOCUMENT_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "type",
+    "owner",
+    "status",
+    "effective",
+    "review-due",
+    "approvals",
+    "markets",
+    "clauses",
+    "supersedes",
+    "former-ids",
+    "extra",
+];
+
+pub const ADDENDUM_KEYS: &[&str] = &[
+    "addendum-to",
+    "rationale",
+    "base-revision",
+    "status",
+    "approvals",
+    "extra",
+];
+
+/// The front-matter of a controlled document (global or site-only).
+#[derive(Debug, Clone, Serialize)]
+pub struct DocMeta {
+    pub id: String,
+    pub title: String,
+    pub doc_type: String,
+    pub owner: Option<String>,
+    pub status: Status,
+    pub effective: Option<Date>,
+    pub review_due: Option<Date>,
+    pub approvals: Vec<Approval>,
+    pub markets: Option<Vec<String>>,
+    pub clauses: Vec<String>,
+    pub supersedes: Vec<String>,
+    pub former_ids: Vec<String>,
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// The front-matter of a site addendum.
+#[derive(Debug, Clone, Serialize)]
+pub struct AddendumMeta {
+    pub addendum_to: String,
+    pub rationale: String,
+    pub base_revision: Option<u32>,
+    pub status: Status,
+    pub approvals: Vec<Approval>,
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_round_trip_and_reject_nonsense() {
+        assert_eq!(Date::parse("2026-03-01").unwrap().to_string(), "2026-03-01");
+        assert!(Date::parse("2026-02-30").is_err());
+        assert!(Date::parse("01.03.2026").is_err());
+    }
+}

@@ -1,0 +1,284 @@
+//! Splits a file into front-matter and body, and types the front-matter.
+
+use std::path::Path;
+
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::model::{AddendumMeta, DocMeta, FrontMatter, Status, ADDENDUM_KEYS, DOCUMENT_KEYS};
+
+pub enum Kind {
+    Document(DocMeta),
+    /// The addendum's typed front-matter and the line of its `addendum-to:`.
+    Addendum(AddendumMeta, usize),
+}
+
+pub struct Parsed<'a> {
+    pub kind: Kind,
+    pub body: &'a str,
+    /// 1-based line number of the body's first line in the file.
+    pub body_line: usize,
+}
+
+pub struct Split<'a> {
+    pub yaml: &'a str,
+    /// 1-based line of the first YAML line.
+    pub yaml_line: usize,
+    pub body: &'a str,
+    pub body_line: usize,
+}
+
+/// Finds the `---` fenced YAML block at the start of the file.
+pub fn split(text: &str) -> Result<Split<'_>, (usize, String)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first_end = text.find('\n').unwrap_or(text.len());
+    if text[..first_end].trim_end() != "---" {
+        return Err((
+            1,
+            "the file does not start with front-matter (a `---` line)".into(),
+        ));
+    }
+    let yaml_start = (first_end + 1).min(text.len());
+    let mut offset = yaml_start;
+    let mut line = 2;
+    for l in text[yaml_start..].split_inclusive('\n') {
+        let t = l.trim_end();
+        if t == "---" || t == "..." {
+            let body_start = offset + l.len();
+            return Ok(Split {
+                yaml: &text[yaml_start..offset],
+                yaml_line: 2,
+                body: &text[body_start..],
+                body_line: line + 1,
+            });
+        }
+        offset += l.len();
+        line += 1;
+    }
+    Err((1, "the front-matter opened here is never closed by a `---` line".into()))
+}
+
+fn key_line(keys: &[(String, usize)], key: &str, yaml_line: usize) -> usize {
+    keys.iter()
+        .find(|(k, _)| k == key)
+        .map_or(yaml_line.saturating_sub(1), |(_, l)| l + yaml_line - 1)
+}
+
+pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Option<Parsed<'a>> {
+    let split = match split(text) {
+        Ok(s) => s,
+        Err((line, msg)) => {
+            diags.push(Diagnostic::error(path, line, msg).help(
+                "begin the file with a `---` block holding `id:` and `title:` (a document) \
+                 or `addendum-to:` and `rationale:` (a site addendum), closed by `---`",
+            ));
+            return None;
+        }
+    };
+    let base = split.yaml_line - 1;
+    let yaml_err = |e: crate::yaml::YamlError| {
+        let mut d = Diagnostic::error(path, e.line + base, e.message.clone()).col(e.col);
+        if let Some(h) = crate::diag::serde_hint(&e.message) {
+            d = d.help(h);
+        }
+        d
+    };
+    let keys = match crate::yaml::top_level_keys(split.yaml) {
+        Ok(k) => k,
+        Err(e) => {
+            diags.push(yaml_err(e));
+            return None;
+        }
+    };
+    let is_addendum = keys.iter().any(|(k, _)| k == "addendum-to");
+    let (allowed, what) = if is_addendum {
+        (ADDENDUM_KEYS, "an addendum")
+    } else {
+        (DOCUMENT_KEYS, "a document")
+    };
+    let mut bad = false;
+    for (key, line) in &keys {
+        if allowed.contains(&key.as_str()) {
+            continue;
+        }
+        bad = true;
+        let line = line + base;
+        let other = if is_addendum { DOCUMENT_KEYS } else { ADDENDUM_KEYS };
+        let d = if other.contains(&key.as_str()) {
+            Diagnostic::error(path, line, format!("field '{key}' does not belong in {what}"))
+                .col(1)
+                .help(if is_addendum {
+                    "an addendum takes addendum-to, rationale, base-revision, status, approvals and extra; the document's own fields stay in the global document"
+                } else {
+                    "addendum fields need `addendum-to: <ID>` and a site folder"
+                })
+        } else {
+            Diagnostic::error(
+                path,
+                line,
+                format!("unknown field '{key}'{}", did_you_mean(key, allowed.iter().copied())),
+            )
+            .col(1)
+            .help("free-form data goes under `extra:`")
+        };
+        diags.push(d);
+    }
+    if bad {
+        return None;
+    }
+    let fm: FrontMatter = match crate::yaml::from_str(split.yaml) {
+        Ok(fm) => fm,
+        Err(e) => {
+            diags.push(yaml_err(e));
+            return None;
+        }
+    };
+    let kline = |key: &str| key_line(&keys, key, split.yaml_line);
+    let kind = if is_addendum {
+        let target = fm.addendum_to.clone().unwrap_or_default();
+        let rationale = fm.rationale.clone().unwrap_or_default();
+        if target.trim().is_empty() {
+            diags.push(Diagnostic::error(path, kline("addendum-to"), "addendum-to is empty").help("name the global document's id, e.g. addendum-to: SOP-0020"));
+            return None;
+        }
+        if rationale.trim().is_empty() {
+            diags.push(
+                Diagnostic::error(path, kline("rationale").max(kline("addendum-to")), "an addendum needs a rationale")
+                    .help("add `rationale:` saying why this site differs from the global procedure"),
+            );
+        }
+        let status = fm.status.unwrap_or(Status::Draft);
+        check_approved(path, status, true, &fm, &kline, diags);
+        Kind::Addendum(
+            AddendumMeta {
+                addendum_to: target,
+                rationale: rationale.trim().to_string(),
+                base_revision: fm.base_revision,
+                status,
+                approvals: fm.approvals,
+                extra: fm.extra,
+            },
+            kline("addendum-to"),
+        )
+    } else {
+        let mut missing = false;
+        for (key, value) in [("id", &fm.id), ("title", &fm.title)] {
+            if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                missing = true;
+                diags.push(
+                    Diagnostic::error(path, kline(key).max(split.yaml_line - 1), format!("the document has no '{key}'"))
+                        .help(format!("add `{key}:` to the front-matter")),
+                );
+            }
+        }
+        if missing {
+            return None;
+        }
+        let id = fm.id.clone().unwrap_or_default();
+        if !is_valid_id(&id) {
+            diags.push(
+                Diagnostic::error(path, kline("id"), format!("id '{id}' cannot be used as a page name"))
+                    .help("use letters, digits, '.', '_' and '-', e.g. SOP-0020"),
+            );
+            return None;
+        }
+        let status = fm.status.unwrap_or(Status::Draft);
+        check_approved(path, status, false, &fm, &kline, diags);
+        let doc_type = fm
+            .doc_type
+            .clone()
+            .unwrap_or_else(|| id.split(['-', '_']).next().unwrap_or(&id).to_string());
+        Kind::Document(DocMeta {
+            id,
+            title: fm.title.unwrap_or_default().trim().to_string(),
+            doc_type,
+            owner: fm.owner,
+            status,
+            effective: fm.effective,
+            review_due: fm.review_due,
+            approvals: fm.approvals,
+            markets: fm.markets,
+            clauses: fm.clauses,
+            supersedes: fm.supersedes,
+            former_ids: fm.former_ids,
+            extra: fm.extra,
+        })
+    };
+    Some(Parsed {
+        kind,
+        body: split.body,
+        body_line: split.body_line,
+    })
+}
+
+pub fn is_valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn check_approved(
+    path: &Path,
+    status: Status,
+    is_addendum: bool,
+    fm: &FrontMatter,
+    kline: &dyn Fn(&str) -> usize,
+    diags: &mut Diagnostics,
+) {
+    if status != Status::Approved {
+        return;
+    }
+    if !is_addendum && fm.effective.is_none() {
+        diags.push(
+            Diagnostic::error(path, kline("status"), "an approved document needs an effective date")
+                .help("add `effective: YYYY-MM-DD`, or set `status: draft` until it is released"),
+        );
+    }
+    if fm.approvals.is_empty() {
+        diags.push(
+            Diagnostic::error(path, kline("status"), format!("an approved {} has no approvals", if is_addendum { "addendum" } else { "document" }))
+                .help("add `approvals:` with name, role and date of each approver"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_and_counts_lines() {
+        let s = split("---\nid: A\ntitle: B\n---\n# Body\n").unwrap();
+        assert_eq!(s.yaml, "id: A\ntitle: B\n");
+        assert_eq!(s.body, "# Body\n");
+        assert_eq!(s.body_line, 5);
+    }
+
+    #[test]
+    fn unknown_key_line_includes_front_matter_offset() {
+        let mut d = Diagnostics::new();
+        let text = "---\nid: SOP-1\ntitle: T\nefective: 2026-01-01\n---\n";
+        assert!(parse_file(Path::new("a.md"), text, &mut d).is_none());
+        let out = d.into_sorted();
+        assert_eq!(out[0].line, 4);
+        assert!(out[0].message.contains("did you mean 'effective'"), "{}", out[0].message);
+    }
+
+    #[test]
+    fn typed_error_line_is_offset() {
+        let mut d = Diagnostics::new();
+        let text = "---\nid: SOP-1\ntitle: T\nstatus: aproved\n---\n";
+        assert!(parse_file(Path::new("a.md"), text, &mut d).is_none());
+        let out = d.into_sorted();
+        assert_eq!(out[0].line, 4, "{:?}", out);
+        assert_eq!(out[0].help.as_deref(), Some("did you mean 'approved'?"));
+    }
+
+    #[test]
+    fn approved_needs_effective_and_approvals() {
+        let mut d = Diagnostics::new();
+        let text = "---\nid: SOP-1\ntitle: T\nstatus: approved\n---\n";
+        parse_file(Path::new("a.md"), text, &mut d);
+        let out = d.into_sorted();
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|x| x.line == 4));
+    }
+}

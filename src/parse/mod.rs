@@ -1,0 +1,132 @@
+//! Parsing: front-matter, conditional and operation blocks, headings and anchors.
+
+pub mod blocks;
+pub mod frontmatter;
+pub mod markdown;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::model::{AddendumMeta, DocMeta};
+use crate::repo::scan::SourceSet;
+
+pub use blocks::{Block, Directive, Node, OpKind};
+
+/// A controlled document: global, or site-only when `site` is set.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub path: Arc<PathBuf>,
+    pub site: Option<String>,
+    pub meta: DocMeta,
+    pub body: Vec<Node>,
+}
+
+/// A site's adaptation of one global document.
+#[derive(Debug, Clone)]
+pub struct Addendum {
+    pub path: Arc<PathBuf>,
+    pub site: String,
+    pub meta: AddendumMeta,
+    /// Line of `addendum-to:` in the file, for diagnostics about the target.
+    pub target_line: usize,
+    pub body: Vec<Node>,
+}
+
+/// Every document and addendum of the repository.
+#[derive(Debug, Clone, Default)]
+pub struct Corpus {
+    pub documents: Vec<Document>,
+    pub addenda: Vec<Addendum>,
+}
+
+pub const PROCEDURES_DIR: &str = "procedures";
+pub const GLOBAL_DIR: &str = "global";
+pub const SITES_DIR: &str = "sites";
+
+/// Where a source file sits in `procedures/`.
+enum Place {
+    Global,
+    Site(String),
+}
+
+fn place_of(path: &std::path::Path) -> Option<Place> {
+    let mut parts = path.components().map(|c| c.as_os_str().to_string_lossy());
+    if parts.next()? != PROCEDURES_DIR {
+        return None;
+    }
+    match parts.next()?.as_ref() {
+        GLOBAL_DIR => Some(Place::Global),
+        SITES_DIR => {
+            let site = parts.next()?.into_owned();
+            // A file directly in procedures/sites/ belongs to no site.
+            parts.next()?;
+            Some(Place::Site(site))
+        }
+        _ => None,
+    }
+}
+
+/// Parses every Markdown file of the source set. Problems go to `diags`; files with
+/// errors in their front-matter are left out so later stages see only typed data.
+pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostics) -> Corpus {
+    let mut corpus = Corpus::default();
+    for file in &sources.files {
+        if file.path.extension().and_then(|e| e.to_str()) != Some("md") {
+            continue;
+        }
+        let path = Arc::new(file.path.clone());
+        let place = match place_of(&file.path) {
+            Some(p) => p,
+            None => {
+                diags.push(
+                    Diagnostic::warning(&*path, 0, "file is outside procedures/global and procedures/sites/<site>; it is not published")
+                        .help("move it into procedures/global/ or procedures/sites/<site>/"),
+                );
+                continue;
+            }
+        };
+        if let Place::Site(site) = &place {
+            if !config.site.contains_key(site) {
+                let hint = crate::diag::did_you_mean(site, config.site.keys().map(String::as_str));
+                diags.push(
+                    Diagnostic::error(&*path, 0, format!("site folder '{site}' has no [site.{site}] in book.toml{hint}"))
+                        .help("add the site to book.toml or move the file to a configured site's folder"),
+                );
+                continue;
+            }
+        }
+        let Some(parsed) = frontmatter::parse_file(&path, &file.text, diags) else {
+            continue;
+        };
+        let (body_text, body_line) = (parsed.body, parsed.body_line);
+        let is_addendum = matches!(parsed.kind, frontmatter::Kind::Addendum(..));
+        let body = blocks::parse_body(&path, body_text, body_line, is_addendum, config, diags);
+        match (parsed.kind, place) {
+            (frontmatter::Kind::Document(meta), place) => corpus.documents.push(Document {
+                path,
+                site: match place {
+                    Place::Global => None,
+                    Place::Site(s) => Some(s),
+                },
+                meta,
+                body,
+            }),
+            (frontmatter::Kind::Addendum(meta, target_line), Place::Site(site)) => {
+                corpus.addenda.push(Addendum {
+                    path,
+                    site,
+                    meta,
+                    target_line,
+                    body,
+                })
+            }
+            (frontmatter::Kind::Addendum(_, line), Place::Global) => diags.push(
+                Diagnostic::error(&*path, line, "an addendum must live in a site folder")
+                    .help("move it to procedures/sites/<site>/"),
+            ),
+        }
+    }
+    corpus
+}

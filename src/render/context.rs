@@ -1,0 +1,179 @@
+//! The read-only views templates receive. Templates never see internal types, so
+//! the model can change without breaking user themes.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BookView {
+    pub title: String,
+    pub organization: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteView {
+    pub id: String,
+    pub name: String,
+    pub markets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildView {
+    pub version: String,
+    /// A build that is not a controlled release: every page says so.
+    pub preview: bool,
+    pub tool_version: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalView {
+    pub name: String,
+    pub role: String,
+    pub meaning: String,
+    pub date: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocSummary {
+    pub id: String,
+    pub title: String,
+    pub doc_type: String,
+    pub href: String,
+    pub status: String,
+    pub effective: Option<String>,
+    pub review_due: Option<String>,
+    /// The site adapted this global document with an addendum.
+    pub adapted: bool,
+    pub site_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupView {
+    pub code: String,
+    pub title: String,
+    pub docs: Vec<DocSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OmittedView {
+    pub id: String,
+    pub title: String,
+    pub reason: String,
+    /// "excluded" (book.toml) or "markets" (not for this site's markets).
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexView {
+    pub book: BookView,
+    pub site: SiteView,
+    pub build: BuildView,
+    pub groups: Vec<GroupView>,
+    pub omitted: Vec<OmittedView>,
+    pub adapted_count: usize,
+    pub doc_count: usize,
+    /// Relative link to the portal.
+    pub portal_href: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocView {
+    pub id: String,
+    pub title: String,
+    pub doc_type: String,
+    pub owner: Option<String>,
+    pub status: String,
+    pub effective: Option<String>,
+    pub review_due: Option<String>,
+    pub approvals: Vec<ApprovalView>,
+    pub markets: Option<Vec<String>>,
+    pub clauses: Vec<String>,
+    pub supersedes: Vec<String>,
+    pub former_ids: Vec<String>,
+    pub content_hash: String,
+    pub content_hash_short: String,
+    pub source: String,
+    pub site_only: bool,
+    pub adapted: bool,
+    /// Draft or in review: shown with a DRAFT watermark.
+    pub draft: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OperationView {
+    pub op: String,
+    pub anchor: String,
+    pub section: String,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AdaptationView {
+    pub source: String,
+    pub rationale: String,
+    pub status: String,
+    pub approvals: Vec<ApprovalView>,
+    pub operations: Vec<OperationView>,
+}
+
+/// One piece of the composed body, already rendered to HTML.
+#[derive(Debug, Clone, Serialize)]
+pub struct PieceView {
+    /// "global", "site-only", "site" (an addendum operation) or "site-appendix".
+    pub origin: String,
+    /// The operation of site content, e.g. "append".
+    pub op: Option<String>,
+    /// What the site content does, e.g. "Added at the end of “Responsibilities”".
+    pub label: Option<String>,
+    /// The anchor of the section an operation works on.
+    pub anchor: Option<String>,
+    /// The condition that kept this content, e.g. "Only for market EU".
+    pub condition: Option<String>,
+    /// The "not applicable at this site" notice of a removed section.
+    pub notice: bool,
+    pub html: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TocView {
+    pub level: u8,
+    pub text: String,
+    pub anchor: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LinkView {
+    pub id: String,
+    pub title: String,
+    pub href: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PageView {
+    pub book: BookView,
+    pub site: SiteView,
+    pub build: BuildView,
+    pub doc: DocView,
+    pub adaptation: Option<AdaptationView>,
+    pub toc: Vec<TocView>,
+    pub body: Vec<PieceView>,
+    pub referenced_by: Vec<LinkView>,
+    pub portal_href: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PortalSite {
+    pub id: String,
+    pub name: String,
+    pub markets: Vec<String>,
+    pub version: String,
+    pub href: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PortalView {
+    pub book: BookView,
+    /// The theme's style.css, inlined: the portal sits outside every version folder.
+    pub css: String,
+    pub sites: Vec<PortalSite>,
+    pub build: BuildView,
+}

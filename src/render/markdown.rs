@@ -1,0 +1,170 @@
+//! Markdown of one composed piece to sanitized HTML: heading anchors set, links by
+//! document id resolved to pages of the same site, bad links reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pulldown_cmark::{CowStr, Event, Parser, Tag};
+
+use crate::compose::{Piece, SiteDoc};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::parse::markdown::{join_lines, line_index, options};
+
+/// What links of one site can point at.
+pub struct LinkTargets<'a> {
+    /// Document id → anchors, for documents published at this site.
+    pub pages: BTreeMap<&'a str, &'a BTreeSet<String>>,
+    /// Former id → current id.
+    pub former: BTreeMap<&'a str, &'a str>,
+    /// Ids known in the repository but not published at this site, with why.
+    pub absent: BTreeMap<&'a str, String>,
+    pub site_id: &'a str,
+}
+
+fn looks_like_id(s: &str) -> bool {
+    let mut parts = s.splitn(2, '-');
+    let head = parts.next().unwrap_or("");
+    let tail = parts.next().unwrap_or("");
+    !head.is_empty()
+        && head.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && head.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && !tail.is_empty()
+        && tail.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// The sanitizer for rendered bodies: the HTML a procedure may carry, nothing that
+/// could run script or restyle the site's own markings.
+pub fn sanitizer() -> ammonia::Builder<'static> {
+    let mut b = ammonia::Builder::default();
+    b.link_rel(None)
+        .add_tags(["input"])
+        .add_tag_attributes("input", ["type", "checked", "disabled"])
+        .add_tag_attributes("th", ["style"])
+        .add_tag_attributes("td", ["style"])
+        .add_tag_attributes("div", ["id"])
+        .add_allowed_classes("sup", ["footnote-reference", "footnote-definition-label"])
+        .add_allowed_classes("div", ["footnote-definition"]);
+    for h in ["h1", "h2", "h3", "h4", "h5", "h6"] {
+        b.add_tag_attributes(h, ["id"]);
+    }
+    b
+}
+
+/// Renders one piece. Document ids linked from it are added to `links`.
+pub fn render_piece(
+    piece: &Piece,
+    current: &SiteDoc,
+    targets: &LinkTargets,
+    sanitizer: &ammonia::Builder,
+    links: &mut BTreeSet<String>,
+    diags: &mut Diagnostics,
+) -> String {
+    let (text, starts) = join_lines(piece.lines.iter().map(|l| l.text.as_str()));
+    let mut heading = 0;
+    let mut events = Vec::new();
+    for (event, range) in Parser::new_ext(&text, options()).into_offset_iter() {
+        let event = match event {
+            Event::Start(Tag::Heading { level, id, classes, attrs }) => {
+                let id = piece.anchors.get(heading).map(|a| CowStr::from(a.clone())).or(id);
+                heading += 1;
+                Event::Start(Tag::Heading { level, id, classes, attrs })
+            }
+            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
+                let line = piece.lines[line_index(&starts, range.start)].no;
+                let dest_url = match resolve(&dest_url, current, targets) {
+                    Ok(Some((href, target))) => {
+                        links.insert(target);
+                        CowStr::from(href)
+                    }
+                    Ok(None) => dest_url,
+                    Err((msg, help)) => {
+                        diags.push(Diagnostic::error(&*piece.file, line, msg).help(help));
+                        dest_url
+                    }
+                };
+                Event::Start(Tag::Link { link_type, dest_url, title, id })
+            }
+            other => other,
+        };
+        events.push(event);
+    }
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    sanitizer.clean(&html).to_string()
+}
+
+type LinkError = (String, String);
+
+/// Resolves a link destination. `Ok(None)`: not a document link, left as written.
+fn resolve(dest: &str, current: &SiteDoc, targets: &LinkTargets) -> Result<Option<(String, String)>, LinkError> {
+    let (base, anchor) = match dest.split_once('#') {
+        Some((b, a)) => (b, Some(a)),
+        None => (dest, None),
+    };
+    if base.is_empty() {
+        let anchor = anchor.unwrap_or("");
+        if !anchor.is_empty() && !current.anchors.contains(anchor) {
+            return Err(missing_anchor(&current.doc.meta.id, anchor, &current.anchors, targets.site_id));
+        }
+        return Ok(None);
+    }
+    let id = targets.former.get(base).copied().unwrap_or(base);
+    if let Some(anchors) = targets.pages.get(id) {
+        if let Some(a) = anchor.filter(|a| !a.is_empty()) {
+            if !anchors.contains(a) {
+                return Err(missing_anchor(id, a, anchors, targets.site_id));
+            }
+        }
+        let href = match anchor {
+            Some(a) if !a.is_empty() => format!("{id}.html#{a}"),
+            _ => format!("{id}.html"),
+        };
+        return Ok(Some((href, id.to_string())));
+    }
+    if let Some(why) = targets.absent.get(id) {
+        return Err((
+            format!("links to {id}, which site {} does not publish ({why})", targets.site_id),
+            format!("put the link inside `::: except site={}` or `::: only market=...`, or remove it", targets.site_id),
+        ));
+    }
+    if looks_like_id(base) && !base.contains('.') {
+        let known: Vec<&str> = targets.pages.keys().copied().chain(targets.absent.keys().copied()).collect();
+        return Err((
+            format!("links to {base}{}, which is not a document id", did_you_mean(base, known.iter().copied())),
+            "link to an existing document id, e.g. [CAPA](SOP-0020#scope)".into(),
+        ));
+    }
+    Ok(None)
+}
+
+fn missing_anchor(id: &str, anchor: &str, anchors: &BTreeSet<String>, site: &str) -> LinkError {
+    let list: Vec<&str> = anchors.iter().map(String::as_str).collect();
+    (
+        format!(
+            "links to '#{anchor}' in {id}, which has no such section at site {site}{}",
+            did_you_mean(anchor, list.iter().copied())
+        ),
+        format!("anchors in {id}: {}", if list.is_empty() { "(none)".into() } else { list.join(", ") }),
+    )
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_document_ids() {
+        assert!(looks_like_id("SOP-0020"));
+        assert!(looks_like_id("WI-COR-001"));
+        assert!(!looks_like_id("guide.html"));
+        assert!(!looks_like_id("https://x"));
+        assert!(!looks_like_id("Sop-1"));
+    }
+
+    #[test]
+    fn sanitizer_drops_script_keeps_anchors() {
+        let s = sanitizer();
+        let out = s.clean("<h2 id=\"scope\">S</h2><script>x()</script><p onclick=\"x\">p</p>").to_string();
+        assert_eq!(out, "<h2 id=\"scope\">S</h2><p>p</p>");
+    }
+}

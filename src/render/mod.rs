@@ -1,0 +1,315 @@
+//! Rendering: composed site documents and a theme to files in memory.
+
+pub mod context;
+pub mod markdown;
+pub mod theme;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::compose::{compose, Origin, SiteDoc};
+use crate::config::Config;
+use crate::diag::{display_path, Diagnostic, Diagnostics};
+use crate::model::{Approval, Status};
+use crate::parse::blocks::SiteCtx;
+use crate::parse::{Corpus, OpKind};
+use crate::site::SitePlan;
+
+use context::*;
+use theme::Theme;
+
+/// A rendered file, path relative to the directory it is written under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+pub const STATIC_DIR: &str = "static";
+
+pub fn book_view(config: &Config) -> BookView {
+    BookView {
+        title: config.book.title.clone(),
+        organization: config.book.organization.clone(),
+    }
+}
+
+fn approvals(list: &[Approval]) -> Vec<ApprovalView> {
+    list.iter()
+        .map(|a| ApprovalView {
+            name: a.name.clone(),
+            role: a.role.clone(),
+            meaning: a.meaning.clone(),
+            date: a.date.text.clone(),
+        })
+        .collect()
+}
+
+fn is_draft(status: Status) -> bool {
+    matches!(status, Status::Draft | Status::InReview)
+}
+
+fn op_label(op: OpKind, section: &str) -> String {
+    match op {
+        OpKind::Append => format!("Added at the end of “{section}”"),
+        OpKind::Prepend => format!("Added at the start of “{section}”"),
+        OpKind::Replace => format!("Replaces the global text of “{section}”"),
+        OpKind::InsertBefore => format!("Inserted before “{section}”"),
+        OpKind::InsertAfter => format!("Inserted after “{section}”"),
+        OpKind::Remove => format!("“{section}” does not apply at this site"),
+    }
+}
+
+fn render_template(theme: &Theme, name: &str, view: &impl serde::Serialize, diags: &mut Diagnostics) -> Option<Vec<u8>> {
+    let ctx = match tera::Context::from_serialize(view) {
+        Ok(c) => c,
+        Err(e) => {
+            diags.push(Diagnostic::error(format!("themes/{name}"), 0, theme::error_chain(&e)));
+            return None;
+        }
+    };
+    match theme.tera.render(name, &ctx) {
+        Ok(s) => Some(s.into_bytes()),
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(format!("templates/{name}"), 0, format!("cannot render: {}", theme::error_chain(&e)))
+                    .help("fix the theme template"),
+            );
+            None
+        }
+    }
+}
+
+/// Renders one site's version directory: index, one page per document, static files.
+pub fn render_site(
+    plan: &SitePlan,
+    corpus: &Corpus,
+    config: &Config,
+    theme: &Theme,
+    build: &BuildView,
+    diags: &mut Diagnostics,
+) -> Vec<OutFile> {
+    let ctx = SiteCtx {
+        id: plan.id,
+        name: &plan.config.name,
+        markets: &plan.config.markets,
+    };
+    let site_docs: Vec<SiteDoc> = plan
+        .docs
+        .iter()
+        .map(|(doc, add)| compose(doc, *add, &ctx, diags))
+        .collect();
+
+    let mut targets = markdown::LinkTargets {
+        pages: BTreeMap::new(),
+        former: BTreeMap::new(),
+        absent: BTreeMap::new(),
+        site_id: plan.id,
+    };
+    for sd in &site_docs {
+        targets.pages.insert(&sd.doc.meta.id, &sd.anchors);
+        for f in &sd.doc.meta.former_ids {
+            targets.former.insert(f, &sd.doc.meta.id);
+        }
+    }
+    for o in &plan.omitted {
+        targets.absent.insert(&o.doc.meta.id, o.reason.clone());
+    }
+    for doc in &corpus.documents {
+        if let Some(s) = doc.site.as_deref().filter(|s| *s != plan.id) {
+            targets.absent.insert(&doc.meta.id, format!("a document of site {s}"));
+        }
+    }
+
+    let sanitizer = markdown::sanitizer();
+    let site_view = SiteView {
+        id: plan.id.to_string(),
+        name: plan.config.name.clone(),
+        markets: plan.config.markets.clone(),
+    };
+    let mut bodies = Vec::with_capacity(site_docs.len());
+    let mut referenced_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for sd in &site_docs {
+        let mut links = BTreeSet::new();
+        let sections: BTreeMap<&str, &str> = sd.toc.iter().map(|t| (t.anchor.as_str(), t.text.as_str())).collect();
+        let body: Vec<PieceView> = sd
+            .pieces
+            .iter()
+            .map(|p| {
+                let html = markdown::render_piece(p, sd, &targets, &sanitizer, &mut links, diags);
+                let (origin, op, label, anchor) = match &p.origin {
+                    Origin::Global => ("global", None, None, None),
+                    Origin::SiteDocument => ("site-only", None, None, None),
+                    Origin::Addendum { op, anchor, .. } => {
+                        let section = sections.get(anchor.as_str()).copied().unwrap_or(anchor);
+                        ("site", Some(op.as_str().to_string()), Some(op_label(*op, section)), Some(anchor.clone()))
+                    }
+                    Origin::SiteAppendix => ("site-appendix", None, Some(format!("Site requirements of {}", plan.config.name)), None),
+                };
+                PieceView {
+                    origin: origin.into(),
+                    op,
+                    label,
+                    anchor,
+                    condition: p.cond.as_deref().map(str::to_string),
+                    notice: p.notice,
+                    html,
+                }
+            })
+            .collect();
+        for target in &links {
+            if let Some((id, _)) = targets.pages.get_key_value(target.as_str()) {
+                if *id != sd.doc.meta.id {
+                    referenced_by.entry(id).or_default().insert(&sd.doc.meta.id);
+                }
+            }
+        }
+        bodies.push(body);
+    }
+
+    let titles: BTreeMap<&str, &str> = site_docs.iter().map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str())).collect();
+    let mut files = Vec::new();
+    for (sd, body) in site_docs.iter().zip(bodies) {
+        let view = page_view(sd, body, &referenced_by, &titles, config, &site_view, build);
+        if let Some(bytes) = render_template(theme, "page.html", &view, diags) {
+            files.push(OutFile { path: format!("{}.html", sd.doc.meta.id), bytes });
+        }
+    }
+    let index = index_view(plan, &site_docs, config, &site_view, build);
+    if let Some(bytes) = render_template(theme, "index.html", &index, diags) {
+        files.push(OutFile { path: "index.html".into(), bytes });
+    }
+    for (name, bytes) in &theme.statics {
+        files.push(OutFile { path: format!("{STATIC_DIR}/{name}"), bytes: bytes.clone() });
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+fn page_view(
+    sd: &SiteDoc,
+    body: Vec<PieceView>,
+    referenced_by: &BTreeMap<&str, BTreeSet<&str>>,
+    titles: &BTreeMap<&str, &str>,
+    config: &Config,
+    site: &SiteView,
+    build: &BuildView,
+) -> PageView {
+    let m = &sd.doc.meta;
+    let sections: BTreeMap<&str, &str> = sd.toc.iter().map(|t| (t.anchor.as_str(), t.text.as_str())).collect();
+    let adaptation = sd.addendum.map(|a| AdaptationView {
+        source: display_path(&a.path),
+        rationale: a.meta.rationale.clone(),
+        status: a.meta.status.as_str().into(),
+        approvals: approvals(&a.meta.approvals),
+        operations: sd
+            .pieces
+            .iter()
+            .filter_map(|p| match &p.origin {
+                Origin::Addendum { op, anchor, line } => Some(OperationView {
+                    op: op.as_str().into(),
+                    anchor: anchor.clone(),
+                    section: sections.get(anchor.as_str()).map_or_else(|| anchor.clone(), |s| s.to_string()),
+                    line: *line,
+                }),
+                _ => None,
+            })
+            .fold(Vec::<OperationView>::new(), |mut acc, o| {
+                if !acc.iter().any(|x| x.line == o.line) {
+                    acc.push(o);
+                }
+                acc
+            }),
+    });
+    PageView {
+        book: book_view(config),
+        site: site.clone(),
+        build: build.clone(),
+        doc: DocView {
+            id: m.id.clone(),
+            title: m.title.clone(),
+            doc_type: m.doc_type.clone(),
+            owner: m.owner.clone(),
+            status: m.status.as_str().into(),
+            effective: m.effective.map(|d| d.to_string()),
+            review_due: m.review_due.map(|d| d.to_string()),
+            approvals: approvals(&m.approvals),
+            markets: m.markets.clone(),
+            clauses: m.clauses.clone(),
+            supersedes: m.supersedes.clone(),
+            former_ids: m.former_ids.clone(),
+            content_hash: sd.content_hash.clone(),
+            content_hash_short: sd.content_hash[..12].to_string(),
+            source: display_path(&sd.doc.path),
+            site_only: sd.doc.site.is_some(),
+            adapted: sd.addendum.is_some(),
+            draft: is_draft(m.status),
+        },
+        adaptation,
+        toc: sd.toc.iter().map(|t| TocView { level: t.level, text: t.text.clone(), anchor: t.anchor.clone() }).collect(),
+        body,
+        referenced_by: referenced_by
+            .get(m.id.as_str())
+            .into_iter()
+            .flatten()
+            .map(|id| LinkView { id: id.to_string(), title: titles.get(id).copied().unwrap_or_default().to_string(), href: format!("{id}.html") })
+            .collect(),
+        portal_href: "../../index.html".into(),
+    }
+}
+
+fn index_view(plan: &SitePlan, site_docs: &[SiteDoc], config: &Config, site: &SiteView, build: &BuildView) -> IndexView {
+    let mut groups: BTreeMap<(i64, String), Vec<DocSummary>> = BTreeMap::new();
+    for sd in site_docs {
+        let m = &sd.doc.meta;
+        let ty = config.types.get(&m.doc_type);
+        let key = (ty.and_then(|t| t.order).unwrap_or(i64::MAX), m.doc_type.clone());
+        groups.entry(key).or_default().push(DocSummary {
+            id: m.id.clone(),
+            title: m.title.clone(),
+            doc_type: m.doc_type.clone(),
+            href: format!("{}.html", m.id),
+            status: m.status.as_str().into(),
+            effective: m.effective.map(|d| d.to_string()),
+            review_due: m.review_due.map(|d| d.to_string()),
+            adapted: sd.addendum.is_some(),
+            site_only: sd.doc.site.is_some(),
+        });
+    }
+    IndexView {
+        book: book_view(config),
+        site: site.clone(),
+        build: build.clone(),
+        groups: groups
+            .into_iter()
+            .map(|((_, code), docs)| GroupView {
+                title: config.types.get(&code).and_then(|t| t.title.clone()).unwrap_or_else(|| code.clone()),
+                code,
+                docs,
+            })
+            .collect(),
+        omitted: plan
+            .omitted
+            .iter()
+            .map(|o| OmittedView {
+                id: o.doc.meta.id.clone(),
+                title: o.doc.meta.title.clone(),
+                reason: o.reason.clone(),
+                kind: if o.excluded { "excluded" } else { "markets" }.into(),
+            })
+            .collect(),
+        adapted_count: site_docs.iter().filter(|d| d.addendum.is_some()).count(),
+        doc_count: site_docs.len(),
+        portal_href: "../../index.html".into(),
+    }
+}
+
+/// The portal at the output root: every site with its current version.
+pub fn render_portal(config: &Config, theme: &Theme, sites: Vec<PortalSite>, build: &BuildView, diags: &mut Diagnostics) -> Option<OutFile> {
+    let css = theme
+        .statics
+        .get("style.css")
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    let view = PortalView { book: book_view(config), css, sites, build: build.clone() };
+    render_template(theme, "portal.html", &view, diags).map(|bytes| OutFile { path: "index.html".into(), bytes })
+}

@@ -1,0 +1,3 @@
+//! Reading the repository. Only this module talks to git.
+
+pub mod scan;

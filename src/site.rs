@@ -1,0 +1,179 @@
+//! Which documents a site gets, and the checks that span the whole repository.
+
+use std::collections::BTreeMap;
+
+use crate::config::{Config, SiteConfig};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::model::Status;
+use crate::parse::{Addendum, Corpus, Document};
+
+/// A document left out of a site, and why.
+#[derive(Debug, Clone)]
+pub struct Omitted<'a> {
+    pub doc: &'a Document,
+    pub reason: String,
+    /// True for `exclude` in book.toml, false for documents outside the site's markets.
+    pub excluded: bool,
+}
+
+/// What one site publishes.
+#[derive(Debug, Clone)]
+pub struct SitePlan<'a> {
+    pub id: &'a str,
+    pub config: &'a SiteConfig,
+    /// Documents in id order, each with the site's addendum if it has one.
+    pub docs: Vec<(&'a Document, Option<&'a Addendum>)>,
+    pub omitted: Vec<Omitted<'a>>,
+}
+
+/// Repository-wide rules: unique ids, addenda naming real documents, one addendum
+/// per document and site, excludes naming real documents, type rules.
+pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
+    let mut ids: BTreeMap<&str, &Document> = BTreeMap::new();
+    for doc in &corpus.documents {
+        if let Some(first) = ids.insert(&doc.meta.id, doc) {
+            diags.push(
+                Diagnostic::error(&*doc.path, 0, format!("id {} is already used by {}", doc.meta.id, crate::diag::display_path(&first.path)))
+                    .help("every document id must be unique across global and site documents"),
+            );
+        }
+    }
+    for doc in &corpus.documents {
+        for former in &doc.meta.former_ids {
+            if ids.contains_key(former.as_str()) {
+                diags.push(Diagnostic::error(&*doc.path, 0, format!("former id {former} is the id of a current document")));
+            }
+        }
+        for s in &doc.meta.supersedes {
+            if !ids.contains_key(s.as_str()) {
+                diags.push(Diagnostic::warning(&*doc.path, 0, format!("supersedes {s}, which is not in the repository")));
+            }
+        }
+        if let Some(m) = &doc.meta.markets {
+            let known = config.known_markets();
+            for market in m {
+                if !known.contains(&market.as_str()) {
+                    diags.push(
+                        Diagnostic::error(&*doc.path, 0, format!("unknown market '{market}'{}", did_you_mean(market, known.iter().copied())))
+                            .help(format!("markets served by the sites in book.toml: {}", known.join(", "))),
+                    );
+                }
+            }
+        }
+        check_type_rules(doc, config, diags);
+    }
+    let mut seen: BTreeMap<(&str, &str), &Addendum> = BTreeMap::new();
+    for add in &corpus.addenda {
+        let target = add.meta.addendum_to.as_str();
+        match ids.get(target) {
+            None => diags.push(
+                Diagnostic::error(&*add.path, add.target_line, format!("addendum-to names {target}, which is not a global document{}", did_you_mean(target, ids.keys().copied())))
+                    .help("name the id of a document in procedures/global/"),
+            ),
+            Some(doc) if doc.site.is_some() => diags.push(
+                Diagnostic::error(&*add.path, add.target_line, format!("{target} is a site-only document; addenda adapt global documents"))
+                    .help(format!("edit {} directly", crate::diag::display_path(&doc.path))),
+            ),
+            Some(_) => {}
+        }
+        if let Some(first) = seen.insert((&add.site, target), add) {
+            diags.push(
+                Diagnostic::error(&*add.path, add.target_line, format!("site {} already has an addendum to {target}: {}", add.site, crate::diag::display_path(&first.path)))
+                    .help("merge the two addenda into one file"),
+            );
+        }
+    }
+    for (site_id, site) in &config.site {
+        for doc_id in site.exclude.keys() {
+            let global = ids.get(doc_id.as_str()).filter(|d| d.site.is_none());
+            if global.is_none() {
+                diags.push(
+                    Diagnostic::error(
+                        crate::config::CONFIG_FILE,
+                        config.line_of_in_table(&format!("[site.{site_id}]"), doc_id),
+                        format!("site {site_id} excludes {doc_id}, which is not a global document{}", did_you_mean(doc_id, ids.keys().copied())),
+                    )
+                    .help("name the id of a document in procedures/global/"),
+                );
+            }
+        }
+    }
+}
+
+fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
+    let Some(ty) = config.types.get(&doc.meta.doc_type) else {
+        if !config.types.is_empty() {
+            diags.push(
+                Diagnostic::warning(&*doc.path, 0, format!("type '{}' has no [types.{}] in book.toml{}", doc.meta.doc_type, doc.meta.doc_type, did_you_mean(&doc.meta.doc_type, config.types.keys().map(String::as_str))))
+                    .help("set `type:` to a configured type, or add the type to book.toml"),
+            );
+        }
+        return;
+    };
+    if let Some(pattern) = &ty.id_pattern {
+        if let Ok(re) = regex::Regex::new(pattern) {
+            if !re.is_match(&doc.meta.id) {
+                diags.push(
+                    Diagnostic::error(&*doc.path, 0, format!("id {} does not match the id-pattern of type {}: {pattern}", doc.meta.id, doc.meta.doc_type))
+                        .help("renumber the document, or fix [types] in book.toml"),
+                );
+            }
+        }
+    }
+    if doc.meta.status == Status::Approved {
+        for role in &ty.approval_roles {
+            if !doc.meta.approvals.iter().any(|a| &a.role == role && a.meaning == "approved") {
+                diags.push(
+                    Diagnostic::error(&*doc.path, 0, format!("an approved {} needs an approval by the role '{role}'", doc.meta.doc_type))
+                        .help(format!("add an approval with `role: {role}` (required by [types.{}] approval-roles)", doc.meta.doc_type)),
+                );
+            }
+        }
+    }
+}
+
+/// The documents a site publishes, and those it leaves out with the reason.
+pub fn plan<'a>(corpus: &'a Corpus, config: &'a Config, site_id: &'a str, diags: &mut Diagnostics) -> SitePlan<'a> {
+    let site = &config.site[site_id];
+    let mut addenda: BTreeMap<&str, &Addendum> = BTreeMap::new();
+    for add in corpus.addenda.iter().filter(|a| a.site == site_id) {
+        addenda.entry(&add.meta.addendum_to).or_insert(add);
+    }
+    let mut docs = Vec::new();
+    let mut omitted = Vec::new();
+    let mut sorted: Vec<&Document> = corpus.documents.iter().collect();
+    sorted.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
+    for doc in sorted {
+        match &doc.site {
+            Some(s) if s != site_id => continue,
+            Some(_) => {
+                docs.push((doc, None));
+                continue;
+            }
+            None => {}
+        }
+        let addendum = addenda.get(doc.meta.id.as_str()).copied();
+        let reason = if let Some(reason) = site.exclude.get(&doc.meta.id) {
+            Some((reason.clone(), true))
+        } else {
+            doc.meta
+                .markets
+                .as_ref()
+                .filter(|m| !m.iter().any(|x| site.markets.contains(x)))
+                .map(|m| (format!("applies to markets {}; this site serves {}", m.join(", "), if site.markets.is_empty() { "none".into() } else { site.markets.join(", ") }), false))
+        };
+        match reason {
+            Some((reason, excluded)) => {
+                if let Some(add) = addendum {
+                    diags.push(
+                        Diagnostic::error(&*add.path, add.target_line, format!("{} is not published at site {site_id} ({reason}), so it cannot be adapted", doc.meta.id))
+                            .help("delete the addendum, or stop excluding the document for this site"),
+                    );
+                }
+                omitted.push(Omitted { doc, reason, excluded });
+            }
+            None => docs.push((doc, addendum)),
+        }
+    }
+    SitePlan { id: site_id, config: site, docs, omitted }
+}
