@@ -55,7 +55,8 @@ fn load(root: &Path, diags: &mut Diagnostics) -> Option<(Config, Corpus)> {
 
 fn check_version_name(v: &str, diags: &mut Diagnostics) {
     let ok = !v.is_empty()
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
         && !v.starts_with('.')
         && v != "latest";
     if !ok {
@@ -69,21 +70,44 @@ fn check_version_name(v: &str, diags: &mut Diagnostics) {
 /// Loads, checks and renders the selected sites, all in memory.
 pub fn render(opts: &BuildOptions) -> Rendered {
     let mut diags = Diagnostics::new();
-    let version = opts.version.clone().unwrap_or_else(|| PREVIEW_VERSION.to_string());
+    let version = opts
+        .version
+        .clone()
+        .unwrap_or_else(|| PREVIEW_VERSION.to_string());
     check_version_name(&version, &mut diags);
     let Some((config, corpus)) = load(&opts.root, &mut diags) else {
-        return Rendered { config: None, version, sites: Vec::new(), diags };
+        return Rendered {
+            config: None,
+            version,
+            sites: Vec::new(),
+            diags,
+        };
     };
     for s in &opts.sites {
         if !config.site.contains_key(s) {
             diags.push(
-                Diagnostic::error("--site", 0, format!("there is no site '{s}'{}", crate::diag::did_you_mean(s, config.site.keys().map(String::as_str))))
-                    .help(format!("sites in book.toml: {}", config.site.keys().cloned().collect::<Vec<_>>().join(", "))),
+                Diagnostic::error(
+                    "--site",
+                    0,
+                    format!(
+                        "there is no site '{s}'{}",
+                        crate::diag::did_you_mean(s, config.site.keys().map(String::as_str))
+                    ),
+                )
+                .help(format!(
+                    "sites in book.toml: {}",
+                    config.site.keys().cloned().collect::<Vec<_>>().join(", ")
+                )),
             );
         }
     }
     let Some(theme) = theme::load(&opts.root, &config.build.theme, &mut diags) else {
-        return Rendered { config: Some(config), version, sites: Vec::new(), diags };
+        return Rendered {
+            config: Some(config),
+            version,
+            sites: Vec::new(),
+            diags,
+        };
     };
     let build = build_view(&version);
     let mut sites = Vec::new();
@@ -95,8 +119,16 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         let files = render::render_site(&plan, &corpus, &config, &theme, &build, &mut diags);
         sites.push((id.clone(), files));
     }
-    let rendered = Rendered { config: None, version, sites, diags };
-    Rendered { config: Some(config), ..rendered }
+    let rendered = Rendered {
+        config: None,
+        version,
+        sites,
+        diags,
+    };
+    Rendered {
+        config: Some(config),
+        ..rendered
+    }
 }
 
 fn build_view(version: &str) -> BuildView {
@@ -109,7 +141,11 @@ fn build_view(version: &str) -> BuildView {
 
 /// Validates every site without writing anything.
 pub fn check(root: &Path) -> Diagnostics {
-    render(&BuildOptions { root: root.to_path_buf(), ..Default::default() }).diags
+    render(&BuildOptions {
+        root: root.to_path_buf(),
+        ..Default::default()
+    })
+    .diags
 }
 
 /// Builds and writes. With any error, nothing is written and the diagnostics come back.
@@ -120,7 +156,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         Some(c) if !diags.has_errors() => c,
         _ => return Err(diags),
     };
-    let out = opts.out.clone().unwrap_or_else(|| opts.root.join(&config.build.output));
+    let out = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| opts.root.join(&config.build.output));
     let theme = match theme::load(&opts.root, &config.build.theme, &mut diags) {
         Some(t) => t,
         None => return Err(diags),
@@ -128,38 +167,58 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let units: Vec<write::Unit> = rendered
         .sites
         .iter()
-        .map(|(id, files)| write::Unit { dir: format!("{id}/{}", rendered.version), files: files.clone() })
+        .map(|(id, files)| write::Unit {
+            dir: format!("{id}/{}", rendered.version),
+            files: files.clone(),
+        })
         .collect();
     let portal_sites = config
         .site
         .iter()
         .map(|(id, s)| {
             let built = rendered.sites.iter().any(|(b, _)| b == id)
-                || out.join(id).join(&rendered.version).join("index.html").is_file();
+                || out
+                    .join(id)
+                    .join(&rendered.version)
+                    .join("index.html")
+                    .is_file();
             render::context::PortalSite {
                 id: id.clone(),
                 name: s.name.clone(),
                 markets: s.markets.clone(),
                 version: rendered.version.clone(),
-                href: if built { format!("{id}/{}/index.html", rendered.version) } else { String::new() },
+                href: if built {
+                    format!("{id}/{}/index.html", rendered.version)
+                } else {
+                    String::new()
+                },
             }
         })
         .collect();
     let build = build_view(&rendered.version);
-    let Some(portal) = render::render_portal(&config, &theme, portal_sites, &build, &mut diags) else {
+    let Some(portal) = render::render_portal(&config, &theme, portal_sites, &build, &mut diags)
+    else {
         return Err(diags);
     };
     if let Err(e) = write::publish(&out, &units, &[portal]) {
-        diags.push(
-            Diagnostic::error(&out, 0, e.to_string())
-                .help("choose another folder with --out, or remove the folder if it holds nothing of value"),
-        );
+        diags.push(Diagnostic::error(&out, 0, e.to_string()).help(
+            "choose another folder with --out, or remove the folder if it holds nothing of value",
+        ));
         return Err(diags);
     }
     Ok(BuildSummary {
         out,
         version: rendered.version,
-        sites: rendered.sites.iter().map(|(id, f)| (id.clone(), f.iter().filter(|f| f.path.ends_with(".html")).count())).collect(),
+        sites: rendered
+            .sites
+            .iter()
+            .map(|(id, f)| {
+                (
+                    id.clone(),
+                    f.iter().filter(|f| f.path.ends_with(".html")).count(),
+                )
+            })
+            .collect(),
         diags,
     })
 }

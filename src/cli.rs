@@ -10,7 +10,11 @@ use crate::build::{self, BuildOptions};
 use crate::diag::{display_path, Diagnostics};
 
 #[derive(Debug, Parser)]
-#[command(name = "procsite", version, about = "Publish controlled procedures as one static website per site")]
+#[command(
+    name = "procsite",
+    version,
+    about = "Publish controlled procedures as one static website per site"
+)]
 pub struct Cli {
     /// The repository root, where book.toml is.
     #[arg(long, global = true, default_value = ".", value_name = "DIR")]
@@ -57,9 +61,18 @@ pub fn run(cli: Cli) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        Command::Build { sites, out, version } => {
+        Command::Build {
+            sites,
+            out,
+            version,
+        } => {
             let started = Instant::now();
-            let opts = BuildOptions { root: cli.root, out, sites, version };
+            let opts = BuildOptions {
+                root: cli.root,
+                out,
+                sites,
+                version,
+            };
             match build::build(&opts) {
                 Ok(summary) => {
                     let (_, warnings) = print_diagnostics(summary.diags);
@@ -70,7 +83,11 @@ pub fn run(cli: Cli) -> ExitCode {
                         summary.version,
                         display_path(&summary.out),
                         started.elapsed().as_secs_f64(),
-                        if warnings > 0 { format!(" ({warnings} warning(s))") } else { String::new() }
+                        if warnings > 0 {
+                            format!(" ({warnings} warning(s))")
+                        } else {
+                            String::new()
+                        }
                     );
                     println!("open {}", display_path(&summary.out.join("index.html")));
                     ExitCode::SUCCESS

@@ -21,7 +21,11 @@ pub enum Origin {
     /// A document that exists only at this site.
     SiteDocument,
     /// An operation block of the site's addendum.
-    Addendum { op: OpKind, anchor: String, line: usize },
+    Addendum {
+        op: OpKind,
+        anchor: String,
+        line: usize,
+    },
     /// Markdown of the addendum outside any block, appended under a site heading.
     SiteAppendix,
 }
@@ -87,18 +91,35 @@ fn collect_ops(
 ) {
     for node in nodes {
         match node {
-            Node::Line(l) => outside.push(CondLine { no: l.no, text: l.text.clone(), cond: cond.clone() }),
+            Node::Line(l) => outside.push(CondLine {
+                no: l.no,
+                text: l.text.clone(),
+                cond: cond.clone(),
+            }),
             Node::Block(b) => match &b.directive {
                 Directive::Op(kind, anchor) => {
                     if let Some(inner) = first_op(&b.children) {
                         diags.push(
-                            Diagnostic::error(&*add.path, inner, "operation blocks cannot be nested")
-                                .help(format!("close the `{}` block opened at line {} first", kind.as_str(), b.line)),
+                            Diagnostic::error(
+                                &*add.path,
+                                inner,
+                                "operation blocks cannot be nested",
+                            )
+                            .help(format!(
+                                "close the `{}` block opened at line {} first",
+                                kind.as_str(),
+                                b.line
+                            )),
                         );
                     }
                     let mut content = Vec::new();
                     flatten(&b.children, site, cond, &mut content);
-                    ops.push(OpSpec { kind: *kind, anchor: anchor.clone(), line: b.line, content });
+                    ops.push(OpSpec {
+                        kind: *kind,
+                        anchor: anchor.clone(),
+                        line: b.line,
+                        content,
+                    });
                 }
                 other => {
                     if let Some((true, label)) = evaluate(other, site) {
@@ -132,7 +153,12 @@ fn section(hs: &[Heading], k: usize, len: usize) -> Section {
         .iter()
         .find(|o| o.level <= h.level)
         .map_or(len, |o| o.start);
-    Section { start: h.start, head_end: h.end, end, level: h.level }
+    Section {
+        start: h.start,
+        head_end: h.end,
+        end,
+        level: h.level,
+    }
 }
 
 struct Insert {
@@ -155,7 +181,11 @@ pub fn compose<'a>(
     let g_anchors = assign_anchors(&g_heads, &mut taken);
     report_duplicate_ids(doc, &global, &g_heads, diags);
 
-    let base_origin = if doc.site.is_some() { Origin::SiteDocument } else { Origin::Global };
+    let base_origin = if doc.site.is_some() {
+        Origin::SiteDocument
+    } else {
+        Origin::Global
+    };
     let mut origins: Vec<(Origin, Arc<PathBuf>)> = vec![(base_origin, doc.path.clone())];
     let mut inserts: Vec<Insert> = Vec::new();
     let mut deleted = vec![false; global.len()];
@@ -174,14 +204,21 @@ pub fn compose<'a>(
                         op.line,
                         format!(
                             "`{}` targets '#{}', which {} does not have (as composed for site {})",
-                            op.kind.as_str(), op.anchor, doc.meta.id, site.id
+                            op.kind.as_str(),
+                            op.anchor,
+                            doc.meta.id,
+                            site.id
                         ),
                     )
                     .help(format!(
                         "anchors in {}{}: {}",
                         doc.meta.id,
                         crate::diag::did_you_mean(&op.anchor, g_anchors.iter().map(String::as_str)),
-                        if g_anchors.is_empty() { "(none)".to_string() } else { g_anchors.join(", ") }
+                        if g_anchors.is_empty() {
+                            "(none)".to_string()
+                        } else {
+                            g_anchors.join(", ")
+                        }
                     )),
                 );
                 continue;
@@ -192,7 +229,11 @@ pub fn compose<'a>(
         for (seq, sec) in &resolved {
             let op = &ops[*seq];
             origins.push((
-                Origin::Addendum { op: op.kind, anchor: op.anchor.clone(), line: op.line },
+                Origin::Addendum {
+                    op: op.kind,
+                    anchor: op.anchor.clone(),
+                    line: op.line,
+                },
                 add.path.clone(),
             ));
             let origin = origins.len() - 1;
@@ -200,12 +241,18 @@ pub fn compose<'a>(
             let key = match op.kind {
                 OpKind::Prepend => (sec.head_end, 0, Reverse(0), 0, *seq),
                 OpKind::Replace | OpKind::Remove => {
-                    deleted[sec.head_end..sec.end].iter_mut().for_each(|d| *d = true);
+                    deleted[sec.head_end..sec.end]
+                        .iter_mut()
+                        .for_each(|d| *d = true);
                     if op.kind == OpKind::Remove {
                         notices.insert(origin);
                         lines = vec![CondLine {
                             no: op.line,
-                            text: format!("*Not applicable at {}:* {}", site.name, one_line(&add.meta.rationale)),
+                            text: format!(
+                                "*Not applicable at {}:* {}",
+                                site.name,
+                                one_line(&add.meta.rationale)
+                            ),
                             cond: lines.first().and_then(|l| l.cond.clone()),
                         }];
                     }
@@ -215,18 +262,33 @@ pub fn compose<'a>(
                 OpKind::InsertAfter => (sec.end, 1, Reverse(sec.level), 1, *seq),
                 OpKind::InsertBefore => (sec.start, 2, Reverse(0), 0, *seq),
             };
-            inserts.push(Insert { key, origin, lines: pad(lines) });
+            inserts.push(Insert {
+                key,
+                origin,
+                lines: pad(lines),
+            });
         }
         if outside.iter().any(|l| !l.text.trim().is_empty()) {
             let level = g_heads.iter().map(|h| h.level).min().unwrap_or(2);
             let mut lines = vec![CondLine {
-                no: outside.iter().find(|l| !l.text.trim().is_empty()).map_or(0, |l| l.no),
-                text: format!("{} Site requirements: {}", "#".repeat(level as usize), site.name),
+                no: outside
+                    .iter()
+                    .find(|l| !l.text.trim().is_empty())
+                    .map_or(0, |l| l.no),
+                text: format!(
+                    "{} Site requirements: {}",
+                    "#".repeat(level as usize),
+                    site.name
+                ),
                 cond: None,
             }];
             lines.extend(outside);
             origins.push((Origin::SiteAppendix, add.path.clone()));
-            inserts.push(Insert { key: (global.len(), 3, Reverse(0), 0, usize::MAX), origin: origins.len() - 1, lines: pad(lines) });
+            inserts.push(Insert {
+                key: (global.len(), 3, Reverse(0), 0, usize::MAX),
+                origin: origins.len() - 1,
+                lines: pad(lines),
+            });
         }
     }
     inserts.sort_by_key(|i| i.key);
@@ -259,8 +321,12 @@ pub fn compose<'a>(
             _ => match &h.explicit_id {
                 Some(id) if taken.contains(id) => {
                     diags.push(
-                        Diagnostic::error(&*origins[*origin].1, line.no, format!("anchor '#{id}' is already used in {}", doc.meta.id))
-                            .help("choose another {#id} for this heading"),
+                        Diagnostic::error(
+                            &*origins[*origin].1,
+                            line.no,
+                            format!("anchor '#{id}' is already used in {}", doc.meta.id),
+                        )
+                        .help("choose another {#id} for this heading"),
                     );
                     unique_slug(id, &mut taken)
                 }
@@ -272,14 +338,20 @@ pub fn compose<'a>(
             },
         };
         heading_anchor.insert(h.start, anchor.clone());
-        toc.push(TocEntry { level: h.level, text: h.text.clone(), anchor });
+        toc.push(TocEntry {
+            level: h.level,
+            text: h.text.clone(),
+            anchor,
+        });
     }
 
     // Group into pieces.
     let mut pieces: Vec<Piece> = Vec::new();
     for (i, (origin, line)) in composed.iter().enumerate() {
         let same = pieces.last().is_some_and(|p| {
-            p.origin == origins[*origin].0 && p.cond == line.cond && Arc::ptr_eq(&p.file, &origins[*origin].1)
+            p.origin == origins[*origin].0
+                && p.cond == line.cond
+                && Arc::ptr_eq(&p.file, &origins[*origin].1)
         });
         if !same {
             pieces.push(Piece {
@@ -337,8 +409,19 @@ fn markdown_of(composed: &[(usize, CondLine)]) -> String {
 fn pad(mut lines: Vec<CondLine>) -> Vec<CondLine> {
     let no = lines.first().map_or(0, |l| l.no);
     let cond = lines.first().and_then(|l| l.cond.clone());
-    lines.insert(0, CondLine { no, text: String::new(), cond: cond.clone() });
-    lines.push(CondLine { no, text: String::new(), cond });
+    lines.insert(
+        0,
+        CondLine {
+            no,
+            text: String::new(),
+            cond: cond.clone(),
+        },
+    );
+    lines.push(CondLine {
+        no,
+        text: String::new(),
+        cond,
+    });
     lines
 }
 
@@ -346,7 +429,12 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn check_conflicts(add: &Addendum, ops: &[OpSpec], resolved: &[(usize, Section)], diags: &mut Diagnostics) {
+fn check_conflicts(
+    add: &Addendum,
+    ops: &[OpSpec],
+    resolved: &[(usize, Section)],
+    diags: &mut Diagnostics,
+) {
     for (dseq, dsec) in resolved {
         let d = &ops[*dseq];
         if !matches!(d.kind, OpKind::Replace | OpKind::Remove) {
@@ -358,7 +446,8 @@ fn check_conflicts(add: &Addendum, ops: &[OpSpec], resolved: &[(usize, Section)]
             }
             let o = &ops[*oseq];
             let inside = dsec.start <= osec.start && osec.start < dsec.end;
-            let sibling_op = osec.start == dsec.start && matches!(o.kind, OpKind::InsertBefore | OpKind::InsertAfter);
+            let sibling_op = osec.start == dsec.start
+                && matches!(o.kind, OpKind::InsertBefore | OpKind::InsertAfter);
             if inside && !sibling_op {
                 diags.push(
                     Diagnostic::error(
@@ -376,15 +465,24 @@ fn check_conflicts(add: &Addendum, ops: &[OpSpec], resolved: &[(usize, Section)]
     }
 }
 
-fn report_duplicate_ids(doc: &Document, lines: &[CondLine], heads: &[Heading], diags: &mut Diagnostics) {
+fn report_duplicate_ids(
+    doc: &Document,
+    lines: &[CondLine],
+    heads: &[Heading],
+    diags: &mut Diagnostics,
+) {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for h in heads {
         if let Some(id) = &h.explicit_id {
             let no = lines[h.start].no;
             if let Some(first) = seen.insert(id, no) {
                 diags.push(
-                    Diagnostic::error(&*doc.path, no, format!("anchor '#{id}' is also used at line {first}"))
-                        .help("explicit heading ids must be unique within a document"),
+                    Diagnostic::error(
+                        &*doc.path,
+                        no,
+                        format!("anchor '#{id}' is also used at line {first}"),
+                    )
+                    .help("explicit heading ids must be unique within a document"),
                 );
             }
         }

@@ -150,10 +150,7 @@ impl Config {
         let mut config: Config = match toml::from_str(text) {
             Ok(c) => c,
             Err(e) => {
-                let (line, col) = e
-                    .span()
-                    .map(|s| line_col(text, s.start))
-                    .unwrap_or((0, 0));
+                let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
                 let message = e.message().trim().to_string();
                 let mut d = Diagnostic::error(path, line, message.clone()).col(col);
                 if let Some(h) = crate::diag::serde_hint(&message) {
@@ -221,7 +218,7 @@ impl Config {
                 }
             }
         }
-        for (market, _) in &self.market {
+        for market in self.market.keys() {
             if !self.site.values().any(|s| s.markets.contains(market)) {
                 diags.push(Diagnostic::warning(
                     path,
@@ -308,7 +305,8 @@ pub fn load(root: &Path) -> Result<Config, Diagnostics> {
 mod tests {
     use super::*;
 
-    const MINIMAL: &str = "[book]\ntitle = \"T\"\n[site.cork]\nname = \"Cork\"\nmarkets = [\"EU\"]\n";
+    const MINIMAL: &str =
+        "[book]\ntitle = \"T\"\n[site.cork]\nname = \"Cork\"\nmarkets = [\"EU\"]\n";
 
     #[test]
     fn parses_minimal_config_with_defaults() {
@@ -325,7 +323,10 @@ mod tests {
             .unwrap_err()
             .into_sorted();
         let msg = err[0].to_string();
-        assert!(msg.starts_with("book.toml:6:1: error: unknown field `exclud`"), "{msg}");
+        assert!(
+            msg.starts_with("book.toml:6:1: error: unknown field `exclud`"),
+            "{msg}"
+        );
         assert!(msg.contains("did you mean 'exclude'"), "{msg}");
     }
 

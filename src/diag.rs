@@ -133,8 +133,16 @@ impl Diagnostics {
 pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3) && *d < c.len().max(word.len()))
+        .map(|c| {
+            // A prefix of a long name ("respons") is as good as a typo.
+            let d = if word.len() >= 4 && c.starts_with(word) {
+                1
+            } else {
+                strsim::damerau_levenshtein(word, c)
+            };
+            (d, c)
+        })
+        .filter(|(d, c)| *d <= 1.max(c.len() / 3) && *d < c.len().max(word.len()))
         .min_by_key(|(d, c)| (*d, *c))
         .map(|(_, c)| c)
 }
@@ -144,6 +152,22 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
     match suggest(word, candidates) {
         Some(s) => format!(" (did you mean '{s}'?)"),
         None => String::new(),
+    }
+}
+
+/// Turns serde's "unknown field `x`, expected one of `a`, `b`" into a
+/// "did you mean" hint, so TOML and YAML errors read alike.
+pub fn serde_hint(message: &str) -> Option<String> {
+    let start = ["unknown field `", "unknown variant `"]
+        .iter()
+        .find_map(|p| message.find(p).map(|i| i + p.len()))?;
+    let rest = &message[start..];
+    let (field, rest) = rest.split_once('`')?;
+    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    match suggest(field, expected.iter().copied()) {
+        Some(s) => Some(format!("did you mean '{s}'?")),
+        None if !expected.is_empty() => Some(format!("allowed: {}", expected.join(", "))),
+        None => None,
     }
 }
 
@@ -168,25 +192,5 @@ mod tests {
         assert_eq!(suggest("efective", known), Some("effective"));
         assert_eq!(suggest("titel", known), Some("title"));
         assert_eq!(suggest("zzz", known), None);
-    }
-}
-
-/// Turns serde's "unknown field `x`, expected one of `a`, `b`" into a
-/// "did you mean" hint, so TOML and YAML errors read alike.
-pub fn serde_hint(message: &str) -> Option<String> {
-    let start = ["unknown field `", "unknown variant `"]
-        .iter()
-        .find_map(|p| message.find(p).map(|i| i + p.len()))?;
-    let rest = &message[start..];
-    let (field, rest) = rest.split_once('`')?;
-    let expected: Vec<&str> = rest
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .collect();
-    match suggest(field, expected.iter().copied()) {
-        Some(s) => Some(format!("did you mean '{s}'?")),
-        None if !expected.is_empty() => Some(format!("allowed: {}", expected.join(", "))),
-        None => None,
     }
 }

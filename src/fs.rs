@@ -38,7 +38,11 @@ pub fn write(path: &Path, bytes: &[u8]) -> FsResult<()> {
 }
 
 pub fn create_dir_all(path: &Path) -> FsResult<()> {
-    wrap("cannot create directory", path, std::fs::create_dir_all(path))
+    wrap(
+        "cannot create directory",
+        path,
+        std::fs::create_dir_all(path),
+    )
 }
 
 pub fn remove_dir_all(path: &Path) -> FsResult<()> {

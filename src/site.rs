@@ -33,20 +33,36 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
     for doc in &corpus.documents {
         if let Some(first) = ids.insert(&doc.meta.id, doc) {
             diags.push(
-                Diagnostic::error(&*doc.path, 0, format!("id {} is already used by {}", doc.meta.id, crate::diag::display_path(&first.path)))
-                    .help("every document id must be unique across global and site documents"),
+                Diagnostic::error(
+                    &*doc.path,
+                    0,
+                    format!(
+                        "id {} is already used by {}",
+                        doc.meta.id,
+                        crate::diag::display_path(&first.path)
+                    ),
+                )
+                .help("every document id must be unique across global and site documents"),
             );
         }
     }
     for doc in &corpus.documents {
         for former in &doc.meta.former_ids {
             if ids.contains_key(former.as_str()) {
-                diags.push(Diagnostic::error(&*doc.path, 0, format!("former id {former} is the id of a current document")));
+                diags.push(Diagnostic::error(
+                    &*doc.path,
+                    0,
+                    format!("former id {former} is the id of a current document"),
+                ));
             }
         }
         for s in &doc.meta.supersedes {
             if !ids.contains_key(s.as_str()) {
-                diags.push(Diagnostic::warning(&*doc.path, 0, format!("supersedes {s}, which is not in the repository")));
+                diags.push(Diagnostic::warning(
+                    &*doc.path,
+                    0,
+                    format!("supersedes {s}, which is not in the repository"),
+                ));
             }
         }
         if let Some(m) = &doc.meta.markets {
@@ -54,8 +70,18 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
             for market in m {
                 if !known.contains(&market.as_str()) {
                     diags.push(
-                        Diagnostic::error(&*doc.path, 0, format!("unknown market '{market}'{}", did_you_mean(market, known.iter().copied())))
-                            .help(format!("markets served by the sites in book.toml: {}", known.join(", "))),
+                        Diagnostic::error(
+                            &*doc.path,
+                            0,
+                            format!(
+                                "unknown market '{market}'{}",
+                                did_you_mean(market, known.iter().copied())
+                            ),
+                        )
+                        .help(format!(
+                            "markets served by the sites in book.toml: {}",
+                            known.join(", ")
+                        )),
                     );
                 }
             }
@@ -67,19 +93,41 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
         let target = add.meta.addendum_to.as_str();
         match ids.get(target) {
             None => diags.push(
-                Diagnostic::error(&*add.path, add.target_line, format!("addendum-to names {target}, which is not a global document{}", did_you_mean(target, ids.keys().copied())))
-                    .help("name the id of a document in procedures/global/"),
+                Diagnostic::error(
+                    &*add.path,
+                    add.target_line,
+                    format!(
+                        "addendum-to names {target}, which is not a global document{}",
+                        did_you_mean(target, ids.keys().copied())
+                    ),
+                )
+                .help("name the id of a document in procedures/global/"),
             ),
             Some(doc) if doc.site.is_some() => diags.push(
-                Diagnostic::error(&*add.path, add.target_line, format!("{target} is a site-only document; addenda adapt global documents"))
-                    .help(format!("edit {} directly", crate::diag::display_path(&doc.path))),
+                Diagnostic::error(
+                    &*add.path,
+                    add.target_line,
+                    format!("{target} is a site-only document; addenda adapt global documents"),
+                )
+                .help(format!(
+                    "edit {} directly",
+                    crate::diag::display_path(&doc.path)
+                )),
             ),
             Some(_) => {}
         }
         if let Some(first) = seen.insert((&add.site, target), add) {
             diags.push(
-                Diagnostic::error(&*add.path, add.target_line, format!("site {} already has an addendum to {target}: {}", add.site, crate::diag::display_path(&first.path)))
-                    .help("merge the two addenda into one file"),
+                Diagnostic::error(
+                    &*add.path,
+                    add.target_line,
+                    format!(
+                        "site {} already has an addendum to {target}: {}",
+                        add.site,
+                        crate::diag::display_path(&first.path)
+                    ),
+                )
+                .help("merge the two addenda into one file"),
             );
         }
     }
@@ -91,7 +139,10 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
                     Diagnostic::error(
                         crate::config::CONFIG_FILE,
                         config.line_of_in_table(&format!("[site.{site_id}]"), doc_id),
-                        format!("site {site_id} excludes {doc_id}, which is not a global document{}", did_you_mean(doc_id, ids.keys().copied())),
+                        format!(
+                            "site {site_id} excludes {doc_id}, which is not a global document{}",
+                            did_you_mean(doc_id, ids.keys().copied())
+                        ),
                     )
                     .help("name the id of a document in procedures/global/"),
                 );
@@ -104,8 +155,17 @@ fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
     let Some(ty) = config.types.get(&doc.meta.doc_type) else {
         if !config.types.is_empty() {
             diags.push(
-                Diagnostic::warning(&*doc.path, 0, format!("type '{}' has no [types.{}] in book.toml{}", doc.meta.doc_type, doc.meta.doc_type, did_you_mean(&doc.meta.doc_type, config.types.keys().map(String::as_str))))
-                    .help("set `type:` to a configured type, or add the type to book.toml"),
+                Diagnostic::warning(
+                    &*doc.path,
+                    0,
+                    format!(
+                        "type '{}' has no [types.{}] in book.toml{}",
+                        doc.meta.doc_type,
+                        doc.meta.doc_type,
+                        did_you_mean(&doc.meta.doc_type, config.types.keys().map(String::as_str))
+                    ),
+                )
+                .help("set `type:` to a configured type, or add the type to book.toml"),
             );
         }
         return;
@@ -114,15 +174,27 @@ fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
         if let Ok(re) = regex::Regex::new(pattern) {
             if !re.is_match(&doc.meta.id) {
                 diags.push(
-                    Diagnostic::error(&*doc.path, 0, format!("id {} does not match the id-pattern of type {}: {pattern}", doc.meta.id, doc.meta.doc_type))
-                        .help("renumber the document, or fix [types] in book.toml"),
+                    Diagnostic::error(
+                        &*doc.path,
+                        0,
+                        format!(
+                            "id {} does not match the id-pattern of type {}: {pattern}",
+                            doc.meta.id, doc.meta.doc_type
+                        ),
+                    )
+                    .help("renumber the document, or fix [types] in book.toml"),
                 );
             }
         }
     }
     if doc.meta.status == Status::Approved {
         for role in &ty.approval_roles {
-            if !doc.meta.approvals.iter().any(|a| &a.role == role && a.meaning == "approved") {
+            if !doc
+                .meta
+                .approvals
+                .iter()
+                .any(|a| &a.role == role && a.meaning == "approved")
+            {
                 diags.push(
                     Diagnostic::error(&*doc.path, 0, format!("an approved {} needs an approval by the role '{role}'", doc.meta.doc_type))
                         .help(format!("add an approval with `role: {role}` (required by [types.{}] approval-roles)", doc.meta.doc_type)),
@@ -133,7 +205,12 @@ fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
 }
 
 /// The documents a site publishes, and those it leaves out with the reason.
-pub fn plan<'a>(corpus: &'a Corpus, config: &'a Config, site_id: &'a str, diags: &mut Diagnostics) -> SitePlan<'a> {
+pub fn plan<'a>(
+    corpus: &'a Corpus,
+    config: &'a Config,
+    site_id: &'a str,
+    diags: &mut Diagnostics,
+) -> SitePlan<'a> {
     let site = &config.site[site_id];
     let mut addenda: BTreeMap<&str, &Addendum> = BTreeMap::new();
     for add in corpus.addenda.iter().filter(|a| a.site == site_id) {
@@ -160,7 +237,20 @@ pub fn plan<'a>(corpus: &'a Corpus, config: &'a Config, site_id: &'a str, diags:
                 .markets
                 .as_ref()
                 .filter(|m| !m.iter().any(|x| site.markets.contains(x)))
-                .map(|m| (format!("applies to markets {}; this site serves {}", m.join(", "), if site.markets.is_empty() { "none".into() } else { site.markets.join(", ") }), false))
+                .map(|m| {
+                    (
+                        format!(
+                            "applies to markets {}; this site serves {}",
+                            m.join(", "),
+                            if site.markets.is_empty() {
+                                "none".into()
+                            } else {
+                                site.markets.join(", ")
+                            }
+                        ),
+                        false,
+                    )
+                })
         };
         match reason {
             Some((reason, excluded)) => {
@@ -170,10 +260,19 @@ pub fn plan<'a>(corpus: &'a Corpus, config: &'a Config, site_id: &'a str, diags:
                             .help("delete the addendum, or stop excluding the document for this site"),
                     );
                 }
-                omitted.push(Omitted { doc, reason, excluded });
+                omitted.push(Omitted {
+                    doc,
+                    reason,
+                    excluded,
+                });
             }
             None => docs.push((doc, addendum)),
         }
     }
-    SitePlan { id: site_id, config: site, docs, omitted }
+    SitePlan {
+        id: site_id,
+        config: site,
+        docs,
+        omitted,
+    }
 }

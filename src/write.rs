@@ -39,7 +39,10 @@ pub fn claim_root(root: &Path) -> Result<(), WriteError> {
     } else {
         fs::create_dir_all(root)?;
     }
-    fs::write(&root.join(MARKER), b"This folder is written by procsite. Its contents are replaced on each build.\n")?;
+    fs::write(
+        &root.join(MARKER),
+        b"This folder is written by procsite. Its contents are replaced on each build.\n",
+    )?;
     Ok(())
 }
 
@@ -115,20 +118,56 @@ mod tests {
     use super::*;
 
     fn file(path: &str, s: &str) -> OutFile {
-        OutFile { path: path.into(), bytes: s.as_bytes().to_vec() }
+        OutFile {
+            path: path.into(),
+            bytes: s.as_bytes().to_vec(),
+        }
     }
 
     #[test]
     fn replaces_units_and_keeps_others() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("public");
-        publish(&root, &[Unit { dir: "a/v".into(), files: vec![file("x.html", "1"), file("old.html", "o")] }], &[file("index.html", "i1")]).unwrap();
-        publish(&root, &[Unit { dir: "b/v".into(), files: vec![file("y.html", "2")] }], &[]).unwrap();
-        publish(&root, &[Unit { dir: "a/v".into(), files: vec![file("x.html", "3")] }], &[file("index.html", "i2")]).unwrap();
-        assert_eq!(std::fs::read_to_string(root.join("a/v/x.html")).unwrap(), "3");
+        publish(
+            &root,
+            &[Unit {
+                dir: "a/v".into(),
+                files: vec![file("x.html", "1"), file("old.html", "o")],
+            }],
+            &[file("index.html", "i1")],
+        )
+        .unwrap();
+        publish(
+            &root,
+            &[Unit {
+                dir: "b/v".into(),
+                files: vec![file("y.html", "2")],
+            }],
+            &[],
+        )
+        .unwrap();
+        publish(
+            &root,
+            &[Unit {
+                dir: "a/v".into(),
+                files: vec![file("x.html", "3")],
+            }],
+            &[file("index.html", "i2")],
+        )
+        .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(root.join("a/v/x.html")).unwrap(),
+            "3"
+        );
         assert!(!root.join("a/v/old.html").exists());
-        assert_eq!(std::fs::read_to_string(root.join("b/v/y.html")).unwrap(), "2");
-        assert_eq!(std::fs::read_to_string(root.join("index.html")).unwrap(), "i2");
+        assert_eq!(
+            std::fs::read_to_string(root.join("b/v/y.html")).unwrap(),
+            "2"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("index.html")).unwrap(),
+            "i2"
+        );
         assert!(!root.join(STAGING).exists() && !root.join(OLD).exists());
     }
 
@@ -138,6 +177,9 @@ mod tests {
         std::fs::write(tmp.path().join("thesis.docx"), "mine").unwrap();
         let err = publish(tmp.path(), &[], &[]).unwrap_err();
         assert!(matches!(err, WriteError::Foreign(_)));
-        assert_eq!(std::fs::read_to_string(tmp.path().join("thesis.docx")).unwrap(), "mine");
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("thesis.docx")).unwrap(),
+            "mine"
+        );
     }
 }

@@ -19,6 +19,21 @@ pub fn from_str<T: DeserializeOwned>(text: &str) -> Result<T, YamlError> {
         if let Some(i) = message.find(" at line ") {
             message.truncate(i);
         }
+        // Errors raised by a value's own parser (dates, say) are reported at the
+        // enclosing mapping; the value quoted in the message finds its real line.
+        let quoted = message.split('\'').nth(1).filter(|q| !q.is_empty());
+        if let Some((l, c)) = quoted.and_then(|q| {
+            text.lines()
+                .enumerate()
+                .skip(line.saturating_sub(1))
+                .find_map(|(i, t)| t.find(q).map(|c| (i + 1, c + 1)))
+        }) {
+            return YamlError {
+                line: l,
+                col: c,
+                message,
+            };
+        }
         YamlError { line, col, message }
     })
 }
@@ -42,7 +57,10 @@ pub fn top_level_keys(text: &str) -> Result<Vec<(String, usize)>, YamlError> {
     for (k, _) in map {
         let key = match k {
             serde_yaml::Value::String(s) => s,
-            other => serde_yaml::to_string(&other).unwrap_or_default().trim().to_string(),
+            other => serde_yaml::to_string(&other)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
         };
         let line = text
             .lines()

@@ -69,7 +69,10 @@ impl OpKind {
     ];
 
     pub fn as_str(self) -> &'static str {
-        OpKind::ALL.iter().find(|(_, k)| *k == self).map_or("", |(n, _)| n)
+        OpKind::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("", |(n, _)| n)
     }
 }
 
@@ -145,13 +148,25 @@ pub fn parse_body(
     let mut code = CodeFence::default();
     for (i, text) in body.lines().enumerate() {
         let no = first_line + i;
-        let push = |stack: &mut Vec<Open>, root: &mut Vec<Node>, node: Node| match stack.last_mut() {
+        let push = |stack: &mut Vec<Open>, root: &mut Vec<Node>, node: Node| match stack.last_mut()
+        {
             Some(open) => open.block.children.push(node),
             None => root.push(node),
         };
-        let fence = if code.step(text) { None } else { fence_len(text) };
+        let fence = if code.step(text) {
+            None
+        } else {
+            fence_len(text)
+        };
         let Some((len, rest)) = fence else {
-            push(&mut stack, &mut root, Node::Line(SrcLine { no, text: text.to_string() }));
+            push(
+                &mut stack,
+                &mut root,
+                Node::Line(SrcLine {
+                    no,
+                    text: text.to_string(),
+                }),
+            );
             continue;
         };
         if rest.is_empty() {
@@ -161,10 +176,14 @@ pub fn parse_body(
                 }
                 Some(open) => {
                     diags.push(
-                        Diagnostic::error(path, no, format!(
+                        Diagnostic::error(
+                            path,
+                            no,
+                            format!(
                             "closing fence has {len} colons but the block opened at line {} has {}",
                             open.block.line, open.fence
-                        ))
+                        ),
+                        )
                         .help("close a block with the same number of colons that opened it"),
                     );
                     push(&mut stack, &mut root, Node::Block(open.block));
@@ -188,8 +207,12 @@ pub fn parse_body(
     }
     while let Some(open) = stack.pop() {
         diags.push(
-            Diagnostic::error(path, open.block.line, "this `:::` block is never closed")
-                .help(format!("add a line `{}` where the block ends", ":".repeat(open.fence))),
+            Diagnostic::error(path, open.block.line, "this `:::` block is never closed").help(
+                format!(
+                    "add a line `{}` where the block ends",
+                    ":".repeat(open.fence)
+                ),
+            ),
         );
         match stack.last_mut() {
             Some(parent) => parent.block.children.push(Node::Block(open.block)),
@@ -233,16 +256,24 @@ fn parse_directive(
             known.extend(OpKind::ALL.iter().map(|(n, _)| *n));
         }
         diags.push(
-            Diagnostic::error(path, no, format!("unknown block `{name}`{}", did_you_mean(name, known.iter().copied())))
-                .help(format!("blocks here are: {}", known.join(", "))),
+            Diagnostic::error(
+                path,
+                no,
+                format!(
+                    "unknown block `{name}`{}",
+                    did_you_mean(name, known.iter().copied())
+                ),
+            )
+            .help(format!("blocks here are: {}", known.join(", "))),
         );
         return None;
     }
     let mut conds = Vec::new();
     if args.is_empty() {
         diags.push(
-            Diagnostic::error(path, no, format!("`{name}` needs a condition"))
-                .help(format!("write e.g. `::: {name} market=EU` or `::: {name} site=cork`")),
+            Diagnostic::error(path, no, format!("`{name}` needs a condition")).help(format!(
+                "write e.g. `::: {name} market=EU` or `::: {name} site=cork`"
+            )),
         );
         return None;
     }
@@ -259,33 +290,62 @@ fn parse_directive(
             "site" | "sites" => CondKey::Site,
             other => {
                 diags.push(
-                    Diagnostic::error(path, no, format!("unknown condition '{other}'{}", did_you_mean(other, ["market", "site"])))
-                        .help("conditions are market=... and site=..."),
+                    Diagnostic::error(
+                        path,
+                        no,
+                        format!(
+                            "unknown condition '{other}'{}",
+                            did_you_mean(other, ["market", "site"])
+                        ),
+                    )
+                    .help("conditions are market=... and site=..."),
                 );
                 return None;
             }
         };
-        let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
+        let values: Vec<String> = values
+            .split(',')
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .collect();
         let (known, what): (Vec<&str>, &str) = match key {
             CondKey::Market => (config.known_markets(), "market"),
             CondKey::Site => (config.site.keys().map(String::as_str).collect(), "site"),
         };
         if values.is_empty() {
-            diags.push(Diagnostic::error(path, no, format!("condition '{arg}' names no {what}")));
+            diags.push(Diagnostic::error(
+                path,
+                no,
+                format!("condition '{arg}' names no {what}"),
+            ));
             return None;
         }
         for v in &values {
             if !known.contains(&v.as_str()) {
                 diags.push(
-                    Diagnostic::error(path, no, format!("unknown {what} '{v}'{}", did_you_mean(v, known.iter().copied())))
-                        .help(format!("known {what}s (from book.toml): {}", known.join(", "))),
+                    Diagnostic::error(
+                        path,
+                        no,
+                        format!(
+                            "unknown {what} '{v}'{}",
+                            did_you_mean(v, known.iter().copied())
+                        ),
+                    )
+                    .help(format!(
+                        "known {what}s (from book.toml): {}",
+                        known.join(", ")
+                    )),
                 );
                 return None;
             }
         }
         conds.push(Condition { key, values });
     }
-    Some(if name == "only" { Directive::Only(conds) } else { Directive::Except(conds) })
+    Some(if name == "only" {
+        Directive::Only(conds)
+    } else {
+        Directive::Except(conds)
+    })
 }
 
 fn holds(conds: &[Condition], site: &SiteCtx) -> bool {
@@ -339,7 +399,11 @@ fn join_label(outer: &Option<Arc<str>>, inner: &str) -> Arc<str> {
 pub fn flatten(nodes: &[Node], site: &SiteCtx, cond: &Option<Arc<str>>, out: &mut Vec<CondLine>) {
     for node in nodes {
         match node {
-            Node::Line(l) => out.push(CondLine { no: l.no, text: l.text.clone(), cond: cond.clone() }),
+            Node::Line(l) => out.push(CondLine {
+                no: l.no,
+                text: l.text.clone(),
+                cond: cond.clone(),
+            }),
             Node::Block(b) => {
                 if let Some((true, label)) = evaluate(&b.directive, site) {
                     flatten(&b.children, site, &Some(join_label(cond, &label)), out);
@@ -374,22 +438,35 @@ mod tests {
 
     fn texts(nodes: &[Node], site: &str, markets: &[String]) -> Vec<String> {
         let mut out = Vec::new();
-        let ctx = SiteCtx { id: site, name: site, markets };
+        let ctx = SiteCtx {
+            id: site,
+            name: site,
+            markets,
+        };
         flatten(nodes, &ctx, &None, &mut out);
         out.into_iter().map(|l| l.text).collect()
     }
 
     #[test]
     fn conditions_follow_the_site() {
-        let (nodes, d) = parse("a\n::: only market=EU\neu\n:::\n::: except market=FDA\nnofda\n:::\nz\n", false);
+        let (nodes, d) = parse(
+            "a\n::: only market=EU\neu\n:::\n::: except market=FDA\nnofda\n:::\nz\n",
+            false,
+        );
         assert!(d.is_empty(), "{d:?}");
-        assert_eq!(texts(&nodes, "cork", &["EU".into(), "FDA".into()]), ["a", "eu", "z"]);
+        assert_eq!(
+            texts(&nodes, "cork", &["EU".into(), "FDA".into()]),
+            ["a", "eu", "z"]
+        );
         assert_eq!(texts(&nodes, "boston", &["FDA".into()]), ["a", "z"]);
     }
 
     #[test]
     fn longer_outer_fences_nest() {
-        let (nodes, d) = parse(":::: only site=cork\n::: only market=EU\nx\n:::\ny\n::::\n", false);
+        let (nodes, d) = parse(
+            ":::: only site=cork\n::: only market=EU\nx\n:::\ny\n::::\n",
+            false,
+        );
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(texts(&nodes, "cork", &["EU".into()]), ["x", "y"]);
         assert!(texts(&nodes, "boston", &["EU".into()]).is_empty());
@@ -407,7 +484,9 @@ mod tests {
         let (_, d) = parse("a\n::: only market=UE\nb\n", false);
         assert_eq!(d.len(), 2, "{d:?}");
         assert!(d.iter().all(|x| x.line == 11), "{d:?}");
-        assert!(d.iter().any(|x| x.message.contains("unknown market 'UE' (did you mean 'EU'?)")));
+        assert!(d.iter().any(|x| x
+            .message
+            .contains("unknown market 'UE' (did you mean 'EU'?)")));
         assert!(d.iter().any(|x| x.message.contains("never closed")));
     }
 
@@ -418,7 +497,10 @@ mod tests {
         let (nodes, d) = parse("::: insert-after #scope\nx\n:::\n", true);
         assert!(d.is_empty());
         match &nodes[0] {
-            Node::Block(b) => assert_eq!(b.directive, Directive::Op(OpKind::InsertAfter, "scope".into())),
+            Node::Block(b) => assert_eq!(
+                b.directive,
+                Directive::Op(OpKind::InsertAfter, "scope".into())
+            ),
             other => panic!("{other:?}"),
         }
     }

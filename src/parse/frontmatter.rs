@@ -38,8 +38,7 @@ pub fn split(text: &str) -> Result<Split<'_>, (usize, String)> {
     }
     let yaml_start = (first_end + 1).min(text.len());
     let mut offset = yaml_start;
-    let mut line = 2;
-    for l in text[yaml_start..].split_inclusive('\n') {
+    for (line, l) in (2..).zip(text[yaml_start..].split_inclusive('\n')) {
         let t = l.trim_end();
         if t == "---" || t == "..." {
             let body_start = offset + l.len();
@@ -51,9 +50,11 @@ pub fn split(text: &str) -> Result<Split<'_>, (usize, String)> {
             });
         }
         offset += l.len();
-        line += 1;
     }
-    Err((1, "the front-matter opened here is never closed by a `---` line".into()))
+    Err((
+        1,
+        "the front-matter opened here is never closed by a `---` line".into(),
+    ))
 }
 
 fn key_line(keys: &[(String, usize)], key: &str, yaml_line: usize) -> usize {
@@ -101,7 +102,11 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         }
         bad = true;
         let line = line + base;
-        let other = if is_addendum { DOCUMENT_KEYS } else { ADDENDUM_KEYS };
+        let other = if is_addendum {
+            DOCUMENT_KEYS
+        } else {
+            ADDENDUM_KEYS
+        };
         let d = if other.contains(&key.as_str()) {
             Diagnostic::error(path, line, format!("field '{key}' does not belong in {what}"))
                 .col(1)
@@ -114,7 +119,10 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
             Diagnostic::error(
                 path,
                 line,
-                format!("unknown field '{key}'{}", did_you_mean(key, allowed.iter().copied())),
+                format!(
+                    "unknown field '{key}'{}",
+                    did_you_mean(key, allowed.iter().copied())
+                ),
             )
             .col(1)
             .help("free-form data goes under `extra:`")
@@ -136,13 +144,20 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         let target = fm.addendum_to.clone().unwrap_or_default();
         let rationale = fm.rationale.clone().unwrap_or_default();
         if target.trim().is_empty() {
-            diags.push(Diagnostic::error(path, kline("addendum-to"), "addendum-to is empty").help("name the global document's id, e.g. addendum-to: SOP-0020"));
+            diags.push(
+                Diagnostic::error(path, kline("addendum-to"), "addendum-to is empty")
+                    .help("name the global document's id, e.g. addendum-to: SOP-0020"),
+            );
             return None;
         }
         if rationale.trim().is_empty() {
             diags.push(
-                Diagnostic::error(path, kline("rationale").max(kline("addendum-to")), "an addendum needs a rationale")
-                    .help("add `rationale:` saying why this site differs from the global procedure"),
+                Diagnostic::error(
+                    path,
+                    kline("rationale").max(kline("addendum-to")),
+                    "an addendum needs a rationale",
+                )
+                .help("add `rationale:` saying why this site differs from the global procedure"),
             );
         }
         let status = fm.status.unwrap_or(Status::Draft);
@@ -164,8 +179,12 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
             if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
                 missing = true;
                 diags.push(
-                    Diagnostic::error(path, kline(key).max(split.yaml_line - 1), format!("the document has no '{key}'"))
-                        .help(format!("add `{key}:` to the front-matter")),
+                    Diagnostic::error(
+                        path,
+                        kline(key).max(split.yaml_line - 1),
+                        format!("the document has no '{key}'"),
+                    )
+                    .help(format!("add `{key}:` to the front-matter")),
                 );
             }
         }
@@ -175,8 +194,12 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         let id = fm.id.clone().unwrap_or_default();
         if !is_valid_id(&id) {
             diags.push(
-                Diagnostic::error(path, kline("id"), format!("id '{id}' cannot be used as a page name"))
-                    .help("use letters, digits, '.', '_' and '-', e.g. SOP-0020"),
+                Diagnostic::error(
+                    path,
+                    kline("id"),
+                    format!("id '{id}' cannot be used as a page name"),
+                )
+                .help("use letters, digits, '.', '_' and '-', e.g. SOP-0020"),
             );
             return None;
         }
@@ -228,14 +251,25 @@ fn check_approved(
     }
     if !is_addendum && fm.effective.is_none() {
         diags.push(
-            Diagnostic::error(path, kline("status"), "an approved document needs an effective date")
-                .help("add `effective: YYYY-MM-DD`, or set `status: draft` until it is released"),
+            Diagnostic::error(
+                path,
+                kline("status"),
+                "an approved document needs an effective date",
+            )
+            .help("add `effective: YYYY-MM-DD`, or set `status: draft` until it is released"),
         );
     }
     if fm.approvals.is_empty() {
         diags.push(
-            Diagnostic::error(path, kline("status"), format!("an approved {} has no approvals", if is_addendum { "addendum" } else { "document" }))
-                .help("add `approvals:` with name, role and date of each approver"),
+            Diagnostic::error(
+                path,
+                kline("status"),
+                format!(
+                    "an approved {} has no approvals",
+                    if is_addendum { "addendum" } else { "document" }
+                ),
+            )
+            .help("add `approvals:` with name, role and date of each approver"),
         );
     }
 }
@@ -259,7 +293,11 @@ mod tests {
         assert!(parse_file(Path::new("a.md"), text, &mut d).is_none());
         let out = d.into_sorted();
         assert_eq!(out[0].line, 4);
-        assert!(out[0].message.contains("did you mean 'effective'"), "{}", out[0].message);
+        assert!(
+            out[0].message.contains("did you mean 'effective'"),
+            "{}",
+            out[0].message
+        );
     }
 
     #[test]

@@ -128,14 +128,24 @@ mod tests {
 
     #[test]
     fn slugs_like_github() {
-        assert_eq!(slugify("5.2 Investigation & Root Cause"), "52-investigation--root-cause");
+        assert_eq!(
+            slugify("5.2 Investigation & Root Cause"),
+            "52-investigation--root-cause"
+        );
         assert_eq!(slugify("Purpose"), "purpose");
         assert_eq!(slugify("Über Änderungen"), "über-änderungen");
     }
 
     #[test]
     fn finds_headings_with_lines_and_ids() {
-        let lines = ["intro", "## Scope {#scope}", "", "Setext", "------", "### Sub"];
+        let lines = [
+            "intro",
+            "## Scope {#scope}",
+            "",
+            "Setext",
+            "------",
+            "### Sub",
+        ];
         let hs = headings(lines.iter().copied());
         assert_eq!(hs.len(), 3);
         assert_eq!(hs[0].explicit_id.as_deref(), Some("scope"));

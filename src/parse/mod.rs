@@ -91,8 +91,14 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
             if !config.site.contains_key(site) {
                 let hint = crate::diag::did_you_mean(site, config.site.keys().map(String::as_str));
                 diags.push(
-                    Diagnostic::error(&*path, 0, format!("site folder '{site}' has no [site.{site}] in book.toml{hint}"))
-                        .help("add the site to book.toml or move the file to a configured site's folder"),
+                    Diagnostic::error(
+                        &*path,
+                        0,
+                        format!("site folder '{site}' has no [site.{site}] in book.toml{hint}"),
+                    )
+                    .help(
+                        "add the site to book.toml or move the file to a configured site's folder",
+                    ),
                 );
                 continue;
             }

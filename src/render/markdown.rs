@@ -25,7 +25,9 @@ fn looks_like_id(s: &str) -> bool {
     let head = parts.next().unwrap_or("");
     let tail = parts.next().unwrap_or("");
     !head.is_empty()
-        && head.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && head
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         && head.chars().next().is_some_and(|c| c.is_ascii_uppercase())
         && !tail.is_empty()
         && tail.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -63,12 +65,31 @@ pub fn render_piece(
     let mut events = Vec::new();
     for (event, range) in Parser::new_ext(&text, options()).into_offset_iter() {
         let event = match event {
-            Event::Start(Tag::Heading { level, id, classes, attrs }) => {
-                let id = piece.anchors.get(heading).map(|a| CowStr::from(a.clone())).or(id);
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => {
+                let id = piece
+                    .anchors
+                    .get(heading)
+                    .map(|a| CowStr::from(a.clone()))
+                    .or(id);
                 heading += 1;
-                Event::Start(Tag::Heading { level, id, classes, attrs })
+                Event::Start(Tag::Heading {
+                    level,
+                    id,
+                    classes,
+                    attrs,
+                })
             }
-            Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
                 let line = piece.lines[line_index(&starts, range.start)].no;
                 let dest_url = match resolve(&dest_url, current, targets) {
                     Ok(Some((href, target))) => {
@@ -81,7 +102,12 @@ pub fn render_piece(
                         dest_url
                     }
                 };
-                Event::Start(Tag::Link { link_type, dest_url, title, id })
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url,
+                    title,
+                    id,
+                })
             }
             other => other,
         };
@@ -95,7 +121,11 @@ pub fn render_piece(
 type LinkError = (String, String);
 
 /// Resolves a link destination. `Ok(None)`: not a document link, left as written.
-fn resolve(dest: &str, current: &SiteDoc, targets: &LinkTargets) -> Result<Option<(String, String)>, LinkError> {
+fn resolve(
+    dest: &str,
+    current: &SiteDoc,
+    targets: &LinkTargets,
+) -> Result<Option<(String, String)>, LinkError> {
     let (base, anchor) = match dest.split_once('#') {
         Some((b, a)) => (b, Some(a)),
         None => (dest, None),
@@ -103,7 +133,12 @@ fn resolve(dest: &str, current: &SiteDoc, targets: &LinkTargets) -> Result<Optio
     if base.is_empty() {
         let anchor = anchor.unwrap_or("");
         if !anchor.is_empty() && !current.anchors.contains(anchor) {
-            return Err(missing_anchor(&current.doc.meta.id, anchor, &current.anchors, targets.site_id));
+            return Err(missing_anchor(
+                &current.doc.meta.id,
+                anchor,
+                &current.anchors,
+                targets.site_id,
+            ));
         }
         return Ok(None);
     }
@@ -122,14 +157,28 @@ fn resolve(dest: &str, current: &SiteDoc, targets: &LinkTargets) -> Result<Optio
     }
     if let Some(why) = targets.absent.get(id) {
         return Err((
-            format!("links to {id}, which site {} does not publish ({why})", targets.site_id),
-            format!("put the link inside `::: except site={}` or `::: only market=...`, or remove it", targets.site_id),
+            format!(
+                "links to {id}, which site {} does not publish ({why})",
+                targets.site_id
+            ),
+            format!(
+                "put the link inside `::: except site={}` or `::: only market=...`, or remove it",
+                targets.site_id
+            ),
         ));
     }
     if looks_like_id(base) && !base.contains('.') {
-        let known: Vec<&str> = targets.pages.keys().copied().chain(targets.absent.keys().copied()).collect();
+        let known: Vec<&str> = targets
+            .pages
+            .keys()
+            .copied()
+            .chain(targets.absent.keys().copied())
+            .collect();
         return Err((
-            format!("links to {base}{}, which is not a document id", did_you_mean(base, known.iter().copied())),
+            format!(
+                "links to {base}{}, which is not a document id",
+                did_you_mean(base, known.iter().copied())
+            ),
             "link to an existing document id, e.g. [CAPA](SOP-0020#scope)".into(),
         ));
     }
@@ -143,10 +192,16 @@ fn missing_anchor(id: &str, anchor: &str, anchors: &BTreeSet<String>, site: &str
             "links to '#{anchor}' in {id}, which has no such section at site {site}{}",
             did_you_mean(anchor, list.iter().copied())
         ),
-        format!("anchors in {id}: {}", if list.is_empty() { "(none)".into() } else { list.join(", ") }),
+        format!(
+            "anchors in {id}: {}",
+            if list.is_empty() {
+                "(none)".into()
+            } else {
+                list.join(", ")
+            }
+        ),
     )
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -164,7 +219,9 @@ mod tests {
     #[test]
     fn sanitizer_drops_script_keeps_anchors() {
         let s = sanitizer();
-        let out = s.clean("<h2 id=\"scope\">S</h2><script>x()</script><p onclick=\"x\">p</p>").to_string();
+        let out = s
+            .clean("<h2 id=\"scope\">S</h2><script>x()</script><p onclick=\"x\">p</p>")
+            .to_string();
         assert_eq!(out, "<h2 id=\"scope\">S</h2><p>p</p>");
     }
 }

@@ -59,11 +59,20 @@ fn op_label(op: OpKind, section: &str) -> String {
     }
 }
 
-fn render_template(theme: &Theme, name: &str, view: &impl serde::Serialize, diags: &mut Diagnostics) -> Option<Vec<u8>> {
+fn render_template(
+    theme: &Theme,
+    name: &str,
+    view: &impl serde::Serialize,
+    diags: &mut Diagnostics,
+) -> Option<Vec<u8>> {
     let ctx = match tera::Context::from_serialize(view) {
         Ok(c) => c,
         Err(e) => {
-            diags.push(Diagnostic::error(format!("themes/{name}"), 0, theme::error_chain(&e)));
+            diags.push(Diagnostic::error(
+                format!("themes/{name}"),
+                0,
+                theme::error_chain(&e),
+            ));
             return None;
         }
     };
@@ -71,8 +80,12 @@ fn render_template(theme: &Theme, name: &str, view: &impl serde::Serialize, diag
         Ok(s) => Some(s.into_bytes()),
         Err(e) => {
             diags.push(
-                Diagnostic::error(format!("templates/{name}"), 0, format!("cannot render: {}", theme::error_chain(&e)))
-                    .help("fix the theme template"),
+                Diagnostic::error(
+                    format!("templates/{name}"),
+                    0,
+                    format!("cannot render: {}", theme::error_chain(&e)),
+                )
+                .help("fix the theme template"),
             );
             None
         }
@@ -116,7 +129,9 @@ pub fn render_site(
     }
     for doc in &corpus.documents {
         if let Some(s) = doc.site.as_deref().filter(|s| *s != plan.id) {
-            targets.absent.insert(&doc.meta.id, format!("a document of site {s}"));
+            targets
+                .absent
+                .insert(&doc.meta.id, format!("a document of site {s}"));
         }
     }
 
@@ -130,7 +145,11 @@ pub fn render_site(
     let mut referenced_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for sd in &site_docs {
         let mut links = BTreeSet::new();
-        let sections: BTreeMap<&str, &str> = sd.toc.iter().map(|t| (t.anchor.as_str(), t.text.as_str())).collect();
+        let sections: BTreeMap<&str, &str> = sd
+            .toc
+            .iter()
+            .map(|t| (t.anchor.as_str(), t.text.as_str()))
+            .collect();
         let body: Vec<PieceView> = sd
             .pieces
             .iter()
@@ -141,9 +160,19 @@ pub fn render_site(
                     Origin::SiteDocument => ("site-only", None, None, None),
                     Origin::Addendum { op, anchor, .. } => {
                         let section = sections.get(anchor.as_str()).copied().unwrap_or(anchor);
-                        ("site", Some(op.as_str().to_string()), Some(op_label(*op, section)), Some(anchor.clone()))
+                        (
+                            "site",
+                            Some(op.as_str().to_string()),
+                            Some(op_label(*op, section)),
+                            Some(anchor.clone()),
+                        )
                     }
-                    Origin::SiteAppendix => ("site-appendix", None, Some(format!("Site requirements of {}", plan.config.name)), None),
+                    Origin::SiteAppendix => (
+                        "site-appendix",
+                        None,
+                        Some(format!("Site requirements of {}", plan.config.name)),
+                        None,
+                    ),
                 };
                 PieceView {
                     origin: origin.into(),
@@ -166,20 +195,32 @@ pub fn render_site(
         bodies.push(body);
     }
 
-    let titles: BTreeMap<&str, &str> = site_docs.iter().map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str())).collect();
+    let titles: BTreeMap<&str, &str> = site_docs
+        .iter()
+        .map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()))
+        .collect();
     let mut files = Vec::new();
     for (sd, body) in site_docs.iter().zip(bodies) {
         let view = page_view(sd, body, &referenced_by, &titles, config, &site_view, build);
         if let Some(bytes) = render_template(theme, "page.html", &view, diags) {
-            files.push(OutFile { path: format!("{}.html", sd.doc.meta.id), bytes });
+            files.push(OutFile {
+                path: format!("{}.html", sd.doc.meta.id),
+                bytes,
+            });
         }
     }
     let index = index_view(plan, &site_docs, config, &site_view, build);
     if let Some(bytes) = render_template(theme, "index.html", &index, diags) {
-        files.push(OutFile { path: "index.html".into(), bytes });
+        files.push(OutFile {
+            path: "index.html".into(),
+            bytes,
+        });
     }
     for (name, bytes) in &theme.statics {
-        files.push(OutFile { path: format!("{STATIC_DIR}/{name}"), bytes: bytes.clone() });
+        files.push(OutFile {
+            path: format!("{STATIC_DIR}/{name}"),
+            bytes: bytes.clone(),
+        });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
@@ -195,7 +236,11 @@ fn page_view(
     build: &BuildView,
 ) -> PageView {
     let m = &sd.doc.meta;
-    let sections: BTreeMap<&str, &str> = sd.toc.iter().map(|t| (t.anchor.as_str(), t.text.as_str())).collect();
+    let sections: BTreeMap<&str, &str> = sd
+        .toc
+        .iter()
+        .map(|t| (t.anchor.as_str(), t.text.as_str()))
+        .collect();
     let adaptation = sd.addendum.map(|a| AdaptationView {
         source: display_path(&a.path),
         rationale: a.meta.rationale.clone(),
@@ -208,7 +253,9 @@ fn page_view(
                 Origin::Addendum { op, anchor, line } => Some(OperationView {
                     op: op.as_str().into(),
                     anchor: anchor.clone(),
-                    section: sections.get(anchor.as_str()).map_or_else(|| anchor.clone(), |s| s.to_string()),
+                    section: sections
+                        .get(anchor.as_str())
+                        .map_or_else(|| anchor.clone(), |s| s.to_string()),
                     line: *line,
                 }),
                 _ => None,
@@ -245,24 +292,45 @@ fn page_view(
             draft: is_draft(m.status),
         },
         adaptation,
-        toc: sd.toc.iter().map(|t| TocView { level: t.level, text: t.text.clone(), anchor: t.anchor.clone() }).collect(),
+        toc: sd
+            .toc
+            .iter()
+            .map(|t| TocView {
+                level: t.level,
+                text: t.text.clone(),
+                anchor: t.anchor.clone(),
+            })
+            .collect(),
         body,
         referenced_by: referenced_by
             .get(m.id.as_str())
             .into_iter()
             .flatten()
-            .map(|id| LinkView { id: id.to_string(), title: titles.get(id).copied().unwrap_or_default().to_string(), href: format!("{id}.html") })
+            .map(|id| LinkView {
+                id: id.to_string(),
+                title: titles.get(id).copied().unwrap_or_default().to_string(),
+                href: format!("{id}.html"),
+            })
             .collect(),
         portal_href: "../../index.html".into(),
     }
 }
 
-fn index_view(plan: &SitePlan, site_docs: &[SiteDoc], config: &Config, site: &SiteView, build: &BuildView) -> IndexView {
+fn index_view(
+    plan: &SitePlan,
+    site_docs: &[SiteDoc],
+    config: &Config,
+    site: &SiteView,
+    build: &BuildView,
+) -> IndexView {
     let mut groups: BTreeMap<(i64, String), Vec<DocSummary>> = BTreeMap::new();
     for sd in site_docs {
         let m = &sd.doc.meta;
         let ty = config.types.get(&m.doc_type);
-        let key = (ty.and_then(|t| t.order).unwrap_or(i64::MAX), m.doc_type.clone());
+        let key = (
+            ty.and_then(|t| t.order).unwrap_or(i64::MAX),
+            m.doc_type.clone(),
+        );
         groups.entry(key).or_default().push(DocSummary {
             id: m.id.clone(),
             title: m.title.clone(),
@@ -282,7 +350,11 @@ fn index_view(plan: &SitePlan, site_docs: &[SiteDoc], config: &Config, site: &Si
         groups: groups
             .into_iter()
             .map(|((_, code), docs)| GroupView {
-                title: config.types.get(&code).and_then(|t| t.title.clone()).unwrap_or_else(|| code.clone()),
+                title: config
+                    .types
+                    .get(&code)
+                    .and_then(|t| t.title.clone())
+                    .unwrap_or_else(|| code.clone()),
                 code,
                 docs,
             })
@@ -304,12 +376,26 @@ fn index_view(plan: &SitePlan, site_docs: &[SiteDoc], config: &Config, site: &Si
 }
 
 /// The portal at the output root: every site with its current version.
-pub fn render_portal(config: &Config, theme: &Theme, sites: Vec<PortalSite>, build: &BuildView, diags: &mut Diagnostics) -> Option<OutFile> {
+pub fn render_portal(
+    config: &Config,
+    theme: &Theme,
+    sites: Vec<PortalSite>,
+    build: &BuildView,
+    diags: &mut Diagnostics,
+) -> Option<OutFile> {
     let css = theme
         .statics
         .get("style.css")
         .map(|b| String::from_utf8_lossy(b).into_owned())
         .unwrap_or_default();
-    let view = PortalView { book: book_view(config), css, sites, build: build.clone() };
-    render_template(theme, "portal.html", &view, diags).map(|bytes| OutFile { path: "index.html".into(), bytes })
+    let view = PortalView {
+        book: book_view(config),
+        css,
+        sites,
+        build: build.clone(),
+    };
+    render_template(theme, "portal.html", &view, diags).map(|bytes| OutFile {
+        path: "index.html".into(),
+        bytes,
+    })
 }

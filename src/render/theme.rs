@@ -49,8 +49,15 @@ pub fn load(root: &Path, name: &str, diags: &mut Diagnostics) -> Option<Theme> {
         let rel = PathBuf::from("themes").join(name);
         if !dir.is_dir() {
             diags.push(
-                Diagnostic::error(crate::config::CONFIG_FILE, 0, format!("theme '{name}' not found: there is no folder {}", crate::diag::display_path(&rel)))
-                    .help("create the folder with templates/ and static/, or set theme = \"default\""),
+                Diagnostic::error(
+                    crate::config::CONFIG_FILE,
+                    0,
+                    format!(
+                        "theme '{name}' not found: there is no folder {}",
+                        crate::diag::display_path(&rel)
+                    ),
+                )
+                .help("create the folder with templates/ and static/, or set theme = \"default\""),
             );
             return None;
         }
@@ -58,7 +65,11 @@ pub fn load(root: &Path, name: &str, diags: &mut Diagnostics) -> Option<Theme> {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    diags.push(Diagnostic::error(&rel, 0, format!("cannot read theme: {e}")));
+                    diags.push(Diagnostic::error(
+                        &rel,
+                        0,
+                        format!("cannot read theme: {e}"),
+                    ));
                     continue;
                 }
             };
@@ -85,10 +96,15 @@ pub fn load(root: &Path, name: &str, diags: &mut Diagnostics) -> Option<Theme> {
         }
     }
     let mut tera = tera::Tera::default();
-    if let Err(e) = tera.add_raw_templates(templates.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+    if let Err(e) = tera.add_raw_templates(templates.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    {
         diags.push(
-            Diagnostic::error(PathBuf::from("themes").join(name), 0, format!("theme templates do not compile: {}", error_chain(&e)))
-                .help("fix the template named in the message"),
+            Diagnostic::error(
+                PathBuf::from("themes").join(name),
+                0,
+                format!("theme templates do not compile: {}", error_chain(&e)),
+            )
+            .help("fix the template named in the message"),
         );
         return None;
     }

@@ -28,8 +28,15 @@ impl SourceSet {
                     text: normalize_newlines(text),
                 }),
                 Err(e) => diags.push(
-                    Diagnostic::error(&path, 0, format!("the file is not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()))
-                        .help("save the file as UTF-8"),
+                    Diagnostic::error(
+                        &path,
+                        0,
+                        format!(
+                            "the file is not valid UTF-8 (byte {})",
+                            e.utf8_error().valid_up_to()
+                        ),
+                    )
+                    .help("save the file as UTF-8"),
                 ),
             }
         }
@@ -61,7 +68,10 @@ pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let path = e.path().map(|p| p.strip_prefix(root).unwrap_or(p).to_path_buf()).unwrap_or_default();
+                let path = e
+                    .path()
+                    .map(|p| p.strip_prefix(root).unwrap_or(p).to_path_buf())
+                    .unwrap_or_default();
                 diags.push(Diagnostic::error(path, 0, format!("cannot read: {e}")));
                 continue;
             }
@@ -69,7 +79,11 @@ pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
         if !entry.file_type().is_file() || entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
+        let rel = entry
+            .path()
+            .strip_prefix(root)
+            .unwrap_or(entry.path())
+            .to_path_buf();
         match crate::fs::read(entry.path()) {
             Ok(bytes) => items.push((rel, bytes)),
             Err(e) => diags.push(Diagnostic::error(&rel, 0, e.to_string())),

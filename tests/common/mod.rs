@@ -1,0 +1,233 @@
+//! `SiteTest`: a fixture repository in a temporary folder, committed with a fixed
+//! author and clock, and the real `procsite` binary run against it.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const BOOK: &str = r#"[book]
+title = "Test QMS"
+organization = "Test Devices"
+
+[site.boston]
+name = "Boston"
+markets = ["FDA"]
+
+[site.cork]
+name = "Cork"
+markets = ["EU", "FDA"]
+exclude = { SOP-0090 = "No sterilization at Cork" }
+
+[site.freiburg]
+name = "Freiburg"
+markets = ["EU"]
+"#;
+
+/// A global CAPA procedure with explicit anchors and nested sections.
+pub const CAPA: &str = r#"---
+id: SOP-0020
+title: Corrective and Preventive Action
+type: SOP
+owner: Global Quality
+status: approved
+effective: 2026-03-01
+approvals:
+  - { name: Jane Roe, role: VP Quality, date: 2026-02-20 }
+---
+## Purpose {#purpose}
+Global purpose text.
+
+## Scope {#scope}
+Global scope text.
+
+## Responsibilities {#responsibilities}
+- The CAPA owner leads the investigation.
+
+### Board {#board}
+The CAPA board approves plans.
+
+## Records {#records}
+Records are kept for 10 years.
+"#;
+
+/// A global sterilization procedure, which cork excludes.
+pub const STERILE: &str = "---\nid: SOP-0090\ntitle: Sterilization\ntype: SOP\nstatus: draft\n---\n## Scope {#scope}\nSterile devices.\n";
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub struct SiteTest {
+    dir: tempfile::TempDir,
+    commits: i64,
+}
+
+impl SiteTest {
+    /// A repository with the three-site book.toml and the CAPA procedure.
+    pub fn new() -> SiteTest {
+        let t = SiteTest::empty();
+        t.write("book.toml", BOOK);
+        t.write("procedures/global/SOP-0020.md", CAPA);
+        t.write("procedures/global/SOP-0090.md", STERILE);
+        t
+    }
+
+    pub fn empty() -> SiteTest {
+        let dir = tempfile::tempdir().expect("temp dir");
+        git2::Repository::init(dir.path()).expect("git init");
+        SiteTest { dir, commits: 0 }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> &Self {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+        self
+    }
+
+    pub fn remove(&self, rel: &str) -> &Self {
+        std::fs::remove_file(self.path(rel)).unwrap();
+        self
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    /// Commits every file with a fixed author and a clock that advances one day per commit.
+    pub fn commit(&mut self, message: &str) -> git2::Oid {
+        let repo = git2::Repository::open(self.root()).unwrap();
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.update_all(["*"].iter(), None).unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let time = git2::Time::new(1_767_225_600 + self.commits * 86_400, 0);
+        let sig = git2::Signature::new("Dana Controller", "dana@example.com", &time).unwrap();
+        let parents: Vec<git2::Commit> = repo
+            .head()
+            .ok()
+            .and_then(|h| h.peel_to_commit().ok())
+            .into_iter()
+            .collect();
+        let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
+        self.commits += 1;
+        repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parent_refs)
+            .unwrap()
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_procsite"))
+            .args(args)
+            .current_dir(self.root())
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run procsite");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Builds and asserts success.
+    pub fn build(&self) -> Output {
+        let out = self.run(&["build"]);
+        assert_eq!(out.code, 0, "build failed:\n{}{}", out.stdout, out.stderr);
+        out
+    }
+
+    /// Runs and asserts exit code 1; returns stderr.
+    pub fn expect_failure(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.code, 1,
+            "expected failure, got {}:\n{}{}",
+            out.code, out.stdout, out.stderr
+        );
+        out.stderr
+    }
+
+    /// The page of a document at a site (preview version).
+    pub fn page(&self, site: &str, id: &str) -> String {
+        self.read(&format!("public/{site}/preview/{id}.html"))
+    }
+
+    /// Every file under `rel` with its bytes, by relative path.
+    pub fn tree(&self, rel: &str) -> BTreeMap<String, Vec<u8>> {
+        tree_of(&self.path(rel))
+    }
+}
+
+pub fn tree_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for e in walkdir::WalkDir::new(dir) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.insert(rel, std::fs::read(e.path()).unwrap());
+        }
+    }
+    out
+}
+
+/// The composed body of a page: the `doc-body` region, whitespace-normalised.
+pub fn body(html: &str) -> String {
+    let start = html.find("<div class=\"doc-body\">").expect("doc-body");
+    let end = html[start..]
+        .find("</article>")
+        .map_or(html.len(), |e| start + e);
+    html[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Position of `needle` in `hay`, panicking with context when absent.
+pub fn pos(hay: &str, needle: &str) -> usize {
+    hay.find(needle)
+        .unwrap_or_else(|| panic!("'{needle}' not found in:\n{hay}"))
+}
+
+/// Decodes the few entities Tera's escaping produces in attributes.
+pub fn unescape(s: &str) -> String {
+    s.replace("&#x2F;", "/")
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+}
+
+/// A global document with the given front-matter extras and body.
+pub fn doc(id: &str, title: &str, extra: &str, body: &str) -> String {
+    format!("---\nid: {id}\ntitle: {title}\ntype: SOP\nstatus: draft\n{extra}---\n{body}")
+}
+
+/// An addendum to `target` with the given body.
+pub fn addendum(target: &str, rationale: &str, body: &str) -> String {
+    format!("---\naddendum-to: {target}\nrationale: {rationale}\nstatus: draft\n---\n{body}")
+}

@@ -1,0 +1,136 @@
+//! Every addendum operation, applied to a global document and marked on the page.
+
+mod common;
+use common::*;
+
+fn cork_page(addendum_body: &str) -> String {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum("SOP-0020", "HPRA expects site approval.", addendum_body),
+    );
+    t.build();
+    body(&t.page("cork", "SOP-0020"))
+}
+
+#[test]
+fn append_goes_to_the_end_of_the_section_after_subsections() {
+    let b = cork_page("::: append #responsibilities\n- Cork QH approves supplier CAPAs.\n:::\n");
+    let board = pos(&b, "The CAPA board approves plans.");
+    let added = pos(&b, "Cork QH approves supplier CAPAs.");
+    let records = pos(&b, "id=\"records\"");
+    assert!(board < added && added < records, "{b}");
+    assert!(b.contains("Added at the end of “Responsibilities”"), "{b}");
+}
+
+#[test]
+fn prepend_goes_right_after_the_heading() {
+    let b = cork_page("::: prepend #scope\nCork first.\n:::\n");
+    let heading = pos(&b, "id=\"scope\"");
+    let added = pos(&b, "Cork first.");
+    let global = pos(&b, "Global scope text.");
+    assert!(heading < added && added < global, "{b}");
+    assert!(b.contains("Added at the start of “Scope”"));
+}
+
+#[test]
+fn replace_keeps_the_heading_and_drops_the_body_with_subsections() {
+    let b = cork_page("::: replace #responsibilities\nOnly the Cork QH.\n:::\n");
+    assert!(b.contains("id=\"responsibilities\""), "{b}");
+    assert!(b.contains("Only the Cork QH."));
+    assert!(!b.contains("The CAPA owner leads"), "{b}");
+    assert!(!b.contains("The CAPA board approves"), "{b}");
+    assert!(b.contains("Replaces the global text of “Responsibilities”"));
+}
+
+#[test]
+fn insert_before_and_after_are_siblings_of_the_whole_section() {
+    let b = cork_page(
+        "::: insert-before #responsibilities\n## Local context\nBefore.\n:::\n\n::: insert-after #responsibilities\n## Local board\nAfter.\n:::\n",
+    );
+    let scope = pos(&b, "Global scope text.");
+    let before = pos(&b, "Before.");
+    let resp = pos(&b, "id=\"responsibilities\"");
+    let board = pos(&b, "The CAPA board approves plans.");
+    let after = pos(&b, "After.");
+    let records = pos(&b, "id=\"records\"");
+    assert!(
+        scope < before && before < resp && board < after && after < records,
+        "{b}"
+    );
+    assert!(
+        b.contains("id=\"local-context\"") && b.contains("id=\"local-board\""),
+        "{b}"
+    );
+}
+
+#[test]
+fn remove_keeps_the_heading_and_says_not_applicable_with_the_rationale() {
+    let b = cork_page("::: remove #records\n:::\n");
+    assert!(b.contains("id=\"records\""));
+    assert!(!b.contains("Records are kept for 10 years."));
+    assert!(
+        b.contains("Not applicable at Cork:</em> HPRA expects site approval."),
+        "{b}"
+    );
+}
+
+#[test]
+fn text_outside_blocks_is_appended_under_a_site_heading() {
+    let b = cork_page("Cork keeps a paper log.\n");
+    let records = pos(&b, "Records are kept for 10 years.");
+    let heading = pos(&b, "Site requirements: Cork</h2>");
+    let text = pos(&b, "Cork keeps a paper log.");
+    assert!(records < heading && heading < text, "{b}");
+}
+
+#[test]
+fn operations_at_one_point_keep_a_stable_order() {
+    // The end of #board is also the end of #responsibilities and the start of #records.
+    let b = cork_page(
+        "::: insert-before #records\nD\n:::\n\n::: insert-after #responsibilities\nC\n:::\n\n::: append #responsibilities\nB\n:::\n\n::: append #board\nA\n:::\n",
+    );
+    let order: Vec<usize> = ["<p>A</p>", "<p>B</p>", "<p>C</p>", "<p>D</p>"]
+        .iter()
+        .map(|n| pos(&b, n))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{b}");
+}
+
+#[test]
+fn the_page_shows_the_rationale_and_lists_the_operations() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/sites/cork/capa.md",
+        &addendum(
+            "SOP-0020",
+            "HPRA expects site approval.",
+            "::: append #scope\nX\n:::\n\n::: remove #records\n:::\n",
+        ),
+    );
+    t.build();
+    let page = t.page("cork", "SOP-0020");
+    assert!(page.contains("id=\"site-adaptation\""));
+    assert!(page.contains("<strong>Rationale:</strong> HPRA expects site approval."));
+    assert!(
+        page.contains("<span class=\"op op-append\">append</span> <a href=\"#scope\">Scope</a>"),
+        "{page}"
+    );
+    assert!(page.contains("<span class=\"op op-remove\">remove</span>"));
+    // The site's index marks the document as adapted; other sites do not.
+    assert!(t
+        .read("public/cork/preview/index.html")
+        .contains("adapted at this site"));
+    assert!(!t
+        .read("public/boston/preview/index.html")
+        .contains("adapted at this site"));
+    assert!(!t.page("boston", "SOP-0020").contains("site-adaptation"));
+}
+
+#[test]
+fn conditional_blocks_inside_an_addendum_follow_the_site_markets() {
+    let b = cork_page("::: append #scope\n::: only market=EU\nEurope.\n:::\n\n::: except market=FDA\nNo FDA.\n:::\n:::\n");
+    assert!(b.contains("Europe."), "{b}");
+    assert!(!b.contains("No FDA."), "{b}");
+    assert!(b.contains("Only for market EU"), "{b}");
+}

@@ -1,0 +1,185 @@
+//! Output safety and portability: relative links, staged writes, byte-identical rebuilds.
+
+mod common;
+use common::*;
+
+fn sample() -> SiteTest {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc(
+            "SOP-0030",
+            "Complaints",
+            "",
+            "## Intake {#intake}\nSee [CAPA](SOP-0020#scope).\n",
+        ),
+    );
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum("SOP-0020", "r", "::: append #scope\nCork.\n:::\n"),
+    );
+    t
+}
+
+#[test]
+fn every_link_is_relative_so_sites_work_from_file_urls() {
+    let t = sample();
+    t.build();
+    let files = t.tree("public");
+    let mut checked = 0;
+    for (path, bytes) in &files {
+        if !path.ends_with(".html") {
+            continue;
+        }
+        let html = unescape(&String::from_utf8_lossy(bytes));
+        for attr in ["href=\"", "src=\""] {
+            for part in html.split(attr).skip(1) {
+                let url = part.split('"').next().unwrap();
+                checked += 1;
+                assert!(!url.starts_with('/'), "{path}: absolute link {url}");
+                assert!(!url.contains("://"), "{path}: external link {url}");
+                if url.starts_with('#') {
+                    continue;
+                }
+                // Every relative target exists on disk.
+                let file = url.split('#').next().unwrap();
+                let dir = std::path::Path::new(path).parent().unwrap();
+                let target = t.path("public").join(dir).join(file);
+                assert!(target.exists(), "{path}: broken link {url}");
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} links checked");
+}
+
+#[test]
+fn a_failed_build_leaves_the_previous_output_untouched() {
+    let t = sample();
+    t.build();
+    let before = t.tree("public");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        "---\nid: SOP-0030\ntitle: Complaints\nefective: 2026-01-01\n---\n",
+    );
+    t.expect_failure(&["build"]);
+    assert_eq!(t.tree("public"), before);
+}
+
+#[test]
+fn a_successful_rebuild_replaces_pages_and_drops_removed_ones() {
+    let t = sample();
+    t.build();
+    t.remove("procedures/global/SOP-0030.md");
+    t.build();
+    assert!(!t.exists("public/cork/preview/SOP-0030.html"));
+    assert!(t.exists("public/cork/preview/SOP-0020.html"));
+    let leftovers: Vec<String> = t
+        .tree("public")
+        .into_keys()
+        .filter(|k| k.contains("procsite-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn the_same_input_builds_byte_identical_output_anywhere() {
+    let a = sample();
+    let b = sample();
+    a.build();
+    b.build();
+    let (ta, tb) = (a.tree("public"), b.tree("public"));
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (k, v) in &ta {
+        assert!(tb[k] == *v, "{k} differs between two builds");
+    }
+    // And again in the same place.
+    a.build();
+    assert_eq!(a.tree("public"), ta);
+}
+
+#[test]
+fn crlf_sources_publish_the_same_pages() {
+    let a = sample();
+    let b = sample();
+    let crlf = a
+        .read("procedures/global/SOP-0020.md")
+        .replace('\n', "\r\n");
+    b.write("procedures/global/SOP-0020.md", &crlf);
+    a.build();
+    b.build();
+    assert_eq!(a.page("cork", "SOP-0020"), b.page("cork", "SOP-0020"));
+}
+
+#[test]
+fn refuses_to_write_into_a_folder_it_did_not_create() {
+    let t = sample();
+    t.write("public/notes.txt", "not procsite's");
+    let err = t.expect_failure(&["build"]);
+    assert!(err.contains("was not created by procsite"), "{err}");
+    assert_eq!(t.read("public/notes.txt"), "not procsite's");
+    // --out chooses another folder.
+    let out = t.run(&["build", "--out", "site-out"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(t.exists("site-out/cork/preview/SOP-0020.html"));
+}
+
+#[test]
+fn pages_carry_the_header_block_and_the_preview_marking() {
+    let t = sample();
+    t.build();
+    let page = t.page("cork", "SOP-0020");
+    for needle in [
+        "<h1>Corrective and Preventive Action</h1>",
+        "<dd>Cork</dd>",
+        "<dd>Global Quality</dd>",
+        "<time>2026-03-01</time>",
+        "<td>Jane Roe</td><td>VP Quality</td><td>approved</td><td><time>2026-02-20</time></td>",
+        "Uncontrolled preview",
+        "Uncontrolled when printed",
+    ] {
+        assert!(page.contains(needle), "missing {needle}");
+    }
+    // The draft document carries the DRAFT watermark, the approved one does not.
+    assert!(t.page("boston", "SOP-0090").contains("class=\"watermark\""));
+    assert!(!page.contains("class=\"watermark\""));
+}
+
+#[test]
+fn a_user_theme_overrides_one_block_and_adds_static_files() {
+    let t = sample();
+    t.write(
+        "book.toml",
+        &BOOK.replace(
+            "[site.boston]",
+            "[build]\ntheme = \"acme\"\n\n[site.boston]",
+        ),
+    );
+    t.write(
+        "themes/acme/templates/page.html",
+        "{% extends \"default/page.html\" %}{% block footer %}ACME FOOTER {{ doc.id }}{% endblock footer %}",
+    );
+    t.write("themes/acme/static/logo.svg", "<svg/>");
+    t.build();
+    let page = t.page("cork", "SOP-0020");
+    assert!(page.contains("ACME FOOTER SOP-0020"), "{page}");
+    assert!(
+        page.contains("Corrective and Preventive Action"),
+        "the rest of the default page stays"
+    );
+    assert!(t.exists("public/cork/preview/static/logo.svg"));
+    assert!(t.exists("public/cork/preview/static/style.css"));
+}
+
+#[test]
+fn a_missing_theme_is_an_error() {
+    let t = sample();
+    t.write(
+        "book.toml",
+        &BOOK.replace(
+            "[site.boston]",
+            "[build]\ntheme = \"nope\"\n\n[site.boston]",
+        ),
+    );
+    let err = t.expect_failure(&["build"]);
+    assert!(err.contains("theme 'nope' not found"), "{err}");
+}

@@ -1,0 +1,257 @@
+//! What each site gets: market filtering, exclusions, site-only documents,
+//! conditional content, links by id, and nothing of any other site.
+
+mod common;
+use common::*;
+
+fn three_site_repo() -> SiteTest {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0035.md",
+        &doc(
+            "SOP-0035",
+            "Vigilance",
+            "",
+            "## Reporting {#reporting}\nAll sites report.\n\n::: only market=FDA\nFile MDRs under 21 CFR 803.\n:::\n\n::: only market=EU\nReport serious incidents under MDR Art. 87.\n:::\n\n::: except market=FDA\nNo FDA duties here.\n:::\n\n:::: only site=cork\n::: only market=EU\nCork notifies the HPRA.\n:::\n::::\n",
+        ),
+    );
+    t.write(
+        "procedures/global/SOP-0115.md",
+        &doc(
+            "SOP-0115",
+            "EU PRRC",
+            "markets: [EU]\n",
+            "## Duties\nPRRC duties.\n",
+        ),
+    );
+    t.write(
+        "procedures/global/SOP-0120.md",
+        &doc(
+            "SOP-0120",
+            "FDA Registration",
+            "markets: [FDA]\n",
+            "## Listing\nFDA listing.\n",
+        ),
+    );
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum(
+            "SOP-0020",
+            "CORK-RATIONALE-MARKER",
+            "::: append #scope\nCORK-ADDENDUM-MARKER\n:::\n",
+        ),
+    );
+    t.write(
+        "procedures/sites/cork/WI-COR-001.md",
+        &doc(
+            "WI-COR-001",
+            "CORK-ONLY-TITLE",
+            "",
+            "## Gowning\nCORK-WI-MARKER\n",
+        ),
+    );
+    t.write(
+        "procedures/sites/boston/SOP-0020.md",
+        &addendum(
+            "SOP-0020",
+            "BOSTON-RATIONALE-MARKER",
+            "::: prepend #records\nBOSTON-ADDENDUM-MARKER\n:::\n",
+        ),
+    );
+    t.write(
+        "procedures/sites/boston/WI-BOS-001.md",
+        &doc(
+            "WI-BOS-001",
+            "BOSTON-ONLY-TITLE",
+            "",
+            "## Load release\nBOSTON-WI-MARKER\n",
+        ),
+    );
+    t
+}
+
+#[test]
+fn market_conditions_pick_the_text_of_each_site_and_label_it() {
+    let t = three_site_repo();
+    t.build();
+    let boston = body(&t.page("boston", "SOP-0035"));
+    let cork = body(&t.page("cork", "SOP-0035"));
+    let freiburg = body(&t.page("freiburg", "SOP-0035"));
+    assert!(
+        boston.contains("21 CFR 803")
+            && !boston.contains("MDR Art. 87")
+            && !boston.contains("No FDA duties")
+    );
+    assert!(
+        cork.contains("21 CFR 803")
+            && cork.contains("MDR Art. 87")
+            && !cork.contains("No FDA duties")
+    );
+    assert!(
+        !freiburg.contains("21 CFR 803")
+            && freiburg.contains("MDR Art. 87")
+            && freiburg.contains("No FDA duties")
+    );
+    assert!(cork.contains("Cork notifies the HPRA.") && !freiburg.contains("HPRA"));
+    assert!(boston.contains("Only for market FDA"), "{boston}");
+    assert!(freiburg.contains("Not for market FDA"), "{freiburg}");
+    assert!(
+        cork.contains("Only for site cork · Only for market EU"),
+        "{cork}"
+    );
+}
+
+#[test]
+fn documents_follow_markets_and_exclusions() {
+    let t = three_site_repo();
+    t.build();
+    assert!(
+        t.exists("public/cork/preview/SOP-0115.html")
+            && t.exists("public/freiburg/preview/SOP-0115.html")
+    );
+    assert!(!t.exists("public/boston/preview/SOP-0115.html"));
+    assert!(
+        t.exists("public/boston/preview/SOP-0120.html")
+            && !t.exists("public/freiburg/preview/SOP-0120.html")
+    );
+    assert!(
+        !t.exists("public/cork/preview/SOP-0090.html")
+            && t.exists("public/boston/preview/SOP-0090.html")
+    );
+    let index = t.read("public/cork/preview/index.html");
+    assert!(
+        index.contains("Excluded: No sterilization at Cork"),
+        "{index}"
+    );
+    let boston = t.read("public/boston/preview/index.html");
+    assert!(
+        boston.contains("Not for this site's markets: applies to markets EU; this site serves FDA"),
+        "{boston}"
+    );
+}
+
+#[test]
+fn site_only_documents_are_published_at_their_site_only() {
+    let t = three_site_repo();
+    t.build();
+    assert!(t
+        .page("cork", "WI-COR-001")
+        .contains("site document of Cork"));
+    assert!(!t.exists("public/boston/preview/WI-COR-001.html"));
+    assert!(t
+        .read("public/cork/preview/index.html")
+        .contains("WI-COR-001"));
+}
+
+#[test]
+fn nothing_of_one_site_appears_in_another_sites_output() {
+    let t = three_site_repo();
+    t.build();
+    let markers = [
+        (
+            "cork",
+            [
+                "CORK-RATIONALE-MARKER",
+                "CORK-ADDENDUM-MARKER",
+                "CORK-ONLY-TITLE",
+                "CORK-WI-MARKER",
+                "WI-COR-001",
+                "HPRA",
+            ],
+        ),
+        (
+            "boston",
+            [
+                "BOSTON-RATIONALE-MARKER",
+                "BOSTON-ADDENDUM-MARKER",
+                "BOSTON-ONLY-TITLE",
+                "BOSTON-WI-MARKER",
+                "WI-BOS-001",
+                "BOSTON-ONLY-TITLE",
+            ],
+        ),
+    ];
+    for site in ["boston", "cork", "freiburg"] {
+        let files = t.tree(&format!("public/{site}"));
+        assert!(files.len() > 3);
+        for (owner, words) in &markers {
+            for word in words {
+                let found = files
+                    .iter()
+                    .any(|(_, bytes)| String::from_utf8_lossy(bytes).contains(word));
+                assert_eq!(found, *owner == site, "{word} in {site}'s output: {found}");
+            }
+        }
+    }
+}
+
+#[test]
+fn links_by_id_resolve_within_the_site_and_feed_referenced_by() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("SOP-0030", "Complaints", "", "## Intake\nOpen a [CAPA](SOP-0020#scope), see [records](SOP-0020#records) and [old](QP-020).\n"),
+    );
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &CAPA.replace(
+            "owner: Global Quality",
+            "owner: Global Quality\nformer-ids: [QP-020]",
+        ),
+    );
+    t.build();
+    let page = t.page("cork", "SOP-0030");
+    assert!(
+        page.contains("<a href=\"SOP-0020.html#scope\">CAPA</a>"),
+        "{page}"
+    );
+    assert!(page.contains("<a href=\"SOP-0020.html#records\">records</a>"));
+    assert!(
+        page.contains("<a href=\"SOP-0020.html\">old</a>"),
+        "former ids link to the renumbered document"
+    );
+    let target = t.page("cork", "SOP-0020");
+    assert!(
+        target.contains("Referenced by")
+            && target.contains("<a href=\"SOP-0030.html\">SOP-0030 Complaints</a>"),
+        "{target}"
+    );
+}
+
+#[test]
+fn a_link_allowed_at_one_site_only_when_guarded_by_a_condition() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc(
+            "SOP-0030",
+            "Complaints",
+            "",
+            "## Intake\n\n::: except site=cork\nSee [sterilization](SOP-0090#scope).\n:::\n",
+        ),
+    );
+    t.build();
+    assert!(t.page("boston", "SOP-0030").contains("SOP-0090.html#scope"));
+    assert!(!t.page("cork", "SOP-0030").contains("SOP-0090"));
+}
+
+#[test]
+fn build_one_site_with_site_flag() {
+    let t = three_site_repo();
+    let out = t.run(&["build", "--site", "cork"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(t.exists("public/cork/preview/index.html"));
+    assert!(!t.exists("public/boston"));
+    let portal = t.read("public/index.html");
+    assert!(
+        portal.contains("cork&#x2F;preview&#x2F;index.html")
+            || portal.contains("cork/preview/index.html"),
+        "{portal}"
+    );
+    assert!(portal.contains("not built yet"), "{portal}");
+    let err = t.expect_failure(&["build", "--site", "corc"]);
+    assert!(
+        err.contains("there is no site 'corc' (did you mean 'cork'?)"),
+        "{err}"
+    );
+}
