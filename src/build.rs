@@ -26,6 +26,7 @@ pub struct BuildOptions {
 /// What a run produced: the diagnostics, and the rendered sites when there were no errors.
 pub struct Rendered {
     pub config: Option<Config>,
+    pub theme: Option<theme::Theme>,
     pub version: String,
     pub sites: Vec<(String, Vec<OutFile>)>,
     pub diags: Diagnostics,
@@ -78,6 +79,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     let Some((config, corpus)) = load(&opts.root, &mut diags) else {
         return Rendered {
             config: None,
+            theme: None,
             version,
             sites: Vec::new(),
             diags,
@@ -104,6 +106,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     let Some(theme) = theme::load(&opts.root, &config.build.theme, &mut diags) else {
         return Rendered {
             config: Some(config),
+            theme: None,
             version,
             sites: Vec::new(),
             diags,
@@ -119,15 +122,12 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         let files = render::render_site(&plan, &corpus, &config, &theme, &build, &mut diags);
         sites.push((id.clone(), files));
     }
-    let rendered = Rendered {
-        config: None,
+    Rendered {
+        config: Some(config),
+        theme: Some(theme),
         version,
         sites,
         diags,
-    };
-    Rendered {
-        config: Some(config),
-        ..rendered
     }
 }
 
@@ -152,18 +152,14 @@ pub fn check(root: &Path) -> Diagnostics {
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let rendered = render(opts);
     let mut diags = rendered.diags;
-    let config = match rendered.config {
-        Some(c) if !diags.has_errors() => c,
+    let (config, theme) = match (rendered.config, rendered.theme) {
+        (Some(c), Some(t)) if !diags.has_errors() => (c, t),
         _ => return Err(diags),
     };
     let out = opts
         .out
         .clone()
         .unwrap_or_else(|| opts.root.join(&config.build.output));
-    let theme = match theme::load(&opts.root, &config.build.theme, &mut diags) {
-        Some(t) => t,
-        None => return Err(diags),
-    };
     let units: Vec<write::Unit> = rendered
         .sites
         .iter()

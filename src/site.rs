@@ -196,7 +196,7 @@ fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
                 .any(|a| &a.role == role && a.meaning == "approved")
             {
                 diags.push(
-                    Diagnostic::error(&*doc.path, 0, format!("an approved {} needs an approval by the role '{role}'", doc.meta.doc_type))
+                    Diagnostic::error(&*doc.path, doc.line("approvals").max(doc.line("status")), format!("an approved {} needs an approval by the role '{role}'", doc.meta.doc_type))
                         .help(format!("add an approval with `role: {role}` (required by [types.{}] approval-roles)", doc.meta.doc_type)),
                 );
             }

@@ -1,5 +1,6 @@
 //! Splits a file into front-matter and body, and types the front-matter.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
@@ -13,6 +14,8 @@ pub enum Kind {
 
 pub struct Parsed<'a> {
     pub kind: Kind,
+    /// 1-based line in the file of each front-matter key.
+    pub key_lines: BTreeMap<String, usize>,
     pub body: &'a str,
     /// 1-based line number of the body's first line in the file.
     pub body_line: usize,
@@ -227,6 +230,7 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
     };
     Some(Parsed {
         kind,
+        key_lines: keys.iter().map(|(k, l)| (k.clone(), l + base)).collect(),
         body: split.body,
         body_line: split.body_line,
     })

@@ -4,6 +4,7 @@ pub mod blocks;
 pub mod frontmatter;
 pub mod markdown;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -18,9 +19,18 @@ pub use blocks::{Block, Directive, Node, OpKind};
 #[derive(Debug, Clone)]
 pub struct Document {
     pub path: Arc<PathBuf>,
+    /// 1-based line of each front-matter key, for diagnostics.
+    pub key_lines: BTreeMap<String, usize>,
     pub site: Option<String>,
     pub meta: DocMeta,
     pub body: Vec<Node>,
+}
+
+impl Document {
+    /// The line of a front-matter key, or of the front-matter's first line.
+    pub fn line(&self, key: &str) -> usize {
+        self.key_lines.get(key).copied().unwrap_or(2)
+    }
 }
 
 /// A site's adaptation of one global document.
@@ -106,12 +116,13 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
         let Some(parsed) = frontmatter::parse_file(&path, &file.text, diags) else {
             continue;
         };
-        let (body_text, body_line) = (parsed.body, parsed.body_line);
+        let (body_text, body_line, key_lines) = (parsed.body, parsed.body_line, parsed.key_lines);
         let is_addendum = matches!(parsed.kind, frontmatter::Kind::Addendum(..));
         let body = blocks::parse_body(&path, body_text, body_line, is_addendum, config, diags);
         match (parsed.kind, place) {
             (frontmatter::Kind::Document(meta), place) => corpus.documents.push(Document {
                 path,
+                key_lines,
                 site: match place {
                     Place::Global => None,
                     Place::Site(s) => Some(s),
