@@ -1,13 +1,15 @@
-//! The pipeline: config → scan → parse → validate → compose and render per site → write.
+//! The pipeline: sources → config → parse → validate → stamp → compose and render
+//! per site → write.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::parse::{self, Corpus};
+use crate::parse;
 use crate::render::{self, context::BuildView, theme, OutFile};
-use crate::repo::scan;
+use crate::repo::{self, BuildInfo};
 use crate::site;
+use crate::stamp::{self, Stamps};
 use crate::write;
 
 pub const PREVIEW_VERSION: &str = "preview";
@@ -21,12 +23,15 @@ pub struct BuildOptions {
     /// Sites to build; empty means every site.
     pub sites: Vec<String>,
     pub version: Option<String>,
+    /// Build this commit or tag from git objects instead of the work tree.
+    pub refname: Option<String>,
 }
 
 /// What a run produced: the diagnostics, and the rendered sites when there were no errors.
 pub struct Rendered {
     pub config: Option<Config>,
     pub theme: Option<theme::Theme>,
+    pub info: BuildInfo,
     pub version: String,
     pub sites: Vec<(String, Vec<OutFile>)>,
     pub diags: Diagnostics,
@@ -36,22 +41,9 @@ pub struct Rendered {
 pub struct BuildSummary {
     pub out: PathBuf,
     pub version: String,
+    pub info: BuildInfo,
     pub sites: Vec<(String, usize)>,
     pub diags: Diagnostics,
-}
-
-fn load(root: &Path, diags: &mut Diagnostics) -> Option<(Config, Corpus)> {
-    let config = match config::load(root) {
-        Ok(c) => c,
-        Err(d) => {
-            diags.extend(d.into_sorted());
-            return None;
-        }
-    };
-    let sources = scan::scan_work_tree(root, diags);
-    let corpus = parse::parse_corpus(&sources, &config, diags);
-    site::validate(&corpus, &config, diags);
-    Some((config, corpus))
 }
 
 fn check_version_name(v: &str, diags: &mut Diagnostics) {
@@ -68,7 +60,23 @@ fn check_version_name(v: &str, diags: &mut Diagnostics) {
     }
 }
 
-/// Loads, checks and renders the selected sites, all in memory.
+pub fn build_view(version: &str, info: &BuildInfo) -> BuildView {
+    let commit = info.commit.as_deref();
+    BuildView {
+        version: version.to_string(),
+        preview: true,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        commit: commit.map(|c| c.id.clone()),
+        commit_short: commit.map(|c| c.short().to_string()),
+        as_of: commit.map(|c| stamp::commit_date(c.commit_time, c.commit_offset).to_string()),
+        dirty: info.dirty,
+        git: info.git,
+        shallow: info.shallow,
+        refname: info.refname.clone(),
+    }
+}
+
+/// Loads, checks, stamps and renders the selected sites, all in memory.
 pub fn render(opts: &BuildOptions) -> Rendered {
     let mut diags = Diagnostics::new();
     let version = opts
@@ -76,15 +84,44 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         .clone()
         .unwrap_or_else(|| PREVIEW_VERSION.to_string());
     check_version_name(&version, &mut diags);
-    let Some((config, corpus)) = load(&opts.root, &mut diags) else {
-        return Rendered {
-            config: None,
-            theme: None,
-            version,
-            sites: Vec::new(),
-            diags,
-        };
+    let mut rendered = Rendered {
+        config: None,
+        theme: None,
+        info: BuildInfo::default(),
+        version,
+        sites: Vec::new(),
+        diags: Diagnostics::new(),
     };
+    let Some(source) = repo::read(&opts.root, opts.refname.as_deref(), &mut diags) else {
+        rendered.diags = diags;
+        return rendered;
+    };
+    rendered.info = source.info.clone();
+    let config = match config::load(&source.sources) {
+        Ok(c) => c,
+        Err(d) => {
+            diags.extend(d.into_sorted());
+            rendered.diags = diags;
+            return rendered;
+        }
+    };
+    if source.sources.files.is_empty() {
+        diags.push(
+            Diagnostic::error(parse::PROCEDURES_DIR, 0, "there are no documents in procedures/")
+                .help("add global documents under procedures/global/ and site files under procedures/sites/<site>/"),
+        );
+    }
+    if source.info.shallow {
+        diags.push(
+            Diagnostic::warning(".git", 0, "this is a shallow clone: revisions, changes and approval evidence are incomplete")
+                .help("fetch the whole history (git fetch --unshallow; in CI, a checkout with fetch-depth 0)"),
+        );
+    }
+    let corpus = parse::parse_corpus(&source.sources, &config, &mut diags);
+    site::validate(&corpus, &config, &mut diags);
+    let stamps = stamp_corpus(&corpus, &source, &config);
+    stamp::report(&corpus, &stamps, &mut diags);
+
     for s in &opts.sites {
         if !config.site.contains_key(s) {
             diags.push(
@@ -103,47 +140,57 @@ pub fn render(opts: &BuildOptions) -> Rendered {
             );
         }
     }
-    let Some(theme) = theme::load(&opts.root, &config.build.theme, &mut diags) else {
-        return Rendered {
-            config: Some(config),
-            theme: None,
-            version,
-            sites: Vec::new(),
-            diags,
-        };
+    let Some(theme) = theme::load(&source.sources, &config.build.theme, &mut diags) else {
+        rendered.config = Some(config);
+        rendered.diags = diags;
+        return rendered;
     };
-    let build = build_view(&version);
-    let mut sites = Vec::new();
+    let build = build_view(&rendered.version, &source.info);
     for id in config.site.keys() {
         if !opts.sites.is_empty() && !opts.sites.contains(id) {
             continue;
         }
         let plan = site::plan(&corpus, &config, id, &mut diags);
-        let files = render::render_site(&plan, &corpus, &config, &theme, &build, &mut diags);
-        sites.push((id.clone(), files));
+        let files =
+            render::render_site(&plan, &corpus, &config, &theme, &build, &stamps, &mut diags);
+        rendered.sites.push((id.clone(), files));
     }
-    Rendered {
-        config: Some(config),
-        theme: Some(theme),
-        version,
-        sites,
-        diags,
-    }
+    rendered.config = Some(config);
+    rendered.theme = Some(theme);
+    rendered.diags = diags;
+    rendered
 }
 
-fn build_view(version: &str) -> BuildView {
-    BuildView {
-        version: version.to_string(),
-        preview: true,
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+fn stamp_corpus(corpus: &parse::Corpus, source: &repo::Source, config: &Config) -> Stamps {
+    let texts: std::collections::BTreeMap<&std::path::Path, &str> = source
+        .sources
+        .files
+        .iter()
+        .map(|f| (f.path.as_path(), f.text.as_str()))
+        .collect();
+    let files = corpus
+        .documents
+        .iter()
+        .map(|d| (d.path.as_path(), d.meta.approvals.as_slice()))
+        .chain(
+            corpus
+                .addenda
+                .iter()
+                .map(|a| (a.path.as_path(), a.meta.approvals.as_slice())),
+        )
+        .map(|(p, approvals)| (p, texts.get(p).copied().unwrap_or_default(), approvals));
+    Stamps {
+        files: stamp::stamp_all(&source.history, config, files),
+        incomplete: !source.info.git || source.info.shallow,
+        git: source.info.git,
     }
 }
 
 /// Validates every site without writing anything.
-pub fn check(root: &Path) -> Diagnostics {
+pub fn check(opts: &BuildOptions) -> Diagnostics {
     render(&BuildOptions {
-        root: root.to_path_buf(),
-        ..Default::default()
+        sites: Vec::new(),
+        ..opts.clone()
     })
     .diags
 }
@@ -160,38 +207,46 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         .out
         .clone()
         .unwrap_or_else(|| opts.root.join(&config.build.output));
-    let units: Vec<write::Unit> = rendered
+    let version = rendered.version;
+    let summary_sites = rendered
         .sites
         .iter()
+        .map(|(id, f)| {
+            (
+                id.clone(),
+                f.iter().filter(|f| f.path.ends_with(".html")).count(),
+            )
+        })
+        .collect();
+    let built: Vec<String> = rendered.sites.iter().map(|(id, _)| id.clone()).collect();
+    let units: Vec<write::Unit> = rendered
+        .sites
+        .into_iter()
         .map(|(id, files)| write::Unit {
-            dir: format!("{id}/{}", rendered.version),
-            files: files.clone(),
+            dir: format!("{id}/{version}"),
+            files,
         })
         .collect();
     let portal_sites = config
         .site
         .iter()
         .map(|(id, s)| {
-            let built = rendered.sites.iter().any(|(b, _)| b == id)
-                || out
-                    .join(id)
-                    .join(&rendered.version)
-                    .join("index.html")
-                    .is_file();
+            let exists =
+                built.contains(id) || out.join(id).join(&version).join("index.html").is_file();
             render::context::PortalSite {
                 id: id.clone(),
                 name: s.name.clone(),
                 markets: s.markets.clone(),
-                version: rendered.version.clone(),
-                href: if built {
-                    format!("{id}/{}/index.html", rendered.version)
+                version: version.clone(),
+                href: if exists {
+                    format!("{id}/{version}/index.html")
                 } else {
                     String::new()
                 },
             }
         })
         .collect();
-    let build = build_view(&rendered.version);
+    let build = build_view(&version, &rendered.info);
     let Some(portal) = render::render_portal(&config, &theme, portal_sites, &build, &mut diags)
     else {
         return Err(diags);
@@ -204,17 +259,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     }
     Ok(BuildSummary {
         out,
-        version: rendered.version,
-        sites: rendered
-            .sites
-            .iter()
-            .map(|(id, f)| {
-                (
-                    id.clone(),
-                    f.iter().filter(|f| f.path.ends_with(".html")).count(),
-                )
-            })
-            .collect(),
+        version,
+        info: rendered.info,
+        sites: summary_sites,
         diags,
     })
 }

@@ -26,7 +26,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate everything and print file:line diagnostics; exit 1 on errors.
-    Check,
+    Check {
+        /// Check this commit or tag, read from git objects.
+        #[arg(long = "ref", value_name = "REF")]
+        refname: Option<String>,
+    },
     /// Build the site websites into the output folder.
     Build {
         /// Build only this site (repeatable). Default: every site.
@@ -38,6 +42,9 @@ pub enum Command {
         /// Version folder name. Default: preview.
         #[arg(long = "version", value_name = "V")]
         version: Option<String>,
+        /// Build this commit or tag straight from git objects, without a checkout.
+        #[arg(long = "ref", value_name = "REF")]
+        refname: Option<String>,
     },
 }
 
@@ -51,8 +58,13 @@ fn print_diagnostics(diags: Diagnostics) -> (usize, usize) {
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Check => {
-            let (errors, warnings) = print_diagnostics(build::check(&cli.root));
+        Command::Check { refname } => {
+            let opts = BuildOptions {
+                root: cli.root,
+                refname,
+                ..Default::default()
+            };
+            let (errors, warnings) = print_diagnostics(build::check(&opts));
             if errors > 0 {
                 eprintln!("check failed: {errors} error(s), {warnings} warning(s)");
                 ExitCode::from(1)
@@ -65,6 +77,7 @@ pub fn run(cli: Cli) -> ExitCode {
             sites,
             out,
             version,
+            refname,
         } => {
             let started = Instant::now();
             let opts = BuildOptions {
@@ -72,6 +85,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 out,
                 sites,
                 version,
+                refname,
             };
             match build::build(&opts) {
                 Ok(summary) => {

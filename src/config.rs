@@ -284,16 +284,15 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Reads and parses `<root>/book.toml`.
-pub fn load(root: &Path) -> Result<Config, Diagnostics> {
-    let path = root.join(CONFIG_FILE);
+/// Parses book.toml from the sources of a build.
+pub fn load(sources: &crate::repo::scan::SourceSet) -> Result<Config, Diagnostics> {
     let rel = PathBuf::from(CONFIG_FILE);
-    match crate::fs::read_to_string(&path) {
-        Ok(text) => Config::parse(&rel, &text),
-        Err(e) => {
+    match sources.text(CONFIG_FILE) {
+        Some(text) => Config::parse(&rel, &text),
+        None => {
             let mut d = Diagnostics::new();
             d.push(
-                Diagnostic::error(&rel, 0, e.to_string())
+                Diagnostic::error(&rel, 0, "there is no book.toml")
                     .help("run procsite from the repository root, or pass --root DIR"),
             );
             Err(d)

@@ -15,5 +15,6 @@ pub mod parse;
 pub mod render;
 pub mod repo;
 pub mod site;
+pub mod stamp;
 pub mod write;
 pub mod yaml;

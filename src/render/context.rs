@@ -22,6 +22,19 @@ pub struct BuildView {
     /// A build that is not a controlled release: every page says so.
     pub preview: bool,
     pub tool_version: String,
+    /// The commit built (full hash), when the sources are in git.
+    pub commit: Option<String>,
+    pub commit_short: Option<String>,
+    /// The build's as-of date: the built commit's date, never the clock.
+    pub as_of: Option<String>,
+    /// Built from a work tree with uncommitted changes.
+    pub dirty: bool,
+    /// The sources are in a git repository.
+    pub git: bool,
+    /// A shallow clone: history-derived fields are incomplete.
+    pub shallow: bool,
+    /// The ref asked for with --ref.
+    pub refname: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +43,28 @@ pub struct ApprovalView {
     pub role: String,
     pub meaning: String,
     pub date: String,
+    /// "declared", "recorded" or "signed (not verified)".
+    pub evidence: String,
+    /// The commit whose Approved-by trailer is the evidence.
+    pub evidence_commit: Option<String>,
+    /// The commit that recorded the approval in the front-matter.
+    pub recorded_in: Option<String>,
+    /// The text changed after the approval was recorded.
+    pub stale: bool,
+}
+
+/// One commit in a document's revision history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryRow {
+    pub date: String,
+    pub author: String,
+    pub commit: String,
+    pub commit_short: String,
+    pub subject: String,
+    /// "Key: value" trailers of the commit message.
+    pub trailers: Vec<String>,
+    /// Which file the commit changed: "global", "addendum" or "document".
+    pub file: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,6 +79,8 @@ pub struct DocSummary {
     /// The site adapted this global document with an addendum.
     pub adapted: bool,
     pub site_only: bool,
+    pub revision: Option<u32>,
+    pub stale_addendum: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +133,24 @@ pub struct DocView {
     pub adapted: bool,
     /// Draft or in review: shown with a DRAFT watermark.
     pub draft: bool,
+    /// Approved issues of the global (or site-only) text; None without git.
+    pub revision: Option<u32>,
+    /// Approved issues of the site addendum.
+    pub site_revision: Option<u32>,
+    /// Commits that changed the document (and its addendum).
+    pub changes: usize,
+    pub last_changed: Option<String>,
+    /// The newest commit that changed the document or its addendum.
+    pub source_commit: Option<String>,
+    pub source_commit_short: Option<String>,
+    /// Newest first.
+    pub history: Vec<HistoryRow>,
+    /// History is missing or cut short (no git, or a shallow clone).
+    pub history_incomplete: bool,
+    /// The text differs from its last commit (a work-tree preview).
+    pub uncommitted: bool,
+    /// The global text changed after the site's addendum was last changed.
+    pub stale_addendum: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -8,11 +8,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::compose::{compose, Origin, SiteDoc};
 use crate::config::Config;
+use crate::config::Evidence;
 use crate::diag::{display_path, Diagnostic, Diagnostics};
 use crate::model::{Approval, Status};
 use crate::parse::blocks::SiteCtx;
 use crate::parse::{Corpus, OpKind};
 use crate::site::SitePlan;
+use crate::stamp::{self, FileStamp, Stamps};
 
 use context::*;
 use theme::Theme;
@@ -33,15 +35,79 @@ pub fn book_view(config: &Config) -> BookView {
     }
 }
 
-fn approvals(list: &[Approval]) -> Vec<ApprovalView> {
+fn approvals(list: &[Approval], stamp: Option<&FileStamp>) -> Vec<ApprovalView> {
     list.iter()
-        .map(|a| ApprovalView {
-            name: a.name.clone(),
-            role: a.role.clone(),
-            meaning: a.meaning.clone(),
-            date: a.date.text.clone(),
+        .enumerate()
+        .map(|(i, a)| {
+            let s = stamp.and_then(|s| s.approvals.get(i));
+            ApprovalView {
+                name: a.name.clone(),
+                role: a.role.clone(),
+                meaning: a.meaning.clone(),
+                date: a.date.text.clone(),
+                evidence: match s.map(|s| s.evidence) {
+                    Some(Evidence::Signed) => "signed (not verified)",
+                    Some(Evidence::Recorded) => "recorded",
+                    _ => "declared",
+                }
+                .into(),
+                evidence_commit: s
+                    .and_then(|s| s.evidence_commit.as_ref())
+                    .map(|c| c.short().to_string()),
+                recorded_in: s
+                    .and_then(|s| s.recorded_in.as_ref())
+                    .map(|c| c.short().to_string()),
+                stale: s.is_some_and(|s| s.stale),
+            }
         })
         .collect()
+}
+
+/// The commits of a document and its addendum together, newest first.
+fn history_rows(
+    doc: Option<&FileStamp>,
+    add: Option<&FileStamp>,
+    doc_label: &str,
+) -> Vec<HistoryRow> {
+    let mut rows: Vec<(i64, String, HistoryRow)> = Vec::new();
+    for (stamp, file) in [(doc, doc_label), (add, "addendum")] {
+        for c in stamp.map(|s| s.commits.as_slice()).unwrap_or_default() {
+            if let Some(existing) = rows.iter_mut().find(|r| r.1 == c.id) {
+                existing.2.file = format!("{}, {file}", existing.2.file);
+                continue;
+            }
+            rows.push((
+                c.commit_time,
+                c.id.clone(),
+                HistoryRow {
+                    date: stamp::commit_date(c.author_time, c.author_offset).to_string(),
+                    author: c.author.clone(),
+                    commit: c.id.clone(),
+                    commit_short: c.short().to_string(),
+                    subject: c.subject.clone(),
+                    trailers: c
+                        .trailers
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect(),
+                    file: file.to_string(),
+                },
+            ));
+        }
+    }
+    // Newest first; the walk order breaks ties between commits of the same second.
+    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.into_iter().map(|r| r.2).collect()
+}
+
+/// Whether the site's addendum lags behind the global text.
+fn stale_addendum(sd: &SiteDoc, stamps: &Stamps) -> bool {
+    match (sd.addendum, stamps.get(&sd.doc.path)) {
+        (Some(a), Some(g)) => stamps
+            .get(&a.path)
+            .is_some_and(|s| stamp::addendum_is_stale(g, s, a.meta.base_revision)),
+        _ => false,
+    }
 }
 
 fn is_draft(status: Status) -> bool {
@@ -99,6 +165,7 @@ pub fn render_site(
     config: &Config,
     theme: &Theme,
     build: &BuildView,
+    stamps: &Stamps,
     diags: &mut Diagnostics,
 ) -> Vec<OutFile> {
     let ctx = SiteCtx {
@@ -201,7 +268,16 @@ pub fn render_site(
         .collect();
     let mut files = Vec::new();
     for (sd, body) in site_docs.iter().zip(bodies) {
-        let view = page_view(sd, body, &referenced_by, &titles, config, &site_view, build);
+        let view = page_view(
+            sd,
+            body,
+            &referenced_by,
+            &titles,
+            config,
+            &site_view,
+            build,
+            stamps,
+        );
         if let Some(bytes) = render_template(theme, "page.html", &view, diags) {
             files.push(OutFile {
                 path: format!("{}.html", sd.doc.meta.id),
@@ -209,7 +285,7 @@ pub fn render_site(
             });
         }
     }
-    let index = index_view(plan, &site_docs, config, &site_view, build);
+    let index = index_view(plan, &site_docs, config, &site_view, build, stamps);
     if let Some(bytes) = render_template(theme, "index.html", &index, diags) {
         files.push(OutFile {
             path: "index.html".into(),
@@ -234,8 +310,21 @@ fn page_view(
     config: &Config,
     site: &SiteView,
     build: &BuildView,
+    stamps: &Stamps,
 ) -> PageView {
     let m = &sd.doc.meta;
+    let doc_stamp = stamps.get(&sd.doc.path);
+    let add_stamp = sd.addendum.and_then(|a| stamps.get(&a.path));
+    let history = history_rows(
+        doc_stamp,
+        add_stamp,
+        if sd.doc.site.is_some() {
+            "document"
+        } else {
+            "global"
+        },
+    );
+    let newest = history.first();
     let sections: BTreeMap<&str, &str> = sd
         .toc
         .iter()
@@ -245,7 +334,7 @@ fn page_view(
         source: display_path(&a.path),
         rationale: a.meta.rationale.clone(),
         status: a.meta.status.as_str().into(),
-        approvals: approvals(&a.meta.approvals),
+        approvals: approvals(&a.meta.approvals, add_stamp),
         operations: sd
             .pieces
             .iter()
@@ -279,7 +368,7 @@ fn page_view(
             status: m.status.as_str().into(),
             effective: m.effective.map(|d| d.to_string()),
             review_due: m.review_due.map(|d| d.to_string()),
-            approvals: approvals(&m.approvals),
+            approvals: approvals(&m.approvals, doc_stamp),
             markets: m.markets.clone(),
             clauses: m.clauses.clone(),
             supersedes: m.supersedes.clone(),
@@ -290,6 +379,19 @@ fn page_view(
             site_only: sd.doc.site.is_some(),
             adapted: sd.addendum.is_some(),
             draft: is_draft(m.status),
+            revision: stamps.git.then(|| doc_stamp.map_or(0, |s| s.revision)),
+            site_revision: sd
+                .addendum
+                .and(stamps.git.then(|| add_stamp.map_or(0, |s| s.revision))),
+            changes: history.len(),
+            last_changed: newest.map(|r| r.date.clone()),
+            source_commit: newest.map(|r| r.commit.clone()),
+            source_commit_short: newest.map(|r| r.commit_short.clone()),
+            history_incomplete: stamps.incomplete,
+            uncommitted: doc_stamp.is_some_and(|s| s.uncommitted)
+                || add_stamp.is_some_and(|s| s.uncommitted),
+            stale_addendum: stale_addendum(sd, stamps),
+            history,
         },
         adaptation,
         toc: sd
@@ -322,6 +424,7 @@ fn index_view(
     config: &Config,
     site: &SiteView,
     build: &BuildView,
+    stamps: &Stamps,
 ) -> IndexView {
     let mut groups: BTreeMap<(i64, String), Vec<DocSummary>> = BTreeMap::new();
     for sd in site_docs {
@@ -341,6 +444,10 @@ fn index_view(
             review_due: m.review_due.map(|d| d.to_string()),
             adapted: sd.addendum.is_some(),
             site_only: sd.doc.site.is_some(),
+            revision: stamps
+                .git
+                .then(|| stamps.get(&sd.doc.path).map_or(0, |s| s.revision)),
+            stale_addendum: stale_addendum(sd, stamps),
         });
     }
     IndexView {

@@ -2,9 +2,10 @@
 //! that replace single templates or extend the default and override blocks.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{display_path, Diagnostic, Diagnostics};
+use crate::repo::scan::{normalize_newlines, SourceSet, THEMES_DIR};
 
 macro_rules! embedded {
     ($($name:literal),* $(,)?) => {
@@ -32,8 +33,8 @@ pub struct Theme {
 }
 
 /// Loads the theme named in book.toml. `default` is the embedded theme; any other
-/// name is a folder under `<root>/themes/` whose files take precedence.
-pub fn load(root: &Path, name: &str, diags: &mut Diagnostics) -> Option<Theme> {
+/// name is a folder `themes/<name>/` of the sources whose files take precedence.
+pub fn load(sources: &SourceSet, name: &str, diags: &mut Diagnostics) -> Option<Theme> {
     let mut templates: BTreeMap<String, String> = BTreeMap::new();
     let mut statics: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for (path, text) in DEFAULT_FILES {
@@ -45,54 +46,38 @@ pub fn load(root: &Path, name: &str, diags: &mut Diagnostics) -> Option<Theme> {
         }
     }
     if name != DEFAULT_THEME {
-        let dir = root.join("themes").join(name);
-        let rel = PathBuf::from("themes").join(name);
-        if !dir.is_dir() {
+        let dir = PathBuf::from(THEMES_DIR).join(name);
+        let mut found = false;
+        for (path, bytes) in sources.raw.range(dir.clone()..) {
+            let Ok(inner) = path.strip_prefix(&dir) else {
+                break;
+            };
+            found = true;
+            let inner = inner.to_string_lossy().replace('\\', "/");
+            if let Some(t) = inner.strip_prefix("templates/") {
+                match String::from_utf8(bytes.clone()) {
+                    Ok(text) => {
+                        templates.insert(t.to_string(), normalize_newlines(text));
+                    }
+                    Err(_) => diags.push(Diagnostic::error(path, 0, "template is not valid UTF-8")),
+                }
+            } else if let Some(s) = inner.strip_prefix("static/") {
+                statics.insert(s.to_string(), bytes.clone());
+            }
+        }
+        if !found {
             diags.push(
                 Diagnostic::error(
                     crate::config::CONFIG_FILE,
                     0,
                     format!(
                         "theme '{name}' not found: there is no folder {}",
-                        crate::diag::display_path(&rel)
+                        display_path(&dir)
                     ),
                 )
                 .help("create the folder with templates/ and static/, or set theme = \"default\""),
             );
             return None;
-        }
-        for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
-            let entry = match entry {
-                Ok(e) => e,
-                Err(e) => {
-                    diags.push(Diagnostic::error(
-                        &rel,
-                        0,
-                        format!("cannot read theme: {e}"),
-                    ));
-                    continue;
-                }
-            };
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let inner = entry.path().strip_prefix(&dir).unwrap_or(entry.path());
-            let inner_s = inner.to_string_lossy().replace('\\', "/");
-            if let Some(t) = inner_s.strip_prefix("templates/") {
-                match crate::fs::read_to_string(entry.path()) {
-                    Ok(text) => {
-                        templates.insert(t.to_string(), text);
-                    }
-                    Err(e) => diags.push(Diagnostic::error(rel.join(inner), 0, e.to_string())),
-                }
-            } else if let Some(s) = inner_s.strip_prefix("static/") {
-                match crate::fs::read(entry.path()) {
-                    Ok(bytes) => {
-                        statics.insert(s.to_string(), bytes);
-                    }
-                    Err(e) => diags.push(Diagnostic::error(rel.join(inner), 0, e.to_string())),
-                }
-            }
         }
     }
     let mut tera = tera::Tera::default();

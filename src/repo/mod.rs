@@ -1,3 +1,129 @@
 //! Reading the repository. Only this module talks to git.
 
+pub mod git;
+pub mod history;
 pub mod scan;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use git::{CommitInfo, GitRepo};
+use history::HistoryIndex;
+use scan::SourceSet;
+
+/// Where a build's sources came from.
+#[derive(Debug, Clone, Default)]
+pub struct BuildInfo {
+    /// The commit built, or the HEAD the work tree is based on.
+    pub commit: Option<Arc<CommitInfo>>,
+    /// The ref asked for with --ref.
+    pub refname: Option<String>,
+    /// Sources were read from a work tree that differs from the commit.
+    pub dirty: bool,
+    /// The root is inside a git repository.
+    pub git: bool,
+    /// The history is incomplete (a shallow clone).
+    pub shallow: bool,
+}
+
+/// A build's input: the sources, where they came from, and their history.
+pub struct Source {
+    pub sources: SourceSet,
+    pub info: BuildInfo,
+    pub history: HistoryIndex,
+}
+
+/// Reads the sources of `root`: a commit's tree for `--ref` or a clean work tree,
+/// the work tree itself when it has changes or is not in git.
+pub fn read(root: &Path, refname: Option<&str>, diags: &mut Diagnostics) -> Option<Source> {
+    let Some(git) = GitRepo::open(root) else {
+        if let Some(r) = refname {
+            diags.push(
+                Diagnostic::error(
+                    "--ref",
+                    0,
+                    format!(
+                        "cannot build '{r}': {} is not in a git repository",
+                        crate::diag::display_path(root)
+                    ),
+                )
+                .help("run procsite inside the repository, or build the work tree without --ref"),
+            );
+            return None;
+        }
+        return Some(Source {
+            sources: scan::scan_work_tree(root, diags),
+            info: BuildInfo::default(),
+            history: HistoryIndex::default(),
+        });
+    };
+    let fail = |diags: &mut Diagnostics, msg: String| {
+        diags.push(Diagnostic::error(
+            refname.map_or(".git", |_| "--ref"),
+            0,
+            msg,
+        ));
+    };
+    let oid = match git.resolve(refname) {
+        Ok(o) => o,
+        Err(e) => {
+            fail(diags, e);
+            return None;
+        }
+    };
+    let mut info = BuildInfo {
+        git: true,
+        refname: refname.map(str::to_string),
+        shallow: git.is_shallow(),
+        ..BuildInfo::default()
+    };
+    let Some(oid) = oid else {
+        // A repository without commits: everything is uncommitted.
+        info.dirty = true;
+        return Some(Source {
+            sources: scan::scan_work_tree(root, diags),
+            info,
+            history: HistoryIndex::default(),
+        });
+    };
+    match git.commit_info(oid) {
+        Ok(c) => info.commit = Some(Arc::new(c)),
+        Err(e) => {
+            fail(diags, e);
+            return None;
+        }
+    }
+    if refname.is_none() {
+        match git.is_dirty() {
+            Ok(d) => info.dirty = d,
+            Err(e) => {
+                fail(diags, format!("cannot read the work tree status: {e}"));
+                return None;
+            }
+        }
+    }
+    let sources = if info.dirty {
+        scan::scan_work_tree(root, diags)
+    } else {
+        match git.read_sources(oid) {
+            Ok(items) => SourceSet::from_bytes(items, diags),
+            Err(e) => {
+                fail(diags, format!("cannot read commit {oid}: {e}"));
+                return None;
+            }
+        }
+    };
+    let history = match history::walk(&git, oid) {
+        Ok(h) => h,
+        Err(e) => {
+            fail(diags, format!("cannot walk the history: {e}"));
+            return None;
+        }
+    };
+    Some(Source {
+        sources,
+        info,
+        history,
+    })
+}

@@ -1,0 +1,170 @@
+//! Access to the git repository: which commit a build reads, its files straight
+//! from git objects, and whether the work tree differs from it.
+
+use std::path::{Path, PathBuf};
+
+use git2::{ObjectType, Oid, Repository, StatusOptions, TreeWalkMode, TreeWalkResult};
+
+use super::scan::is_source;
+
+/// A repository and where the procsite root sits inside its work tree.
+pub struct GitRepo {
+    pub repo: Repository,
+    /// The root relative to the top of the work tree ("" when they are the same).
+    pub prefix: PathBuf,
+}
+
+/// A commit, as pages and stamps show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CommitInfo {
+    pub id: String,
+    pub author: String,
+    pub author_email: String,
+    /// Seconds since the epoch and offset in minutes, as recorded.
+    pub author_time: i64,
+    pub author_offset: i32,
+    pub commit_time: i64,
+    pub commit_offset: i32,
+    pub subject: String,
+    /// `Key: value` trailers of the message, in order.
+    pub trailers: Vec<(String, String)>,
+    /// The commit carries a GPG or SSH signature header (not verified).
+    pub signed: bool,
+}
+
+impl CommitInfo {
+    pub fn from_commit(c: &git2::Commit) -> CommitInfo {
+        let author = c.author();
+        let message = String::from_utf8_lossy(c.message_bytes()).into_owned();
+        let trailers = git2::message_trailers_strs(&message)
+            .map(|t| {
+                t.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        CommitInfo {
+            id: c.id().to_string(),
+            author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+            author_email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+            author_time: author.when().seconds(),
+            author_offset: author.when().offset_minutes(),
+            commit_time: c.time().seconds(),
+            commit_offset: c.time().offset_minutes(),
+            subject: String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned(),
+            trailers,
+            signed: c.header_field_bytes("gpgsig").is_ok(),
+        }
+    }
+
+    pub fn short(&self) -> &str {
+        &self.id[..self.id.len().min(10)]
+    }
+}
+
+impl GitRepo {
+    /// Opens the repository containing `root`, if there is one.
+    pub fn open(root: &Path) -> Option<GitRepo> {
+        let repo = Repository::discover(root).ok()?;
+        let workdir = repo.workdir()?.canonicalize().ok()?;
+        let root = root.canonicalize().ok()?;
+        let prefix = root.strip_prefix(&workdir).ok()?.to_path_buf();
+        Some(GitRepo { repo, prefix })
+    }
+
+    /// The commit `refname` names (a branch, tag, hash, `HEAD~2`...), or HEAD.
+    /// `Ok(None)`: HEAD has no commit yet.
+    pub fn resolve(&self, refname: Option<&str>) -> Result<Option<Oid>, String> {
+        match refname {
+            Some(r) => self
+                .repo
+                .revparse_single(r)
+                .and_then(|o| o.peel_to_commit())
+                .map(|c| Some(c.id()))
+                .map_err(|e| format!("'{r}' does not name a commit: {}", e.message())),
+            None => match self.repo.head() {
+                Ok(h) => h
+                    .peel_to_commit()
+                    .map(|c| Some(c.id()))
+                    .map_err(|e| e.message().to_string()),
+                Err(e) if e.code() == git2::ErrorCode::UnbornBranch => Ok(None),
+                Err(e) => Err(e.message().to_string()),
+            },
+        }
+    }
+
+    pub fn commit_info(&self, oid: Oid) -> Result<CommitInfo, String> {
+        self.repo
+            .find_commit(oid)
+            .map(|c| CommitInfo::from_commit(&c))
+            .map_err(|e| e.message().to_string())
+    }
+
+    pub fn is_shallow(&self) -> bool {
+        self.repo.is_shallow()
+    }
+
+    fn to_repo_path(&self, rel: &Path) -> PathBuf {
+        self.prefix.join(rel)
+    }
+
+    /// Whether any source (book.toml, procedures/, themes/) differs from HEAD,
+    /// untracked files included.
+    pub fn is_dirty(&self) -> Result<bool, String> {
+        let mut opts = StatusOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false);
+        for p in [
+            super::scan::BOOK,
+            crate::parse::PROCEDURES_DIR,
+            super::scan::THEMES_DIR,
+        ] {
+            opts.pathspec(self.to_repo_path(Path::new(p)));
+        }
+        let statuses = self
+            .repo
+            .statuses(Some(&mut opts))
+            .map_err(|e| e.message().to_string())?;
+        Ok(statuses.iter().any(|s| s.status() != git2::Status::CURRENT))
+    }
+
+    /// Every source file of a commit, read from git objects without a checkout.
+    pub fn read_sources(&self, oid: Oid) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+        let err = |e: git2::Error| e.message().to_string();
+        let commit = self.repo.find_commit(oid).map_err(err)?;
+        let mut tree = commit.tree().map_err(err)?;
+        if !self.prefix.as_os_str().is_empty() {
+            let entry = match tree.get_path(&self.prefix) {
+                Ok(e) => e,
+                Err(_) => return Ok(Vec::new()),
+            };
+            tree = self.repo.find_tree(entry.id()).map_err(err)?;
+        }
+        let mut blobs: Vec<(PathBuf, Oid)> = Vec::new();
+        tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+            let path = PathBuf::from(dir).join(entry.name().unwrap_or_default());
+            if entry.kind() == Some(ObjectType::Tree) {
+                let wanted = path.starts_with(crate::parse::PROCEDURES_DIR)
+                    || path.starts_with(super::scan::THEMES_DIR);
+                return if wanted || dir.is_empty() && is_source(&path) {
+                    TreeWalkResult::Ok
+                } else {
+                    TreeWalkResult::Skip
+                };
+            }
+            if entry.kind() == Some(ObjectType::Blob) && is_source(&path) {
+                blobs.push((path, entry.id()));
+            }
+            TreeWalkResult::Ok
+        })
+        .map_err(err)?;
+        blobs
+            .into_iter()
+            .map(|(p, id)| {
+                let blob = self.repo.find_blob(id).map_err(err)?;
+                Ok((p, blob.content().to_vec()))
+            })
+            .collect()
+    }
+}

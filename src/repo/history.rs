@@ -1,0 +1,376 @@
+//! One walk of the history: every commit reachable from the built commit, each
+//! compared with its first parent inside `procedures/`, giving every document the
+//! commits that changed it, following renames and moves.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use git2::{ObjectType, Oid, Repository, Sort, Tree};
+
+use super::git::{CommitInfo, GitRepo};
+
+/// One change of a file in a commit.
+#[derive(Debug, Clone)]
+struct Change {
+    /// Path relative to the procsite root.
+    path: PathBuf,
+    old: Option<Oid>,
+    new: Option<Oid>,
+}
+
+/// A version of a document: the commit that made it and the text it left.
+#[derive(Debug, Clone)]
+pub struct FileVersion {
+    /// Index into `HistoryIndex::commits`.
+    pub commit: usize,
+    /// The file's path in that commit.
+    pub path: PathBuf,
+    /// The file's text after the commit.
+    pub text: Arc<str>,
+}
+
+/// Every document's history, from one walk.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryIndex {
+    /// Every commit reachable from the built commit, newest first (topological).
+    pub commits: Vec<Arc<CommitInfo>>,
+    /// By path at the built commit: the versions of that file, newest first.
+    pub files: BTreeMap<PathBuf, Vec<FileVersion>>,
+    /// The repository is a shallow clone: older history is missing.
+    pub shallow: bool,
+}
+
+impl HistoryIndex {
+    pub fn versions(&self, path: &Path) -> &[FileVersion] {
+        self.files.get(path).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// git's order of tree entries: by name, trees as if their name ended in '/'.
+fn git_cmp(a: &[u8], a_tree: bool, b: &[u8], b_tree: bool) -> Ordering {
+    let n = a.len().min(b.len());
+    match a[..n].cmp(&b[..n]) {
+        Ordering::Equal => {}
+        o => return o,
+    }
+    let tail = |s: &[u8], tree: bool| match s.get(n) {
+        Some(c) => *c,
+        None if tree => b'/',
+        None => 0,
+    };
+    tail(a, a_tree).cmp(&tail(b, b_tree))
+}
+
+fn subtree<'r>(repo: &'r Repository, commit: &git2::Commit, dir: &Path) -> Option<Tree<'r>> {
+    let tree = commit.tree().ok()?;
+    let entry = tree.get_path(dir).ok()?;
+    repo.find_tree(entry.id()).ok()
+}
+
+/// Adds every blob under `tree` as added (or deleted).
+fn all_blobs(repo: &Repository, tree: &Tree, base: &Path, added: bool, out: &mut Vec<Change>) {
+    for e in tree.iter() {
+        let path = base.join(String::from_utf8_lossy(e.name_bytes()).as_ref());
+        match e.kind() {
+            Some(ObjectType::Tree) => {
+                if let Ok(t) = repo.find_tree(e.id()) {
+                    all_blobs(repo, &t, &path, added, out);
+                }
+            }
+            Some(ObjectType::Blob) => out.push(Change {
+                path,
+                old: (!added).then(|| e.id()),
+                new: added.then(|| e.id()),
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// Merge-walk of two sorted trees, descending only where entry ids differ.
+fn diff_trees(repo: &Repository, old: &Tree, new: &Tree, base: &Path, out: &mut Vec<Change>) {
+    let (mut a, mut b) = (old.iter().peekable(), new.iter().peekable());
+    loop {
+        let order = match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(x), Some(y)) => git_cmp(
+                x.name_bytes(),
+                x.kind() == Some(ObjectType::Tree),
+                y.name_bytes(),
+                y.kind() == Some(ObjectType::Tree),
+            ),
+        };
+        match order {
+            Ordering::Less => {
+                let x = a.next().expect("peeked");
+                one_side(repo, &x, base, false, out);
+            }
+            Ordering::Greater => {
+                let y = b.next().expect("peeked");
+                one_side(repo, &y, base, true, out);
+            }
+            Ordering::Equal => {
+                let (x, y) = (a.next().expect("peeked"), b.next().expect("peeked"));
+                if x.id() == y.id() {
+                    continue;
+                }
+                let path = base.join(String::from_utf8_lossy(y.name_bytes()).as_ref());
+                match (x.kind(), y.kind()) {
+                    (Some(ObjectType::Tree), Some(ObjectType::Tree)) => {
+                        if let (Ok(t1), Ok(t2)) = (repo.find_tree(x.id()), repo.find_tree(y.id())) {
+                            diff_trees(repo, &t1, &t2, &path, out);
+                        }
+                    }
+                    _ => out.push(Change {
+                        path,
+                        old: Some(x.id()),
+                        new: Some(y.id()),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+fn one_side(
+    repo: &Repository,
+    e: &git2::TreeEntry,
+    base: &Path,
+    added: bool,
+    out: &mut Vec<Change>,
+) {
+    let path = base.join(String::from_utf8_lossy(e.name_bytes()).as_ref());
+    match e.kind() {
+        Some(ObjectType::Tree) => {
+            if let Ok(t) = repo.find_tree(e.id()) {
+                all_blobs(repo, &t, &path, added, out);
+            }
+        }
+        Some(ObjectType::Blob) => out.push(Change {
+            path,
+            old: (!added).then(|| e.id()),
+            new: added.then(|| e.id()),
+        }),
+        _ => {}
+    }
+}
+
+/// The changes a commit made under `dir` (relative to the repository top),
+/// with paths relative to `prefix`. A merge counts only what differs from
+/// every parent, so a change made on a branch is counted once, where it was made.
+fn commit_changes(
+    repo: &Repository,
+    commit: &git2::Commit,
+    dir: &Path,
+    prefix: &Path,
+) -> Vec<Change> {
+    let new = subtree(repo, commit, dir);
+    let parent = commit.parent(0).ok();
+    let old = parent.as_ref().and_then(|p| subtree(repo, p, dir));
+    let rel = dir.strip_prefix(prefix).unwrap_or(dir);
+    let mut out = Vec::new();
+    match (&old, &new) {
+        (Some(o), Some(n)) if o.id() == n.id() => return out,
+        (Some(o), Some(n)) => diff_trees(repo, o, n, rel, &mut out),
+        (None, Some(n)) => all_blobs(repo, n, rel, true, &mut out),
+        (Some(o), None) => all_blobs(repo, o, rel, false, &mut out),
+        (None, None) => return out,
+    }
+    if commit.parent_count() > 1 {
+        let others: Vec<Tree> = (1..commit.parent_count())
+            .filter_map(|i| commit.parent(i).ok())
+            .filter_map(|p| p.tree().ok())
+            .collect();
+        out.retain(|c| {
+            let full = prefix.join(&c.path);
+            !others
+                .iter()
+                .any(|t| t.get_path(&full).ok().map(|e| e.id()) == c.new)
+        });
+    }
+    out
+}
+
+/// What a document file is, whatever its path: its `id`, or the site and
+/// target of an addendum. Used to follow a file across a move with edits.
+fn identity(path: &Path, text: &str) -> Option<String> {
+    let body = text.strip_prefix("---")?;
+    for line in body.lines().skip(1) {
+        if line.trim_end() == "---" {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("id:") {
+            return Some(format!("id:{}", v.trim()));
+        }
+        if let Some(v) = line.strip_prefix("addendum-to:") {
+            let site = path
+                .parent()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let site = site.split('/').nth(2).unwrap_or_default().to_string();
+            return Some(format!("addendum:{site}:{}", v.trim()));
+        }
+    }
+    None
+}
+
+fn blob_text(repo: &Repository, id: Oid) -> Option<String> {
+    let blob = repo.find_blob(id).ok()?;
+    let text = String::from_utf8_lossy(blob.content()).into_owned();
+    Some(super::scan::normalize_newlines(text))
+}
+
+fn is_doc(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "md")
+}
+
+/// Walks the history reachable from `head` once and indexes every document.
+pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
+    let err = |e: git2::Error| e.message().to_string();
+    let repo = &git.repo;
+    let mut revwalk = repo.revwalk().map_err(err)?;
+    revwalk
+        .set_sorting(Sort::TOPOLOGICAL | Sort::TIME)
+        .map_err(err)?;
+    revwalk.push(head).map_err(err)?;
+    let oids: Vec<Oid> = revwalk.collect::<Result<_, _>>().map_err(err)?;
+
+    let dir = git.prefix.join(crate::parse::PROCEDURES_DIR);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = oids.len().div_ceil(threads).max(1);
+    let git_dir = repo.path().to_path_buf();
+    let per_commit: Vec<(CommitInfo, Vec<Change>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = oids
+            .chunks(chunk)
+            .map(|part| {
+                let (git_dir, dir, prefix) = (&git_dir, &dir, &git.prefix);
+                s.spawn(move || -> Result<Vec<(CommitInfo, Vec<Change>)>, String> {
+                    let repo = Repository::open(git_dir).map_err(err)?;
+                    part.iter()
+                        .map(|oid| {
+                            let c = repo.find_commit(*oid).map_err(err)?;
+                            Ok((
+                                CommitInfo::from_commit(&c),
+                                commit_changes(&repo, &c, dir, prefix),
+                            ))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| "history walk thread panicked".to_string())?
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map(|v| v.into_iter().flatten().collect())
+    })?;
+
+    // Files at the built commit: each is tracked back through its history.
+    let head_commit = repo.find_commit(head).map_err(err)?;
+    let mut current = Vec::new();
+    if let Some(t) = subtree(repo, &head_commit, &dir) {
+        let rel = dir.strip_prefix(&git.prefix).unwrap_or(&dir).to_path_buf();
+        all_blobs(repo, &t, &rel, true, &mut current);
+    }
+    let mut tracking: HashMap<PathBuf, PathBuf> = current
+        .into_iter()
+        .filter(|c| is_doc(&c.path))
+        .map(|c| (c.path.clone(), c.path))
+        .collect();
+    let mut raw: BTreeMap<PathBuf, Vec<(usize, PathBuf, Oid)>> = BTreeMap::new();
+    for (idx, (_, changes)) in per_commit.iter().enumerate() {
+        let deleted: Vec<&Change> = changes
+            .iter()
+            .filter(|c| c.new.is_none() && is_doc(&c.path))
+            .collect();
+        let mut identities: Option<HashMap<String, &Change>> = None;
+        for ch in changes.iter().filter(|c| is_doc(&c.path)) {
+            let (Some(new), Some(key)) = (ch.new, tracking.get(&ch.path).cloned()) else {
+                continue;
+            };
+            raw.entry(key.clone())
+                .or_default()
+                .push((idx, ch.path.clone(), new));
+            if ch.old.is_some() {
+                continue;
+            }
+            // Added here: a move or rename if a deleted file has the same blob or identity.
+            let mut from = deleted
+                .iter()
+                .find(|d| d.old == Some(new))
+                .map(|d| d.path.clone());
+            if from.is_none() && !deleted.is_empty() {
+                let ids = identities.get_or_insert_with(|| {
+                    deleted
+                        .iter()
+                        .filter_map(|d| {
+                            let text = blob_text(repo, d.old?)?;
+                            Some((identity(&d.path, &text)?, *d))
+                        })
+                        .collect()
+                });
+                from = blob_text(repo, new)
+                    .and_then(|t| identity(&ch.path, &t))
+                    .and_then(|id| ids.get(&id))
+                    .map(|d| d.path.clone());
+            }
+            tracking.remove(&ch.path);
+            if let Some(from) = from {
+                tracking.insert(from, key);
+            }
+        }
+    }
+
+    let mut index = HistoryIndex {
+        commits: per_commit.into_iter().map(|(c, _)| Arc::new(c)).collect(),
+        files: BTreeMap::new(),
+        shallow: repo.is_shallow(),
+    };
+    for (key, versions) in raw {
+        let list = versions
+            .into_iter()
+            .map(|(commit, path, oid)| FileVersion {
+                commit,
+                path,
+                text: Arc::from(blob_text(repo, oid).unwrap_or_default()),
+            })
+            .collect();
+        index.files.insert(key, list);
+    }
+    Ok(index)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_orders_trees_as_if_slashed() {
+        assert_eq!(git_cmp(b"a", true, b"a.md", false), Ordering::Greater);
+        assert_eq!(git_cmp(b"a", false, b"a.md", false), Ordering::Less);
+        assert_eq!(git_cmp(b"b", false, b"b", false), Ordering::Equal);
+    }
+
+    #[test]
+    fn identity_of_documents_and_addenda() {
+        let doc = "---\nid: SOP-1\ntitle: T\n---\nx";
+        assert_eq!(
+            identity(Path::new("procedures/global/a.md"), doc).as_deref(),
+            Some("id:SOP-1")
+        );
+        let add = "---\naddendum-to: SOP-1\n---\n";
+        assert_eq!(
+            identity(Path::new("procedures/sites/cork/x/a.md"), add).as_deref(),
+            Some("addendum:cork:SOP-1")
+        );
+    }
+}

@@ -1,0 +1,422 @@
+//! What git says about each document: revision, changes, history, approval
+//! evidence, stale approvals and stale addenda. Pure: history in, stamps out.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::config::{Config, Evidence};
+use crate::model::{Approval, Date};
+use crate::repo::git::CommitInfo;
+use crate::repo::history::{FileVersion, HistoryIndex};
+
+/// The calendar date of a commit, in the time zone it was recorded in.
+pub fn commit_date(seconds: i64, offset_minutes: i32) -> Date {
+    let t = time::OffsetDateTime::from_unix_timestamp(seconds + i64::from(offset_minutes) * 60)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    Date(t.date())
+}
+
+/// The front-matter fields history needs, read leniently: old versions may
+/// predate today's rules.
+#[derive(Debug, Default, Deserialize)]
+struct Lite {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    approvals: Vec<LiteApproval>,
+}
+
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+struct LiteApproval {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    date: Option<String>,
+}
+
+struct Parsed<'a> {
+    approved: bool,
+    approvals: Vec<LiteApproval>,
+    body: &'a str,
+}
+
+fn parse(text: &str) -> Parsed<'_> {
+    match crate::parse::frontmatter::split(text) {
+        Ok(s) => {
+            let lite: Lite = crate::yaml::from_str(s.yaml).unwrap_or_default();
+            Parsed {
+                approved: lite.status.as_deref() == Some("approved"),
+                approvals: lite.approvals,
+                body: s.body,
+            }
+        }
+        Err(_) => Parsed {
+            approved: false,
+            approvals: Vec::new(),
+            body: text,
+        },
+    }
+}
+
+fn same_approval(a: &Approval, l: &LiteApproval) -> bool {
+    l.name.as_deref() == Some(a.name.as_str())
+        && l.role.as_deref() == Some(a.role.as_str())
+        && l.date.as_deref() == Some(a.date.text.as_str())
+}
+
+/// How an approval is evidenced.
+#[derive(Debug, Clone)]
+pub struct ApprovalStamp {
+    pub evidence: Evidence,
+    /// The commit whose trailer records the approval.
+    pub evidence_commit: Option<Arc<CommitInfo>>,
+    /// The commit that recorded the approval in the front-matter.
+    pub recorded_in: Option<Arc<CommitInfo>>,
+    /// The approved text changed after the approval was recorded.
+    pub stale: bool,
+    /// The approval is dated after the commit that recorded it.
+    pub post_dated: bool,
+}
+
+/// What history says about one file (a document or an addendum).
+#[derive(Debug, Clone, Default)]
+pub struct FileStamp {
+    /// Approved issues of the text.
+    pub revision: u32,
+    /// Commits that changed the file.
+    pub changes: usize,
+    /// The file's commits, newest first.
+    pub commits: Vec<Arc<CommitInfo>>,
+    /// Walk index of the commit that made the current body (smaller is newer).
+    pub body_since: Option<usize>,
+    /// Walk index of the newest commit of the file.
+    pub last_index: Option<usize>,
+    /// The work tree differs from the newest commit of the file.
+    pub uncommitted: bool,
+    /// One entry per approval of the current front-matter.
+    pub approvals: Vec<ApprovalStamp>,
+}
+
+impl FileStamp {
+    pub fn last_commit(&self) -> Option<&Arc<CommitInfo>> {
+        self.commits.first()
+    }
+}
+
+/// Approved-by trailers by e-mail address: the walk indexes of the commits carrying them.
+pub struct Trailers {
+    by_email: HashMap<String, Vec<usize>>,
+}
+
+impl Trailers {
+    pub fn new(history: &HistoryIndex) -> Trailers {
+        let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, c) in history.commits.iter().enumerate() {
+            for (k, v) in &c.trailers {
+                if !k.eq_ignore_ascii_case("Approved-by") {
+                    continue;
+                }
+                if let Some(email) = v.split('<').nth(1).and_then(|r| r.split('>').next()) {
+                    by_email
+                        .entry(email.trim().to_ascii_lowercase())
+                        .or_default()
+                        .push(i);
+                }
+            }
+        }
+        Trailers { by_email }
+    }
+}
+
+/// Stamps one file from its versions (newest first) and its text as built.
+pub fn stamp_file(
+    history: &HistoryIndex,
+    trailers: &Trailers,
+    config: &Config,
+    versions: &[FileVersion],
+    current_text: &str,
+    approvals: &[Approval],
+) -> FileStamp {
+    let parsed: Vec<Parsed> = versions.iter().map(|v| parse(&v.text)).collect();
+    let current = parse(current_text);
+    let uncommitted = versions.first().is_none_or(|v| *v.text != *current_text);
+
+    // Revision: a new one each time approved content differs from the last approved.
+    let mut revision = 0;
+    let mut last_approved: Option<&str> = None;
+    let committed = parsed.iter().rev();
+    let all: Vec<&Parsed> = if uncommitted {
+        committed.chain(std::iter::once(&current)).collect()
+    } else {
+        committed.collect()
+    };
+    for p in all {
+        if p.approved && last_approved != Some(p.body) {
+            revision += 1;
+            last_approved = Some(p.body);
+        }
+    }
+
+    // The commit that made the current body: oldest of the newest run with this body.
+    let body_since = if uncommitted && parsed.first().is_none_or(|p| p.body != current.body) {
+        None
+    } else {
+        let run = parsed.iter().take_while(|p| p.body == current.body).count();
+        run.checked_sub(1).map(|i| versions[i].commit)
+    };
+
+    let approvals = approvals
+        .iter()
+        .map(|a| {
+            // Recorded in: the oldest version of the newest run that holds the approval.
+            let present_now = parsed
+                .first()
+                .is_some_and(|p| p.approvals.iter().any(|l| same_approval(a, l)));
+            let recorded = if present_now {
+                let run = parsed
+                    .iter()
+                    .take_while(|p| p.approvals.iter().any(|l| same_approval(a, l)))
+                    .count();
+                Some(run - 1)
+            } else {
+                None
+            };
+            let recorded_in = recorded.map(|i| history.commits[versions[i].commit].clone());
+            let stale = match recorded {
+                Some(i) => parsed[i].body != current.body,
+                None => false,
+            };
+            let post_dated = recorded_in
+                .as_ref()
+                .is_some_and(|c| a.date.date > commit_date(c.commit_time, c.commit_offset));
+            let (evidence, evidence_commit) = evidence(history, trailers, config, a, body_since);
+            ApprovalStamp {
+                evidence,
+                evidence_commit,
+                recorded_in,
+                stale,
+                post_dated,
+            }
+        })
+        .collect();
+
+    FileStamp {
+        revision,
+        changes: versions.len(),
+        commits: versions
+            .iter()
+            .map(|v| history.commits[v.commit].clone())
+            .collect(),
+        body_since,
+        last_index: versions.first().map(|v| v.commit),
+        uncommitted,
+        approvals,
+    }
+}
+
+/// The best evidence for an approval: an `Approved-by:` trailer of a registered
+/// approver with the approval's name, in a commit at or after the last change of
+/// the approved text; signed when that commit carries a signature.
+fn evidence(
+    history: &HistoryIndex,
+    trailers: &Trailers,
+    config: &Config,
+    a: &Approval,
+    body_since: Option<usize>,
+) -> (Evidence, Option<Arc<CommitInfo>>) {
+    let Some(bound) = body_since else {
+        return (Evidence::Declared, None);
+    };
+    let mut best: (Evidence, Option<Arc<CommitInfo>>) = (Evidence::Declared, None);
+    for approver in config
+        .approvers
+        .values()
+        .filter(|p| p.name.eq_ignore_ascii_case(&a.name))
+    {
+        if !approver.roles.is_empty() && !approver.roles.contains(&a.role) {
+            continue;
+        }
+        for email in &approver.emails {
+            for &i in trailers
+                .by_email
+                .get(&email.to_ascii_lowercase())
+                .into_iter()
+                .flatten()
+            {
+                if i > bound {
+                    continue;
+                }
+                let c = &history.commits[i];
+                let ev = if c.signed {
+                    Evidence::Signed
+                } else {
+                    Evidence::Recorded
+                };
+                if best.1.is_none() || ev > best.0 {
+                    best = (ev, Some(c.clone()));
+                }
+            }
+        }
+    }
+    best
+}
+
+/// Stamps of every source file by path, for the files of a build.
+pub fn stamp_all<'a>(
+    history: &HistoryIndex,
+    config: &Config,
+    files: impl Iterator<Item = (&'a Path, &'a str, &'a [Approval])>,
+) -> BTreeMap<std::path::PathBuf, FileStamp> {
+    let trailers = Trailers::new(history);
+    files
+        .map(|(path, text, approvals)| {
+            let s = stamp_file(
+                history,
+                &trailers,
+                config,
+                history.versions(path),
+                text,
+                approvals,
+            );
+            (path.to_path_buf(), s)
+        })
+        .collect()
+}
+
+/// Whether a site's addendum is based on an older global text than the current one.
+pub fn addendum_is_stale(
+    global: &FileStamp,
+    addendum: &FileStamp,
+    base_revision: Option<u32>,
+) -> bool {
+    if let Some(base) = base_revision {
+        return global.revision > base;
+    }
+    match (global.body_since, addendum.last_index) {
+        // The global text changed in a commit newer than the addendum's last change.
+        (Some(g), Some(a)) => g < a,
+        // The global text has uncommitted changes: newer than any commit.
+        (None, _) => !global.commits.is_empty() && !addendum.uncommitted,
+        (Some(_), None) => false,
+    }
+}
+
+/// The stamps of one build: every document and addendum file by path.
+#[derive(Debug, Clone, Default)]
+pub struct Stamps {
+    pub files: BTreeMap<std::path::PathBuf, FileStamp>,
+    /// History is missing (no git, or a shallow clone): history fields are incomplete.
+    pub incomplete: bool,
+    /// The build reads a git repository at all.
+    pub git: bool,
+}
+
+impl Stamps {
+    pub fn get(&self, path: &Path) -> Option<&FileStamp> {
+        self.files.get(path)
+    }
+}
+
+/// Reports what the stamps reveal: post-dated approvals (errors), stale approvals
+/// and stale addenda (warnings).
+pub fn report(
+    corpus: &crate::parse::Corpus,
+    stamps: &Stamps,
+    diags: &mut crate::diag::Diagnostics,
+) {
+    use crate::diag::Diagnostic;
+    if !stamps.git {
+        return;
+    }
+    fn check_approvals(
+        path: &Path,
+        line: usize,
+        list: &[Approval],
+        stamp: &FileStamp,
+        diags: &mut crate::diag::Diagnostics,
+    ) {
+        let short = |c: &Option<Arc<CommitInfo>>| {
+            c.as_ref().map_or(String::new(), |c| c.short().to_string())
+        };
+        for (a, s) in list.iter().zip(&stamp.approvals) {
+            if s.post_dated {
+                let c = s
+                    .recorded_in
+                    .as_ref()
+                    .expect("post-dated approvals have a commit");
+                diags.push(
+                    Diagnostic::error(
+                        path,
+                        line,
+                        format!(
+                            "the approval by {} is dated {}, after commit {} ({}) that recorded it",
+                            a.name,
+                            a.date.text,
+                            c.short(),
+                            commit_date(c.commit_time, c.commit_offset)
+                        ),
+                    )
+                    .help("an approval cannot be recorded before it is given; correct the date"),
+                );
+            }
+            if s.stale {
+                diags.push(
+                    Diagnostic::warning(path, line, format!(
+                        "the approval by {} (recorded in {}) no longer covers the text, which changed afterwards",
+                        a.name, short(&s.recorded_in)
+                    ))
+                    .help("have the document re-approved, recording the new approval in the same commit as the change"),
+                );
+            }
+        }
+    }
+    for doc in &corpus.documents {
+        if let Some(s) = stamps.get(&doc.path) {
+            check_approvals(
+                &doc.path,
+                doc.line("approvals"),
+                &doc.meta.approvals,
+                s,
+                diags,
+            );
+        }
+    }
+    let by_id: BTreeMap<&str, &crate::parse::Document> = corpus
+        .documents
+        .iter()
+        .map(|d| (d.meta.id.as_str(), d))
+        .collect();
+    for add in &corpus.addenda {
+        let Some(s) = stamps.get(&add.path) else {
+            continue;
+        };
+        check_approvals(&add.path, add.target_line, &add.meta.approvals, s, diags);
+        let Some(global) = by_id
+            .get(add.meta.addendum_to.as_str())
+            .and_then(|d| stamps.get(&d.path))
+        else {
+            continue;
+        };
+        if addendum_is_stale(global, s, add.meta.base_revision) {
+            let why = match add.meta.base_revision {
+                Some(b) => format!(
+                    "it is based on revision {b}, and {} is now at revision {}",
+                    add.meta.addendum_to, global.revision
+                ),
+                None => format!(
+                    "{} changed after the addendum was last changed",
+                    add.meta.addendum_to
+                ),
+            };
+            diags.push(
+                Diagnostic::warning(&*add.path, add.target_line, format!("stale addendum: {why}"))
+                    .help("review the adaptation against the new global text, then update and re-approve the addendum"),
+            );
+        }
+    }
+}
