@@ -77,9 +77,33 @@ impl SiteTest {
     }
 
     pub fn empty() -> SiteTest {
+        let t = SiteTest::no_git();
+        git2::Repository::init(t.root()).expect("git init");
+        t
+    }
+
+    /// A folder that is not a git repository.
+    pub fn no_git() -> SiteTest {
         let dir = tempfile::tempdir().expect("temp dir");
-        git2::Repository::init(dir.path()).expect("git init");
         SiteTest { dir, commits: 0 }
+    }
+
+    /// Tags HEAD (a lightweight tag).
+    pub fn tag(&self, name: &str) {
+        let repo = git2::Repository::open(self.root()).unwrap();
+        let head = repo.head().unwrap().peel_to_commit().unwrap();
+        repo.tag_lightweight(name, head.as_object(), false).unwrap();
+    }
+
+    /// Marks the repository shallow at `oid`, as `git clone --depth` leaves it.
+    pub fn make_shallow(&self, oid: git2::Oid) {
+        std::fs::write(self.path(".git/shallow"), format!("{oid}\n")).unwrap();
+    }
+
+    /// The date of the next commit, YYYY-MM-DD.
+    pub fn next_commit_date(&self) -> String {
+        let day = 1 + self.commits;
+        format!("2026-06-{day:02}")
     }
 
     pub fn root(&self) -> &Path {
@@ -110,7 +134,8 @@ impl SiteTest {
         self.path(rel).exists()
     }
 
-    /// Commits every file with a fixed author and a clock that advances one day per commit.
+    /// Commits every file with a fixed author and a clock that starts on 2026-06-01
+    /// and advances one day per commit.
     pub fn commit(&mut self, message: &str) -> git2::Oid {
         let repo = git2::Repository::open(self.root()).unwrap();
         let mut index = repo.index().unwrap();
@@ -120,7 +145,7 @@ impl SiteTest {
         index.update_all(["*"].iter(), None).unwrap();
         index.write().unwrap();
         let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-        let time = git2::Time::new(1_767_225_600 + self.commits * 86_400, 0);
+        let time = git2::Time::new(1_780_272_000 + self.commits * 86_400, 0);
         let sig = git2::Signature::new("Dana Controller", "dana@example.com", &time).unwrap();
         let parents: Vec<git2::Commit> = repo
             .head()
