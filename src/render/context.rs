@@ -45,6 +45,8 @@ pub struct ApprovalView {
     pub date: String,
     /// "declared", "recorded" or "signed (not verified)".
     pub evidence: String,
+    /// "declared", "recorded" or "signed", for styling.
+    pub evidence_level: String,
     /// The commit whose Approved-by trailer is the evidence.
     pub evidence_commit: Option<String>,
     /// The commit that recorded the approval in the front-matter.

@@ -40,17 +40,19 @@ fn approvals(list: &[Approval], stamp: Option<&FileStamp>) -> Vec<ApprovalView> 
         .enumerate()
         .map(|(i, a)| {
             let s = stamp.and_then(|s| s.approvals.get(i));
+            let level = s.map_or(Evidence::Declared, |s| s.evidence);
             ApprovalView {
                 name: a.name.clone(),
                 role: a.role.clone(),
                 meaning: a.meaning.clone(),
                 date: a.date.text.clone(),
-                evidence: match s.map(|s| s.evidence) {
-                    Some(Evidence::Signed) => "signed (not verified)",
-                    Some(Evidence::Recorded) => "recorded",
-                    _ => "declared",
+                evidence: match level {
+                    Evidence::Signed => "signed (not verified)",
+                    Evidence::Recorded => "recorded",
+                    Evidence::Declared => "declared",
                 }
                 .into(),
+                evidence_level: format!("{level:?}").to_lowercase(),
                 evidence_commit: s
                     .and_then(|s| s.evidence_commit.as_ref())
                     .map(|c| c.short().to_string()),
