@@ -12,6 +12,8 @@ use crate::site;
 use crate::stamp::{self, Stamps};
 use crate::write;
 
+use rayon::prelude::*;
+
 pub const PREVIEW_VERSION: &str = "preview";
 
 #[derive(Debug, Clone, Default)]
@@ -35,6 +37,8 @@ pub struct Rendered {
     pub version: String,
     pub sites: Vec<(String, Vec<OutFile>)>,
     pub diags: Diagnostics,
+    /// How long each phase took, for the benchmark.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 #[derive(Debug)]
@@ -91,12 +95,19 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         version,
         sites: Vec::new(),
         diags: Diagnostics::new(),
+        timings: Vec::new(),
+    };
+    let mut clock = std::time::Instant::now();
+    let mut lap = |rendered: &mut Rendered, phase: &'static str| {
+        rendered.timings.push((phase, clock.elapsed()));
+        clock = std::time::Instant::now();
     };
     let Some(source) = repo::read(&opts.root, opts.refname.as_deref(), &mut diags) else {
         rendered.diags = diags;
         return rendered;
     };
     rendered.info = source.info.clone();
+    lap(&mut rendered, "read sources and walk history");
     let config = match config::load(&source.sources) {
         Ok(c) => c,
         Err(d) => {
@@ -119,8 +130,10 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     }
     let corpus = parse::parse_corpus(&source.sources, &config, &mut diags);
     site::validate(&corpus, &config, &mut diags);
+    lap(&mut rendered, "parse and validate");
     let stamps = stamp_corpus(&corpus, &source, &config);
     stamp::report(&corpus, &stamps, &mut diags);
+    lap(&mut rendered, "stamp");
 
     for s in &opts.sites {
         if !config.site.contains_key(s) {
@@ -146,15 +159,28 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         return rendered;
     };
     let build = build_view(&rendered.version, &source.info);
-    for id in config.site.keys() {
-        if !opts.sites.is_empty() && !opts.sites.contains(id) {
-            continue;
-        }
-        let plan = site::plan(&corpus, &config, id, &mut diags);
-        let files =
-            render::render_site(&plan, &corpus, &config, &theme, &build, &stamps, &mut diags);
-        rendered.sites.push((id.clone(), files));
+    let shared = render::Shared::new(&corpus);
+    let ids: Vec<&String> = config
+        .site
+        .keys()
+        .filter(|id| opts.sites.is_empty() || opts.sites.contains(id))
+        .collect();
+    let sites: Vec<(String, Vec<OutFile>, Diagnostics)> = ids
+        .par_iter()
+        .map(|id| {
+            let mut d = Diagnostics::new();
+            let plan = site::plan(&corpus, &config, id, &mut d);
+            let files = render::render_site(
+                &plan, &corpus, &config, &theme, &build, &stamps, &shared, &mut d,
+            );
+            (id.to_string(), files, d)
+        })
+        .collect();
+    for (id, files, d) in sites {
+        diags.extend(d.into_sorted());
+        rendered.sites.push((id, files));
     }
+    lap(&mut rendered, "compose and render");
     rendered.config = Some(config);
     rendered.theme = Some(theme);
     rendered.diags = diags;

@@ -19,32 +19,64 @@ fn draft(id: &str, body: &str) -> String {
 fn dd(page: &str, term: &str) -> String {
     let start = pos(page, &format!("<dt>{term}</dt><dd>")) + term.len() + 13;
     let end = start + page[start..].find("</dd>").unwrap();
-    page[start..end].split_whitespace().collect::<Vec<_>>().join(" ")
+    page[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
 fn revisions_count_approved_issues_and_changes_count_commits() {
     let mut t = SiteTest::new();
-    t.write("procedures/global/SOP-0030.md", &approved("SOP-0030", "## A\nFirst text.\n", "2026-05-01"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nFirst text.\n", "2026-05-01"),
+    );
     t.commit("Issue SOP-0030");
-    t.write("procedures/global/SOP-0030.md", &draft("SOP-0030", "## A\nSecond text.\n"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nSecond text.\n"),
+    );
     t.commit("Draft rework");
-    t.write("procedures/global/SOP-0030.md", &draft("SOP-0030", "## A\nSecond text, reviewed.\n"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nSecond text, reviewed.\n"),
+    );
     t.commit("Review comments");
-    t.write("procedures/global/SOP-0030.md", &approved("SOP-0030", "## A\nSecond text, reviewed.\n", "2026-06-04"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nSecond text, reviewed.\n", "2026-06-04"),
+    );
     t.commit("Approve revision 2");
-    t.write("procedures/global/SOP-0030.md", &approved("SOP-0030", "## A\nSecond text, reviewed.\n", "2026-06-04").replace("effective: 2026-07-01", "effective: 2026-07-02"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nSecond text, reviewed.\n", "2026-06-04")
+            .replace("effective: 2026-07-01", "effective: 2026-07-02"),
+    );
     t.commit("Correct the effective date");
     t.build();
     let page = t.page("cork", "SOP-0030");
-    assert!(dd(&page, "Revision").starts_with('2'), "{}", dd(&page, "Revision"));
-    assert!(dd(&page, "Changes").starts_with('5'), "{}", dd(&page, "Changes"));
+    assert!(
+        dd(&page, "Revision").starts_with('2'),
+        "{}",
+        dd(&page, "Revision")
+    );
+    assert!(
+        dd(&page, "Changes").starts_with('5'),
+        "{}",
+        dd(&page, "Changes")
+    );
     assert_eq!(dd(&page, "Last changed"), "<time>2026-06-05</time>");
     // History newest first, with subjects.
     let h = pos(&page, "Correct the effective date");
-    assert!(h < pos(&page, "Approve revision 2") && pos(&page, "Approve revision 2") < pos(&page, "Issue SOP-0030"));
+    assert!(
+        h < pos(&page, "Approve revision 2")
+            && pos(&page, "Approve revision 2") < pos(&page, "Issue SOP-0030")
+    );
     // The index shows the revision too.
-    assert!(t.read("public/cork/preview/index.html").contains("Revision </span>2</td>"));
+    assert!(t
+        .read("public/cork/preview/index.html")
+        .contains("Revision </span>2</td>"));
 }
 
 #[test]
@@ -53,45 +85,81 @@ fn a_moved_file_keeps_its_history() {
     let text = draft("SOP-0030", "## A\nText.\n");
     t.write("procedures/global/SOP-0030.md", &text);
     t.commit("Add");
-    t.write("procedures/global/SOP-0030.md", &draft("SOP-0030", "## A\nText, edited.\n"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nText, edited.\n"),
+    );
     t.commit("Edit");
     // A pure move.
     t.remove("procedures/global/SOP-0030.md");
-    t.write("procedures/global/complaints/SOP-0030.md", &draft("SOP-0030", "## A\nText, edited.\n"));
+    t.write(
+        "procedures/global/complaints/SOP-0030.md",
+        &draft("SOP-0030", "## A\nText, edited.\n"),
+    );
     t.commit("Move into the complaints folder");
     t.build();
     assert!(dd(&t.page("cork", "SOP-0030"), "Changes").starts_with('3'));
     // A rename with edits in the same commit: followed by the document id.
     t.remove("procedures/global/complaints/SOP-0030.md");
-    t.write("procedures/global/complaints/complaint-handling.md", &draft("SOP-0030", "## A\nRewritten while renaming.\n"));
+    t.write(
+        "procedures/global/complaints/complaint-handling.md",
+        &draft("SOP-0030", "## A\nRewritten while renaming.\n"),
+    );
     t.commit("Rename and rewrite");
     t.build();
     let page = t.page("cork", "SOP-0030");
-    assert!(dd(&page, "Changes").starts_with('4'), "{}", dd(&page, "Changes"));
-    for subject in ["Add", "Edit", "Move into the complaints folder", "Rename and rewrite"] {
-        assert!(page.contains(&format!("<td>{subject}")), "{subject} missing from history");
+    assert!(
+        dd(&page, "Changes").starts_with('4'),
+        "{}",
+        dd(&page, "Changes")
+    );
+    for subject in [
+        "Add",
+        "Edit",
+        "Move into the complaints folder",
+        "Rename and rewrite",
+    ] {
+        assert!(
+            page.contains(&format!("<td>{subject}")),
+            "{subject} missing from history"
+        );
     }
 }
 
 #[test]
 fn content_hash_is_sha256_of_the_published_markdown_whatever_the_line_endings() {
     let t = SiteTest::new();
-    t.write("procedures/global/SOP-0030.md", &draft("SOP-0030", "## A\r\nText.\r\n\r\n\r\n## B\r\nMore.\r\n"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\r\nText.\r\n\r\n\r\n## B\r\nMore.\r\n"),
+    );
     t.build();
     let expected = format!("{:x}", Sha256::digest(b"## A\nText.\n\n## B\nMore.\n"));
     let page = t.page("cork", "SOP-0030");
-    assert!(page.contains(&format!("data-full=\"{expected}\"")), "{page}");
+    assert!(
+        page.contains(&format!("data-full=\"{expected}\"")),
+        "{page}"
+    );
 }
 
 #[test]
 fn stale_addendum_is_reported_and_shown_and_base_revision_pins_it() {
     let mut t = SiteTest::new();
-    t.write("procedures/global/SOP-0030.md", &approved("SOP-0030", "## Scope {#scope}\nV1.\n", "2026-05-01"));
-    t.write("procedures/sites/cork/SOP-0030.md", &addendum("SOP-0030", "Local.", "::: append #scope\nCork.\n:::\n"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## Scope {#scope}\nV1.\n", "2026-05-01"),
+    );
+    t.write(
+        "procedures/sites/cork/SOP-0030.md",
+        &addendum("SOP-0030", "Local.", "::: append #scope\nCork.\n:::\n"),
+    );
     t.commit("Global and Cork addendum");
     let check = t.run(&["check"]);
     assert!(!check.stderr.contains("stale addendum"), "{}", check.stderr);
-    t.write("procedures/global/SOP-0030.md", &approved("SOP-0030", "## Scope {#scope}\nV2.\n", "2026-06-02"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## Scope {#scope}\nV2.\n", "2026-06-02"),
+    );
     t.commit("Global revision 2");
     let check = t.run(&["check"]);
     assert_eq!(check.code, 0, "a stale addendum is a warning in previews");
@@ -102,12 +170,25 @@ fn stale_addendum_is_reported_and_shown_and_base_revision_pins_it() {
     );
     t.build();
     assert!(t.page("cork", "SOP-0030").contains("Stale adaptation:"));
-    assert!(t.read("public/cork/preview/index.html").contains("stale adaptation"));
+    assert!(t
+        .read("public/cork/preview/index.html")
+        .contains("stale adaptation"));
     // Pinning the revision the adaptation was reviewed against.
-    t.write("procedures/sites/cork/SOP-0030.md", &addendum("SOP-0030", "Local.", "::: append #scope\nCork.\n:::\n").replace("status: draft", "status: draft\nbase-revision: 1"));
+    t.write(
+        "procedures/sites/cork/SOP-0030.md",
+        &addendum("SOP-0030", "Local.", "::: append #scope\nCork.\n:::\n")
+            .replace("status: draft", "status: draft\nbase-revision: 1"),
+    );
     t.commit("Pin base revision 1");
-    assert!(t.run(&["check"]).stderr.contains("stale addendum: it is based on revision 1, and SOP-0030 is now at revision 2"));
-    t.write("procedures/sites/cork/SOP-0030.md", &addendum("SOP-0030", "Local.", "::: append #scope\nCork.\n:::\n").replace("status: draft", "status: draft\nbase-revision: 2"));
+    assert!(t
+        .run(&["check"])
+        .stderr
+        .contains("stale addendum: it is based on revision 1, and SOP-0030 is now at revision 2"));
+    t.write(
+        "procedures/sites/cork/SOP-0030.md",
+        &addendum("SOP-0030", "Local.", "::: append #scope\nCork.\n:::\n")
+            .replace("status: draft", "status: draft\nbase-revision: 2"),
+    );
     t.commit("Reviewed against revision 2");
     assert!(!t.run(&["check"]).stderr.contains("stale addendum"));
 }
@@ -116,47 +197,79 @@ fn stale_addendum_is_reported_and_shown_and_base_revision_pins_it() {
 fn stale_and_post_dated_approvals() {
     let mut t = SiteTest::new();
     // Body and approval in one commit: fine.
-    t.write("procedures/global/SOP-0030.md", &approved("SOP-0030", "## A\nV1.\n", "2026-05-01"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nV1.\n", "2026-05-01"),
+    );
     t.commit("Issue with approval");
     assert!(!t.run(&["check"]).stderr.contains("no longer covers"));
     // The body changes later without a new approval: stale.
-    t.write("procedures/global/SOP-0030.md", &approved("SOP-0030", "## A\nV1, quietly edited.\n", "2026-05-01"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nV1, quietly edited.\n", "2026-05-01"),
+    );
     t.commit("Edit without approval");
     let check = t.run(&["check"]);
     assert!(
-        check.stderr.contains("SOP-0030.md:7: warning: the approval by Jane Roe (recorded in "),
+        check
+            .stderr
+            .contains("SOP-0030.md:7: warning: the approval by Jane Roe (recorded in "),
         "{}",
         check.stderr
     );
-    assert!(check.stderr.contains("no longer covers the text, which changed afterwards"));
+    assert!(check
+        .stderr
+        .contains("no longer covers the text, which changed afterwards"));
     t.build();
     assert!(t.page("cork", "SOP-0030").contains(">stale</span>"));
     // An approval dated after the commit that records it.
     let late = t.next_commit_date().replace("2026-06-", "2026-07-");
-    t.write("procedures/global/SOP-0030.md", &approved("SOP-0030", "## A\nV2.\n", &late));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nV2.\n", &late),
+    );
     t.commit("Post-dated approval");
     let err = t.expect_failure(&["check"]);
-    assert!(err.contains(&format!("SOP-0030.md:7: error: the approval by Jane Roe is dated {late}, after commit ")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "SOP-0030.md:7: error: the approval by Jane Roe is dated {late}, after commit "
+        )),
+        "{err}"
+    );
 }
 
 #[test]
 fn approved_by_trailers_are_evidence_and_shown_in_history() {
     let mut t = SiteTest::new();
     t.write("book.toml", &format!("{BOOK}\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\nroles = [\"VP Quality\"]\n"));
-    t.write("procedures/global/SOP-0030.md", &approved("SOP-0030", "## A\nV1.\n", "2026-05-01"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nV1.\n", "2026-05-01"),
+    );
     t.commit("Issue SOP-0030");
     t.build();
     assert!(t.page("cork", "SOP-0030").contains(">declared</span>"));
-    t.write("procedures/global/SOP-0030.md", &approved("SOP-0030", "## A\nV2.\n", "2026-06-02"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nV2.\n", "2026-06-02"),
+    );
     t.commit("Revise SOP-0030\n\nChange-Reason: audit finding 12\nApproved-by: Jane Roe <jane.roe@acme.example>\nChange-Control: CC-2026-014\n");
     t.build();
     let page = t.page("cork", "SOP-0030");
     assert!(page.contains(">recorded</span>"), "{page}");
-    assert!(page.contains("<span class=\"trailer\">Approved-by: Jane Roe &lt;jane.roe@acme.example&gt;</span>"), "{page}");
+    assert!(
+        page.contains(
+            "<span class=\"trailer\">Approved-by: Jane Roe &lt;jane.roe@acme.example&gt;</span>"
+        ),
+        "{page}"
+    );
     assert!(page.contains("<span class=\"trailer\">Change-Control: CC-2026-014</span>"));
     assert!(page.contains("<span class=\"trailer\">Change-Reason: audit finding 12</span>"));
     // A trailer from someone outside the registry is no evidence.
-    t.write("procedures/global/SOP-0030.md", &approved("SOP-0030", "## A\nV3.\n", "2026-06-03"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nV3.\n", "2026-06-03"),
+    );
     t.commit("Revise again\n\nApproved-by: Jane Roe <someone@else.example>\n");
     t.build();
     assert!(t.page("cork", "SOP-0030").contains(">declared</span>"));
@@ -165,19 +278,36 @@ fn approved_by_trailers_are_evidence_and_shown_in_history() {
 #[test]
 fn a_shallow_clone_is_reported_and_history_marked_incomplete() {
     let mut t = SiteTest::new();
-    t.write("procedures/global/SOP-0030.md", &draft("SOP-0030", "## A\nV1.\n"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nV1.\n"),
+    );
     t.commit("One");
-    t.write("procedures/global/SOP-0030.md", &draft("SOP-0030", "## A\nV2.\n"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nV2.\n"),
+    );
     let second = t.commit("Two");
-    t.write("procedures/global/SOP-0030.md", &draft("SOP-0030", "## A\nV3.\n"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nV3.\n"),
+    );
     t.commit("Three");
     t.make_shallow(second);
     let out = t.build();
-    assert!(out.stderr.contains(".git: warning: this is a shallow clone"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(".git: warning: this is a shallow clone"),
+        "{}",
+        out.stderr
+    );
     let page = t.page("cork", "SOP-0030");
     assert!(page.contains("This history is incomplete"), "{page}");
     assert!(page.contains(">incomplete</span>"));
-    assert!(!page.contains("<td>One"), "commits beyond the shallow boundary are not walked");
+    assert!(
+        !page.contains("<td>One"),
+        "commits beyond the shallow boundary are not walked"
+    );
 }
 
 #[test]
@@ -198,7 +328,10 @@ fn a_folder_outside_git_builds_an_uncontrolled_preview() {
 fn a_dirty_work_tree_builds_a_preview_of_the_work_tree() {
     let mut t = SiteTest::new();
     t.commit("Initial");
-    t.write("procedures/global/SOP-0020.md", &CAPA.replace("Global scope text.", "Uncommitted scope text."));
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &CAPA.replace("Global scope text.", "Uncommitted scope text."),
+    );
     t.build();
     let page = t.page("cork", "SOP-0020");
     assert!(page.contains("Uncommitted scope text."));
@@ -210,29 +343,49 @@ fn a_dirty_work_tree_builds_a_preview_of_the_work_tree() {
 #[test]
 fn ref_builds_an_old_tag_from_git_objects_without_touching_the_work_tree() {
     let mut t = SiteTest::new();
-    t.write("procedures/global/SOP-0030.md", &draft("SOP-0030", "## A\nOld text.\n"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nOld text.\n"),
+    );
     t.commit("Old");
     t.tag("release/2026.1");
-    t.write("procedures/global/SOP-0030.md", &draft("SOP-0030", "## A\nNew text.\n"));
-    t.write("procedures/global/SOP-0040.md", &draft("SOP-0040", "## A\nAdded later.\n"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nNew text.\n"),
+    );
+    t.write(
+        "procedures/global/SOP-0040.md",
+        &draft("SOP-0040", "## A\nAdded later.\n"),
+    );
     t.commit("New");
     // Uncommitted work must stay as it is.
-    t.write("procedures/global/SOP-0030.md", &draft("SOP-0030", "## A\nWork in progress.\n"));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nWork in progress.\n"),
+    );
     let out = t.run(&["build", "--ref", "release/2026.1", "--out", "old"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let page = t.read("old/cork/preview/SOP-0030.html");
     assert!(page.contains("Old text.") && !page.contains("New text."));
     assert!(!t.exists("old/cork/preview/SOP-0040.html"));
     assert!(unescape(&page).contains("(release/2026.1)"));
-    assert!(t.read("procedures/global/SOP-0030.md").contains("Work in progress."));
+    assert!(t
+        .read("procedures/global/SOP-0030.md")
+        .contains("Work in progress."));
     let err = t.expect_failure(&["build", "--ref", "release/nope"]);
-    assert!(err.contains("'release/nope' does not name a commit"), "{err}");
+    assert!(
+        err.contains("'release/nope' does not name a commit"),
+        "{err}"
+    );
 }
 
 #[test]
 fn one_commit_builds_byte_identical_sites_in_any_clone() {
     let mut t = SiteTest::new();
-    t.write("procedures/sites/cork/SOP-0020.md", &addendum("SOP-0020", "r", "::: append #scope\nCork.\n:::\n"));
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum("SOP-0020", "r", "::: append #scope\nCork.\n:::\n"),
+    );
     t.commit("Initial\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
     t.build();
     let first = t.tree("public");
@@ -240,15 +393,24 @@ fn one_commit_builds_byte_identical_sites_in_any_clone() {
     let repo = git2::Repository::open(t.root()).unwrap();
     let url = format!("file://{}", t.root().display());
     drop(repo);
-    git2::build::RepoBuilder::new().clone(&url, copy.path()).unwrap();
+    git2::build::RepoBuilder::new()
+        .clone(&url, copy.path())
+        .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_procsite"))
         .args(["build"])
         .current_dir(copy.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let second = tree_of(&copy.path().join("public"));
-    assert_eq!(first.keys().collect::<Vec<_>>(), second.keys().collect::<Vec<_>>());
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
     for (k, v) in &first {
         assert!(second[k] == *v, "{k} differs between clones");
     }

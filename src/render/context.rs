@@ -234,3 +234,19 @@ pub struct PortalView {
     pub sites: Vec<PortalSite>,
     pub build: BuildView,
 }
+
+/// One document in `history.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocRecord {
+    #[serde(flatten)]
+    pub doc: DocView,
+    pub adaptation: Option<AdaptationView>,
+}
+
+/// `history.json` of a site version.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryFile {
+    pub site: SiteView,
+    pub build: BuildView,
+    pub documents: Vec<DocRecord>,
+}

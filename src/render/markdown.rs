@@ -51,18 +51,51 @@ pub fn sanitizer() -> ammonia::Builder<'static> {
     b
 }
 
-/// Renders one piece. Document ids linked from it are added to `links`.
-pub fn render_piece(
-    piece: &Piece,
-    current: &SiteDoc,
-    targets: &LinkTargets,
-    sanitizer: &ammonia::Builder,
-    links: &mut BTreeSet<String>,
-    diags: &mut Diagnostics,
-) -> String {
+/// Ids a link may name anywhere in the repository, and former ids to their
+/// current id. Hrefs depend only on these, so a piece renders the same at every site.
+pub struct KnownIds<'a> {
+    pub ids: BTreeSet<&'a str>,
+    pub former: BTreeMap<&'a str, &'a str>,
+}
+
+/// A link of a rendered piece, kept for the per-site check.
+#[derive(Debug, Clone)]
+pub struct LinkRef {
+    pub dest: String,
+    /// Line in the piece's source file.
+    pub line: usize,
+}
+
+/// A piece rendered to sanitized HTML, with the links to check per site.
+#[derive(Debug, Clone)]
+pub struct PieceHtml {
+    pub html: String,
+    pub links: Vec<LinkRef>,
+}
+
+/// The href of a link by document id (`SOP-0020#scope` → `SOP-0020.html#scope`).
+fn href_of(dest: &str, known: &KnownIds) -> Option<String> {
+    let (base, anchor) = dest
+        .split_once('#')
+        .map_or((dest, None), |(b, a)| (b, Some(a)));
+    let id = known
+        .former
+        .get(base)
+        .copied()
+        .or_else(|| known.ids.get(base).copied())?;
+    Some(match anchor {
+        Some(a) if !a.is_empty() => format!("{id}.html#{a}"),
+        _ => format!("{id}.html"),
+    })
+}
+
+/// Renders one piece. The result depends only on the piece and the repository's
+/// ids, so it can be shared by every site that publishes the same text.
+pub fn render_piece(piece: &Piece, known: &KnownIds, sanitizer: &ammonia::Builder) -> PieceHtml {
     let (text, starts) = join_lines(piece.lines.iter().map(|l| l.text.as_str()));
     let mut heading = 0;
     let mut events = Vec::new();
+    let mut links = Vec::new();
     for (event, range) in Parser::new_ext(&text, options()).into_offset_iter() {
         let event = match event {
             Event::Start(Tag::Heading {
@@ -90,18 +123,11 @@ pub fn render_piece(
                 title,
                 id,
             }) => {
-                let line = piece.lines[line_index(&starts, range.start)].no;
-                let dest_url = match resolve(&dest_url, current, targets) {
-                    Ok(Some((href, target))) => {
-                        links.insert(target);
-                        CowStr::from(href)
-                    }
-                    Ok(None) => dest_url,
-                    Err((msg, help)) => {
-                        diags.push(Diagnostic::error(&*piece.file, line, msg).help(help));
-                        dest_url
-                    }
-                };
+                links.push(LinkRef {
+                    dest: dest_url.to_string(),
+                    line: piece.lines[line_index(&starts, range.start)].no,
+                });
+                let dest_url = href_of(&dest_url, known).map_or(dest_url, CowStr::from);
                 Event::Start(Tag::Link {
                     link_type,
                     dest_url,
@@ -115,7 +141,33 @@ pub fn render_piece(
     }
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    sanitizer.clean(&html).to_string()
+    PieceHtml {
+        html: sanitizer.clean(&html).to_string(),
+        links,
+    }
+}
+
+/// Checks the links of a rendered piece against what the site publishes. Document
+/// ids linked are added to `linked`.
+pub fn check_links(
+    piece: &Piece,
+    rendered: &PieceHtml,
+    current: &SiteDoc,
+    targets: &LinkTargets,
+    linked: &mut BTreeSet<String>,
+    diags: &mut Diagnostics,
+) {
+    for link in &rendered.links {
+        match resolve(&link.dest, current, targets) {
+            Ok(Some((_, target))) => {
+                linked.insert(target);
+            }
+            Ok(None) => {}
+            Err((msg, help)) => {
+                diags.push(Diagnostic::error(&*piece.file, link.line, msg).help(help))
+            }
+        }
+    }
 }
 
 type LinkError = (String, String);

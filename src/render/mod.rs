@@ -4,7 +4,10 @@ pub mod context;
 pub mod markdown;
 pub mod theme;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
 
 use crate::compose::{compose, Origin, SiteDoc};
 use crate::config::Config;
@@ -27,6 +30,9 @@ pub struct OutFile {
 }
 
 pub const STATIC_DIR: &str = "static";
+/// Every document's stamps, history and approvals, for tools and for the audit
+/// trail to survive the repository.
+pub const HISTORY_FILE: &str = "history.json";
 
 pub fn book_view(config: &Config) -> BookView {
     BookView {
@@ -98,7 +104,7 @@ fn history_rows(
         }
     }
     // Newest first; the walk order breaks ties between commits of the same second.
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     rows.into_iter().map(|r| r.2).collect()
 }
 
@@ -160,7 +166,64 @@ fn render_template(
     }
 }
 
-/// Renders one site's version directory: index, one page per document, static files.
+/// What every site's render shares: the repository's ids, the sanitizer, and the
+/// HTML of pieces already rendered, keyed by their text, so a body published
+/// unchanged at many sites is rendered once.
+pub struct Shared<'a> {
+    known: markdown::KnownIds<'a>,
+    sanitizer: ammonia::Builder<'static>,
+    cache: Mutex<HashMap<PieceKey, Arc<markdown::PieceHtml>>>,
+}
+
+/// A piece's identity for the cache: file, first line, anchors and text.
+type PieceKey = (Arc<std::path::PathBuf>, usize, Vec<String>, String);
+
+impl<'a> Shared<'a> {
+    pub fn new(corpus: &'a Corpus) -> Shared<'a> {
+        let mut known = markdown::KnownIds {
+            ids: BTreeSet::new(),
+            former: BTreeMap::new(),
+        };
+        for d in &corpus.documents {
+            known.ids.insert(&d.meta.id);
+            for f in &d.meta.former_ids {
+                known.former.insert(f, &d.meta.id);
+            }
+        }
+        Shared {
+            known,
+            sanitizer: markdown::sanitizer(),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn piece_html(&self, p: &crate::compose::Piece) -> Arc<markdown::PieceHtml> {
+        let text: String = p
+            .lines
+            .iter()
+            .flat_map(|l| [l.text.as_str(), "\n"])
+            .collect();
+        let key = (
+            p.file.clone(),
+            p.lines.first().map_or(0, |l| l.no),
+            p.anchors.clone(),
+            text,
+        );
+        if let Some(hit) = self.cache.lock().expect("cache lock").get(&key) {
+            return hit.clone();
+        }
+        let html = Arc::new(markdown::render_piece(p, &self.known, &self.sanitizer));
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .insert(key, html.clone());
+        html
+    }
+}
+
+/// Renders one site's version directory: index, one page per document, history.json
+/// and static files. Documents are composed and rendered in parallel.
+#[allow(clippy::too_many_arguments)]
 pub fn render_site(
     plan: &SitePlan,
     corpus: &Corpus,
@@ -168,6 +231,7 @@ pub fn render_site(
     theme: &Theme,
     build: &BuildView,
     stamps: &Stamps,
+    shared: &Shared,
     diags: &mut Diagnostics,
 ) -> Vec<OutFile> {
     let ctx = SiteCtx {
@@ -175,11 +239,19 @@ pub fn render_site(
         name: &plan.config.name,
         markets: &plan.config.markets,
     };
-    let site_docs: Vec<SiteDoc> = plan
+    let composed: Vec<(SiteDoc, Diagnostics)> = plan
         .docs
-        .iter()
-        .map(|(doc, add)| compose(doc, *add, &ctx, diags))
+        .par_iter()
+        .map(|(doc, add)| {
+            let mut d = Diagnostics::new();
+            (compose(doc, *add, &ctx, &mut d), d)
+        })
         .collect();
+    let mut site_docs = Vec::with_capacity(composed.len());
+    for (sd, d) in composed {
+        diags.extend(d.into_sorted());
+        site_docs.push(sd);
+    }
 
     let mut targets = markdown::LinkTargets {
         pages: BTreeMap::new(),
@@ -204,56 +276,24 @@ pub fn render_site(
         }
     }
 
-    let sanitizer = markdown::sanitizer();
     let site_view = SiteView {
         id: plan.id.to_string(),
         name: plan.config.name.clone(),
         markets: plan.config.markets.clone(),
     };
-    let mut bodies = Vec::with_capacity(site_docs.len());
+    let rendered: Vec<(Vec<PieceView>, BTreeSet<String>, Diagnostics)> = site_docs
+        .par_iter()
+        .map(|sd| {
+            let mut d = Diagnostics::new();
+            let mut links = BTreeSet::new();
+            let body = body_view(sd, plan, shared, &targets, &mut links, &mut d);
+            (body, links, d)
+        })
+        .collect();
+    let mut bodies = Vec::with_capacity(rendered.len());
     let mut referenced_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for sd in &site_docs {
-        let mut links = BTreeSet::new();
-        let sections: BTreeMap<&str, &str> = sd
-            .toc
-            .iter()
-            .map(|t| (t.anchor.as_str(), t.text.as_str()))
-            .collect();
-        let body: Vec<PieceView> = sd
-            .pieces
-            .iter()
-            .map(|p| {
-                let html = markdown::render_piece(p, sd, &targets, &sanitizer, &mut links, diags);
-                let (origin, op, label, anchor) = match &p.origin {
-                    Origin::Global => ("global", None, None, None),
-                    Origin::SiteDocument => ("site-only", None, None, None),
-                    Origin::Addendum { op, anchor, .. } => {
-                        let section = sections.get(anchor.as_str()).copied().unwrap_or(anchor);
-                        (
-                            "site",
-                            Some(op.as_str().to_string()),
-                            Some(op_label(*op, section)),
-                            Some(anchor.clone()),
-                        )
-                    }
-                    Origin::SiteAppendix => (
-                        "site-appendix",
-                        None,
-                        Some(format!("Site requirements of {}", plan.config.name)),
-                        None,
-                    ),
-                };
-                PieceView {
-                    origin: origin.into(),
-                    op,
-                    label,
-                    anchor,
-                    condition: p.cond.as_deref().map(str::to_string),
-                    notice: p.notice,
-                    html,
-                }
-            })
-            .collect();
+    for (sd, (body, links, d)) in site_docs.iter().zip(rendered) {
+        diags.extend(d.into_sorted());
         for target in &links {
             if let Some((id, _)) = targets.pages.get_key_value(target.as_str()) {
                 if *id != sd.doc.meta.id {
@@ -268,24 +308,53 @@ pub fn render_site(
         .iter()
         .map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()))
         .collect();
-    let mut files = Vec::new();
-    for (sd, body) in site_docs.iter().zip(bodies) {
-        let view = page_view(
-            sd,
-            body,
-            &referenced_by,
-            &titles,
-            config,
-            &site_view,
-            build,
-            stamps,
-        );
-        if let Some(bytes) = render_template(theme, "page.html", &view, diags) {
-            files.push(OutFile {
+    let pages: Vec<(Option<OutFile>, DocRecord, Diagnostics)> = site_docs
+        .par_iter()
+        .zip(bodies)
+        .map(|(sd, body)| {
+            let mut d = Diagnostics::new();
+            let view = page_view(
+                sd,
+                body,
+                &referenced_by,
+                &titles,
+                config,
+                &site_view,
+                build,
+                stamps,
+            );
+            let file = render_template(theme, "page.html", &view, &mut d).map(|bytes| OutFile {
                 path: format!("{}.html", sd.doc.meta.id),
                 bytes,
             });
+            let record = DocRecord {
+                doc: view.doc,
+                adaptation: view.adaptation,
+            };
+            (file, record, d)
+        })
+        .collect();
+    let mut files = Vec::with_capacity(pages.len() + 8);
+    let mut records = Vec::with_capacity(pages.len());
+    for (file, record, d) in pages {
+        diags.extend(d.into_sorted());
+        files.extend(file);
+        records.push(record);
+    }
+    let record = HistoryFile {
+        site: site_view.clone(),
+        build: build.clone(),
+        documents: records,
+    };
+    match serde_json::to_vec_pretty(&record) {
+        Ok(mut bytes) => {
+            bytes.push(b'\n');
+            files.push(OutFile {
+                path: HISTORY_FILE.into(),
+                bytes,
+            });
         }
+        Err(e) => diags.push(Diagnostic::error(HISTORY_FILE, 0, e.to_string())),
     }
     let index = index_view(plan, &site_docs, config, &site_view, build, stamps);
     if let Some(bytes) = render_template(theme, "index.html", &index, diags) {
@@ -304,6 +373,58 @@ pub fn render_site(
     files
 }
 
+/// The composed body of one document as piece views, its links checked.
+fn body_view(
+    sd: &SiteDoc,
+    plan: &SitePlan,
+    shared: &Shared,
+    targets: &markdown::LinkTargets,
+    links: &mut BTreeSet<String>,
+    diags: &mut Diagnostics,
+) -> Vec<PieceView> {
+    let sections: BTreeMap<&str, &str> = sd
+        .toc
+        .iter()
+        .map(|t| (t.anchor.as_str(), t.text.as_str()))
+        .collect();
+    sd.pieces
+        .iter()
+        .map(|p| {
+            let rendered = shared.piece_html(p);
+            markdown::check_links(p, &rendered, sd, targets, links, diags);
+            let (origin, op, label, anchor) = match &p.origin {
+                Origin::Global => ("global", None, None, None),
+                Origin::SiteDocument => ("site-only", None, None, None),
+                Origin::Addendum { op, anchor, .. } => {
+                    let section = sections.get(anchor.as_str()).copied().unwrap_or(anchor);
+                    (
+                        "site",
+                        Some(op.as_str().to_string()),
+                        Some(op_label(*op, section)),
+                        Some(anchor.clone()),
+                    )
+                }
+                Origin::SiteAppendix => (
+                    "site-appendix",
+                    None,
+                    Some(format!("Site requirements of {}", plan.config.name)),
+                    None,
+                ),
+            };
+            PieceView {
+                origin: origin.into(),
+                op,
+                label,
+                anchor,
+                condition: p.cond.as_deref().map(str::to_string),
+                notice: p.notice,
+                html: rendered.html.clone(),
+            }
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
 fn page_view(
     sd: &SiteDoc,
     body: Vec<PieceView>,

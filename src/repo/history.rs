@@ -18,6 +18,8 @@ struct Change {
     path: PathBuf,
     old: Option<Oid>,
     new: Option<Oid>,
+    /// The new text of a Markdown file, read in the walk's threads.
+    text: Option<Arc<str>>,
 }
 
 /// A version of a document: the commit that made it and the text it left.
@@ -48,6 +50,37 @@ impl HistoryIndex {
     }
 }
 
+/// The trees of the last two commits walked: a commit's trees are its parent's
+/// "new" side just before, so each tree is read from the pack once, not twice.
+struct Trees<'r> {
+    repo: &'r Repository,
+    current: HashMap<Oid, Tree<'r>>,
+    previous: HashMap<Oid, Tree<'r>>,
+}
+
+impl<'r> Trees<'r> {
+    fn new(repo: &'r Repository) -> Self {
+        Trees {
+            repo,
+            current: HashMap::new(),
+            previous: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, id: Oid) -> Option<Tree<'r>> {
+        if let Some(t) = self.current.get(&id).or_else(|| self.previous.get(&id)) {
+            return Some(t.clone());
+        }
+        let t = self.repo.find_tree(id).ok()?;
+        self.current.insert(id, t.clone());
+        Some(t)
+    }
+
+    fn next_commit(&mut self) {
+        self.previous = std::mem::take(&mut self.current);
+    }
+}
+
 /// git's order of tree entries: by name, trees as if their name ended in '/'.
 fn git_cmp(a: &[u8], a_tree: bool, b: &[u8], b_tree: bool) -> Ordering {
     let n = a.len().min(b.len());
@@ -70,19 +103,20 @@ fn subtree<'r>(repo: &'r Repository, commit: &git2::Commit, dir: &Path) -> Optio
 }
 
 /// Adds every blob under `tree` as added (or deleted).
-fn all_blobs(repo: &Repository, tree: &Tree, base: &Path, added: bool, out: &mut Vec<Change>) {
+fn all_blobs(trees: &mut Trees, tree: &Tree, base: &Path, added: bool, out: &mut Vec<Change>) {
     for e in tree.iter() {
         let path = base.join(String::from_utf8_lossy(e.name_bytes()).as_ref());
         match e.kind() {
             Some(ObjectType::Tree) => {
-                if let Ok(t) = repo.find_tree(e.id()) {
-                    all_blobs(repo, &t, &path, added, out);
+                if let Some(t) = trees.get(e.id()) {
+                    all_blobs(trees, &t, &path, added, out);
                 }
             }
             Some(ObjectType::Blob) => out.push(Change {
                 path,
                 old: (!added).then(|| e.id()),
                 new: added.then(|| e.id()),
+                text: None,
             }),
             _ => {}
         }
@@ -90,7 +124,7 @@ fn all_blobs(repo: &Repository, tree: &Tree, base: &Path, added: bool, out: &mut
 }
 
 /// Merge-walk of two sorted trees, descending only where entry ids differ.
-fn diff_trees(repo: &Repository, old: &Tree, new: &Tree, base: &Path, out: &mut Vec<Change>) {
+fn diff_trees(trees: &mut Trees, old: &Tree, new: &Tree, base: &Path, out: &mut Vec<Change>) {
     let (mut a, mut b) = (old.iter().peekable(), new.iter().peekable());
     loop {
         let order = match (a.peek(), b.peek()) {
@@ -107,11 +141,11 @@ fn diff_trees(repo: &Repository, old: &Tree, new: &Tree, base: &Path, out: &mut 
         match order {
             Ordering::Less => {
                 let x = a.next().expect("peeked");
-                one_side(repo, &x, base, false, out);
+                one_side(trees, &x, base, false, out);
             }
             Ordering::Greater => {
                 let y = b.next().expect("peeked");
-                one_side(repo, &y, base, true, out);
+                one_side(trees, &y, base, true, out);
             }
             Ordering::Equal => {
                 let (x, y) = (a.next().expect("peeked"), b.next().expect("peeked"));
@@ -121,14 +155,15 @@ fn diff_trees(repo: &Repository, old: &Tree, new: &Tree, base: &Path, out: &mut 
                 let path = base.join(String::from_utf8_lossy(y.name_bytes()).as_ref());
                 match (x.kind(), y.kind()) {
                     (Some(ObjectType::Tree), Some(ObjectType::Tree)) => {
-                        if let (Ok(t1), Ok(t2)) = (repo.find_tree(x.id()), repo.find_tree(y.id())) {
-                            diff_trees(repo, &t1, &t2, &path, out);
+                        if let (Some(t1), Some(t2)) = (trees.get(x.id()), trees.get(y.id())) {
+                            diff_trees(trees, &t1, &t2, &path, out);
                         }
                     }
                     _ => out.push(Change {
                         path,
                         old: Some(x.id()),
                         new: Some(y.id()),
+                        text: None,
                     }),
                 }
             }
@@ -137,7 +172,7 @@ fn diff_trees(repo: &Repository, old: &Tree, new: &Tree, base: &Path, out: &mut 
 }
 
 fn one_side(
-    repo: &Repository,
+    trees: &mut Trees,
     e: &git2::TreeEntry,
     base: &Path,
     added: bool,
@@ -146,14 +181,15 @@ fn one_side(
     let path = base.join(String::from_utf8_lossy(e.name_bytes()).as_ref());
     match e.kind() {
         Some(ObjectType::Tree) => {
-            if let Ok(t) = repo.find_tree(e.id()) {
-                all_blobs(repo, &t, &path, added, out);
+            if let Some(t) = trees.get(e.id()) {
+                all_blobs(trees, &t, &path, added, out);
             }
         }
         Some(ObjectType::Blob) => out.push(Change {
             path,
             old: (!added).then(|| e.id()),
             new: added.then(|| e.id()),
+            text: None,
         }),
         _ => {}
     }
@@ -162,25 +198,31 @@ fn one_side(
 /// The changes a commit made under `dir` (relative to the repository top),
 /// with paths relative to `prefix`. A merge counts only what differs from
 /// every parent, so a change made on a branch is counted once, where it was made.
-fn commit_changes(
-    repo: &Repository,
+///
+/// `known` is the commit's own subtree when the caller already has it (it was the
+/// previous commit's parent); the parent's subtree is returned for the same reuse.
+fn commit_changes<'r>(
+    trees: &mut Trees<'r>,
     commit: &git2::Commit,
+    known: Option<Option<Tree<'r>>>,
     dir: &Path,
     prefix: &Path,
-) -> Vec<Change> {
-    let new = subtree(repo, commit, dir);
+) -> (Vec<Change>, Option<(Oid, Option<Tree<'r>>)>) {
+    let repo = trees.repo;
+    let new = known.unwrap_or_else(|| subtree(repo, commit, dir));
     let parent = commit.parent(0).ok();
     let old = parent.as_ref().and_then(|p| subtree(repo, p, dir));
     let rel = dir.strip_prefix(prefix).unwrap_or(dir);
     let mut out = Vec::new();
     match (&old, &new) {
-        (Some(o), Some(n)) if o.id() == n.id() => return out,
-        (Some(o), Some(n)) => diff_trees(repo, o, n, rel, &mut out),
-        (None, Some(n)) => all_blobs(repo, n, rel, true, &mut out),
-        (Some(o), None) => all_blobs(repo, o, rel, false, &mut out),
-        (None, None) => return out,
+        (Some(o), Some(n)) if o.id() == n.id() => {}
+        (Some(o), Some(n)) => diff_trees(trees, o, n, rel, &mut out),
+        (None, Some(n)) => all_blobs(trees, n, rel, true, &mut out),
+        (Some(o), None) => all_blobs(trees, o, rel, false, &mut out),
+        (None, None) => {}
     }
-    if commit.parent_count() > 1 {
+    trees.next_commit();
+    if commit.parent_count() > 1 && !out.is_empty() {
         let others: Vec<Tree> = (1..commit.parent_count())
             .filter_map(|i| commit.parent(i).ok())
             .filter_map(|p| p.tree().ok())
@@ -192,7 +234,10 @@ fn commit_changes(
                 .any(|t| t.get_path(&full).ok().map(|e| e.id()) == c.new)
         });
     }
-    out
+    for c in out.iter_mut().filter(|c| is_doc(&c.path)) {
+        c.text = c.new.and_then(|id| blob_text(repo, id)).map(Arc::from);
+    }
+    (out, parent.map(|p| (p.id(), old)))
 }
 
 /// What a document file is, whatever its path: its `id`, or the site and
@@ -252,13 +297,16 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
                 let (git_dir, dir, prefix) = (&git_dir, &dir, &git.prefix);
                 s.spawn(move || -> Result<Vec<(CommitInfo, Vec<Change>)>, String> {
                     let repo = Repository::open(git_dir).map_err(err)?;
+                    let mut trees = Trees::new(&repo);
+                    let mut reuse: Option<(Oid, Option<Tree>)> = None;
                     part.iter()
                         .map(|oid| {
                             let c = repo.find_commit(*oid).map_err(err)?;
-                            Ok((
-                                CommitInfo::from_commit(&c),
-                                commit_changes(&repo, &c, dir, prefix),
-                            ))
+                            let known = reuse.take().filter(|(id, _)| id == oid).map(|(_, t)| t);
+                            let (changes, next) =
+                                commit_changes(&mut trees, &c, known, dir, prefix);
+                            reuse = next;
+                            Ok((CommitInfo::from_commit(&c), changes))
                         })
                         .collect()
                 })
@@ -279,14 +327,14 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
     let mut current = Vec::new();
     if let Some(t) = subtree(repo, &head_commit, &dir) {
         let rel = dir.strip_prefix(&git.prefix).unwrap_or(&dir).to_path_buf();
-        all_blobs(repo, &t, &rel, true, &mut current);
+        all_blobs(&mut Trees::new(repo), &t, &rel, true, &mut current);
     }
     let mut tracking: HashMap<PathBuf, PathBuf> = current
         .into_iter()
         .filter(|c| is_doc(&c.path))
         .map(|c| (c.path.clone(), c.path))
         .collect();
-    let mut raw: BTreeMap<PathBuf, Vec<(usize, PathBuf, Oid)>> = BTreeMap::new();
+    let mut files: BTreeMap<PathBuf, Vec<FileVersion>> = BTreeMap::new();
     for (idx, (_, changes)) in per_commit.iter().enumerate() {
         let deleted: Vec<&Change> = changes
             .iter()
@@ -297,9 +345,12 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
             let (Some(new), Some(key)) = (ch.new, tracking.get(&ch.path).cloned()) else {
                 continue;
             };
-            raw.entry(key.clone())
-                .or_default()
-                .push((idx, ch.path.clone(), new));
+            let text = ch.text.clone().unwrap_or_else(|| Arc::from(""));
+            files.entry(key.clone()).or_default().push(FileVersion {
+                commit: idx,
+                path: ch.path.clone(),
+                text: text.clone(),
+            });
             if ch.old.is_some() {
                 continue;
             }
@@ -318,8 +369,7 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
                         })
                         .collect()
                 });
-                from = blob_text(repo, new)
-                    .and_then(|t| identity(&ch.path, &t))
+                from = identity(&ch.path, &text)
                     .and_then(|id| ids.get(&id))
                     .map(|d| d.path.clone());
             }
@@ -330,23 +380,11 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
         }
     }
 
-    let mut index = HistoryIndex {
+    Ok(HistoryIndex {
         commits: per_commit.into_iter().map(|(c, _)| Arc::new(c)).collect(),
-        files: BTreeMap::new(),
+        files,
         shallow: repo.is_shallow(),
-    };
-    for (key, versions) in raw {
-        let list = versions
-            .into_iter()
-            .map(|(commit, path, oid)| FileVersion {
-                commit,
-                path,
-                text: Arc::from(blob_text(repo, oid).unwrap_or_default()),
-            })
-            .collect();
-        index.files.insert(key, list);
-    }
-    Ok(index)
+    })
 }
 
 #[cfg(test)]
