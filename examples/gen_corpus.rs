@@ -201,13 +201,13 @@ fn main() {
             }
         }
         let _ = write!(stream, "commit refs/heads/main\nmark :{}\n", c + 1);
-        let _ = write!(
+        let _ = writeln!(
             stream,
-            "author Dana Controller <dana@example.com> {time} +0000\n"
+            "author Dana Controller <dana@example.com> {time} +0000"
         );
-        let _ = write!(
+        let _ = writeln!(
             stream,
-            "committer Dana Controller <dana@example.com> {time} +0000\n"
+            "committer Dana Controller <dana@example.com> {time} +0000"
         );
         let _ = write!(stream, "data {}\n{message}\n", message.len());
         if c > 0 {
