@@ -87,9 +87,23 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
             }
         }
         check_type_rules(doc, config, diags);
+        check_meanings(
+            &doc.path,
+            doc.line("approvals"),
+            &doc.meta.approvals,
+            config,
+            diags,
+        );
     }
     let mut seen: BTreeMap<(&str, &str), &Addendum> = BTreeMap::new();
     for add in &corpus.addenda {
+        check_meanings(
+            &add.path,
+            add.target_line,
+            &add.meta.approvals,
+            config,
+            diags,
+        );
         let target = add.meta.addendum_to.as_str();
         match ids.get(target) {
             None => diags.push(
@@ -151,6 +165,48 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
     }
 }
 
+fn check_meanings(
+    path: &std::path::Path,
+    line: usize,
+    approvals: &[crate::model::Approval],
+    config: &Config,
+    diags: &mut Diagnostics,
+) {
+    let known = &config.book.approval_meanings;
+    for a in approvals {
+        if !known.contains(&a.meaning) {
+            diags.push(
+                Diagnostic::error(
+                    path,
+                    line,
+                    format!(
+                        "the approval by {} has the meaning '{}'{}",
+                        a.name,
+                        a.meaning,
+                        did_you_mean(&a.meaning, known.iter().map(String::as_str))
+                    ),
+                )
+                .help(format!(
+                    "meanings are: {} ([book] approval-meanings in book.toml)",
+                    known.join(", ")
+                )),
+            );
+        }
+    }
+}
+
+/// Months from `a` to `b`, counting a started month as whole.
+fn months_between(a: crate::model::Date, b: crate::model::Date) -> i64 {
+    let (a, b) = (a.0, b.0);
+    let months = (i64::from(b.year()) - i64::from(a.year())) * 12 + i64::from(b.month() as u8)
+        - i64::from(a.month() as u8);
+    if b.day() > a.day() {
+        months + 1
+    } else {
+        months
+    }
+}
+
 fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
     let Some(ty) = config.types.get(&doc.meta.doc_type) else {
         if !config.types.is_empty() {
@@ -185,6 +241,27 @@ fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
                     .help("renumber the document, or fix [types] in book.toml"),
                 );
             }
+        }
+    }
+    if let (Some(interval), Some(eff), Some(due)) = (
+        ty.review_interval_months,
+        doc.meta.effective,
+        doc.meta.review_due,
+    ) {
+        if months_between(eff, due) > i64::from(interval) {
+            diags.push(
+                Diagnostic::warning(
+                    &*doc.path,
+                    doc.line("review-due"),
+                    format!(
+                        "review-due {due} is more than {interval} months after effective {eff}"
+                    ),
+                )
+                .help(format!(
+                    "[types.{}] review-interval-months is {interval}; bring the review date forward",
+                    doc.meta.doc_type
+                )),
+            );
         }
     }
     if doc.meta.status == Status::Approved {

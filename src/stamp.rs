@@ -133,6 +133,14 @@ impl Trailers {
     }
 }
 
+/// The site folder a file lives in (`procedures/sites/<site>/...`), if any.
+fn site_of(path: &Path) -> Option<&str> {
+    let mut parts = path.iter();
+    (parts.next()? == "procedures" && parts.next()? == "sites")
+        .then(|| parts.next()?.to_str())
+        .flatten()
+}
+
 /// Stamps one file from its versions (newest first) and its text as built.
 pub fn stamp_file(
     history: &HistoryIndex,
@@ -194,7 +202,9 @@ pub fn stamp_file(
             let post_dated = recorded_in
                 .as_ref()
                 .is_some_and(|c| a.date.date > commit_date(c.commit_time, c.commit_offset));
-            let (evidence, evidence_commit) = evidence(history, trailers, config, a, body_since);
+            let site = versions.first().map(|v| v.path.as_path()).and_then(site_of);
+            let (evidence, evidence_commit) =
+                evidence(history, trailers, config, a, body_since, site);
             ApprovalStamp {
                 evidence,
                 evidence_commit,
@@ -228,6 +238,7 @@ fn evidence(
     config: &Config,
     a: &Approval,
     body_since: Option<usize>,
+    site: Option<&str>,
 ) -> (Evidence, Option<Arc<CommitInfo>>) {
     let Some(bound) = body_since else {
         return (Evidence::Declared, None);
@@ -239,6 +250,26 @@ fn evidence(
         .filter(|p| p.name.eq_ignore_ascii_case(&a.name))
     {
         if !approver.roles.is_empty() && !approver.roles.contains(&a.role) {
+            continue;
+        }
+        if !approver.sites.is_empty()
+            && !site.is_some_and(|s| approver.sites.iter().any(|x| x == s))
+        {
+            continue;
+        }
+        let from = approver
+            .valid_from
+            .as_ref()
+            .and_then(|d| d.date)
+            .and_then(|d| {
+                time::Date::from_calendar_date(
+                    i32::from(d.year),
+                    time::Month::try_from(d.month).ok()?,
+                    d.day,
+                )
+                .ok()
+            });
+        if from.is_some_and(|f| a.date.date.0 < f) {
             continue;
         }
         for email in &approver.emails {

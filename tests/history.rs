@@ -415,3 +415,74 @@ fn one_commit_builds_byte_identical_sites_in_any_clone() {
         assert!(second[k] == *v, "{k} differs between clones");
     }
 }
+
+#[test]
+fn history_json_carries_every_documents_stamps() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nV1.\n", "2026-05-01"),
+    );
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum("SOP-0020", "r", "::: append #scope\nCork.\n:::\n"),
+    );
+    t.commit("Issue\n\nChange-Control: CC-1\n");
+    t.build();
+    let json: serde_json::Value =
+        serde_json::from_str(&t.read("public/cork/preview/history.json")).unwrap();
+    assert_eq!(json["site"]["id"], "cork");
+    assert_eq!(json["build"]["commit"].as_str().unwrap().len(), 40);
+    let docs = json["documents"].as_array().unwrap();
+    let ids: Vec<&str> = docs.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        ["SOP-0020", "SOP-0030"],
+        "sorted by id, cork's documents only"
+    );
+    let sop30 = &docs[1];
+    assert_eq!(sop30["revision"], 1);
+    assert_eq!(sop30["changes"], 1);
+    assert_eq!(sop30["history"][0]["trailers"][0], "Change-Control: CC-1");
+    assert_eq!(
+        sop30["approvals"][0]["recorded_in"].as_str().unwrap().len(),
+        10
+    );
+    let page = t.page("cork", "SOP-0030");
+    assert!(page.contains(&format!(
+        "data-full=\"{}\"",
+        sop30["content_hash"].as_str().unwrap()
+    )));
+    assert_eq!(docs[0]["adaptation"]["rationale"], "r");
+    assert_eq!(
+        docs[0]["site_revision"], 0,
+        "a draft addendum has no approved issue yet"
+    );
+}
+
+#[test]
+fn an_approvers_sites_and_valid_from_limit_what_counts_as_evidence() {
+    let mut t = SiteTest::new();
+    t.write(
+        "book.toml",
+        &format!("{BOOK}\n[approvers.ab]\nname = \"Aoife Byrne\"\nemails = [\"aoife@acme.example\"]\nroles = [\"Site Quality Head\"]\nsites = [\"cork\"]\nvalid-from = 2026-05-15\n"),
+    );
+    let add = |date: &str| {
+        format!(
+            "---\naddendum-to: SOP-0020\nrationale: r\nstatus: approved\napprovals:\n  - {{ name: Aoife Byrne, role: Site Quality Head, date: {date} }}\n---\n::: append #scope\nLocal.\n:::\n"
+        )
+    };
+    t.write("procedures/sites/cork/SOP-0020.md", &add("2026-05-20"));
+    t.write("procedures/sites/boston/SOP-0020.md", &add("2026-05-20"));
+    t.write("procedures/sites/freiburg/SOP-0020.md", &add("2026-05-01"));
+    t.commit("Site addenda\n\nApproved-by: Aoife Byrne <aoife@acme.example>\n");
+    t.build();
+    let evidence = |site: &str| {
+        let page = t.page(site, "SOP-0020");
+        let aside = &page[pos(&page, "id=\"site-adaptation\"")..];
+        ["recorded", "declared"].into_iter().find(|e| aside.contains(&format!(">{e}</span>"))).unwrap()
+    };
+    assert_eq!(evidence("cork"), "recorded");
+    assert_eq!(evidence("boston"), "declared", "not an approver for Boston");
+    assert_eq!(evidence("freiburg"), "declared", "approved before valid-from");
+}
