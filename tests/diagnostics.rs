@@ -367,18 +367,43 @@ fn approval_meanings_come_from_the_configured_vocabulary() {
     let err = failing(&t);
     assert!(err.contains("SOP-0030.md:4: error: the approval by A has the meaning 'aproved' (did you mean 'approved'?)"), "{err}");
     // A configured vocabulary replaces the default one.
-    t.write("book.toml", &BOOK.replace("organization = \"Test Devices\"", "organization = \"Test Devices\"\napproval-meanings = [\"approved\", \"aproved\"]"));
+    t.write(
+        "book.toml",
+        &BOOK.replace(
+            "organization = \"Test Devices\"",
+            "organization = \"Test Devices\"\napproval-meanings = [\"approved\", \"aproved\"]",
+        ),
+    );
     assert_eq!(t.run(&["check"]).code, 0);
 }
 
 #[test]
 fn review_due_beyond_the_types_interval_is_a_warning() {
     let t = SiteTest::new();
-    t.write("book.toml", &format!("{BOOK}\n[types.SOP]\nreview-interval-months = 24\n"));
-    t.write("procedures/global/SOP-0030.md", &doc("SOP-0030", "C", "effective: 2026-01-01\nreview-due: 2028-02-01\n", ""));
+    t.write(
+        "book.toml",
+        &format!("{BOOK}\n[types.SOP]\nreview-interval-months = 24\n"),
+    );
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc(
+            "SOP-0030",
+            "C",
+            "effective: 2026-01-01\nreview-due: 2028-02-01\n",
+            "",
+        ),
+    );
     let out = t.run(&["check"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("SOP-0030.md:7: warning: review-due 2028-02-01 is more than 24 months after effective 2026-01-01"), "{}", out.stderr);
-    t.write("procedures/global/SOP-0030.md", &doc("SOP-0030", "C", "effective: 2026-01-01\nreview-due: 2028-01-01\n", ""));
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc(
+            "SOP-0030",
+            "C",
+            "effective: 2026-01-01\nreview-due: 2028-01-01\n",
+            "",
+        ),
+    );
     assert!(!t.run(&["check"]).stderr.contains("review-due"));
 }

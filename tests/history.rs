@@ -480,9 +480,16 @@ fn an_approvers_sites_and_valid_from_limit_what_counts_as_evidence() {
     let evidence = |site: &str| {
         let page = t.page(site, "SOP-0020");
         let aside = &page[pos(&page, "id=\"site-adaptation\"")..];
-        ["recorded", "declared"].into_iter().find(|e| aside.contains(&format!(">{e}</span>"))).unwrap()
+        ["recorded", "declared"]
+            .into_iter()
+            .find(|e| aside.contains(&format!(">{e}</span>")))
+            .unwrap()
     };
     assert_eq!(evidence("cork"), "recorded");
     assert_eq!(evidence("boston"), "declared", "not an approver for Boston");
-    assert_eq!(evidence("freiburg"), "declared", "approved before valid-from");
+    assert_eq!(
+        evidence("freiburg"),
+        "declared",
+        "approved before valid-from"
+    );
 }
