@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::manifest;
 use crate::parse;
 use crate::render::{self, context::BuildView, theme, OutFile};
 use crate::repo::{self, BuildInfo};
@@ -248,9 +249,15 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let units: Vec<write::Unit> = rendered
         .sites
         .into_iter()
-        .map(|(id, files)| write::Unit {
-            dir: format!("{id}/{version}"),
-            files,
+        .map(|(id, mut files)| {
+            let commit = rendered.info.commit.as_ref().map(|c| c.id.as_str());
+            let manifest =
+                manifest::manifest_file(&id, &version, commit, rendered.info.dirty, &files);
+            files.push(manifest);
+            write::Unit {
+                dir: format!("{id}/{version}"),
+                files,
+            }
         })
         .collect();
     let portal_sites = config

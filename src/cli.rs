@@ -46,6 +46,11 @@ pub enum Command {
         #[arg(long = "ref", value_name = "REF")]
         refname: Option<String>,
     },
+    /// Check a published version, or a whole output folder, against its manifest.json.
+    Verify {
+        /// A site version folder (holding manifest.json) or an output folder.
+        dir: PathBuf,
+    },
 }
 
 fn print_diagnostics(diags: Diagnostics) -> (usize, usize) {
@@ -56,8 +61,38 @@ fn print_diagnostics(diags: Diagnostics) -> (usize, usize) {
     (errors, warnings)
 }
 
+fn verify(dir: &std::path::Path) -> ExitCode {
+    match crate::manifest::verify(dir) {
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+        Ok(v) => {
+            for p in &v.problems {
+                eprintln!("{p}");
+            }
+            let files: usize = v.versions.iter().map(|(_, n)| n).sum();
+            if v.problems.is_empty() {
+                println!(
+                    "verified {} version(s), {files} file(s): every file matches its manifest",
+                    v.versions.len()
+                );
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "verification failed: {} problem(s) in {} version(s)",
+                    v.problems.len(),
+                    v.versions.len()
+                );
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Verify { dir } => verify(&dir),
         Command::Check { refname } => {
             let opts = BuildOptions {
                 root: cli.root,

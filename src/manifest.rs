@@ -1,0 +1,223 @@
+//! Integrity of published output: `manifest.json` lists the SHA-256 of every file of a
+//! site version, and `verify` checks a version or a whole output tree against it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::diag::display_path;
+use crate::render::OutFile;
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// The manifest format; bumped if its meaning ever changes.
+    pub format: u32,
+    pub site: String,
+    pub version: String,
+    /// The commit the version was built from, when built from git.
+    pub commit: Option<String>,
+    /// The work tree had uncommitted changes.
+    pub dirty: bool,
+    pub tool_version: String,
+    /// Path inside the version folder → SHA-256, hex. The manifest itself is not listed.
+    pub files: BTreeMap<String, String>,
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
+}
+
+/// The manifest file of a rendered site version.
+pub fn manifest_file(
+    site: &str,
+    version: &str,
+    commit: Option<&str>,
+    dirty: bool,
+    files: &[OutFile],
+) -> OutFile {
+    let manifest = Manifest {
+        format: 1,
+        site: site.to_string(),
+        version: version.to_string(),
+        commit: commit.map(str::to_string),
+        dirty,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        files: files
+            .iter()
+            .map(|f| (f.path.clone(), sha256_hex(&f.bytes)))
+            .collect(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
+    bytes.push(b'\n');
+    OutFile {
+        path: MANIFEST_FILE.into(),
+        bytes,
+    }
+}
+
+/// What verification found wrong with one file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Problem {
+    Changed {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
+    Missing {
+        path: PathBuf,
+    },
+    Extra {
+        path: PathBuf,
+    },
+    /// The manifest itself cannot be read.
+    Unreadable {
+        path: PathBuf,
+        why: String,
+    },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Changed {
+                path,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{}: changed (manifest SHA-256 {}…, file {}…)",
+                display_path(path),
+                &expected[..expected.len().min(12)],
+                &found[..found.len().min(12)]
+            ),
+            Problem::Missing { path } => write!(f, "{}: missing", display_path(path)),
+            Problem::Extra { path } => {
+                write!(f, "{}: extra file, not in the manifest", display_path(path))
+            }
+            Problem::Unreadable { path, why } => write!(f, "{}: {why}", display_path(path)),
+        }
+    }
+}
+
+/// The outcome of verifying a folder.
+#[derive(Debug, Default)]
+pub struct Verification {
+    /// Version folders checked, with the number of files each lists.
+    pub versions: Vec<(PathBuf, usize)>,
+    pub problems: Vec<Problem>,
+}
+
+fn files_under(dir: &Path) -> Result<BTreeMap<String, PathBuf>, String> {
+    let mut out = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.map_err(|e| e.to_string())?;
+        if entry.file_type().is_file() {
+            let rel = entry.path().strip_prefix(dir).map_err(|e| e.to_string())?;
+            out.insert(
+                rel.to_string_lossy().replace('\\', "/"),
+                entry.path().to_path_buf(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Checks one version folder against its manifest.
+fn verify_version(dir: &Path, result: &mut Verification) {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let manifest: Manifest = match crate::fs::read(&manifest_path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| {
+            serde_json::from_slice(&b).map_err(|e| format!("not a procsite manifest: {e}"))
+        }) {
+        Ok(m) => m,
+        Err(why) => {
+            result.problems.push(Problem::Unreadable {
+                path: manifest_path,
+                why,
+            });
+            return;
+        }
+    };
+    let mut on_disk = match files_under(dir) {
+        Ok(f) => f,
+        Err(why) => {
+            result.problems.push(Problem::Unreadable {
+                path: dir.to_path_buf(),
+                why,
+            });
+            return;
+        }
+    };
+    on_disk.remove(MANIFEST_FILE);
+    for (rel, expected) in &manifest.files {
+        match on_disk.remove(rel) {
+            None => result.problems.push(Problem::Missing {
+                path: dir.join(rel),
+            }),
+            Some(path) => match crate::fs::read(&path) {
+                Ok(bytes) => {
+                    let found = sha256_hex(&bytes);
+                    if &found != expected {
+                        result.problems.push(Problem::Changed {
+                            path,
+                            expected: expected.clone(),
+                            found,
+                        });
+                    }
+                }
+                Err(e) => result.problems.push(Problem::Unreadable {
+                    path,
+                    why: e.to_string(),
+                }),
+            },
+        }
+    }
+    for (_, path) in on_disk {
+        result.problems.push(Problem::Extra { path });
+    }
+    result
+        .versions
+        .push((dir.to_path_buf(), manifest.files.len()));
+}
+
+/// Verifies a version folder (one holding manifest.json) or every version under an
+/// output tree.
+pub fn verify(dir: &Path) -> Result<Verification, String> {
+    if !dir.is_dir() {
+        return Err(format!("{} is not a folder", display_path(dir)));
+    }
+    let mut result = Verification::default();
+    if dir.join(MANIFEST_FILE).is_file() {
+        verify_version(dir, &mut result);
+        return Ok(result);
+    }
+    // An output tree: <site>/<version>/manifest.json.
+    let mut found = false;
+    for entry in walkdir::WalkDir::new(dir)
+        .min_depth(2)
+        .max_depth(3)
+        .sort_by_file_name()
+    {
+        let entry = entry.map_err(|e| e.to_string())?;
+        if entry.file_type().is_file() && entry.file_name() == MANIFEST_FILE {
+            found = true;
+            if let Some(version_dir) = entry.path().parent() {
+                verify_version(version_dir, &mut result);
+            }
+        }
+    }
+    if !found {
+        return Err(format!(
+            "{} holds no {MANIFEST_FILE}: give a site version folder or an output folder",
+            display_path(dir)
+        ));
+    }
+    result.problems.sort();
+    Ok(result)
+}
