@@ -105,21 +105,7 @@ fn subtree<'r>(repo: &'r Repository, commit: &git2::Commit, dir: &Path) -> Optio
 /// Adds every blob under `tree` as added (or deleted).
 fn all_blobs(trees: &mut Trees, tree: &Tree, base: &Path, added: bool, out: &mut Vec<Change>) {
     for e in tree.iter() {
-        let path = base.join(String::from_utf8_lossy(e.name_bytes()).as_ref());
-        match e.kind() {
-            Some(ObjectType::Tree) => {
-                if let Some(t) = trees.get(e.id()) {
-                    all_blobs(trees, &t, &path, added, out);
-                }
-            }
-            Some(ObjectType::Blob) => out.push(Change {
-                path,
-                old: (!added).then(|| e.id()),
-                new: added.then(|| e.id()),
-                text: None,
-            }),
-            _ => {}
-        }
+        one_side(trees, &e, base, added, out);
     }
 }
 
