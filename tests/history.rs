@@ -493,3 +493,53 @@ fn an_approvers_sites_and_valid_from_limit_what_counts_as_evidence() {
         "approved before valid-from"
     );
 }
+
+#[test]
+fn a_change_merged_from_a_branch_counts_once() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nV1.\n"),
+    );
+    t.commit("Add SOP-0030");
+    t.on_branch_then_merge("rework", |t| {
+        t.write(
+            "procedures/global/SOP-0030.md",
+            &draft("SOP-0030", "## A\nV2 on a branch.\n"),
+        );
+        t.commit("Rework SOP-0030");
+    });
+    t.build();
+    let page = t.page("cork", "SOP-0030");
+    assert!(page.contains("V2 on a branch."));
+    assert!(
+        dd(&page, "Changes").starts_with('2'),
+        "{}",
+        dd(&page, "Changes")
+    );
+    assert!(
+        page.contains("<td>Rework SOP-0030") && !page.contains("<td>Merge rework"),
+        "{page}"
+    );
+}
+
+#[test]
+fn a_signed_commit_with_a_trailer_is_signed_evidence_not_verified() {
+    let mut t = SiteTest::new();
+    t.write(
+        "book.toml",
+        &format!(
+            "{BOOK}\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\n"
+        ),
+    );
+    t.commit("Configuration");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nV1.\n", "2026-06-01"),
+    );
+    t.commit_signed("Issue SOP-0030\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.build();
+    assert!(t
+        .page("cork", "SOP-0030")
+        .contains(">signed (not verified)</span>"));
+}

@@ -256,3 +256,65 @@ pub fn doc(id: &str, title: &str, extra: &str, body: &str) -> String {
 pub fn addendum(target: &str, rationale: &str, body: &str) -> String {
     format!("---\naddendum-to: {target}\nrationale: {rationale}\nstatus: draft\n---\n{body}")
 }
+
+impl SiteTest {
+    /// Makes a branch at HEAD, runs `f` on it (commits go to the branch), then merges
+    /// it back with a merge commit, as a pull request would.
+    pub fn on_branch_then_merge(&mut self, name: &str, f: impl FnOnce(&mut SiteTest)) -> git2::Oid {
+        let repo = git2::Repository::open(self.root()).unwrap();
+        let main_ref = repo.head().unwrap().name().unwrap().to_string();
+        let base = repo.head().unwrap().peel_to_commit().unwrap();
+        repo.branch(name, &base, false).unwrap();
+        repo.set_head(&format!("refs/heads/{name}")).unwrap();
+        f(self);
+        let branch_tip = repo.head().unwrap().peel_to_commit().unwrap();
+        let tree = branch_tip.tree().unwrap();
+        let time = git2::Time::new(1_780_272_000 + self.commits * 86_400, 0);
+        self.commits += 1;
+        let sig = git2::Signature::new("Dana Controller", "dana@example.com", &time).unwrap();
+        let main_tip = repo
+            .find_reference(&main_ref)
+            .unwrap()
+            .peel_to_commit()
+            .unwrap();
+        let oid = repo
+            .commit(
+                None,
+                &sig,
+                &sig,
+                &format!("Merge {name}"),
+                &tree,
+                &[&main_tip, &branch_tip],
+            )
+            .unwrap();
+        repo.reference(&main_ref, oid, true, "merge").unwrap();
+        repo.set_head(&main_ref).unwrap();
+        oid
+    }
+
+    /// Commits every file with a (fake) GPG signature header, as `git commit -S` would.
+    pub fn commit_signed(&mut self, message: &str) -> git2::Oid {
+        let repo = git2::Repository::open(self.root()).unwrap();
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let time = git2::Time::new(1_780_272_000 + self.commits * 86_400, 0);
+        self.commits += 1;
+        let sig = git2::Signature::new("Dana Controller", "dana@example.com", &time).unwrap();
+        let parent = repo.head().unwrap().peel_to_commit().unwrap();
+        let buf = repo
+            .commit_create_buffer(&sig, &sig, message, &tree, &[&parent])
+            .unwrap();
+        let signature =
+            "-----BEGIN PGP SIGNATURE-----\n\niQEzBAABCAAdFiEEexample\n-----END PGP SIGNATURE-----";
+        let oid = repo
+            .commit_signed(buf.as_str().unwrap(), signature, None)
+            .unwrap();
+        let head = repo.head().unwrap().name().unwrap().to_string();
+        repo.reference(&head, oid, true, "signed commit").unwrap();
+        oid
+    }
+}
