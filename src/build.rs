@@ -131,6 +131,14 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     }
     let corpus = parse::parse_corpus(&source.sources, &config, &mut diags);
     site::validate(&corpus, &config, &mut diags);
+    if !corpus.unreadable.is_empty() {
+        // Composing without those files would report errors they cause elsewhere
+        // (links, anchors) as if they were real: stop at the files themselves.
+        report_skipped(&mut diags, corpus.unreadable.len());
+        rendered.config = Some(config);
+        rendered.diags = diags;
+        return rendered;
+    }
     lap(&mut rendered, "parse and validate");
     let stamps = stamp_corpus(&corpus, &source, &config);
     stamp::report(&corpus, &stamps, &mut diags);
@@ -186,6 +194,18 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     rendered.theme = Some(theme);
     rendered.diags = diags;
     rendered
+}
+
+/// Says that composing and link checks were skipped because of unreadable files.
+fn report_skipped(diags: &mut Diagnostics, files: usize) {
+    diags.push(
+        Diagnostic::warning(
+            parse::PROCEDURES_DIR,
+            0,
+            format!("{files} file(s) could not be read; sites were not composed, so links and anchors were not checked"),
+        )
+        .help("fix the front-matter errors above, then run again"),
+    );
 }
 
 fn stamp_corpus(corpus: &parse::Corpus, source: &repo::Source, config: &Config) -> Stamps {

@@ -106,6 +106,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
         );
         let target = add.meta.addendum_to.as_str();
         match ids.get(target) {
+            None if corpus.unreadable_ids.iter().any(|u| u == target) => {}
             None => diags.push(
                 Diagnostic::error(
                     &*add.path,
@@ -148,7 +149,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
     for (site_id, site) in &config.site {
         for doc_id in site.exclude.keys() {
             let global = ids.get(doc_id.as_str()).filter(|d| d.site.is_none());
-            if global.is_none() {
+            if global.is_none() && !corpus.unreadable_ids.contains(doc_id) {
                 diags.push(
                     Diagnostic::error(
                         crate::config::CONFIG_FILE,

@@ -345,16 +345,74 @@ fn all_problems_of_a_run_are_reported_together() {
     );
     t.write(
         "procedures/sites/cork/a.md",
-        &addendum("SOP-0020", "r", "::: append #nope\nx\n:::\n"),
+        &addendum("SOP-0020", "r", "::: apend #scope\nx\n:::\n"),
     );
     let err = failing(&t);
     assert!(err.contains("SOP-0030.md:4:1: error"), "{err}");
     assert!(err.contains("SOP-0040.md:7: error"), "{err}");
-    assert!(err.contains("cork/a.md:6: error"), "{err}");
+    assert!(
+        err.contains("cork/a.md:6: error: unknown block `apend` (did you mean 'append'?)"),
+        "{err}"
+    );
     assert!(err.contains("build failed: 3 error(s)"), "{err}");
     // check reports the same and also exits 1.
     let check = t.expect_failure(&["check"]);
     assert!(check.contains("check failed: 3 error(s)"), "{check}");
+    // Once the files read, composition errors of several sites come together.
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("SOP-0030", "C", "", "See [x](SOP-0020#nope).\n"),
+    );
+    t.write(
+        "procedures/global/SOP-0040.md",
+        &doc("SOP-0040", "N", "", ""),
+    );
+    t.write(
+        "procedures/sites/cork/a.md",
+        &addendum("SOP-0020", "r", "::: append #nope\nx\n:::\n"),
+    );
+    let err = failing(&t);
+    assert!(
+        err.contains("cork/a.md:6: error: `append` targets '#nope'"),
+        "{err}"
+    );
+    for site in ["boston", "cork", "freiburg"] {
+        assert!(
+            err.contains(&format!("no such section at site {site}")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_file_that_does_not_parse_causes_no_false_errors_elsewhere() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        "---\nid: SOP-0030\ntitle: C\nefective: x\n---\n## A\n",
+    );
+    t.write(
+        "procedures/global/SOP-0040.md",
+        &doc("SOP-0040", "N", "", "See [complaints](SOP-0030#a).\n"),
+    );
+    t.write(
+        "procedures/sites/cork/SOP-0030.md",
+        &addendum("SOP-0030", "r", "::: append #a\nx\n:::\n"),
+    );
+    let err = failing(&t);
+    assert!(
+        err.contains("SOP-0030.md:4:1: error: unknown field 'efective'"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("not a document id") && !err.contains("not a global document"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 file(s) could not be read; sites were not composed"),
+        "{err}"
+    );
+    assert!(err.contains("build failed: 1 error(s)"), "{err}");
 }
 
 #[test]
@@ -406,4 +464,19 @@ fn review_due_beyond_the_types_interval_is_a_warning() {
         ),
     );
     assert!(!t.run(&["check"]).stderr.contains("review-due"));
+}
+
+#[test]
+fn a_yaml_syntax_error_says_how_to_fix_it() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        "---\nid: SOP-0030\ntitle: Document Control: Global\n---\n",
+    );
+    let err = failing(&t);
+    assert!(err.contains("SOP-0030.md:3:"), "{err}");
+    assert!(
+        err.contains("help: check the YAML syntax on this line; quote a value"),
+        "{err}"
+    );
 }

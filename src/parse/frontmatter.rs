@@ -82,6 +82,17 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         let mut d = Diagnostic::error(path, e.line + base, e.message.clone()).col(e.col);
         if let Some(h) = crate::diag::serde_hint(&e.message) {
             d = d.help(h);
+        } else if e.message.contains("YYYY-MM-DD") {
+            // The message already says how to write it.
+        } else if e.message.contains("invalid type") {
+            d = d.help(
+                "check the value's form against docs/format.md, e.g. a list is written [A, B]",
+            );
+        } else {
+            d = d.help(
+                "check the YAML syntax on this line; quote a value that contains ': ' or ' #', \
+                 e.g. title: \"Document Control: Global\"",
+            );
         }
         d
     };
@@ -233,6 +244,19 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         key_lines: keys.iter().map(|(k, l)| (k.clone(), l + base)).collect(),
         body: split.body,
         body_line: split.body_line,
+    })
+}
+
+/// The `id:` or `addendum-to:` a file seems to have, read line by line, for a file
+/// whose front-matter does not parse.
+pub fn guess_id(text: &str) -> Option<String> {
+    let split = split(text).ok()?;
+    split.yaml.lines().find_map(|l| {
+        let v = l
+            .strip_prefix("id:")
+            .or_else(|| l.strip_prefix("addendum-to:"))?;
+        let v = v.trim().trim_matches(|c| c == '"' || c == '\'');
+        (!v.is_empty()).then(|| v.to_string())
     })
 }
 

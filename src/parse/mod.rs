@@ -49,6 +49,12 @@ pub struct Addendum {
 pub struct Corpus {
     pub documents: Vec<Document>,
     pub addenda: Vec<Addendum>,
+    /// Files left out because their front-matter has errors. Anything composed
+    /// without them would be wrong, so a build stops after reporting them.
+    pub unreadable: Vec<Arc<PathBuf>>,
+    /// The ids (or `addendum-to` targets) those files seem to name, so other files'
+    /// references to them are not reported as unknown ids.
+    pub unreadable_ids: Vec<String>,
 }
 
 pub const PROCEDURES_DIR: &str = "procedures";
@@ -114,6 +120,10 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
             }
         }
         let Some(parsed) = frontmatter::parse_file(&path, &file.text, diags) else {
+            corpus.unreadable.push(path.clone());
+            corpus
+                .unreadable_ids
+                .extend(frontmatter::guess_id(&file.text));
             continue;
         };
         let (body_text, body_line, key_lines) = (parsed.body, parsed.body_line, parsed.key_lines);
