@@ -77,6 +77,8 @@ pub struct ApprovalStamp {
     pub evidence_commit: Option<Arc<CommitInfo>>,
     /// The commit that recorded the approval in the front-matter.
     pub recorded_in: Option<Arc<CommitInfo>>,
+    /// Walk index of that commit (smaller is newer).
+    pub recorded_index: Option<usize>,
     /// The approved text changed after the approval was recorded.
     pub stale: bool,
     /// The approval is dated after the commit that recorded it.
@@ -96,6 +98,8 @@ pub struct FileStamp {
     pub body_since: Option<usize>,
     /// Walk index of the newest commit of the file.
     pub last_index: Option<usize>,
+    /// For each version, newest first: its walk index and the revision it left.
+    pub revision_at: Vec<(usize, u32)>,
     /// The work tree differs from the newest commit of the file.
     pub uncommitted: bool,
     /// One entry per approval of the current front-matter.
@@ -163,12 +167,21 @@ pub fn stamp_file(
     } else {
         committed.collect()
     };
-    for p in all {
+    let mut revision_at = Vec::with_capacity(versions.len());
+    for (i, p) in all.into_iter().enumerate() {
         if p.approved && last_approved != Some(p.body) {
             revision += 1;
             last_approved = Some(p.body);
         }
+        if let Some(v) = versions
+            .len()
+            .checked_sub(i + 1)
+            .and_then(|k| versions.get(k))
+        {
+            revision_at.push((v.commit, revision));
+        }
     }
+    revision_at.reverse();
 
     // The commit that made the current body: oldest of the newest run with this body.
     let body_since = if uncommitted && parsed.first().is_none_or(|p| p.body != current.body) {
@@ -209,6 +222,7 @@ pub fn stamp_file(
                 evidence,
                 evidence_commit,
                 recorded_in,
+                recorded_index: recorded.map(|i| versions[i].commit),
                 stale,
                 post_dated,
             }
@@ -224,8 +238,29 @@ pub fn stamp_file(
             .collect(),
         body_since,
         last_index: versions.first().map(|v| v.commit),
+        revision_at,
         uncommitted,
         approvals,
+    }
+}
+
+impl FileStamp {
+    /// The revision the file had at walk index `at` (its newest version no newer than it).
+    pub fn revision_as_of(&self, at: usize) -> u32 {
+        self.revision_at
+            .iter()
+            .find(|(idx, _)| *idx >= at)
+            .map_or(0, |(_, r)| *r)
+    }
+
+    /// When a site last reviewed its adaptation: the newest commit that recorded one
+    /// of its approvals, or, for an unapproved addendum, its last change.
+    pub fn reviewed_at(&self) -> Option<usize> {
+        self.approvals
+            .iter()
+            .filter_map(|a| a.recorded_index)
+            .min()
+            .or(self.last_index)
     }
 }
 
@@ -319,6 +354,16 @@ pub fn stamp_all<'a>(
         .collect()
 }
 
+/// The global revision a site's adaptation was reviewed against: the pinned
+/// `base-revision`, else the global revision when the adaptation was last reviewed.
+pub fn reviewed_against(
+    global: &FileStamp,
+    addendum: &FileStamp,
+    base_revision: Option<u32>,
+) -> Option<u32> {
+    base_revision.or_else(|| addendum.reviewed_at().map(|at| global.revision_as_of(at)))
+}
+
 /// Whether a site's addendum is based on an older global text than the current one.
 pub fn addendum_is_stale(
     global: &FileStamp,
@@ -328,8 +373,9 @@ pub fn addendum_is_stale(
     if let Some(base) = base_revision {
         return global.revision > base;
     }
-    match (global.body_since, addendum.last_index) {
-        // The global text changed in a commit newer than the addendum's last change.
+    match (global.body_since, addendum.reviewed_at()) {
+        // The global text changed in a commit newer than the site's last review
+        // (the recording of the addendum's approval, or its last change).
         (Some(g), Some(a)) => g < a,
         // The global text has uncommitted changes: newer than any commit.
         (None, _) => !global.commits.is_empty() && !addendum.uncommitted,
@@ -433,6 +479,16 @@ pub fn report(
         else {
             continue;
         };
+        if let Some(base) = add.meta.base_revision.filter(|b| *b > global.revision) {
+            diags.push(
+                Diagnostic::error(
+                    &*add.path,
+                    add.line_of_base_revision(),
+                    format!("base-revision {base} is higher than {}'s revision {}", add.meta.addendum_to, global.revision),
+                )
+                .help("pin the global revision the adaptation was reviewed against, as shown on its page"),
+            );
+        }
         if addendum_is_stale(global, s, add.meta.base_revision) {
             let why = match add.meta.base_revision {
                 Some(b) => format!(

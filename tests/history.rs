@@ -543,3 +543,65 @@ fn a_signed_commit_with_a_trailer_is_signed_evidence_not_verified() {
         .page("cork", "SOP-0030")
         .contains(">signed (not verified)</span>"));
 }
+
+#[test]
+fn only_a_new_approval_of_the_addendum_clears_a_stale_adaptation() {
+    let mut t = SiteTest::new();
+    let add = |rationale: &str, date: &str| {
+        format!(
+            "---\naddendum-to: SOP-0030\nrationale: {rationale}\nstatus: approved\napprovals:\n  - {{ name: Aoife Byrne, role: Site Quality Head, date: {date} }}\n---\n::: append #scope\nCork.\n:::\n"
+        )
+    };
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## Scope {#scope}\nV1.\n", "2026-05-01"),
+    );
+    t.write(
+        "procedures/sites/cork/SOP-0030.md",
+        &add("Local rule.", "2026-05-02"),
+    );
+    t.commit("Global revision 1 and Cork's adaptation");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## Scope {#scope}\nV2.\n", "2026-06-01"),
+    );
+    t.commit("Global revision 2");
+    assert!(t.run(&["check"]).stderr.contains("stale addendum"));
+    // Editing the addendum without a new approval does not clear it.
+    t.write(
+        "procedures/sites/cork/SOP-0030.md",
+        &add("Local rule, typo fixed.", "2026-05-02"),
+    );
+    t.commit("Typo in Cork's rationale");
+    assert!(t.run(&["check"]).stderr.contains("stale addendum"));
+    t.build();
+    let page = t.page("cork", "SOP-0030");
+    assert!(
+        page.contains("Reviewed against global revision <strong>1</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("current global revision <strong>2</strong>"));
+    assert!(page.contains("<strong>Stale adaptation:</strong>"));
+    // Re-approval, recorded after the global change, does.
+    t.write(
+        "procedures/sites/cork/SOP-0030.md",
+        &add("Local rule, typo fixed.", "2026-06-04"),
+    );
+    t.commit("Cork re-approves its adaptation of revision 2");
+    assert!(!t.run(&["check"]).stderr.contains("stale addendum"));
+    t.build();
+    assert!(t
+        .page("cork", "SOP-0030")
+        .contains("Reviewed against global revision <strong>2</strong>"));
+    // A pinned revision above the global one is an error.
+    let pinned = add("Local rule, typo fixed.", "2026-06-04")
+        .replace("status: approved", "status: approved\nbase-revision: 9");
+    t.write("procedures/sites/cork/SOP-0030.md", &pinned);
+    let err = t.expect_failure(&["check"]);
+    assert!(
+        err.contains(
+            "cork/SOP-0030.md:5: error: base-revision 9 is higher than SOP-0030's revision 2"
+        ),
+        "{err}"
+    );
+}

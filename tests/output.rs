@@ -139,9 +139,15 @@ fn pages_carry_the_header_block_and_the_preview_marking() {
     ] {
         assert!(page.contains(needle), "missing {needle}");
     }
-    // The draft document carries the DRAFT watermark, the approved one does not.
+    // A draft document, and a page composed with a draft addendum, carry the DRAFT
+    // watermark; an approved document without a draft adaptation does not.
     assert!(t.page("boston", "SOP-0090").contains("class=\"watermark\""));
-    assert!(!page.contains("class=\"watermark\""));
+    assert!(page.contains("class=\"watermark\""));
+    assert!(page.contains("<strong>Draft adaptation:</strong>"));
+    assert!(t
+        .read("public/cork/preview/index.html")
+        .contains("draft adaptation"));
+    assert!(!t.page("boston", "SOP-0020").contains("class=\"watermark\""));
 }
 
 #[test]

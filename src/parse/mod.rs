@@ -41,7 +41,18 @@ pub struct Addendum {
     pub meta: AddendumMeta,
     /// Line of `addendum-to:` in the file, for diagnostics about the target.
     pub target_line: usize,
+    /// 1-based line of each front-matter key, for diagnostics.
+    pub key_lines: BTreeMap<String, usize>,
     pub body: Vec<Node>,
+}
+
+impl Addendum {
+    pub fn line_of_base_revision(&self) -> usize {
+        self.key_lines
+            .get("base-revision")
+            .copied()
+            .unwrap_or(self.target_line)
+    }
 }
 
 /// Every document and addendum of the repository.
@@ -146,6 +157,7 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
                     site,
                     meta,
                     target_line,
+                    key_lines,
                     body,
                 })
             }

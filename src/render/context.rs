@@ -83,6 +83,8 @@ pub struct DocSummary {
     pub site_only: bool,
     pub revision: Option<u32>,
     pub stale_addendum: bool,
+    /// The site's addendum to this document is not approved.
+    pub adaptation_draft: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -168,6 +170,13 @@ pub struct AdaptationView {
     pub source: String,
     pub rationale: String,
     pub status: String,
+    /// The addendum is not approved: its text is a draft.
+    pub draft: bool,
+    /// The global revision the addendum pins with `base-revision`.
+    pub base_revision: Option<u32>,
+    /// The global revision the adaptation was last reviewed against (pinned, or the
+    /// revision current when its approval was recorded); None without history.
+    pub reviewed_against: Option<u32>,
     pub approvals: Vec<ApprovalView>,
     pub operations: Vec<OperationView>,
 }

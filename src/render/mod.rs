@@ -457,6 +457,12 @@ fn page_view(
         source: display_path(&a.path),
         rationale: a.meta.rationale.clone(),
         status: a.meta.status.as_str().into(),
+        draft: is_draft(a.meta.status),
+        base_revision: a.meta.base_revision,
+        reviewed_against: match (doc_stamp, add_stamp) {
+            (Some(g), Some(s)) if stamps.git => stamp::reviewed_against(g, s, a.meta.base_revision),
+            _ => a.meta.base_revision,
+        },
         approvals: approvals(&a.meta.approvals, add_stamp),
         operations: sd
             .pieces
@@ -501,7 +507,7 @@ fn page_view(
             source: display_path(&sd.doc.path),
             site_only: sd.doc.site.is_some(),
             adapted: sd.addendum.is_some(),
-            draft: is_draft(m.status),
+            draft: is_draft(m.status) || sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
             revision: stamps.git.then(|| doc_stamp.map_or(0, |s| s.revision)),
             site_revision: sd
                 .addendum
@@ -571,6 +577,7 @@ fn index_view(
                 .git
                 .then(|| stamps.get(&sd.doc.path).map_or(0, |s| s.revision)),
             stale_addendum: stale_addendum(sd, stamps),
+            adaptation_draft: sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
         });
     }
     IndexView {
