@@ -605,3 +605,98 @@ fn only_a_new_approval_of_the_addendum_clears_a_stale_adaptation() {
         "{err}"
     );
 }
+
+#[test]
+fn a_rename_on_a_branch_merged_with_an_edit_keeps_the_whole_history() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/global/a.md",
+        &draft("SOP-0030", "## A\nOne.\nTwo.\n"),
+    );
+    let base = t.commit("Create as a.md");
+    // Main edits the file...
+    t.write(
+        "procedures/global/a.md",
+        &draft("SOP-0030", "## A\nOne, edited on main.\nTwo.\n"),
+    );
+    let main_tip = t.commit("Edit on main");
+    // ...while a branch from the base renames it.
+    {
+        let repo = git2::Repository::open(t.root()).unwrap();
+        let base_commit = repo.find_commit(base).unwrap();
+        repo.reset(base_commit.as_object(), git2::ResetType::Hard, None)
+            .unwrap();
+    }
+    t.remove("procedures/global/a.md");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nOne.\nTwo.\n"),
+    );
+    let renamed = t.commit("Rename to SOP-0030.md");
+    // The merge takes both: the new name and main's edit.
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nOne, edited on main.\nTwo.\n"),
+    );
+    {
+        let repo = git2::Repository::open(t.root()).unwrap();
+        let mut index = repo.index().unwrap();
+        index
+            .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.update_all(["*"].iter(), None).unwrap();
+        index.write().unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::new(
+            "Dana Controller",
+            "dana@example.com",
+            &git2::Time::new(1_790_000_000, 0),
+        )
+        .unwrap();
+        let (main_c, renamed_c) = (
+            repo.find_commit(main_tip).unwrap(),
+            repo.find_commit(renamed).unwrap(),
+        );
+        repo.commit(
+            Some("HEAD"),
+            &sig,
+            &sig,
+            "Merge the rename",
+            &tree,
+            &[&renamed_c, &main_c],
+        )
+        .unwrap();
+    }
+    t.build();
+    let page = t.page("cork", "SOP-0030");
+    assert!(page.contains("One, edited on main."));
+    for subject in ["Create as a.md", "Edit on main", "Rename to SOP-0030.md"] {
+        assert!(
+            page.contains(&format!("<td>{subject}")),
+            "{subject} missing:\n{page}"
+        );
+    }
+}
+
+#[test]
+fn a_renumbered_document_keeps_the_history_of_its_former_id() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/global/QP-020.md",
+        &draft("QP-020", "## A\nOld numbering.\n"),
+    );
+    t.commit("Create QP-020");
+    t.remove("procedures/global/QP-020.md");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nOld numbering.\n")
+            .replace("status: draft", "status: draft\nformer-ids: [QP-020]"),
+    );
+    t.commit("Renumber QP-020 as SOP-0030");
+    t.build();
+    let page = t.page("cork", "SOP-0030");
+    assert!(
+        page.contains("<td>Create QP-020") && page.contains("<td>Renumber QP-020 as SOP-0030"),
+        "{page}"
+    );
+}

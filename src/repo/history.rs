@@ -16,7 +16,7 @@ use super::git::{CommitInfo, GitRepo};
 struct Change {
     /// Path relative to the procsite root.
     path: PathBuf,
-    old: Option<Oid>,
+    /// The blob after the commit; None for a deletion.
     new: Option<Oid>,
     /// The new text of a Markdown file, read in the walk's threads.
     text: Option<Arc<str>>,
@@ -147,7 +147,6 @@ fn diff_trees(trees: &mut Trees, old: &Tree, new: &Tree, base: &Path, out: &mut 
                     }
                     _ => out.push(Change {
                         path,
-                        old: Some(x.id()),
                         new: Some(y.id()),
                         text: None,
                     }),
@@ -173,7 +172,6 @@ fn one_side(
         }
         Some(ObjectType::Blob) => out.push(Change {
             path,
-            old: (!added).then(|| e.id()),
             new: added.then(|| e.id()),
             text: None,
         }),
@@ -227,7 +225,7 @@ fn commit_changes<'r>(
 }
 
 /// What a document file is, whatever its path: its `id`, or the site and
-/// target of an addendum. Used to follow a file across a move with edits.
+/// target of an addendum. Used to follow a file across moves, renames and merges.
 fn identity(path: &Path, text: &str) -> Option<String> {
     let body = text.strip_prefix("---")?;
     for line in body.lines().skip(1) {
@@ -247,6 +245,29 @@ fn identity(path: &Path, text: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A file's identity, or its path when it has none (no front-matter).
+fn identity_or_path(path: &Path, text: &str) -> String {
+    identity(path, text).unwrap_or_else(|| format!("path:{}", path.display()))
+}
+
+/// The `former-ids` of a document, so a renumbered document keeps the history of its
+/// earlier ids.
+fn former_ids(text: &str) -> Vec<String> {
+    #[derive(serde::Deserialize, Default)]
+    struct Former {
+        #[serde(default, rename = "former-ids")]
+        former_ids: Vec<String>,
+    }
+    if !text.contains("former-ids") {
+        return Vec::new();
+    }
+    crate::parse::frontmatter::split(text)
+        .ok()
+        .and_then(|s| crate::yaml::from_str::<Former>(s.yaml).ok())
+        .map(|f| f.former_ids)
+        .unwrap_or_default()
 }
 
 fn blob_text(repo: &Repository, id: Oid) -> Option<String> {
@@ -308,61 +329,37 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
             .map(|v| v.into_iter().flatten().collect())
     })?;
 
-    // Files at the built commit: each is tracked back through its history.
+    // Every version of a document file is grouped by what the file is (its id, or the
+    // site and target of an addendum), so moves, renames and merges of branches with
+    // both do not cut a history short. Keys are the paths at the built commit.
     let head_commit = repo.find_commit(head).map_err(err)?;
     let mut current = Vec::new();
     if let Some(t) = subtree(repo, &head_commit, &dir) {
         let rel = dir.strip_prefix(&git.prefix).unwrap_or(&dir).to_path_buf();
         all_blobs(&mut Trees::new(repo), &t, &rel, true, &mut current);
     }
-    let mut tracking: HashMap<PathBuf, PathBuf> = current
-        .into_iter()
-        .filter(|c| is_doc(&c.path))
-        .map(|c| (c.path.clone(), c.path))
-        .collect();
+    let mut key_of: HashMap<String, PathBuf> = HashMap::new();
+    for c in current.into_iter().filter(|c| is_doc(&c.path)) {
+        let text = c.new.and_then(|id| blob_text(repo, id)).unwrap_or_default();
+        for former in former_ids(&text) {
+            key_of
+                .entry(format!("id:{former}"))
+                .or_insert_with(|| c.path.clone());
+        }
+        key_of.insert(identity_or_path(&c.path, &text), c.path);
+    }
     let mut files: BTreeMap<PathBuf, Vec<FileVersion>> = BTreeMap::new();
     for (idx, (_, changes)) in per_commit.iter().enumerate() {
-        let deleted: Vec<&Change> = changes
-            .iter()
-            .filter(|c| c.new.is_none() && is_doc(&c.path))
-            .collect();
-        let mut identities: Option<HashMap<String, &Change>> = None;
         for ch in changes.iter().filter(|c| is_doc(&c.path)) {
-            let (Some(new), Some(key)) = (ch.new, tracking.get(&ch.path).cloned()) else {
+            let Some(text) = &ch.text else { continue };
+            let Some(key) = key_of.get(&identity_or_path(&ch.path, text)) else {
                 continue;
             };
-            let text = ch.text.clone().unwrap_or_else(|| Arc::from(""));
             files.entry(key.clone()).or_default().push(FileVersion {
                 commit: idx,
                 path: ch.path.clone(),
                 text: text.clone(),
             });
-            if ch.old.is_some() {
-                continue;
-            }
-            // Added here: a move or rename if a deleted file has the same blob or identity.
-            let mut from = deleted
-                .iter()
-                .find(|d| d.old == Some(new))
-                .map(|d| d.path.clone());
-            if from.is_none() && !deleted.is_empty() {
-                let ids = identities.get_or_insert_with(|| {
-                    deleted
-                        .iter()
-                        .filter_map(|d| {
-                            let text = blob_text(repo, d.old?)?;
-                            Some((identity(&d.path, &text)?, *d))
-                        })
-                        .collect()
-                });
-                from = identity(&ch.path, &text)
-                    .and_then(|id| ids.get(&id))
-                    .map(|d| d.path.clone());
-            }
-            tracking.remove(&ch.path);
-            if let Some(from) = from {
-                tracking.insert(from, key);
-            }
         }
     }
 
