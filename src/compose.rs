@@ -76,6 +76,8 @@ struct OpSpec {
     kind: OpKind,
     anchor: String,
     line: usize,
+    /// The condition around the operation block, if any.
+    cond: Option<Arc<str>>,
     content: Vec<CondLine>,
 }
 
@@ -118,6 +120,7 @@ fn collect_ops(
                         kind: *kind,
                         anchor: anchor.clone(),
                         line: b.line,
+                        cond: cond.clone(),
                         content,
                     });
                 }
@@ -253,7 +256,7 @@ pub fn compose<'a>(
                                 site.name,
                                 one_line(&add.meta.rationale)
                             ),
-                            cond: lines.first().and_then(|l| l.cond.clone()),
+                            cond: op.cond.clone(),
                         }];
                     }
                     (sec.head_end, 0, Reverse(0), 0, *seq)

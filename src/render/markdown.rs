@@ -42,6 +42,9 @@ pub fn sanitizer() -> ammonia::Builder<'static> {
         .add_tag_attributes("input", ["type", "checked", "disabled"])
         .add_tag_attributes("th", ["style"])
         .add_tag_attributes("td", ["style"])
+        // Table cells keep their alignment and nothing else: no CSS that could
+        // cover the page's own markings (watermark, preview notice).
+        .filter_style_properties(std::collections::HashSet::from(["text-align"]))
         .add_tag_attributes("div", ["id"])
         .add_allowed_classes("sup", ["footnote-reference", "footnote-definition-label"])
         .add_allowed_classes("div", ["footnote-definition"]);
@@ -266,6 +269,16 @@ mod tests {
         assert!(!looks_like_id("guide.html"));
         assert!(!looks_like_id("https://x"));
         assert!(!looks_like_id("Sop-1"));
+    }
+
+    #[test]
+    fn sanitizer_keeps_only_cell_alignment() {
+        let s = sanitizer();
+        let out = s
+            .clean("<table><tr><td style=\"text-align: center; position: fixed; z-index: 9999\">x</td></tr></table>")
+            .to_string();
+        assert!(out.contains("style=\"text-align:center\"") || out.contains("style=\"text-align: center\""), "{out}");
+        assert!(!out.contains("position") && !out.contains("z-index"), "{out}");
     }
 
     #[test]
