@@ -46,12 +46,14 @@ impl Serialize for Date {
 pub struct ApprovalDate {
     pub text: String,
     pub date: Date,
+    /// Seconds since the epoch, when a date-time with its offset was given.
+    pub instant: Option<i64>,
 }
 
 impl<'de> Deserialize<'de> for ApprovalDate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        let date = if text.len() > 10 {
+        if text.trim().len() > 10 {
             let dt = time::OffsetDateTime::parse(
                 text.trim(),
                 &time::format_description::well_known::Rfc3339,
@@ -62,11 +64,19 @@ impl<'de> Deserialize<'de> for ApprovalDate {
                      (e.g. 2026-02-20T14:30:00Z)"
                 ))
             })?;
-            Date(dt.date())
+            Ok(ApprovalDate {
+                date: Date(dt.date()),
+                instant: Some(dt.unix_timestamp()),
+                text,
+            })
         } else {
-            Date::parse(&text).map_err(serde::de::Error::custom)?
-        };
-        Ok(ApprovalDate { text, date })
+            let date = Date::parse(&text).map_err(serde::de::Error::custom)?;
+            Ok(ApprovalDate {
+                text,
+                date,
+                instant: None,
+            })
+        }
     }
 }
 

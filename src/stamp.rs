@@ -137,6 +137,16 @@ impl Trailers {
     }
 }
 
+/// Whether an approval is dated after the commit that recorded it. A date-time is
+/// compared as an instant; a plain date against the commit's date in the latest time
+/// zone on Earth (UTC+14), so an approver ahead of the committer is never accused.
+fn post_dated(date: &crate::model::ApprovalDate, commit: &CommitInfo) -> bool {
+    match date.instant {
+        Some(t) => t > commit.commit_time,
+        None => date.date > commit_date(commit.commit_time, 14 * 60),
+    }
+}
+
 /// The site folder a file lives in (`procedures/sites/<site>/...`), if any.
 fn site_of(path: &Path) -> Option<&str> {
     let mut parts = path.iter();
@@ -212,9 +222,7 @@ pub fn stamp_file(
                 Some(i) => parsed[i].body != current.body,
                 None => false,
             };
-            let post_dated = recorded_in
-                .as_ref()
-                .is_some_and(|c| a.date.date > commit_date(c.commit_time, c.commit_offset));
+            let post_dated = recorded_in.as_ref().is_some_and(|c| post_dated(&a.date, c));
             let site = versions.first().map(|v| v.path.as_path()).and_then(site_of);
             let (evidence, evidence_commit) =
                 evidence(history, trailers, config, a, body_since, site);
@@ -505,5 +513,46 @@ pub fn report(
                     .help("review the adaptation against the new global text, then update and re-approve the addendum"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ApprovalDate;
+
+    fn commit_at(seconds: i64, offset: i32) -> CommitInfo {
+        CommitInfo {
+            id: "0".repeat(40),
+            author: String::new(),
+            author_email: String::new(),
+            author_time: seconds,
+            author_offset: offset,
+            commit_time: seconds,
+            commit_offset: offset,
+            subject: String::new(),
+            trailers: Vec::new(),
+            signed: false,
+        }
+    }
+
+    fn date(text: &str) -> ApprovalDate {
+        crate::yaml::from_str(&format!("\"{text}\"")).unwrap()
+    }
+
+    #[test]
+    fn post_dating_is_judged_across_time_zones() {
+        // 2026-01-03T20:00:00-05:00 = 2026-01-04T01:00:00Z.
+        let c = commit_at(1_767_488_400, -300);
+        assert!(
+            !post_dated(&date("2026-01-04T01:00:00+09:00"), &c),
+            "ten hours before the commit"
+        );
+        assert!(post_dated(&date("2026-01-04T02:00:00Z"), &c));
+        assert!(
+            !post_dated(&date("2026-01-04"), &c),
+            "already the 4th in Tokyo"
+        );
+        assert!(post_dated(&date("2026-01-05"), &c));
     }
 }

@@ -140,6 +140,8 @@ fn a_removal_inside_a_condition_keeps_the_condition_label() {
     let b = cork_page("::: only market=EU\n::: remove #records\n:::\n:::\n");
     assert!(b.contains("Not applicable at Cork:</em>"), "{b}");
     let notice = pos(&b, "Not applicable at Cork");
-    let label = b[..notice].rfind("Only for market EU").expect("label before the notice");
+    let label = b[..notice]
+        .rfind("Only for market EU")
+        .expect("label before the notice");
     assert!(notice - label < 400, "{b}");
 }

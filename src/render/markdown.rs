@@ -277,8 +277,15 @@ mod tests {
         let out = s
             .clean("<table><tr><td style=\"text-align: center; position: fixed; z-index: 9999\">x</td></tr></table>")
             .to_string();
-        assert!(out.contains("style=\"text-align:center\"") || out.contains("style=\"text-align: center\""), "{out}");
-        assert!(!out.contains("position") && !out.contains("z-index"), "{out}");
+        assert!(
+            out.contains("style=\"text-align:center\"")
+                || out.contains("style=\"text-align: center\""),
+            "{out}"
+        );
+        assert!(
+            !out.contains("position") && !out.contains("z-index"),
+            "{out}"
+        );
     }
 
     #[test]
