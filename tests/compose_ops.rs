@@ -145,3 +145,63 @@ fn a_removal_inside_a_condition_keeps_the_condition_label() {
         .expect("label before the notice");
     assert!(notice - label < 400, "{b}");
 }
+
+#[test]
+fn reference_links_resolve_across_the_parts_of_a_page_and_are_checked() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("SOP-0030", "C", "", "## A\nSee the [CAPA procedure][capa].\n\n::: only market=EU\nEU text.\n:::\n\n[capa]: SOP-0020#scope\n"),
+    );
+    t.build();
+    let page = t.page("cork", "SOP-0030");
+    assert!(
+        page.contains("<a href=\"SOP-0020.html#scope\">CAPA procedure</a>"),
+        "{page}"
+    );
+    // A bad target behind a reference link is caught like an inline one.
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("SOP-0030", "C", "", "## A\nSee the [CAPA procedure][capa] and [x][nowhere].\n\n::: only market=EU\nEU.\n:::\n\n[capa]: SOP-0020#nope\n"),
+    );
+    let err = t.expect_failure(&["build"]);
+    assert!(
+        err.contains("SOP-0030.md:8: error: links to '#nope' in SOP-0020"),
+        "{err}"
+    );
+    assert!(
+        err.contains("SOP-0030.md:8: error: the reference link [nowhere] has no definition"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_footnote_split_from_its_reference_is_an_error_not_plain_text() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc(
+            "SOP-0030",
+            "C",
+            "",
+            "## A\nA claim.[^1]\n\n::: only market=EU\nEU.\n:::\n\n[^1]: The source.\n",
+        ),
+    );
+    let err = t.expect_failure(&["build"]);
+    assert!(
+        err.contains("SOP-0030.md:8: error: footnote [^1] is defined in another part of the page"),
+        "{err}"
+    );
+    // Kept together, it renders as a footnote.
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc(
+            "SOP-0030",
+            "C",
+            "",
+            "## A\nA claim.[^1]\n\n[^1]: The source.\n",
+        ),
+    );
+    t.build();
+    assert!(t.page("cork", "SOP-0030").contains("footnote-definition"));
+}

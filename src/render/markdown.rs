@@ -74,6 +74,80 @@ pub struct LinkRef {
 pub struct PieceHtml {
     pub html: String,
     pub links: Vec<LinkRef>,
+    /// Problems found while rendering: (line, message, help).
+    pub problems: Vec<(usize, String, String)>,
+}
+
+/// What a piece may refer to elsewhere in its document: link reference definitions
+/// (`[label]: target`) and footnote definitions (`[^label]: ...`). Pieces render
+/// separately, so these are gathered from the whole composed Markdown.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct DocRefs {
+    /// Lowercased label → (destination, title).
+    pub links: BTreeMap<String, (String, String)>,
+    pub footnotes: BTreeSet<String>,
+}
+
+impl DocRefs {
+    pub fn of(markdown: &str) -> DocRefs {
+        // Both need a parse of the whole text: skip it where they cannot occur.
+        if !markdown.contains("]:") {
+            return DocRefs::default();
+        }
+        let parser = Parser::new_ext(markdown, options());
+        let links = parser
+            .reference_definitions()
+            .iter()
+            .map(|(label, def)| {
+                (
+                    label.to_lowercase(),
+                    (
+                        def.dest.to_string(),
+                        def.title.as_deref().unwrap_or("").to_string(),
+                    ),
+                )
+            })
+            .collect();
+        if !markdown.contains("[^") {
+            return DocRefs {
+                links,
+                footnotes: BTreeSet::new(),
+            };
+        }
+        let footnotes = Parser::new_ext(markdown, options())
+            .filter_map(|e| match e {
+                Event::Start(Tag::FootnoteDefinition(label)) => Some(label.to_string()),
+                _ => None,
+            })
+            .collect();
+        DocRefs { links, footnotes }
+    }
+}
+
+/// Footnote labels referenced (`[^label]`, not a definition) in a line, outside code spans.
+fn footnote_refs(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut in_code = false;
+    let mut rest = line;
+    let mut offset = 0;
+    while let Some(i) = rest.find(['`', '[']) {
+        let c = rest.as_bytes()[i];
+        if c == b'`' {
+            in_code = !in_code;
+        } else if !in_code && rest[i..].starts_with("[^") {
+            if let Some(end) = rest[i + 2..].find(']') {
+                let label = &rest[i + 2..i + 2 + end];
+                let is_definition = offset + i == line.len() - line.trim_start().len()
+                    && rest[i + 2 + end + 1..].starts_with(':');
+                if !label.is_empty() && !label.contains(char::is_whitespace) && !is_definition {
+                    out.push(label);
+                }
+            }
+        }
+        offset += i + 1;
+        rest = &rest[i + 1..];
+    }
+    out
 }
 
 /// The href of a link by document id (`SOP-0020#scope` → `SOP-0020.html#scope`).
@@ -94,12 +168,27 @@ fn href_of(dest: &str, known: &KnownIds) -> Option<String> {
 
 /// Renders one piece. The result depends only on the piece and the repository's
 /// ids, so it can be shared by every site that publishes the same text.
-pub fn render_piece(piece: &Piece, known: &KnownIds, sanitizer: &ammonia::Builder) -> PieceHtml {
+pub fn render_piece(
+    piece: &Piece,
+    refs: &DocRefs,
+    known: &KnownIds,
+    sanitizer: &ammonia::Builder,
+) -> PieceHtml {
     let (text, starts) = join_lines(piece.lines.iter().map(|l| l.text.as_str()));
     let mut heading = 0;
     let mut events = Vec::new();
     let mut links = Vec::new();
-    for (event, range) in Parser::new_ext(&text, options()).into_offset_iter() {
+    let mut problems = Vec::new();
+    let mut broken = Vec::new();
+    let callback = |link: pulldown_cmark::BrokenLink<'_>| {
+        let found = refs.links.get(&link.reference.to_lowercase());
+        if found.is_none() && matches!(link.link_type, pulldown_cmark::LinkType::Reference) {
+            broken.push((link.span.start, link.reference.to_string()));
+        }
+        found.map(|(d, t)| (CowStr::from(d.clone()), CowStr::from(t.clone())))
+    };
+    let parser = Parser::new_with_broken_link_callback(&text, options(), Some(callback));
+    for (event, range) in parser.into_offset_iter() {
         let event = match event {
             Event::Start(Tag::Heading {
                 level,
@@ -144,9 +233,46 @@ pub fn render_piece(piece: &Piece, known: &KnownIds, sanitizer: &ammonia::Builde
     }
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    for (offset, label) in broken {
+        problems.push((
+            piece.lines[line_index(&starts, offset)].no,
+            format!("the reference link [{label}] has no definition"),
+            format!("add a line `[{label}]: TARGET` to the document, or write the link inline"),
+        ));
+    }
+    // Footnotes defined in another piece of the page would print as plain text.
+    let local = DocRefs::of(&text).footnotes;
+    let mut code = false;
+    for l in &piece.lines {
+        let t = l.text.trim_start();
+        if t.starts_with("```") || t.starts_with("~~~") {
+            code = !code;
+        }
+        if code {
+            continue;
+        }
+        for label in footnote_refs(&l.text) {
+            if local.contains(label) {
+                continue;
+            }
+            let (msg, help) = if refs.footnotes.contains(label) {
+                (
+                    format!("footnote [^{label}] is defined in another part of the page"),
+                    "define the footnote in the same section as its reference (site content and conditional blocks are separate parts)".to_string(),
+                )
+            } else {
+                (
+                    format!("footnote [^{label}] has no definition"),
+                    format!("add `[^{label}]: text` after the paragraph that cites it"),
+                )
+            };
+            problems.push((l.no, msg, help));
+        }
+    }
     PieceHtml {
         html: sanitizer.clean(&html).to_string(),
         links,
+        problems,
     }
 }
 
@@ -160,6 +286,9 @@ pub fn check_links(
     linked: &mut BTreeSet<String>,
     diags: &mut Diagnostics,
 ) {
+    for (line, msg, help) in &rendered.problems {
+        diags.push(Diagnostic::error(&*piece.file, *line, msg.clone()).help(help.clone()));
+    }
     for link in &rendered.links {
         match resolve(&link.dest, current, targets) {
             Ok(Some((_, target))) => {
@@ -261,6 +390,12 @@ fn missing_anchor(id: &str, anchor: &str, anchors: &BTreeSet<String>, site: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_footnote_references_but_not_definitions_or_code() {
+        assert_eq!(footnote_refs("a[^1] b[^note] `[^x]`"), ["1", "note"]);
+        assert!(footnote_refs("[^1]: The note.").is_empty());
+    }
 
     #[test]
     fn recognises_document_ids() {

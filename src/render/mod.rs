@@ -175,8 +175,15 @@ pub struct Shared<'a> {
     cache: Mutex<HashMap<PieceKey, Arc<markdown::PieceHtml>>>,
 }
 
-/// A piece's identity for the cache: file, first line, anchors and text.
-type PieceKey = (Arc<std::path::PathBuf>, usize, Vec<String>, String);
+/// A piece's identity for the cache: file, first line, anchors, text, and the
+/// document's reference definitions it may use.
+type PieceKey = (
+    Arc<std::path::PathBuf>,
+    usize,
+    Vec<String>,
+    String,
+    markdown::DocRefs,
+);
 
 impl<'a> Shared<'a> {
     pub fn new(corpus: &'a Corpus) -> Shared<'a> {
@@ -197,7 +204,11 @@ impl<'a> Shared<'a> {
         }
     }
 
-    fn piece_html(&self, p: &crate::compose::Piece) -> Arc<markdown::PieceHtml> {
+    fn piece_html(
+        &self,
+        p: &crate::compose::Piece,
+        refs: &markdown::DocRefs,
+    ) -> Arc<markdown::PieceHtml> {
         let text: String = p
             .lines
             .iter()
@@ -208,11 +219,17 @@ impl<'a> Shared<'a> {
             p.lines.first().map_or(0, |l| l.no),
             p.anchors.clone(),
             text,
+            refs.clone(),
         );
         if let Some(hit) = self.cache.lock().expect("cache lock").get(&key) {
             return hit.clone();
         }
-        let html = Arc::new(markdown::render_piece(p, &self.known, &self.sanitizer));
+        let html = Arc::new(markdown::render_piece(
+            p,
+            refs,
+            &self.known,
+            &self.sanitizer,
+        ));
         self.cache
             .lock()
             .expect("cache lock")
@@ -382,6 +399,7 @@ fn body_view(
     links: &mut BTreeSet<String>,
     diags: &mut Diagnostics,
 ) -> Vec<PieceView> {
+    let refs = markdown::DocRefs::of(&sd.markdown);
     let sections: BTreeMap<&str, &str> = sd
         .toc
         .iter()
@@ -390,7 +408,7 @@ fn body_view(
     sd.pieces
         .iter()
         .map(|p| {
-            let rendered = shared.piece_html(p);
+            let rendered = shared.piece_html(p, &refs);
             markdown::check_links(p, &rendered, sd, targets, links, diags);
             let (origin, op, label, anchor) = match &p.origin {
                 Origin::Global => ("global", None, None, None),
