@@ -448,6 +448,10 @@ fn check_conflicts(
                 continue;
             }
             let o = &ops[*oseq];
+            // Two rewrites of the same section: report the later one only.
+            if o.kind == d.kind && osec.start == dsec.start && oseq < dseq {
+                continue;
+            }
             let inside = dsec.start <= osec.start && osec.start < dsec.end;
             let sibling_op = osec.start == dsec.start
                 && matches!(o.kind, OpKind::InsertBefore | OpKind::InsertAfter);

@@ -147,14 +147,6 @@ fn post_dated(date: &crate::model::ApprovalDate, commit: &CommitInfo) -> bool {
     }
 }
 
-/// The site folder a file lives in (`procedures/sites/<site>/...`), if any.
-fn site_of(path: &Path) -> Option<&str> {
-    let mut parts = path.iter();
-    (parts.next()? == "procedures" && parts.next()? == "sites")
-        .then(|| parts.next()?.to_str())
-        .flatten()
-}
-
 /// Stamps one file from its versions (newest first) and its text as built.
 pub fn stamp_file(
     history: &HistoryIndex,
@@ -223,7 +215,10 @@ pub fn stamp_file(
                 None => false,
             };
             let post_dated = recorded_in.as_ref().is_some_and(|c| post_dated(&a.date, c));
-            let site = versions.first().map(|v| v.path.as_path()).and_then(site_of);
+            let site = versions
+                .first()
+                .map(|v| v.path.as_path())
+                .and_then(crate::parse::site_folder);
             let (evidence, evidence_commit) =
                 evidence(history, trailers, config, a, body_since, site);
             ApprovalStamp {

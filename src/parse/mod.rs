@@ -79,20 +79,27 @@ enum Place {
 }
 
 fn place_of(path: &std::path::Path) -> Option<Place> {
-    let mut parts = path.components().map(|c| c.as_os_str().to_string_lossy());
+    let mut parts = path.iter();
     if parts.next()? != PROCEDURES_DIR {
         return None;
     }
-    match parts.next()?.as_ref() {
+    match parts.next()?.to_str()? {
         GLOBAL_DIR => Some(Place::Global),
-        SITES_DIR => {
-            let site = parts.next()?.into_owned();
-            // A file directly in procedures/sites/ belongs to no site.
-            parts.next()?;
-            Some(Place::Site(site))
-        }
+        SITES_DIR => site_folder(path).map(|s| Place::Site(s.to_string())),
         _ => None,
     }
+}
+
+/// The site a file belongs to by its folder, `procedures/sites/<site>/...`. A file
+/// directly in `procedures/sites/` belongs to no site.
+pub fn site_folder(path: &std::path::Path) -> Option<&str> {
+    let mut parts = path.iter();
+    if parts.next()? != PROCEDURES_DIR || parts.next()? != SITES_DIR {
+        return None;
+    }
+    let site = parts.next()?.to_str()?;
+    parts.next()?;
+    Some(site)
 }
 
 /// Parses every Markdown file of the source set. Problems go to `diags`; files with

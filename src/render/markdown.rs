@@ -291,7 +291,7 @@ pub fn check_links(
     }
     for link in &rendered.links {
         match resolve(&link.dest, current, targets) {
-            Ok(Some((_, target))) => {
+            Ok(Some(target)) => {
                 linked.insert(target);
             }
             Ok(None) => {}
@@ -304,12 +304,13 @@ pub fn check_links(
 
 type LinkError = (String, String);
 
-/// Resolves a link destination. `Ok(None)`: not a document link, left as written.
+/// Checks a link destination against the site; returns the document id it links
+/// to. `Ok(None)`: not a document link, left as written.
 fn resolve(
     dest: &str,
     current: &SiteDoc,
     targets: &LinkTargets,
-) -> Result<Option<(String, String)>, LinkError> {
+) -> Result<Option<String>, LinkError> {
     let (base, anchor) = match dest.split_once('#') {
         Some((b, a)) => (b, Some(a)),
         None => (dest, None),
@@ -333,11 +334,7 @@ fn resolve(
                 return Err(missing_anchor(id, a, anchors, targets.site_id));
             }
         }
-        let href = match anchor {
-            Some(a) if !a.is_empty() => format!("{id}.html#{a}"),
-            _ => format!("{id}.html"),
-        };
-        return Ok(Some((href, id.to_string())));
+        return Ok(Some(id.to_string()));
     }
     if let Some(why) = targets.absent.get(id) {
         return Err((

@@ -236,11 +236,7 @@ fn identity(path: &Path, text: &str) -> Option<String> {
             return Some(format!("id:{}", v.trim()));
         }
         if let Some(v) = line.strip_prefix("addendum-to:") {
-            let site = path
-                .parent()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let site = site.split('/').nth(2).unwrap_or_default().to_string();
+            let site = crate::parse::site_folder(path).unwrap_or_default();
             return Some(format!("addendum:{site}:{}", v.trim()));
         }
     }
