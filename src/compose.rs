@@ -449,7 +449,10 @@ fn check_conflicts(
             }
             let o = &ops[*oseq];
             // Two rewrites of the same section: report the later one only.
-            if o.kind == d.kind && osec.start == dsec.start && oseq < dseq {
+            if matches!(o.kind, OpKind::Replace | OpKind::Remove)
+                && osec.start == dsec.start
+                && oseq < dseq
+            {
                 continue;
             }
             let inside = dsec.start <= osec.start && osec.start < dsec.end;
