@@ -49,6 +49,9 @@ pub struct Piece {
     pub anchors: Vec<String>,
     /// The "not applicable at this site" notice of a `remove`.
     pub notice: bool,
+    /// For the first piece of a `replace` or `remove`: the global text it took out,
+    /// so the page can show exactly what the site does differently.
+    pub replaced: Vec<CondLine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +196,7 @@ pub fn compose<'a>(
     let mut inserts: Vec<Insert> = Vec::new();
     let mut deleted = vec![false; global.len()];
     let mut notices: BTreeSet<usize> = BTreeSet::new();
+    let mut replaced: BTreeMap<usize, Vec<CondLine>> = BTreeMap::new();
 
     if let Some(add) = addendum {
         let mut ops = Vec::new();
@@ -241,12 +245,19 @@ pub fn compose<'a>(
             ));
             let origin = origins.len() - 1;
             let mut lines = op.content.clone();
+            if op.kind == OpKind::Replace && lines.iter().all(|l| l.text.trim().is_empty()) {
+                diags.push(
+                    Diagnostic::error(&*add.path, op.line, format!("`replace #{}` has no text", op.anchor))
+                        .help("write the site's text inside the block, or use `remove` to mark the section not applicable"),
+                );
+            }
             let key = match op.kind {
                 OpKind::Prepend => (sec.head_end, 0, Reverse(0), 0, *seq),
                 OpKind::Replace | OpKind::Remove => {
                     deleted[sec.head_end..sec.end]
                         .iter_mut()
                         .for_each(|d| *d = true);
+                    replaced.insert(origin, global[sec.head_end..sec.end].to_vec());
                     if op.kind == OpKind::Remove {
                         notices.insert(origin);
                         lines = vec![CondLine {
@@ -364,6 +375,7 @@ pub fn compose<'a>(
                 lines: Vec::new(),
                 anchors: Vec::new(),
                 notice: notices.contains(origin),
+                replaced: replaced.remove(origin).unwrap_or_default(),
             });
         }
         let piece = pieces.last_mut().expect("a piece was just pushed");

@@ -3,6 +3,18 @@
 mod common;
 use common::*;
 
+/// The composed text only: the global text shown again for reviewers left out.
+fn published(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(i) = rest.find("<details class=\"replaced-global\">") {
+        out.push_str(&rest[..i]);
+        rest = rest[i..].split_once("</details>").map_or("", |(_, r)| r);
+    }
+    out.push_str(rest);
+    out
+}
+
 fn cork_page(addendum_body: &str) -> String {
     let t = SiteTest::new();
     t.write(
@@ -38,8 +50,8 @@ fn replace_keeps_the_heading_and_drops_the_body_with_subsections() {
     let b = cork_page("::: replace #responsibilities\nOnly the Cork QH.\n:::\n");
     assert!(b.contains("id=\"responsibilities\""), "{b}");
     assert!(b.contains("Only the Cork QH."));
-    assert!(!b.contains("The CAPA owner leads"), "{b}");
-    assert!(!b.contains("The CAPA board approves"), "{b}");
+    assert!(!published(&b).contains("The CAPA owner leads"), "{b}");
+    assert!(!published(&b).contains("The CAPA board approves"), "{b}");
     assert!(b.contains("Replaces the global text of “Responsibilities”"));
 }
 
@@ -68,7 +80,7 @@ fn insert_before_and_after_are_siblings_of_the_whole_section() {
 fn remove_keeps_the_heading_and_says_not_applicable_with_the_rationale() {
     let b = cork_page("::: remove #records\n:::\n");
     assert!(b.contains("id=\"records\""));
-    assert!(!b.contains("Records are kept for 10 years."));
+    assert!(!published(&b).contains("Records are kept for 10 years."));
     assert!(
         b.contains("Not applicable at Cork:</em> HPRA expects site approval."),
         "{b}"
@@ -204,4 +216,41 @@ fn a_footnote_split_from_its_reference_is_an_error_not_plain_text() {
     );
     t.build();
     assert!(t.page("cork", "SOP-0030").contains("footnote-definition"));
+}
+
+#[test]
+fn replaced_and_removed_global_text_stays_visible_to_reviewers() {
+    let b = cork_page(
+        "::: replace #responsibilities\nOnly the Cork QH.\n:::\n\n::: remove #records\n:::\n",
+    );
+    let replaced = pos(&b, "Global text replaced at Cork");
+    assert!(pos(&b, "Only the Cork QH.") < replaced);
+    assert!(
+        b[replaced..].contains("The CAPA owner leads the investigation."),
+        "{b}"
+    );
+    assert!(b.contains("Global text not applied at Cork"), "{b}");
+    assert!(
+        b[pos(&b, "Global text not applied at Cork")..].contains("Records are kept for 10 years.")
+    );
+    // Shown again without anchors, so ids stay unique on the page.
+    assert_eq!(
+        b.matches("id=\"board\"").count(),
+        0,
+        "the replaced subsection is gone from the composed text"
+    );
+}
+
+#[test]
+fn an_empty_replace_is_an_error() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum("SOP-0020", "r", "::: replace #records\n:::\n"),
+    );
+    let err = t.expect_failure(&["build"]);
+    assert!(
+        err.contains("cork/SOP-0020.md:6: error: `replace #records` has no text"),
+        "{err}"
+    );
 }

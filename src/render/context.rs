@@ -197,6 +197,8 @@ pub struct PieceView {
     /// The "not applicable at this site" notice of a removed section.
     pub notice: bool,
     pub html: String,
+    /// For a `replace` or `remove`: the global text the site took out, as HTML.
+    pub replaced_html: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

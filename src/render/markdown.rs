@@ -35,6 +35,18 @@ fn looks_like_id(s: &str) -> bool {
 
 /// The sanitizer for rendered bodies: the HTML a procedure may carry, nothing that
 /// could run script or restyle the site's own markings.
+/// The sanitizer for text shown a second time on a page (the global text a site
+/// replaced): as `sanitizer`, without ids, so anchors stay unique, and without links,
+/// whose targets the site need not publish.
+pub fn sanitizer_without_ids() -> ammonia::Builder<'static> {
+    let mut b = sanitizer();
+    for h in ["h1", "h2", "h3", "h4", "h5", "h6", "div"] {
+        b.rm_tag_attributes(h, ["id"]);
+    }
+    b.rm_tags(["a"]);
+    b
+}
+
 pub fn sanitizer() -> ammonia::Builder<'static> {
     let mut b = ammonia::Builder::default();
     b.link_rel(None)

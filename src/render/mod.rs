@@ -172,6 +172,7 @@ fn render_template(
 pub struct Shared<'a> {
     known: markdown::KnownIds<'a>,
     sanitizer: ammonia::Builder<'static>,
+    sanitizer_without_ids: ammonia::Builder<'static>,
     cache: Mutex<HashMap<PieceKey, Arc<markdown::PieceHtml>>>,
 }
 
@@ -200,8 +201,23 @@ impl<'a> Shared<'a> {
         Shared {
             known,
             sanitizer: markdown::sanitizer(),
+            sanitizer_without_ids: markdown::sanitizer_without_ids(),
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The global text a `replace` or `remove` took out, rendered without anchors.
+    fn replaced_html(&self, p: &crate::compose::Piece, refs: &markdown::DocRefs) -> Option<String> {
+        if p.replaced.iter().all(|l| l.text.trim().is_empty()) {
+            return None;
+        }
+        let global = crate::compose::Piece {
+            lines: p.replaced.clone(),
+            anchors: Vec::new(),
+            replaced: Vec::new(),
+            ..p.clone()
+        };
+        Some(markdown::render_piece(&global, refs, &self.known, &self.sanitizer_without_ids).html)
     }
 
     fn piece_html(
@@ -437,6 +453,7 @@ fn body_view(
                 condition: p.cond.as_deref().map(str::to_string),
                 notice: p.notice,
                 html: rendered.html.clone(),
+                replaced_html: shared.replaced_html(p, &refs),
             }
         })
         .collect()
