@@ -9,7 +9,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::parse::blocks::{evaluate, flatten, CondLine, SiteCtx};
+use crate::parse::blocks::{evaluate, flatten, flatten_all, CondLine, SiteCtx};
 use crate::parse::markdown::{assign_anchors, headings, slugify, unique_slug, Heading};
 use crate::parse::{Addendum, Directive, Document, Node, OpKind};
 
@@ -183,8 +183,24 @@ pub fn compose<'a>(
     let mut global = Vec::new();
     flatten(&doc.body, site, &None, &mut global);
     let g_heads = headings(global.iter().map(|l| l.text.as_str()));
+    // Anchors come from the text of all sites at once, so a link to `#notes` reaches
+    // the same section wherever it resolves; site headings must avoid all of them.
+    let mut all = Vec::new();
+    flatten_all(&doc.body, &mut all);
+    let all_heads = headings(all.iter().map(|l| l.text.as_str()));
     let mut taken = BTreeSet::new();
-    let g_anchors = assign_anchors(&g_heads, &mut taken);
+    let stable: BTreeMap<usize, String> = all_heads
+        .iter()
+        .zip(assign_anchors(&all_heads, &mut taken))
+        .map(|(h, a)| (all[h.start].no, a))
+        .collect();
+    let g_anchors: Vec<String> = g_heads
+        .iter()
+        .map(|h| match stable.get(&global[h.start].no) {
+            Some(a) => a.clone(),
+            None => unique_slug(&slugify(&h.text), &mut taken),
+        })
+        .collect();
     report_duplicate_ids(doc, &global, &g_heads, diags);
 
     let base_origin = if doc.site.is_some() {

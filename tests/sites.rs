@@ -255,3 +255,34 @@ fn build_one_site_with_site_flag() {
         "{err}"
     );
 }
+
+#[test]
+fn a_heading_has_the_same_anchor_at_every_site() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("SOP-0030", "C", "", "## Scope\nAll.\n\n::: only market=EU\n## Notes\nEU notes.\n:::\n\n## Notes\nGeneral notes.\n"),
+    );
+    t.write(
+        "procedures/global/SOP-0040.md",
+        &doc(
+            "SOP-0040",
+            "L",
+            "",
+            "See [general notes](SOP-0030#notes-1).\n",
+        ),
+    );
+    t.build();
+    for site in ["boston", "cork", "freiburg"] {
+        let page = t.page(site, "SOP-0030");
+        let general = pos(&page, "General notes.");
+        let anchor = page[..general]
+            .rfind("id=\"notes-1\"")
+            .expect("notes-1 before the general notes");
+        assert!(general - anchor < 200, "{site}: {page}");
+    }
+    assert!(
+        !t.page("boston", "SOP-0030").contains("id=\"notes\""),
+        "the EU heading is not at Boston"
+    );
+}

@@ -394,6 +394,17 @@ fn join_label(outer: &Option<Arc<str>>, inner: &str) -> Arc<str> {
     }
 }
 
+/// Every line of a body, whatever the conditions: the text of all sites at once.
+/// Anchors are given on this text, so a heading has the same anchor at every site.
+pub fn flatten_all(nodes: &[Node], out: &mut Vec<SrcLine>) {
+    for node in nodes {
+        match node {
+            Node::Line(l) => out.push(l.clone()),
+            Node::Block(b) => flatten_all(&b.children, out),
+        }
+    }
+}
+
 /// Resolves conditions for a site. Operation blocks must not appear here (the
 /// addendum composer handles them before calling this on their contents).
 pub fn flatten(nodes: &[Node], site: &SiteCtx, cond: &Option<Arc<str>>, out: &mut Vec<CondLine>) {
