@@ -219,8 +219,9 @@ pub fn stamp_file(
                 .first()
                 .map(|v| v.path.as_path())
                 .and_then(crate::parse::site_folder);
+            let own: Vec<usize> = versions.iter().map(|v| v.commit).collect();
             let (evidence, evidence_commit) =
-                evidence(history, trailers, config, a, body_since, site);
+                evidence(history, trailers, config, a, body_since, &own, site);
             ApprovalStamp {
                 evidence,
                 evidence_commit,
@@ -268,14 +269,18 @@ impl FileStamp {
 }
 
 /// The best evidence for an approval: an `Approved-by:` trailer of a registered
-/// approver with the approval's name, in a commit at or after the last change of
-/// the approved text; signed when that commit carries a signature.
+/// approver with the approval's name, at or after the last change of the approved
+/// text, in a commit that changed the file or in a merge commit (a pull request
+/// merged with its approval); signed when that commit carries a signature. A trailer
+/// in a commit about other documents is no evidence for this one.
+#[allow(clippy::too_many_arguments)]
 fn evidence(
     history: &HistoryIndex,
     trailers: &Trailers,
     config: &Config,
     a: &Approval,
     body_since: Option<usize>,
+    own: &[usize],
     site: Option<&str>,
 ) -> (Evidence, Option<Arc<CommitInfo>>) {
     let Some(bound) = body_since else {
@@ -317,10 +322,10 @@ fn evidence(
                 .into_iter()
                 .flatten()
             {
-                if i > bound {
+                let c = &history.commits[i];
+                if i > bound || !(c.merge || own.contains(&i)) {
                     continue;
                 }
-                let c = &history.commits[i];
                 let ev = if c.signed {
                     Evidence::Signed
                 } else {
@@ -528,6 +533,7 @@ mod tests {
             subject: String::new(),
             trailers: Vec::new(),
             signed: false,
+            merge: false,
         }
     }
 

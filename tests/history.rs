@@ -502,7 +502,7 @@ fn a_change_merged_from_a_branch_counts_once() {
         &draft("SOP-0030", "## A\nV1.\n"),
     );
     t.commit("Add SOP-0030");
-    t.on_branch_then_merge("rework", |t| {
+    t.on_branch_then_merge("rework", "Merge rework", |t| {
         t.write(
             "procedures/global/SOP-0030.md",
             &draft("SOP-0030", "## A\nV2 on a branch.\n"),
@@ -698,5 +698,47 @@ fn a_renumbered_document_keeps_the_history_of_its_former_id() {
     assert!(
         page.contains("<td>Create QP-020") && page.contains("<td>Renumber QP-020 as SOP-0030"),
         "{page}"
+    );
+}
+
+#[test]
+fn a_trailer_counts_in_the_documents_own_commits_or_a_merge_not_in_unrelated_ones() {
+    let mut t = SiteTest::new();
+    t.write(
+        "book.toml",
+        &format!(
+            "{BOOK}\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\n"
+        ),
+    );
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nV1.\n", "2026-05-01"),
+    );
+    t.commit("Issue SOP-0030");
+    t.write(
+        "procedures/global/SOP-0040.md",
+        &draft("SOP-0040", "## A\nOther.\n"),
+    );
+    t.commit("Another document\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.build();
+    assert!(
+        t.page("cork", "SOP-0030").contains(">declared</span>"),
+        "a trailer about another document"
+    );
+    t.on_branch_then_merge(
+        "revise",
+        "Merge revise\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n",
+        |t| {
+            t.write(
+                "procedures/global/SOP-0030.md",
+                &approved("SOP-0030", "## A\nV2.\n", "2026-06-02"),
+            );
+            t.commit("Revise SOP-0030");
+        },
+    );
+    t.build();
+    assert!(
+        t.page("cork", "SOP-0030").contains(">recorded</span>"),
+        "the pull request's merge commit"
     );
 }

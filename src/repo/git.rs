@@ -30,6 +30,8 @@ pub struct CommitInfo {
     pub trailers: Vec<(String, String)>,
     /// The commit carries a GPG or SSH signature header (not verified).
     pub signed: bool,
+    /// A merge commit (more than one parent).
+    pub merge: bool,
 }
 
 impl CommitInfo {
@@ -54,6 +56,7 @@ impl CommitInfo {
             subject: String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned(),
             trailers,
             signed: c.header_field_bytes("gpgsig").is_ok(),
+            merge: c.parent_count() > 1,
         }
     }
 

@@ -260,7 +260,12 @@ pub fn addendum(target: &str, rationale: &str, body: &str) -> String {
 impl SiteTest {
     /// Makes a branch at HEAD, runs `f` on it (commits go to the branch), then merges
     /// it back with a merge commit, as a pull request would.
-    pub fn on_branch_then_merge(&mut self, name: &str, f: impl FnOnce(&mut SiteTest)) -> git2::Oid {
+    pub fn on_branch_then_merge(
+        &mut self,
+        name: &str,
+        message: &str,
+        f: impl FnOnce(&mut SiteTest),
+    ) -> git2::Oid {
         let repo = git2::Repository::open(self.root()).unwrap();
         let main_ref = repo.head().unwrap().name().unwrap().to_string();
         let base = repo.head().unwrap().peel_to_commit().unwrap();
@@ -278,14 +283,7 @@ impl SiteTest {
             .peel_to_commit()
             .unwrap();
         let oid = repo
-            .commit(
-                None,
-                &sig,
-                &sig,
-                &format!("Merge {name}"),
-                &tree,
-                &[&main_tip, &branch_tip],
-            )
+            .commit(None, &sig, &sig, message, &tree, &[&main_tip, &branch_tip])
             .unwrap();
         repo.reference(&main_ref, oid, true, "merge").unwrap();
         repo.set_head(&main_ref).unwrap();
