@@ -162,7 +162,9 @@ pub fn render(opts: &BuildOptions) -> Rendered {
             );
         }
     }
-    let Some(theme) = theme::load(&source.sources, &config.build.theme, &mut diags) else {
+    let theme_line = config.line_of_in_table("[build]", "theme");
+    let Some(theme) = theme::load(&source.sources, &config.build.theme, theme_line, &mut diags)
+    else {
         rendered.config = Some(config);
         rendered.diags = diags;
         return rendered;

@@ -187,5 +187,8 @@ fn a_missing_theme_is_an_error() {
         ),
     );
     let err = t.expect_failure(&["build"]);
-    assert!(err.contains("theme 'nope' not found"), "{err}");
+    assert!(
+        err.contains("book.toml:6: error: theme 'nope' not found"),
+        "{err}"
+    );
 }

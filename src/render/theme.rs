@@ -34,7 +34,13 @@ pub struct Theme {
 
 /// Loads the theme named in book.toml. `default` is the embedded theme; any other
 /// name is a folder `themes/<name>/` of the sources whose files take precedence.
-pub fn load(sources: &SourceSet, name: &str, diags: &mut Diagnostics) -> Option<Theme> {
+/// `line` is where book.toml names the theme, for the diagnostic when it is missing.
+pub fn load(
+    sources: &SourceSet,
+    name: &str,
+    line: usize,
+    diags: &mut Diagnostics,
+) -> Option<Theme> {
     let mut templates: BTreeMap<String, String> = BTreeMap::new();
     let mut statics: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for (path, text) in DEFAULT_FILES {
@@ -69,7 +75,7 @@ pub fn load(sources: &SourceSet, name: &str, diags: &mut Diagnostics) -> Option<
             diags.push(
                 Diagnostic::error(
                     crate::config::CONFIG_FILE,
-                    0,
+                    line,
                     format!(
                         "theme '{name}' not found: there is no folder {}",
                         display_path(&dir)
