@@ -9,8 +9,8 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::parse::blocks::{evaluate, flatten, flatten_all, CondLine, SiteCtx};
-use crate::parse::markdown::{assign_anchors, headings, slugify, unique_slug, Heading};
+use crate::parse::blocks::{evaluate, flatten, CondLine, SiteCtx};
+use crate::parse::markdown::{headings, slugify, unique_slug, Heading};
 use crate::parse::{Addendum, Directive, Document, Node, OpKind};
 
 /// Where a piece of a composed page comes from.
@@ -183,20 +183,13 @@ pub fn compose<'a>(
     let mut global = Vec::new();
     flatten(&doc.body, site, &None, &mut global);
     let g_heads = headings(global.iter().map(|l| l.text.as_str()));
-    // Anchors come from the text of all sites at once, so a link to `#notes` reaches
-    // the same section wherever it resolves; site headings must avoid all of them.
-    let mut all = Vec::new();
-    flatten_all(&doc.body, &mut all);
-    let all_heads = headings(all.iter().map(|l| l.text.as_str()));
-    let mut taken = BTreeSet::new();
-    let stable: BTreeMap<usize, String> = all_heads
-        .iter()
-        .zip(assign_anchors(&all_heads, &mut taken))
-        .map(|(h, a)| (all[h.start].no, a))
-        .collect();
+    // Anchors come from the text of all sites at once (see `Document::anchors`), so a
+    // link to `#notes` reaches the same section wherever it resolves; site headings
+    // must avoid all of them.
+    let mut taken: BTreeSet<String> = doc.anchors.values().cloned().collect();
     let g_anchors: Vec<String> = g_heads
         .iter()
-        .map(|h| match stable.get(&global[h.start].no) {
+        .map(|h| match doc.anchors.get(&global[h.start].no) {
             Some(a) => a.clone(),
             None => unique_slug(&slugify(&h.text), &mut taken),
         })

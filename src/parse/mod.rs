@@ -19,11 +19,27 @@ pub use blocks::{Block, Directive, Node, OpKind};
 #[derive(Debug, Clone)]
 pub struct Document {
     pub path: Arc<PathBuf>,
+    /// Anchor of each heading by its line, given on the text of all sites at once
+    /// (every conditional block included), so they are the same at every site.
+    pub anchors: BTreeMap<usize, String>,
     /// 1-based line of each front-matter key, for diagnostics.
     pub key_lines: BTreeMap<String, usize>,
     pub site: Option<String>,
     pub meta: DocMeta,
     pub body: Vec<Node>,
+}
+
+/// The anchors of a body's headings by line, on the text of every site together.
+fn stable_anchors(body: &[Node]) -> BTreeMap<usize, String> {
+    let mut all = Vec::new();
+    blocks::flatten_all(body, &mut all);
+    let heads = markdown::headings(all.iter().map(|l| l.text.as_str()));
+    let anchors = markdown::assign_anchors(&heads, &mut std::collections::BTreeSet::new());
+    heads
+        .iter()
+        .zip(anchors)
+        .map(|(h, a)| (all[h.start].no, a))
+        .collect()
 }
 
 impl Document {
@@ -149,6 +165,7 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
         let body = blocks::parse_body(&path, body_text, body_line, is_addendum, config, diags);
         match (parsed.kind, place) {
             (frontmatter::Kind::Document(meta), place) => corpus.documents.push(Document {
+                anchors: stable_anchors(&body),
                 path,
                 key_lines,
                 site: match place {
