@@ -124,13 +124,14 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             match build::build(&opts) {
                 Ok(summary) => {
+                    let out = summary.out.strip_prefix(".").unwrap_or(&summary.out);
                     let (_, warnings) = print_diagnostics(summary.diags);
                     let pages: usize = summary.sites.iter().map(|(_, n)| n).sum();
                     println!(
                         "built {} site(s), {pages} page(s), version {} into {} in {:.2} s{}",
                         summary.sites.len(),
                         summary.version,
-                        display_path(&summary.out),
+                        display_path(out),
                         started.elapsed().as_secs_f64(),
                         if warnings > 0 {
                             format!(" ({warnings} warning(s))")
@@ -138,7 +139,7 @@ pub fn run(cli: Cli) -> ExitCode {
                             String::new()
                         }
                     );
-                    println!("open {}", display_path(&summary.out.join("index.html")));
+                    println!("open {}", display_path(&out.join("index.html")));
                     ExitCode::SUCCESS
                 }
                 Err(diags) => {

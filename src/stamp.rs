@@ -504,7 +504,7 @@ pub fn report(
                     add.meta.addendum_to, global.revision
                 ),
                 None => format!(
-                    "{} changed after the addendum was last changed",
+                    "{} changed after the site last reviewed this adaptation (its last recorded approval, or its last change)",
                     add.meta.addendum_to
                 ),
             };

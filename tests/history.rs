@@ -164,7 +164,7 @@ fn stale_addendum_is_reported_and_shown_and_base_revision_pins_it() {
     let check = t.run(&["check"]);
     assert_eq!(check.code, 0, "a stale addendum is a warning in previews");
     assert!(
-        check.stderr.contains("procedures/sites/cork/SOP-0030.md:2: warning: stale addendum: SOP-0030 changed after the addendum was last changed"),
+        check.stderr.contains("procedures/sites/cork/SOP-0030.md:2: warning: stale addendum: SOP-0030 changed after the site last reviewed this adaptation"),
         "{}",
         check.stderr
     );
