@@ -7,6 +7,7 @@ use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::manifest;
 use crate::parse;
+use crate::release;
 use crate::render::{self, context::BuildView, theme, OutFile};
 use crate::repo::{self, BuildInfo};
 use crate::site;
@@ -28,6 +29,8 @@ pub struct BuildOptions {
     pub version: Option<String>,
     /// Build this commit or tag from git objects instead of the work tree.
     pub refname: Option<String>,
+    /// A controlled release: refuse anything a release must not contain.
+    pub release: bool,
 }
 
 /// What a run produced: the diagnostics, and the rendered sites when there were no errors.
@@ -65,11 +68,11 @@ fn check_version_name(v: &str, diags: &mut Diagnostics) {
     }
 }
 
-pub fn build_view(version: &str, info: &BuildInfo) -> BuildView {
+pub fn build_view(version: &str, info: &BuildInfo, release: bool) -> BuildView {
     let commit = info.commit.as_deref();
     BuildView {
         version: version.to_string(),
-        preview: true,
+        preview: !release,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         commit: commit.map(|c| c.id.clone()),
         commit_short: commit.map(|c| c.short().to_string()),
@@ -141,7 +144,12 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     }
     lap(&mut rendered, "parse and validate");
     let stamps = stamp_corpus(&corpus, &source, &config);
-    stamp::report(&corpus, &stamps, &mut diags);
+    stamp::report(&corpus, &stamps, opts.release, &mut diags);
+    release::check_tool_version(&config, opts.release, &mut diags);
+    release::check_evidence(&corpus, &stamps, &config, opts.release, &mut diags);
+    if opts.release {
+        release::check_source(&source.info, &mut diags);
+    }
     lap(&mut rendered, "stamp");
 
     for s in &opts.sites {
@@ -169,7 +177,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         rendered.diags = diags;
         return rendered;
     };
-    let build = build_view(&rendered.version, &source.info);
+    let build = build_view(&rendered.version, &source.info, opts.release);
     let shared = render::Shared::new(&corpus);
     let ids: Vec<&String> = config
         .site
@@ -180,7 +188,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         .par_iter()
         .map(|id| {
             let mut d = Diagnostics::new();
-            let plan = site::plan(&corpus, &config, id, &mut d);
+            let plan = site::plan(&corpus, &config, id, opts.release, &mut d);
             let files = render::render_site(
                 &plan, &corpus, &config, &theme, &build, &stamps, &shared, &mut d,
             );
@@ -301,7 +309,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
             }
         })
         .collect();
-    let build = build_view(&version, &rendered.info);
+    let build = build_view(&version, &rendered.info, opts.release);
     let Some(portal) = render::render_portal(&config, &theme, portal_sites, &build, &mut diags)
     else {
         return Err(diags);

@@ -30,6 +30,9 @@ pub enum Command {
         /// Check this commit or tag, read from git objects.
         #[arg(long = "ref", value_name = "REF")]
         refname: Option<String>,
+        /// Check as for a release: everything `build --release` would refuse.
+        #[arg(long)]
+        release: bool,
     },
     /// Build the site websites into the output folder.
     Build {
@@ -45,6 +48,11 @@ pub enum Command {
         /// Build this commit or tag straight from git objects, without a checkout.
         #[arg(long = "ref", value_name = "REF")]
         refname: Option<String>,
+        /// A controlled release: refuse (listing every problem, writing nothing) a
+        /// dirty or shallow repository, stale approvals or addenda, links to drafts,
+        /// approvals below [release] approval-evidence, a tool outside procsite-version.
+        #[arg(long)]
+        release: bool,
     },
     /// Check a published version, or a whole output folder, against its manifest.json.
     Verify {
@@ -93,10 +101,11 @@ fn verify(dir: &std::path::Path) -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Verify { dir } => verify(&dir),
-        Command::Check { refname } => {
+        Command::Check { refname, release } => {
             let opts = BuildOptions {
                 root: cli.root,
                 refname,
+                release,
                 ..Default::default()
             };
             let (errors, warnings) = print_diagnostics(build::check(&opts));
@@ -113,6 +122,7 @@ pub fn run(cli: Cli) -> ExitCode {
             out,
             version,
             refname,
+            release,
         } => {
             let started = Instant::now();
             let opts = BuildOptions {
@@ -121,6 +131,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 sites,
                 version,
                 refname,
+                release,
             };
             match build::build(&opts) {
                 Ok(summary) => {

@@ -13,6 +13,7 @@ pub mod fs;
 pub mod manifest;
 pub mod model;
 pub mod parse;
+pub mod release;
 pub mod render;
 pub mod repo;
 pub mod site;

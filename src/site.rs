@@ -24,6 +24,8 @@ pub struct SitePlan<'a> {
     /// Documents in id order, each with the site's addendum if it has one.
     pub docs: Vec<(&'a Document, Option<&'a Addendum>)>,
     pub omitted: Vec<Omitted<'a>>,
+    /// Drafts and documents in review, which a release does not publish.
+    pub unreleased: Vec<&'a Document>,
 }
 
 /// Repository-wide rules: unique ids, addenda naming real documents, one addendum
@@ -287,18 +289,40 @@ pub fn plan<'a>(
     corpus: &'a Corpus,
     config: &'a Config,
     site_id: &'a str,
+    release: bool,
     diags: &mut Diagnostics,
 ) -> SitePlan<'a> {
     let site = &config.site[site_id];
     let mut addenda: BTreeMap<&str, &Addendum> = BTreeMap::new();
     for add in corpus.addenda.iter().filter(|a| a.site == site_id) {
+        if release && add.meta.status != Status::Approved {
+            // Not in force: the site follows the global text until it is approved.
+            diags.push(
+                Diagnostic::warning(
+                    &*add.path,
+                    add.target_line,
+                    format!(
+                        "this addendum is {}, so the release publishes {} without it",
+                        add.meta.status.as_str(),
+                        add.meta.addendum_to
+                    ),
+                )
+                .help("approve the addendum to publish the site's adaptation"),
+            );
+            continue;
+        }
         addenda.entry(&add.meta.addendum_to).or_insert(add);
     }
     let mut docs = Vec::new();
     let mut omitted = Vec::new();
+    let mut unreleased = Vec::new();
     let mut sorted: Vec<&Document> = corpus.documents.iter().collect();
     sorted.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
     for doc in sorted {
+        if release && matches!(doc.meta.status, Status::Draft | Status::InReview) {
+            unreleased.push(doc);
+            continue;
+        }
         match &doc.site {
             Some(s) if s != site_id => continue,
             Some(_) => {
@@ -352,5 +376,6 @@ pub fn plan<'a>(
         config: site,
         docs,
         omitted,
+        unreleased,
     }
 }

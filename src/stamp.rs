@@ -408,23 +408,29 @@ impl Stamps {
 }
 
 /// Reports what the stamps reveal: post-dated approvals (errors), stale approvals
-/// and stale addenda (warnings).
+/// and stale addenda (warnings in previews, errors in a release).
 pub fn report(
     corpus: &crate::parse::Corpus,
     stamps: &Stamps,
+    release: bool,
     diags: &mut crate::diag::Diagnostics,
 ) {
     use crate::diag::Diagnostic;
     if !stamps.git {
         return;
     }
-    fn check_approvals(
-        path: &Path,
-        line: usize,
-        list: &[Approval],
-        stamp: &FileStamp,
-        diags: &mut crate::diag::Diagnostics,
-    ) {
+    let stale = |path: &Path, line: usize, msg: String| {
+        if release {
+            Diagnostic::error(path, line, msg)
+        } else {
+            Diagnostic::warning(path, line, msg)
+        }
+    };
+    let check_approvals = |path: &Path,
+                           line: usize,
+                           list: &[Approval],
+                           stamp: &FileStamp,
+                           diags: &mut crate::diag::Diagnostics| {
         let short = |c: &Option<Arc<CommitInfo>>| {
             c.as_ref().map_or(String::new(), |c| c.short().to_string())
         };
@@ -451,7 +457,7 @@ pub fn report(
             }
             if s.stale {
                 diags.push(
-                    Diagnostic::warning(path, line, format!(
+                    stale(path, line, format!(
                         "the approval by {} (recorded in {}) no longer covers the text, which changed afterwards",
                         a.name, short(&s.recorded_in)
                     ))
@@ -459,7 +465,7 @@ pub fn report(
                 );
             }
         }
-    }
+    };
     for doc in &corpus.documents {
         if let Some(s) = stamps.get(&doc.path) {
             check_approvals(
@@ -509,7 +515,7 @@ pub fn report(
                 ),
             };
             diags.push(
-                Diagnostic::warning(&*add.path, add.target_line, format!("stale addendum: {why}"))
+                stale(&add.path, add.target_line, format!("stale addendum: {why}"))
                     .help("review the adaptation against the new global text, then update and re-approve the addendum"),
             );
         }

@@ -301,6 +301,15 @@ pub fn render_site(
     for o in &plan.omitted {
         targets.absent.insert(&o.doc.meta.id, o.reason.clone());
     }
+    for d in &plan.unreleased {
+        targets.absent.insert(
+            &d.meta.id,
+            format!(
+                "it is {}, and a release publishes approved documents only",
+                d.meta.status.as_str()
+            ),
+        );
+    }
     for doc in &corpus.documents {
         if let Some(s) = doc.site.as_deref().filter(|s| *s != plan.id) {
             targets

@@ -114,9 +114,9 @@ impl GitRepo {
         self.prefix.join(rel)
     }
 
-    /// Whether any source (book.toml, procedures/, themes/) differs from HEAD,
-    /// untracked files included.
-    pub fn is_dirty(&self) -> Result<bool, String> {
+    /// The sources (book.toml, procedures/, themes/) that differ from HEAD, untracked
+    /// files included, as paths relative to the procsite root.
+    pub fn dirty_paths(&self) -> Result<Vec<String>, String> {
         let mut opts = StatusOptions::new();
         opts.include_untracked(true)
             .recurse_untracked_dirs(true)
@@ -132,7 +132,18 @@ impl GitRepo {
             .repo
             .statuses(Some(&mut opts))
             .map_err(|e| e.message().to_string())?;
-        Ok(statuses.iter().any(|s| s.status() != git2::Status::CURRENT))
+        let mut paths: Vec<String> = statuses
+            .iter()
+            .filter(|s| s.status() != git2::Status::CURRENT)
+            .filter_map(|s| s.path().map(str::to_string))
+            .map(|p| {
+                Path::new(&p)
+                    .strip_prefix(&self.prefix)
+                    .map_or(p.clone(), |r| r.to_string_lossy().into_owned())
+            })
+            .collect();
+        paths.sort();
+        Ok(paths)
     }
 
     /// Every source file of a commit, read from git objects without a checkout.

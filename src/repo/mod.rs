@@ -21,6 +21,8 @@ pub struct BuildInfo {
     pub refname: Option<String>,
     /// Sources were read from a work tree that differs from the commit.
     pub dirty: bool,
+    /// The sources that differ from the commit.
+    pub dirty_paths: Vec<String>,
     /// The root is inside a git repository.
     pub git: bool,
     /// The history is incomplete (a shallow clone).
@@ -95,8 +97,11 @@ pub fn read(root: &Path, refname: Option<&str>, diags: &mut Diagnostics) -> Opti
         }
     }
     if refname.is_none() {
-        match git.is_dirty() {
-            Ok(d) => info.dirty = d,
+        match git.dirty_paths() {
+            Ok(d) => {
+                info.dirty = !d.is_empty();
+                info.dirty_paths = d;
+            }
             Err(e) => {
                 fail(diags, format!("cannot read the work tree status: {e}"));
                 return None;

@@ -1,0 +1,148 @@
+//! Release mode: what a controlled release refuses. Every problem is listed with its
+//! file and line, and nothing is written while any remains.
+
+use crate::config::{Config, Evidence, CONFIG_FILE};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::model::{Approval, Status};
+use crate::parse::Corpus;
+use crate::repo::BuildInfo;
+use crate::stamp::{FileStamp, Stamps};
+
+/// The tool version against `[build] procsite-version`. An invalid requirement is an
+/// error in any build; a tool outside it refuses releases only.
+pub fn check_tool_version(config: &Config, release: bool, diags: &mut Diagnostics) {
+    let Some(req) = &config.build.procsite_version else {
+        return;
+    };
+    let line = config.line_of_in_table("[build]", "procsite-version");
+    let req = match semver::VersionReq::parse(req) {
+        Ok(r) => r,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    CONFIG_FILE,
+                    line,
+                    format!("procsite-version '{req}' is not a version requirement: {e}"),
+                )
+                .help("write e.g. procsite-version = \"=1.2.3\" for the validated version"),
+            );
+            return;
+        }
+    };
+    let tool = env!("CARGO_PKG_VERSION");
+    let version = semver::Version::parse(tool).expect("the crate version is semver");
+    if release && !req.matches(&version) {
+        diags.push(
+            Diagnostic::error(CONFIG_FILE, line, format!("this is procsite {tool}, outside the validated procsite-version {req}"))
+                .help("release with the validated tool version, or validate this one and update procsite-version"),
+        );
+    }
+}
+
+/// Everything about the source a release refuses: no git, a shallow clone,
+/// uncommitted changes.
+pub fn check_source(info: &BuildInfo, diags: &mut Diagnostics) {
+    if !info.git {
+        diags.push(
+            Diagnostic::error(".", 0, "a release must be built from a git repository")
+                .help("commit the procedures to git; without history nothing is controlled"),
+        );
+        return;
+    }
+    if info.commit.is_none() {
+        diags.push(
+            Diagnostic::error(".git", 0, "the repository has no commit to release")
+                .help("commit the procedures first"),
+        );
+    }
+    if info.shallow {
+        diags.push(
+            Diagnostic::error(
+                ".git",
+                0,
+                "a release cannot be built from a shallow clone: its history is incomplete",
+            )
+            .help("fetch the whole history (git fetch --unshallow; in CI, fetch-depth 0)"),
+        );
+    }
+    for path in &info.dirty_paths {
+        diags.push(
+            Diagnostic::error(
+                path.as_str(),
+                0,
+                "uncommitted change: a release is built from a commit only",
+            )
+            .help("commit or stash the change, or build a preview without --release"),
+        );
+    }
+}
+
+fn rank(e: Evidence) -> &'static str {
+    match e {
+        Evidence::Declared => "declared",
+        Evidence::Recorded => "recorded",
+        Evidence::Signed => "signed",
+    }
+}
+
+/// Approvals of approved documents and addenda against `[release] approval-evidence`:
+/// below it is an error in a release; with the default `declared`, each approval
+/// without evidence is a warning.
+pub fn check_evidence(
+    corpus: &Corpus,
+    stamps: &Stamps,
+    config: &Config,
+    release: bool,
+    diags: &mut Diagnostics,
+) {
+    let required = config.release.approval_evidence;
+    let mut check = |path: &std::path::Path,
+                     line: usize,
+                     status: Status,
+                     approvals: &[Approval],
+                     stamp: Option<&FileStamp>| {
+        if status != Status::Approved {
+            return;
+        }
+        for (i, a) in approvals.iter().enumerate() {
+            let have = stamp
+                .and_then(|s| s.approvals.get(i))
+                .map_or(Evidence::Declared, |s| s.evidence);
+            if have < required && release {
+                diags.push(
+                    Diagnostic::error(path, line, format!(
+                        "the approval by {} is {}, and a release requires {} approvals",
+                        a.name, rank(have), rank(required)
+                    ))
+                    .help(format!(
+                        "record it with an `Approved-by: {} <email>` trailer in the commit (and sign it for `signed`); [release] approval-evidence in book.toml",
+                        a.name
+                    )),
+                );
+            } else if have == Evidence::Declared && required == Evidence::Declared && release {
+                diags.push(
+                    Diagnostic::warning(path, line, format!("the approval by {} is only declared: no Approved-by trailer records it", a.name))
+                        .help(format!("record it with an `Approved-by: {} <email>` trailer of an approver in [approvers]", a.name)),
+                );
+            }
+        }
+    };
+    for d in &corpus.documents {
+        check(
+            &d.path,
+            d.line("approvals"),
+            d.meta.status,
+            &d.meta.approvals,
+            stamps.get(&d.path),
+        );
+    }
+    for a in &corpus.addenda {
+        check(
+            &a.path,
+            a.target_line,
+            a.meta.status,
+            &a.meta.approvals,
+            stamps.get(&a.path),
+        );
+    }
+}

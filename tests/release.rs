@@ -1,0 +1,154 @@
+//! `build --release`: what a controlled release refuses, and what it publishes.
+
+mod common;
+use common::*;
+
+const APPROVERS: &str =
+    "\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\n";
+
+fn approved(id: &str, body: &str, date: &str) -> String {
+    format!(
+        "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-07-01\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: {date} }}\n---\n{body}"
+    )
+}
+
+/// A repository a release accepts: approved documents, approvals recorded by trailers.
+fn releasable() -> SiteTest {
+    let mut t = SiteTest::empty();
+    t.write("book.toml", &format!("{BOOK}{APPROVERS}"));
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved("SOP-0020", "## Scope {#scope}\nCAPA.\n", "2026-05-01"),
+    );
+    t.write(
+        "procedures/global/SOP-0090.md",
+        &approved("SOP-0090", "## Scope {#scope}\nSterile.\n", "2026-05-01"),
+    );
+    t.write(
+        "procedures/global/SOP-0130.md",
+        "---\nid: SOP-0130\ntitle: Draft\nstatus: draft\n---\n## A\nNot yet.\n",
+    );
+    t.commit("Issue the procedures\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t
+}
+
+#[test]
+fn a_release_publishes_approved_documents_without_preview_marks() {
+    let t = releasable();
+    let out = t.run(&["build", "--release"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let page = t.page("cork", "SOP-0020");
+    assert!(!page.contains("Uncontrolled preview"), "{page}");
+    assert!(!page.contains("class=\"watermark\""));
+    assert!(page.contains(">recorded</span>"));
+    assert!(
+        !t.exists("public/cork/preview/SOP-0130.html"),
+        "drafts are not released"
+    );
+    assert!(!t
+        .read("public/cork/preview/index.html")
+        .contains("SOP-0130"));
+    // A preview of the same commit shows the draft, marked.
+    t.build();
+    assert!(t.page("cork", "SOP-0130").contains("class=\"watermark\""));
+    assert!(t.page("cork", "SOP-0020").contains("Uncontrolled preview"));
+}
+
+#[test]
+fn a_release_lists_every_problem_and_writes_nothing() {
+    let mut t = releasable();
+    t.write(
+        "book.toml",
+        &format!("{BOOK}{APPROVERS}\n[release]\napproval-evidence = \"recorded\"\n").replace(
+            "organization = \"Test Devices\"",
+            "organization = \"Test Devices\"\n\n[build]\nprocsite-version = \"=0.0.1\"",
+        ),
+    );
+    // Stale approval: the body changed after the approval, with no new one.
+    t.write(
+        "procedures/global/SOP-0090.md",
+        &approved(
+            "SOP-0090",
+            "## Scope {#scope}\nSterile, edited.\n",
+            "2026-05-01",
+        ),
+    );
+    // A stale addendum and an approval without a trailer.
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        "---\naddendum-to: SOP-0020\nrationale: r\nstatus: approved\napprovals:\n  - { name: Aoife Byrne, role: Site Quality Head, date: 2026-05-01 }\n---\n::: append #scope\nCork.\n:::\n",
+    );
+    t.commit("Edits without approval");
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved(
+            "SOP-0020",
+            "## Scope {#scope}\nCAPA v2, see [the draft](SOP-0130).\n",
+            "2026-06-01",
+        ),
+    );
+    t.commit("SOP-0020 revision 2\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    // An uncommitted file.
+    t.write(
+        "procedures/global/SOP-0200.md",
+        &approved("SOP-0200", "## A\nNew.\n", "2026-05-01"),
+    );
+    let err = t.expect_failure(&["build", "--release"]);
+    assert!(!t.exists("public"), "nothing is written");
+    for needle in [
+        "book.toml:6: error: this is procsite",
+        "outside the validated procsite-version =0.0.1",
+        "procedures/global/SOP-0200.md: error: uncommitted change",
+        "procedures/global/SOP-0090.md:7: error: the approval by Jane Roe (recorded in ",
+        "procedures/sites/cork/SOP-0020.md:2: error: stale addendum",
+        "procedures/sites/cork/SOP-0020.md:2: error: the approval by Aoife Byrne is declared, and a release requires recorded approvals",
+        "procedures/global/SOP-0020.md:11: error: links to SOP-0130, which site cork does not publish (it is draft, and a release publishes approved documents only)",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    // check --release reports the same without building.
+    let check = t.expect_failure(&["check", "--release"]);
+    assert!(check.contains("stale addendum"), "{check}");
+    // The same repository still builds as a preview.
+    t.build();
+}
+
+#[test]
+fn a_release_needs_git_history() {
+    let t = SiteTest::no_git();
+    t.write("book.toml", BOOK);
+    t.write("procedures/global/SOP-0020.md", CAPA);
+    t.write("procedures/global/SOP-0090.md", STERILE);
+    let err = t.expect_failure(&["build", "--release"]);
+    assert!(
+        err.contains("a release must be built from a git repository"),
+        "{err}"
+    );
+
+    let mut t = releasable();
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved("SOP-0020", "## Scope {#scope}\nCAPA v2.\n", "2026-06-01"),
+    );
+    let second = t.commit("Revision 2\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.make_shallow(second);
+    let err = t.expect_failure(&["build", "--release"]);
+    assert!(
+        err.contains(".git: error: a release cannot be built from a shallow clone"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_draft_addendum_is_not_applied_in_a_release() {
+    let mut t = releasable();
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum("SOP-0020", "r", "::: append #scope\nCORK DRAFT TEXT\n:::\n"),
+    );
+    t.commit("Cork drafts an adaptation");
+    let out = t.run(&["build", "--release"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("cork/SOP-0020.md:2: warning: this addendum is draft, so the release publishes SOP-0020 without it"), "{}", out.stderr);
+    assert!(!t.page("cork", "SOP-0020").contains("CORK DRAFT TEXT"));
+}
