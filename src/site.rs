@@ -26,6 +26,8 @@ pub struct SitePlan<'a> {
     pub omitted: Vec<Omitted<'a>>,
     /// Drafts and documents in review, which a release does not publish.
     pub unreleased: Vec<&'a Document>,
+    /// Obsolete documents of this site: listed, never published as current.
+    pub obsolete: Vec<&'a Document>,
 }
 
 /// Repository-wide rules: unique ids, addenda naming real documents, one addendum
@@ -59,12 +61,27 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
             }
         }
         for s in &doc.meta.supersedes {
-            if !ids.contains_key(s.as_str()) {
-                diags.push(Diagnostic::warning(
+            match ids.get(s.as_str()) {
+                None => diags.push(Diagnostic::warning(
                     &*doc.path,
-                    0,
+                    doc.line("supersedes"),
                     format!("supersedes {s}, which is not in the repository"),
-                ));
+                )),
+                Some(old) if old.meta.status != Status::Obsolete => diags.push(
+                    Diagnostic::error(
+                        &*doc.path,
+                        doc.line("supersedes"),
+                        format!(
+                            "supersedes {s}, which is {}, not obsolete",
+                            old.meta.status.as_str()
+                        ),
+                    )
+                    .help(format!(
+                        "set `status: obsolete` in {}",
+                        crate::diag::display_path(&old.path)
+                    )),
+                ),
+                Some(_) => {}
             }
         }
         if let Some(m) = &doc.meta.markets {
@@ -316,6 +333,7 @@ pub fn plan<'a>(
     let mut docs = Vec::new();
     let mut omitted = Vec::new();
     let mut unreleased = Vec::new();
+    let mut obsolete = Vec::new();
     let mut sorted: Vec<&Document> = corpus.documents.iter().collect();
     sorted.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
     for doc in sorted {
@@ -325,6 +343,10 @@ pub fn plan<'a>(
         }
         match &doc.site {
             Some(s) if s != site_id => continue,
+            Some(_) if doc.meta.status == Status::Obsolete => {
+                obsolete.push(doc);
+                continue;
+            }
             Some(_) => {
                 docs.push((doc, None));
                 continue;
@@ -368,6 +390,22 @@ pub fn plan<'a>(
                     excluded,
                 });
             }
+            None if doc.meta.status == Status::Obsolete => {
+                if let Some(add) = addendum {
+                    diags.push(
+                        Diagnostic::warning(
+                            &*add.path,
+                            add.target_line,
+                            format!(
+                                "{} is obsolete, so this addendum is not applied",
+                                doc.meta.id
+                            ),
+                        )
+                        .help("delete the addendum, or adapt the document that supersedes it"),
+                    );
+                }
+                obsolete.push(doc);
+            }
             None => docs.push((doc, addendum)),
         }
     }
@@ -377,5 +415,6 @@ pub fn plan<'a>(
         docs,
         omitted,
         unreleased,
+        obsolete,
     }
 }

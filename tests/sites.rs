@@ -286,3 +286,41 @@ fn a_heading_has_the_same_anchor_at_every_site() {
         "the EU heading is not at Boston"
     );
 }
+
+#[test]
+fn obsolete_documents_are_listed_not_published_and_not_linked() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0019.md",
+        "---\nid: SOP-0019\ntitle: Old CAPA\nstatus: obsolete\n---\n## A\nOld.\n",
+    );
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &CAPA.replace(
+            "owner: Global Quality",
+            "owner: Global Quality\nsupersedes: [SOP-0019]",
+        ),
+    );
+    t.build();
+    assert!(!t.exists("public/cork/preview/SOP-0019.html"));
+    let index = t.read("public/cork/preview/index.html");
+    assert!(
+        index.contains("Obsolete documents") && index.contains("Superseded by SOP-0020"),
+        "{index}"
+    );
+    // A current document may not link to it.
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("SOP-0030", "C", "", "See [the old one](SOP-0019).\n"),
+    );
+    let err = t.expect_failure(&["build"]);
+    assert!(err.contains("SOP-0030.md:7: error: links to SOP-0019, which site cork does not publish (it is obsolete)"), "{err}");
+    // supersedes must name an obsolete document.
+    t.remove("procedures/global/SOP-0030.md");
+    t.write("procedures/global/SOP-0019.md", "---\nid: SOP-0019\ntitle: Old CAPA\nstatus: approved\neffective: 2026-01-01\napprovals:\n  - { name: A, role: R, date: 2025-12-01 }\n---\n");
+    let err = t.expect_failure(&["build"]);
+    assert!(
+        err.contains("SOP-0020.md:6: error: supersedes SOP-0019, which is approved, not obsolete"),
+        "{err}"
+    );
+}

@@ -110,6 +110,8 @@ pub struct IndexView {
     pub build: BuildView,
     pub groups: Vec<GroupView>,
     pub omitted: Vec<OmittedView>,
+    /// Obsolete documents: listed, not published as current.
+    pub obsolete: Vec<OmittedView>,
     pub adapted_count: usize,
     pub doc_count: usize,
     /// Relative link to the portal.

@@ -301,6 +301,11 @@ pub fn render_site(
     for o in &plan.omitted {
         targets.absent.insert(&o.doc.meta.id, o.reason.clone());
     }
+    for d in &plan.obsolete {
+        targets
+            .absent
+            .insert(&d.meta.id, "it is obsolete".to_string());
+    }
     for d in &plan.unreleased {
         targets.absent.insert(
             &d.meta.id,
@@ -591,6 +596,20 @@ fn page_view(
     }
 }
 
+/// "Superseded by SOP-0021, SOP-0022", or "Withdrawn" when nothing supersedes it.
+fn superseded_by(old: &crate::parse::Document, site_docs: &[SiteDoc]) -> String {
+    let by: Vec<&str> = site_docs
+        .iter()
+        .filter(|sd| sd.doc.meta.supersedes.contains(&old.meta.id))
+        .map(|sd| sd.doc.meta.id.as_str())
+        .collect();
+    if by.is_empty() {
+        "Withdrawn".into()
+    } else {
+        format!("Superseded by {}", by.join(", "))
+    }
+}
+
 fn index_view(
     plan: &SitePlan,
     site_docs: &[SiteDoc],
@@ -648,6 +667,16 @@ fn index_view(
                 title: o.doc.meta.title.clone(),
                 reason: o.reason.clone(),
                 kind: if o.excluded { "excluded" } else { "markets" }.into(),
+            })
+            .collect(),
+        obsolete: plan
+            .obsolete
+            .iter()
+            .map(|d| OmittedView {
+                id: d.meta.id.clone(),
+                title: d.meta.title.clone(),
+                reason: superseded_by(d, site_docs),
+                kind: "obsolete".into(),
             })
             .collect(),
         adapted_count: site_docs.iter().filter(|d| d.addendum.is_some()).count(),
