@@ -31,6 +31,8 @@ pub struct BuildOptions {
     pub refname: Option<String>,
     /// A controlled release: refuse anything a release must not contain.
     pub release: bool,
+    /// The build's as-of date; default: the built commit's date.
+    pub as_of: Option<crate::model::Date>,
 }
 
 /// What a run produced: the diagnostics, and the rendered sites when there were no errors.
@@ -68,7 +70,21 @@ fn check_version_name(v: &str, diags: &mut Diagnostics) {
     }
 }
 
-pub fn build_view(version: &str, info: &BuildInfo, release: bool) -> BuildView {
+/// The build's one date: `--as-of`, else the built commit's date; never the clock.
+pub fn as_of(opts: &BuildOptions, info: &BuildInfo) -> Option<crate::model::Date> {
+    opts.as_of.or_else(|| {
+        info.commit
+            .as_deref()
+            .map(|c| stamp::commit_date(c.commit_time, c.commit_offset))
+    })
+}
+
+pub fn build_view(
+    version: &str,
+    info: &BuildInfo,
+    release: bool,
+    as_of: Option<crate::model::Date>,
+) -> BuildView {
     let commit = info.commit.as_deref();
     BuildView {
         version: version.to_string(),
@@ -76,7 +92,7 @@ pub fn build_view(version: &str, info: &BuildInfo, release: bool) -> BuildView {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         commit: commit.map(|c| c.id.clone()),
         commit_short: commit.map(|c| c.short().to_string()),
-        as_of: commit.map(|c| stamp::commit_date(c.commit_time, c.commit_offset).to_string()),
+        as_of: as_of.map(|d| d.to_string()),
         dirty: info.dirty,
         git: info.git,
         shallow: info.shallow,
@@ -146,6 +162,9 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     let stamps = stamp_corpus(&corpus, &source, &config);
     stamp::report(&corpus, &stamps, opts.release, &mut diags);
     release::check_tool_version(&config, opts.release, &mut diags);
+    if let Some(t) = as_of(opts, &source.info) {
+        site::check_reviews(&corpus, t, &mut diags);
+    }
     release::check_evidence(&corpus, &stamps, &config, opts.release, &mut diags);
     if opts.release {
         release::check_source(&source.info, &mut diags);
@@ -177,7 +196,12 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         rendered.diags = diags;
         return rendered;
     };
-    let build = build_view(&rendered.version, &source.info, opts.release);
+    let build = build_view(
+        &rendered.version,
+        &source.info,
+        opts.release,
+        as_of(opts, &source.info),
+    );
     let shared = render::Shared::new(&corpus);
     let ids: Vec<&String> = config
         .site
@@ -309,7 +333,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
             }
         })
         .collect();
-    let build = build_view(&version, &rendered.info, opts.release);
+    let build = build_view(
+        &version,
+        &rendered.info,
+        opts.release,
+        as_of(opts, &rendered.info),
+    );
     let Some(portal) = render::render_portal(&config, &theme, portal_sites, &build, &mut diags)
     else {
         return Err(diags);

@@ -33,6 +33,9 @@ pub enum Command {
         /// Check as for a release: everything `build --release` would refuse.
         #[arg(long)]
         release: bool,
+        /// The as-of date (YYYY-MM-DD); default: the built commit's date.
+        #[arg(long = "as-of", value_name = "DATE", value_parser = parse_date)]
+        as_of: Option<crate::model::Date>,
     },
     /// Build the site websites into the output folder.
     Build {
@@ -53,12 +56,19 @@ pub enum Command {
         /// approvals below [release] approval-evidence, a tool outside procsite-version.
         #[arg(long)]
         release: bool,
+        /// The as-of date (YYYY-MM-DD) for overdue reviews; default: the built commit's date.
+        #[arg(long = "as-of", value_name = "DATE", value_parser = parse_date)]
+        as_of: Option<crate::model::Date>,
     },
     /// Check a published version, or a whole output folder, against its manifest.json.
     Verify {
         /// A site version folder (holding manifest.json) or an output folder.
         dir: PathBuf,
     },
+}
+
+fn parse_date(s: &str) -> Result<crate::model::Date, String> {
+    crate::model::Date::parse(s)
 }
 
 fn print_diagnostics(diags: Diagnostics) -> (usize, usize) {
@@ -101,11 +111,16 @@ fn verify(dir: &std::path::Path) -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Verify { dir } => verify(&dir),
-        Command::Check { refname, release } => {
+        Command::Check {
+            refname,
+            release,
+            as_of,
+        } => {
             let opts = BuildOptions {
                 root: cli.root,
                 refname,
                 release,
+                as_of,
                 ..Default::default()
             };
             let (errors, warnings) = print_diagnostics(build::check(&opts));
@@ -123,6 +138,7 @@ pub fn run(cli: Cli) -> ExitCode {
             version,
             refname,
             release,
+            as_of,
         } => {
             let started = Instant::now();
             let opts = BuildOptions {
@@ -132,6 +148,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 version,
                 refname,
                 release,
+                as_of,
             };
             match build::build(&opts) {
                 Ok(summary) => {

@@ -301,6 +301,24 @@ fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
     }
 }
 
+/// Approved documents whose periodic review was due before the as-of date.
+pub fn check_reviews(corpus: &Corpus, as_of: crate::model::Date, diags: &mut Diagnostics) {
+    for d in &corpus.documents {
+        if let (Status::Approved, Some(due)) = (d.meta.status, d.meta.review_due) {
+            if due < as_of {
+                diags.push(
+                    Diagnostic::warning(
+                        &*d.path,
+                        d.line("review-due"),
+                        format!("periodic review overdue: due {due}, as of {as_of}"),
+                    )
+                    .help("review the document and record the new review-due date"),
+                );
+            }
+        }
+    }
+}
+
 /// The documents a site publishes, and those it leaves out with the reason.
 pub fn plan<'a>(
     corpus: &'a Corpus,

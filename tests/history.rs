@@ -742,3 +742,40 @@ fn a_trailer_counts_in_the_documents_own_commits_or_a_merge_not_in_unrelated_one
         "the pull request's merge commit"
     );
 }
+
+#[test]
+fn a_review_due_before_the_as_of_date_is_overdue() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nV1.\n", "2026-05-01").replace(
+            "effective: 2026-07-01",
+            "effective: 2026-05-02\nreview-due: 2026-06-15",
+        ),
+    );
+    t.commit("Issue");
+    // As of the commit (2026-06-01) the review is not yet due.
+    let out = t.build();
+    assert!(!out.stderr.contains("overdue"), "{}", out.stderr);
+    assert!(!t
+        .page("cork", "SOP-0030")
+        .contains("periodic review overdue"));
+    // As of a later date it is, on the page, on the index and in check.
+    let out = t.run(&["build", "--as-of", "2026-07-01"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "SOP-0030.md:7: warning: periodic review overdue: due 2026-06-15, as of 2026-07-01"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(t
+        .page("cork", "SOP-0030")
+        .contains(">periodic review overdue</span>"));
+    assert!(t
+        .read("public/cork/preview/index.html")
+        .contains(">review overdue</span>"));
+    let bad = t.run(&["build", "--as-of", "July"]);
+    assert_eq!(bad.code, 2, "a bad date is a usage error: {}", bad.stderr);
+}

@@ -85,6 +85,7 @@ pub struct DocSummary {
     pub stale_addendum: bool,
     /// The site's addendum to this document is not approved.
     pub adaptation_draft: bool,
+    pub review_overdue: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -157,6 +158,8 @@ pub struct DocView {
     pub uncommitted: bool,
     /// The global text changed after the site's addendum was last changed.
     pub stale_addendum: bool,
+    /// Approved, and its review-due date is before the build's as-of date.
+    pub review_overdue: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

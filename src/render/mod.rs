@@ -118,6 +118,15 @@ fn stale_addendum(sd: &SiteDoc, stamps: &Stamps) -> bool {
     }
 }
 
+/// An approved document whose review-due date is before the build's as-of date.
+fn review_overdue(m: &crate::model::DocMeta, build: &BuildView) -> bool {
+    let as_of = build
+        .as_of
+        .as_deref()
+        .and_then(|d| crate::model::Date::parse(d).ok());
+    m.status == Status::Approved && matches!((m.review_due, as_of), (Some(due), Some(t)) if due < t)
+}
+
 fn is_draft(status: Status) -> bool {
     matches!(status, Status::Draft | Status::InReview)
 }
@@ -569,6 +578,7 @@ fn page_view(
             uncommitted: doc_stamp.is_some_and(|s| s.uncommitted)
                 || add_stamp.is_some_and(|s| s.uncommitted),
             stale_addendum: stale_addendum(sd, stamps),
+            review_overdue: review_overdue(m, build),
             history,
         },
         adaptation,
@@ -641,6 +651,7 @@ fn index_view(
                 .then(|| stamps.get(&sd.doc.path).map_or(0, |s| s.revision)),
             stale_addendum: stale_addendum(sd, stamps),
             adaptation_draft: sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
+            review_overdue: review_overdue(m, build),
         });
     }
     IndexView {
