@@ -168,6 +168,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     release::check_evidence(&corpus, &stamps, &config, opts.release, &mut diags);
     if opts.release {
         release::check_source(&source.info, &mut diags);
+        release::check_unreleased(&corpus, &stamps, &mut diags);
     }
     lap(&mut rendered, "stamp");
 

@@ -146,3 +146,23 @@ pub fn check_evidence(
         );
     }
 }
+
+/// Documents a release leaves out because they are being revised although an earlier
+/// revision was approved: the release cannot publish that revision yet, so say so.
+pub fn check_unreleased(corpus: &Corpus, stamps: &Stamps, diags: &mut Diagnostics) {
+    for d in &corpus.documents {
+        if !matches!(d.meta.status, Status::Draft | Status::InReview) {
+            continue;
+        }
+        let approved_before = stamps.get(&d.path).map_or(0, |s| s.revision);
+        if approved_before > 0 {
+            diags.push(
+                Diagnostic::warning(&*d.path, d.line("status"), format!(
+                    "{} is {}: this release leaves it out, although its revision {approved_before} was approved",
+                    d.meta.id, d.meta.status.as_str()
+                ))
+                .help("release before starting the revision, or approve the revision; publishing the last approved revision from history is not supported yet"),
+            );
+        }
+    }
+}

@@ -67,20 +67,27 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
                     doc.line("supersedes"),
                     format!("supersedes {s}, which is not in the repository"),
                 )),
-                Some(old) if old.meta.status != Status::Obsolete => diags.push(
-                    Diagnostic::error(
-                        &*doc.path,
-                        doc.line("supersedes"),
-                        format!(
-                            "supersedes {s}, which is {}, not obsolete",
-                            old.meta.status.as_str()
-                        ),
+                // A successor in preparation may name a document still in force;
+                // once the successor is approved, the old one must be obsolete.
+                Some(old)
+                    if doc.meta.status == Status::Approved
+                        && old.meta.status != Status::Obsolete =>
+                {
+                    diags.push(
+                        Diagnostic::error(
+                            &*doc.path,
+                            doc.line("supersedes"),
+                            format!(
+                                "supersedes {s}, which is {}, not obsolete",
+                                old.meta.status.as_str()
+                            ),
+                        )
+                        .help(format!(
+                            "set `status: obsolete` in {}",
+                            crate::diag::display_path(&old.path)
+                        )),
                     )
-                    .help(format!(
-                        "set `status: obsolete` in {}",
-                        crate::diag::display_path(&old.path)
-                    )),
-                ),
+                }
                 Some(_) => {}
             }
         }

@@ -270,9 +270,9 @@ impl FileStamp {
 
 /// The best evidence for an approval: an `Approved-by:` trailer of a registered
 /// approver with the approval's name, at or after the last change of the approved
-/// text, in a commit that changed the file or in a merge commit (a pull request
-/// merged with its approval); signed when that commit carries a signature. A trailer
-/// in a commit about other documents is no evidence for this one.
+/// text, in a commit that changed the file (a squash-merged pull request, say);
+/// signed when that commit carries a signature. A trailer in a commit about other
+/// documents, merge commits included, is no evidence for this one.
 #[allow(clippy::too_many_arguments)]
 fn evidence(
     history: &HistoryIndex,
@@ -323,7 +323,7 @@ fn evidence(
                 .flatten()
             {
                 let c = &history.commits[i];
-                if i > bound || !(c.merge || own.contains(&i)) {
+                if i > bound || !own.contains(&i) {
                     continue;
                 }
                 let ev = if c.signed {
@@ -419,8 +419,10 @@ pub fn report(
     if !stamps.git {
         return;
     }
-    let stale = |path: &Path, line: usize, msg: String| {
-        if release {
+    // In a release, stale approvals and addenda of what it publishes are errors;
+    // drafts are not published, so theirs stay warnings.
+    let stale = |path: &Path, line: usize, approved: bool, msg: String| {
+        if release && approved {
             Diagnostic::error(path, line, msg)
         } else {
             Diagnostic::warning(path, line, msg)
@@ -428,6 +430,7 @@ pub fn report(
     };
     let check_approvals = |path: &Path,
                            line: usize,
+                           approved: bool,
                            list: &[Approval],
                            stamp: &FileStamp,
                            diags: &mut crate::diag::Diagnostics| {
@@ -457,7 +460,7 @@ pub fn report(
             }
             if s.stale {
                 diags.push(
-                    stale(path, line, format!(
+                    stale(path, line, approved, format!(
                         "the approval by {} (recorded in {}) no longer covers the text, which changed afterwards",
                         a.name, short(&s.recorded_in)
                     ))
@@ -471,6 +474,7 @@ pub fn report(
             check_approvals(
                 &doc.path,
                 doc.line("approvals"),
+                doc.meta.status == crate::model::Status::Approved,
                 &doc.meta.approvals,
                 s,
                 diags,
@@ -486,7 +490,14 @@ pub fn report(
         let Some(s) = stamps.get(&add.path) else {
             continue;
         };
-        check_approvals(&add.path, add.target_line, &add.meta.approvals, s, diags);
+        check_approvals(
+            &add.path,
+            add.target_line,
+            add.meta.status == crate::model::Status::Approved,
+            &add.meta.approvals,
+            s,
+            diags,
+        );
         let Some(global) = by_id
             .get(add.meta.addendum_to.as_str())
             .and_then(|d| stamps.get(&d.path))
@@ -515,7 +526,7 @@ pub fn report(
                 ),
             };
             diags.push(
-                stale(&add.path, add.target_line, format!("stale addendum: {why}"))
+                stale(&add.path, add.target_line, add.meta.status == crate::model::Status::Approved, format!("stale addendum: {why}"))
                     .help("review the adaptation against the new global text, then update and re-approve the addendum"),
             );
         }

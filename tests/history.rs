@@ -702,7 +702,7 @@ fn a_renumbered_document_keeps_the_history_of_its_former_id() {
 }
 
 #[test]
-fn a_trailer_counts_in_the_documents_own_commits_or_a_merge_not_in_unrelated_ones() {
+fn a_trailer_counts_only_in_the_documents_own_commits() {
     let mut t = SiteTest::new();
     t.write(
         "book.toml",
@@ -725,6 +725,7 @@ fn a_trailer_counts_in_the_documents_own_commits_or_a_merge_not_in_unrelated_one
         t.page("cork", "SOP-0030").contains(">declared</span>"),
         "a trailer about another document"
     );
+    // A merge commit's trailer cannot be tied to one document: no evidence.
     t.on_branch_then_merge(
         "revise",
         "Merge revise\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n",
@@ -738,11 +739,18 @@ fn a_trailer_counts_in_the_documents_own_commits_or_a_merge_not_in_unrelated_one
     );
     t.build();
     assert!(
-        t.page("cork", "SOP-0030").contains(">recorded</span>"),
-        "the pull request's merge commit"
+        t.page("cork", "SOP-0030").contains(">declared</span>"),
+        "a merge commit's trailer"
     );
+    // The trailer in the commit that changed the document (a squash merge) counts.
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nV3.\n", "2026-06-05"),
+    );
+    t.commit("Revise SOP-0030 (#12)\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.build();
+    assert!(t.page("cork", "SOP-0030").contains(">recorded</span>"));
 }
-
 #[test]
 fn a_review_due_before_the_as_of_date_is_overdue() {
     let mut t = SiteTest::new();

@@ -152,3 +152,38 @@ fn a_draft_addendum_is_not_applied_in_a_release() {
     assert!(out.stderr.contains("cork/SOP-0020.md:2: warning: this addendum is draft, so the release publishes SOP-0020 without it"), "{}", out.stderr);
     assert!(!t.page("cork", "SOP-0020").contains("CORK DRAFT TEXT"));
 }
+
+#[test]
+fn what_a_release_does_not_publish_does_not_block_it() {
+    let mut t = releasable();
+    // A document back in review, its old approval now stale: not published, no error.
+    t.write(
+        "procedures/global/SOP-0090.md",
+        &approved(
+            "SOP-0090",
+            "## Scope {#scope}\nSterile, being revised.\n",
+            "2026-05-01",
+        )
+        .replace("status: approved", "status: in-review"),
+    );
+    // A draft successor may name a document still in force.
+    t.write(
+        "procedures/global/SOP-0091.md",
+        "---\nid: SOP-0091\ntitle: Successor\nstatus: draft\nsupersedes: [SOP-0020]\n---\n## A\nNext.\n",
+    );
+    t.commit("Revisions in preparation");
+    let out = t.run(&["build", "--release"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("SOP-0090.md:7: warning: the approval by Jane Roe (recorded in "),
+        "{}",
+        out.stderr
+    );
+    // Leaving out a document whose earlier revision was approved is said aloud.
+    assert!(
+        out.stderr.contains("SOP-0090.md:5: warning: SOP-0090 is in-review: this release leaves it out, although its revision 1 was approved"),
+        "{}",
+        out.stderr
+    );
+}
