@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::build::{self, BuildOptions};
 use crate::diag::{display_path, Diagnostics};
@@ -23,19 +23,28 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What to read and how strictly: shared by `check` and `build`.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Read this commit or tag straight from git objects, without a checkout.
+    #[arg(long = "ref", value_name = "REF")]
+    pub refname: Option<String>,
+    /// A controlled release: refuse (listing every problem, writing nothing) a dirty or
+    /// shallow repository, stale approvals or addenda, links to drafts, approvals below
+    /// [release] approval-evidence, a tool outside procsite-version.
+    #[arg(long)]
+    pub release: bool,
+    /// The as-of date (YYYY-MM-DD) for overdue reviews; default: the built commit's date.
+    #[arg(long = "as-of", value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<crate::model::Date>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate everything and print file:line diagnostics; exit 1 on errors.
     Check {
-        /// Check this commit or tag, read from git objects.
-        #[arg(long = "ref", value_name = "REF")]
-        refname: Option<String>,
-        /// Check as for a release: everything `build --release` would refuse.
-        #[arg(long)]
-        release: bool,
-        /// The as-of date (YYYY-MM-DD); default: the built commit's date.
-        #[arg(long = "as-of", value_name = "DATE", value_parser = parse_date)]
-        as_of: Option<crate::model::Date>,
+        #[command(flatten)]
+        source: SourceArgs,
     },
     /// Build the site websites into the output folder.
     Build {
@@ -48,17 +57,8 @@ pub enum Command {
         /// Version folder name. Default: preview.
         #[arg(long = "version", value_name = "V")]
         version: Option<String>,
-        /// Build this commit or tag straight from git objects, without a checkout.
-        #[arg(long = "ref", value_name = "REF")]
-        refname: Option<String>,
-        /// A controlled release: refuse (listing every problem, writing nothing) a
-        /// dirty or shallow repository, stale approvals or addenda, links to drafts,
-        /// approvals below [release] approval-evidence, a tool outside procsite-version.
-        #[arg(long)]
-        release: bool,
-        /// The as-of date (YYYY-MM-DD) for overdue reviews; default: the built commit's date.
-        #[arg(long = "as-of", value_name = "DATE", value_parser = parse_date)]
-        as_of: Option<crate::model::Date>,
+        #[command(flatten)]
+        source: SourceArgs,
     },
     /// Check a published version, or a whole output folder, against its manifest.json.
     Verify {
@@ -111,16 +111,12 @@ fn verify(dir: &std::path::Path) -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Verify { dir } => verify(&dir),
-        Command::Check {
-            refname,
-            release,
-            as_of,
-        } => {
+        Command::Check { source } => {
             let opts = BuildOptions {
                 root: cli.root,
-                refname,
-                release,
-                as_of,
+                refname: source.refname,
+                release: source.release,
+                as_of: source.as_of,
                 ..Default::default()
             };
             let (errors, warnings) = print_diagnostics(build::check(&opts));
@@ -136,9 +132,7 @@ pub fn run(cli: Cli) -> ExitCode {
             sites,
             out,
             version,
-            refname,
-            release,
-            as_of,
+            source,
         } => {
             let started = Instant::now();
             let opts = BuildOptions {
@@ -146,9 +140,9 @@ pub fn run(cli: Cli) -> ExitCode {
                 out,
                 sites,
                 version,
-                refname,
-                release,
-                as_of,
+                refname: source.refname,
+                release: source.release,
+                as_of: source.as_of,
             };
             match build::build(&opts) {
                 Ok(summary) => {

@@ -640,19 +640,8 @@ fn a_rename_on_a_branch_merged_with_an_edit_keeps_the_whole_history() {
     );
     {
         let repo = git2::Repository::open(t.root()).unwrap();
-        let mut index = repo.index().unwrap();
-        index
-            .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
-            .unwrap();
-        index.update_all(["*"].iter(), None).unwrap();
-        index.write().unwrap();
-        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-        let sig = git2::Signature::new(
-            "Dana Controller",
-            "dana@example.com",
-            &git2::Time::new(1_790_000_000, 0),
-        )
-        .unwrap();
+        let tree = repo.find_tree(t.stage_all(&repo)).unwrap();
+        let sig = t.next_signature();
         let (main_c, renamed_c) = (
             repo.find_commit(main_tip).unwrap(),
             repo.find_commit(renamed).unwrap(),

@@ -134,19 +134,30 @@ impl SiteTest {
         self.path(rel).exists()
     }
 
-    /// Commits every file with a fixed author and a clock that starts on 2026-06-01
-    /// and advances one day per commit.
-    pub fn commit(&mut self, message: &str) -> git2::Oid {
-        let repo = git2::Repository::open(self.root()).unwrap();
+    /// Stages every file (added, changed, deleted) and returns the index's tree.
+    pub fn stage_all(&self, repo: &git2::Repository) -> git2::Oid {
         let mut index = repo.index().unwrap();
         index
             .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
             .unwrap();
         index.update_all(["*"].iter(), None).unwrap();
         index.write().unwrap();
-        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        index.write_tree().unwrap()
+    }
+
+    /// The fixed author of the next commit; the clock starts on 2026-06-01 and
+    /// advances one day per commit.
+    pub fn next_signature(&mut self) -> git2::Signature<'static> {
         let time = git2::Time::new(1_780_272_000 + self.commits * 86_400, 0);
-        let sig = git2::Signature::new("Dana Controller", "dana@example.com", &time).unwrap();
+        self.commits += 1;
+        git2::Signature::new("Dana Controller", "dana@example.com", &time).unwrap()
+    }
+
+    /// Commits every file with a fixed author and clock.
+    pub fn commit(&mut self, message: &str) -> git2::Oid {
+        let repo = git2::Repository::open(self.root()).unwrap();
+        let tree = repo.find_tree(self.stage_all(&repo)).unwrap();
+        let sig = self.next_signature();
         let parents: Vec<git2::Commit> = repo
             .head()
             .ok()
@@ -154,7 +165,6 @@ impl SiteTest {
             .into_iter()
             .collect();
         let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
-        self.commits += 1;
         repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &parent_refs)
             .unwrap()
     }
@@ -274,9 +284,7 @@ impl SiteTest {
         f(self);
         let branch_tip = repo.head().unwrap().peel_to_commit().unwrap();
         let tree = branch_tip.tree().unwrap();
-        let time = git2::Time::new(1_780_272_000 + self.commits * 86_400, 0);
-        self.commits += 1;
-        let sig = git2::Signature::new("Dana Controller", "dana@example.com", &time).unwrap();
+        let sig = self.next_signature();
         let main_tip = repo
             .find_reference(&main_ref)
             .unwrap()
@@ -293,15 +301,8 @@ impl SiteTest {
     /// Commits every file with a (fake) GPG signature header, as `git commit -S` would.
     pub fn commit_signed(&mut self, message: &str) -> git2::Oid {
         let repo = git2::Repository::open(self.root()).unwrap();
-        let mut index = repo.index().unwrap();
-        index
-            .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
-            .unwrap();
-        index.write().unwrap();
-        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
-        let time = git2::Time::new(1_780_272_000 + self.commits * 86_400, 0);
-        self.commits += 1;
-        let sig = git2::Signature::new("Dana Controller", "dana@example.com", &time).unwrap();
+        let tree = repo.find_tree(self.stage_all(&repo)).unwrap();
+        let sig = self.next_signature();
         let parent = repo.head().unwrap().peel_to_commit().unwrap();
         let buf = repo
             .commit_create_buffer(&sig, &sig, message, &tree, &[&parent])
