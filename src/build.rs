@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::inforce;
 use crate::manifest;
 use crate::parse;
 use crate::release;
@@ -148,7 +149,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
                 .help("fetch the whole history (git fetch --unshallow; in CI, a checkout with fetch-depth 0)"),
         );
     }
-    let corpus = parse::parse_corpus(&source.sources, &config, &mut diags);
+    let mut corpus = parse::parse_corpus(&source.sources, &config, &mut diags);
     site::validate(&corpus, &config, &mut diags);
     if !corpus.unreadable.is_empty() {
         // Composing without those files would report errors they cause elsewhere
@@ -168,6 +169,17 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     release::check_evidence(&corpus, &stamps, &config, opts.release, &mut diags);
     if opts.release {
         release::check_source(&source.info, &mut diags);
+    }
+    inforce::apply(
+        &mut corpus,
+        &source.history,
+        &stamps,
+        as_of(opts, &source.info),
+        opts.release,
+        &config,
+        &mut diags,
+    );
+    if opts.release {
         release::check_unreleased(&corpus, &stamps, &mut diags);
     }
     lap(&mut rendered, "stamp");

@@ -10,6 +10,7 @@ pub mod compose;
 pub mod config;
 pub mod diag;
 pub mod fs;
+pub mod inforce;
 pub mod manifest;
 pub mod model;
 pub mod parse;

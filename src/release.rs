@@ -147,8 +147,8 @@ pub fn check_evidence(
     }
 }
 
-/// Documents a release leaves out because they are being revised although an earlier
-/// revision was approved: the release cannot publish that revision yet, so say so.
+/// Documents a release leaves out because they are being revised and no earlier
+/// approved revision is in force (see `inforce`), although one was approved: say so.
 pub fn check_unreleased(corpus: &Corpus, stamps: &Stamps, diags: &mut Diagnostics) {
     for d in &corpus.documents {
         if !matches!(d.meta.status, Status::Draft | Status::InReview) {
@@ -158,10 +158,10 @@ pub fn check_unreleased(corpus: &Corpus, stamps: &Stamps, diags: &mut Diagnostic
         if approved_before > 0 {
             diags.push(
                 Diagnostic::warning(&*d.path, d.line("status"), format!(
-                    "{} is {}: this release leaves it out, although its revision {approved_before} was approved",
+                    "{} is {}: this release leaves it out; revision {approved_before} was approved but none is in force at the as-of date",
                     d.meta.id, d.meta.status.as_str()
                 ))
-                .help("release before starting the revision, or approve the revision; publishing the last approved revision from history is not supported yet"),
+                .help("check the effective dates of its approved revisions, or approve the revision in progress"),
             );
         }
     }

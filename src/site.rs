@@ -362,7 +362,9 @@ pub fn plan<'a>(
     let mut sorted: Vec<&Document> = corpus.documents.iter().collect();
     sorted.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
     for doc in sorted {
-        if release && matches!(doc.meta.status, Status::Draft | Status::InReview) {
+        if doc.not_in_force
+            || release && matches!(doc.meta.status, Status::Draft | Status::InReview)
+        {
             unreleased.push(doc);
             continue;
         }

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 fn approved(id: &str, body: &str, approval_date: &str) -> String {
     format!(
-        "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-07-01\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: {approval_date} }}\n---\n{body}"
+        "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: {approval_date} }}\n---\n{body}"
     )
 }
 
@@ -51,7 +51,7 @@ fn revisions_count_approved_issues_and_changes_count_commits() {
     t.write(
         "procedures/global/SOP-0030.md",
         &approved("SOP-0030", "## A\nSecond text, reviewed.\n", "2026-06-04")
-            .replace("effective: 2026-07-01", "effective: 2026-07-02"),
+            .replace("effective: 2026-05-15", "effective: 2026-05-16"),
     );
     t.commit("Correct the effective date");
     t.build();
@@ -746,7 +746,7 @@ fn a_review_due_before_the_as_of_date_is_overdue() {
     t.write(
         "procedures/global/SOP-0030.md",
         &approved("SOP-0030", "## A\nV1.\n", "2026-05-01").replace(
-            "effective: 2026-07-01",
+            "effective: 2026-05-15",
             "effective: 2026-05-02\nreview-due: 2026-06-15",
         ),
     );
@@ -775,4 +775,74 @@ fn a_review_due_before_the_as_of_date_is_overdue() {
         .contains(">review overdue</span>"));
     let bad = t.run(&["build", "--as-of", "July"]);
     assert_eq!(bad.code, 2, "a bad date is a usage error: {}", bad.stderr);
+}
+
+#[test]
+fn a_revision_effective_after_the_as_of_date_waits_and_the_one_in_force_is_published() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nRevision one text.\n", "2026-05-01"),
+    );
+    t.commit("Revision 1, effective 2026-05-15");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nRevision two text.\n", "2026-06-01")
+            .replace("effective: 2026-05-15", "effective: 2026-09-01"),
+    );
+    t.commit("Revision 2, effective 2026-09-01");
+    // As of the commit (2026-06-02), revision 1 is in force.
+    t.build();
+    let page = t.page("cork", "SOP-0030");
+    assert!(
+        page.contains("Revision one text.") && !page.contains("Revision two text."),
+        "{page}"
+    );
+    assert!(
+        page.contains("Revision 2 is approved and becomes effective on <time>2026-09-01</time>"),
+        "{page}"
+    );
+    assert!(
+        dd(&page, "Revision").starts_with('1'),
+        "{}",
+        dd(&page, "Revision")
+    );
+    assert!(t
+        .read("public/cork/preview/index.html")
+        .contains("change upcoming: 2026-09-01"));
+    // As of the effective date, revision 2.
+    let out = t.run(&["build", "--as-of", "2026-09-01"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let page = t.page("cork", "SOP-0030");
+    assert!(
+        page.contains("Revision two text.") && !page.contains("Upcoming change"),
+        "{page}"
+    );
+}
+
+#[test]
+fn a_release_publishes_the_approved_revision_of_a_document_being_revised() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## A\nApproved text.\n", "2026-05-01"),
+    );
+    t.commit("Revision 1");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &draft("SOP-0030", "## A\nDraft of revision 2.\n"),
+    );
+    t.commit("Start revision 2");
+    let out = t.run(&["build", "--release"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let page = t.page("cork", "SOP-0030");
+    assert!(
+        page.contains("Approved text.") && !page.contains("Draft of revision 2."),
+        "{page}"
+    );
+    assert!(
+        page.contains("A new revision is draft and not yet approved."),
+        "{page}"
+    );
+    assert!(!out.stderr.contains("leaves it out"), "{}", out.stderr);
 }

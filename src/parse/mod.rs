@@ -27,10 +27,14 @@ pub struct Document {
     pub site: Option<String>,
     pub meta: DocMeta,
     pub body: Vec<Node>,
+    /// Set when the text published is an earlier revision than the file's (see `inforce`).
+    pub in_force: Option<crate::inforce::InForce>,
+    /// Approved, but effective only after the as-of date and with no earlier revision.
+    pub not_in_force: bool,
 }
 
 /// The anchors of a body's headings by line, on the text of every site together.
-fn stable_anchors(body: &[Node]) -> BTreeMap<usize, String> {
+pub fn stable_anchors(body: &[Node]) -> BTreeMap<usize, String> {
     let mut all = Vec::new();
     blocks::flatten_all(body, &mut all);
     let heads = markdown::headings(all.iter().map(|l| l.text.as_str()));
@@ -166,6 +170,8 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
         match (parsed.kind, place) {
             (frontmatter::Kind::Document(meta), place) => corpus.documents.push(Document {
                 anchors: stable_anchors(&body),
+                in_force: None,
+                not_in_force: false,
                 path,
                 key_lines,
                 site: match place {

@@ -86,6 +86,8 @@ pub struct DocSummary {
     /// The site's addendum to this document is not approved.
     pub adaptation_draft: bool,
     pub review_overdue: bool,
+    /// A newer revision is upcoming: its effective date, or its status.
+    pub upcoming: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -160,6 +162,20 @@ pub struct DocView {
     pub stale_addendum: bool,
     /// Approved, and its review-due date is before the build's as-of date.
     pub review_overdue: bool,
+    /// A newer revision than the one published: pending its effective date, or (in a
+    /// release) still being drafted.
+    pub upcoming: Option<UpcomingView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UpcomingView {
+    /// The newer revision's status: "approved" when pending, or "draft"/"in-review".
+    pub status: String,
+    pub effective: Option<String>,
+    /// The newer revision's number (of approved issues so far).
+    pub revision: u32,
+    /// Date of the commit that made the published revision.
+    pub since: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -316,13 +316,14 @@ pub fn render_site(
             .insert(&d.meta.id, "it is obsolete".to_string());
     }
     for d in &plan.unreleased {
-        targets.absent.insert(
-            &d.meta.id,
-            format!(
+        let why = match d.meta.effective {
+            Some(e) if d.not_in_force => format!("it is not in force until {e}"),
+            _ => format!(
                 "it is {}, and a release publishes approved documents only",
                 d.meta.status.as_str()
             ),
-        );
+        };
+        targets.absent.insert(&d.meta.id, why);
     }
     for doc in &corpus.documents {
         if let Some(s) = doc.site.as_deref().filter(|s| *s != plan.id) {
@@ -566,14 +567,29 @@ fn page_view(
             site_only: sd.doc.site.is_some(),
             adapted: sd.addendum.is_some(),
             draft: is_draft(m.status) || sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
-            revision: stamps.git.then(|| doc_stamp.map_or(0, |s| s.revision)),
+            revision: stamps.git.then(|| match &sd.doc.in_force {
+                Some(f) => f.revision,
+                None => doc_stamp.map_or(0, |s| s.revision),
+            }),
+            upcoming: sd.doc.in_force.as_ref().map(|f| UpcomingView {
+                status: f.upcoming_status.as_str().into(),
+                effective: f.upcoming_effective.map(|d| d.to_string()),
+                revision: doc_stamp.map_or(0, |s| s.revision),
+                since: stamp::commit_date(f.commit.commit_time, f.commit.commit_offset).to_string(),
+            }),
             site_revision: sd
                 .addendum
                 .and(stamps.git.then(|| add_stamp.map_or(0, |s| s.revision))),
             changes: history.len(),
             last_changed: newest.map(|r| r.date.clone()),
-            source_commit: newest.map(|r| r.commit.clone()),
-            source_commit_short: newest.map(|r| r.commit_short.clone()),
+            source_commit: match &sd.doc.in_force {
+                Some(f) => Some(f.commit.id.clone()),
+                None => newest.map(|r| r.commit.clone()),
+            },
+            source_commit_short: match &sd.doc.in_force {
+                Some(f) => Some(f.commit.short().to_string()),
+                None => newest.map(|r| r.commit_short.clone()),
+            },
             history_incomplete: stamps.incomplete,
             uncommitted: doc_stamp.is_some_and(|s| s.uncommitted)
                 || add_stamp.is_some_and(|s| s.uncommitted),
@@ -652,6 +668,10 @@ fn index_view(
             stale_addendum: stale_addendum(sd, stamps),
             adaptation_draft: sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
             review_overdue: review_overdue(m, build),
+            upcoming: sd.doc.in_force.as_ref().map(|f| {
+                f.upcoming_effective
+                    .map_or_else(|| f.upcoming_status.as_str().to_string(), |d| d.to_string())
+            }),
         });
     }
     IndexView {

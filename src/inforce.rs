@@ -1,0 +1,121 @@
+//! The text in force at the as-of date. An approved revision whose `effective` date is
+//! after it is pending, and a release does not publish a revision still being drafted:
+//! in both cases the last approved revision in force, read from history, is published,
+//! and the newer one is announced as upcoming.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::model::{Date, Status};
+use crate::parse::{blocks, frontmatter, Corpus, Document};
+use crate::repo::git::CommitInfo;
+use crate::repo::history::HistoryIndex;
+use crate::stamp::Stamps;
+
+/// Why a document's published text is an earlier revision than its file.
+#[derive(Debug, Clone)]
+pub struct InForce {
+    /// The approved revision published.
+    pub revision: u32,
+    /// The commit that made that revision.
+    pub commit: Arc<CommitInfo>,
+    /// The file's own status and effective date: the upcoming revision.
+    pub upcoming_status: Status,
+    pub upcoming_effective: Option<Date>,
+}
+
+fn in_force_at(meta: &crate::model::DocMeta, as_of: Option<Date>) -> bool {
+    meta.status == Status::Approved
+        && match (meta.effective, as_of) {
+            (Some(e), Some(t)) => e <= t,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+}
+
+/// Replaces each pending or (in a release) unreleased document by its last revision in
+/// force, when history has one. A pending document without one is not yet in force.
+pub fn apply(
+    corpus: &mut Corpus,
+    history: &HistoryIndex,
+    stamps: &Stamps,
+    as_of: Option<Date>,
+    release: bool,
+    config: &Config,
+    diags: &mut Diagnostics,
+) {
+    for doc in &mut corpus.documents {
+        let pending = doc.meta.status == Status::Approved && !in_force_at(&doc.meta, as_of);
+        let revising = release && matches!(doc.meta.status, Status::Draft | Status::InReview);
+        if !(pending || revising) {
+            continue;
+        }
+        match earlier_in_force(doc, history, stamps, as_of, config) {
+            Some(old) => *doc = old,
+            None if pending => {
+                doc.not_in_force = true;
+                diags.push(
+                    Diagnostic::warning(&*doc.path, doc.line("effective"), format!(
+                        "{} becomes effective on {}, after the as-of date{}, and no earlier revision is in force: it is not published yet",
+                        doc.meta.id,
+                        doc.meta.effective.map_or_else(String::new, |d| d.to_string()),
+                        as_of.map_or_else(String::new, |t| format!(" {t}")),
+                    ))
+                    .help("this is expected before a new document takes effect; otherwise check the effective date"),
+                );
+            }
+            None => {}
+        }
+    }
+}
+
+fn earlier_in_force(
+    doc: &Document,
+    history: &HistoryIndex,
+    stamps: &Stamps,
+    as_of: Option<Date>,
+    config: &Config,
+) -> Option<Document> {
+    for v in history.versions(&doc.path) {
+        let mut scratch = Diagnostics::new();
+        let Some(parsed) = frontmatter::parse_file(&doc.path, &v.text, &mut scratch) else {
+            continue;
+        };
+        let frontmatter::Kind::Document(meta) = parsed.kind else {
+            continue;
+        };
+        if meta.id != doc.meta.id || !in_force_at(&meta, as_of) {
+            continue;
+        }
+        let body = blocks::parse_body(
+            &doc.path,
+            parsed.body,
+            parsed.body_line,
+            false,
+            config,
+            &mut scratch,
+        );
+        if scratch.has_errors() {
+            continue;
+        }
+        return Some(Document {
+            anchors: crate::parse::stable_anchors(&body),
+            key_lines: parsed.key_lines,
+            in_force: Some(InForce {
+                revision: stamps
+                    .get(&doc.path)
+                    .map_or(0, |s| s.revision_as_of(v.commit)),
+                commit: history.commits[v.commit].clone(),
+                upcoming_status: doc.meta.status,
+                upcoming_effective: doc.meta.effective,
+            }),
+            not_in_force: false,
+            path: doc.path.clone(),
+            site: doc.site.clone(),
+            meta,
+            body,
+        });
+    }
+    None
+}
