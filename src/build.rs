@@ -273,10 +273,33 @@ fn stamp_corpus(corpus: &parse::Corpus, source: &repo::Source, config: &Config) 
                 .map(|a| (a.path.as_path(), a.meta.approvals.as_slice())),
         )
         .map(|(p, approvals)| (p, texts.get(p).copied().unwrap_or_default(), approvals));
+    let files = stamp::stamp_all(&source.history, config, files);
+    let by_id: std::collections::BTreeMap<&str, &std::path::Path> = corpus
+        .documents
+        .iter()
+        .map(|d| (d.meta.id.as_str(), d.path.as_path()))
+        .collect();
+    let stale_addenda = corpus
+        .addenda
+        .iter()
+        .filter(|a| {
+            let global = by_id
+                .get(a.meta.addendum_to.as_str())
+                .and_then(|p| files.get(*p));
+            match (global, files.get(a.path.as_path())) {
+                (Some(g), Some(s)) => {
+                    stamp::addendum_is_stale(&source.history, g, s, a.meta.base_revision)
+                }
+                _ => false,
+            }
+        })
+        .map(|a| a.path.as_ref().clone())
+        .collect();
     Stamps {
-        files: stamp::stamp_all(&source.history, config, files),
+        files,
         incomplete: !source.info.git || source.info.shallow,
         git: source.info.git,
+        stale_addenda,
     }
 }
 

@@ -374,6 +374,7 @@ pub fn reviewed_against(
 
 /// Whether a site's addendum is based on an older global text than the current one.
 pub fn addendum_is_stale(
+    history: &HistoryIndex,
     global: &FileStamp,
     addendum: &FileStamp,
     base_revision: Option<u32>,
@@ -382,9 +383,10 @@ pub fn addendum_is_stale(
         return global.revision > base;
     }
     match (global.body_since, addendum.reviewed_at()) {
-        // The global text changed in a commit newer than the site's last review
-        // (the recording of the addendum's approval, or its last change).
-        (Some(g), Some(a)) => g < a,
+        // The commit that made the global text is not behind the site's last review
+        // (the recording of the addendum's approval, or its last change): the review
+        // did not see it, on this branch or any other.
+        (Some(g), Some(a)) => !history.is_ancestor(g, a),
         // The global text has uncommitted changes: newer than any commit.
         (None, _) => !global.commits.is_empty() && !addendum.uncommitted,
         (Some(_), None) => false,
@@ -399,6 +401,8 @@ pub struct Stamps {
     pub incomplete: bool,
     /// The build reads a git repository at all.
     pub git: bool,
+    /// Addenda whose global document changed after the site last reviewed them.
+    pub stale_addenda: std::collections::BTreeSet<std::path::PathBuf>,
 }
 
 impl Stamps {
@@ -514,7 +518,7 @@ pub fn report(
                 .help("pin the global revision the adaptation was reviewed against, as shown on its page"),
             );
         }
-        if addendum_is_stale(global, s, add.meta.base_revision) {
+        if stamps.stale_addenda.contains(&*add.path) {
             let why = match add.meta.base_revision {
                 Some(b) => format!(
                     "it is based on revision {b}, and {} is now at revision {}",

@@ -846,3 +846,57 @@ fn a_release_publishes_the_approved_revision_of_a_document_being_revised() {
     );
     assert!(!out.stderr.contains("leaves it out"), "{}", out.stderr);
 }
+
+#[test]
+fn an_adaptation_reviewed_on_a_branch_that_never_saw_the_global_change_is_stale() {
+    let mut t = SiteTest::new();
+    let add = |date: &str| {
+        format!(
+            "---\naddendum-to: SOP-0030\nrationale: r\nstatus: approved\napprovals:\n  - {{ name: Aoife Byrne, role: Site Quality Head, date: {date} }}\n---\n::: append #scope\nCork.\n:::\n"
+        )
+    };
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## Scope {#scope}\nV1.\n", "2026-05-01"),
+    );
+    t.write("procedures/sites/cork/SOP-0030.md", &add("2026-05-02"));
+    let base = t.commit("Global v1 and Cork's adaptation");
+    // Main revises the global text...
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## Scope {#scope}\nV2.\n", "2026-06-01"),
+    );
+    let main_tip = t.commit("Global v2");
+    // ...while Cork, on a branch from before it, re-approves its adaptation later.
+    {
+        let repo = git2::Repository::open(t.root()).unwrap();
+        let base_commit = repo.find_commit(base).unwrap();
+        repo.reset(base_commit.as_object(), git2::ResetType::Hard, None)
+            .unwrap();
+    }
+    t.write("procedures/sites/cork/SOP-0030.md", &add("2026-06-03"));
+    let branch_tip = t.commit("Cork re-approves against v1");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## Scope {#scope}\nV2.\n", "2026-06-01"),
+    );
+    {
+        let repo = git2::Repository::open(t.root()).unwrap();
+        let tree = repo.find_tree(t.stage_all(&repo)).unwrap();
+        let sig = t.next_signature();
+        let (a, b) = (
+            repo.find_commit(branch_tip).unwrap(),
+            repo.find_commit(main_tip).unwrap(),
+        );
+        repo.commit(Some("HEAD"), &sig, &sig, "Merge", &tree, &[&a, &b])
+            .unwrap();
+    }
+    let check = t.run(&["check"]);
+    assert!(
+        check
+            .stderr
+            .contains("cork/SOP-0030.md:2: warning: stale addendum"),
+        "{}",
+        check.stderr
+    );
+}

@@ -110,12 +110,8 @@ fn history_rows(
 
 /// Whether the site's addendum lags behind the global text.
 fn stale_addendum(sd: &SiteDoc, stamps: &Stamps) -> bool {
-    match (sd.addendum, stamps.get(&sd.doc.path)) {
-        (Some(a), Some(g)) => stamps
-            .get(&a.path)
-            .is_some_and(|s| stamp::addendum_is_stale(g, s, a.meta.base_revision)),
-        _ => false,
-    }
+    sd.addendum
+        .is_some_and(|a| stamps.stale_addenda.contains(&*a.path))
 }
 
 /// An approved document whose review-due date is before the build's as-of date.

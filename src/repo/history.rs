@@ -42,9 +42,29 @@ pub struct HistoryIndex {
     pub files: BTreeMap<PathBuf, Vec<FileVersion>>,
     /// The repository is a shallow clone: older history is missing.
     pub shallow: bool,
+    /// For each commit, the indexes of its parents within `commits`.
+    pub parents: Vec<Vec<usize>>,
 }
 
 impl HistoryIndex {
+    /// Whether commit `ancestor` is `commit` or one of its ancestors (indexes into
+    /// `commits`). In topological order a parent comes after its child, so the
+    /// search never looks past `ancestor`.
+    pub fn is_ancestor(&self, ancestor: usize, commit: usize) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![commit];
+        while let Some(c) = stack.pop() {
+            if c == ancestor {
+                return true;
+            }
+            if c > ancestor || !seen.insert(c) {
+                continue;
+            }
+            stack.extend(self.parents.get(c).into_iter().flatten().copied());
+        }
+        false
+    }
+
     pub fn versions(&self, path: &Path) -> &[FileVersion] {
         self.files.get(path).map_or(&[], Vec::as_slice)
     }
@@ -276,6 +296,9 @@ fn is_doc(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "md")
 }
 
+/// One commit as the walk saw it: its description, parents and changes.
+type Walked = (CommitInfo, Vec<Oid>, Vec<Change>);
+
 /// Walks the history reachable from `head` once and indexes every document.
 pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
     let err = |e: git2::Error| e.message().to_string();
@@ -293,12 +316,12 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
         .clamp(1, 8);
     let chunk = oids.len().div_ceil(threads).max(1);
     let git_dir = repo.path().to_path_buf();
-    let per_commit: Vec<(CommitInfo, Vec<Change>)> = std::thread::scope(|s| {
+    let per_commit: Vec<Walked> = std::thread::scope(|s| {
         let handles: Vec<_> = oids
             .chunks(chunk)
             .map(|part| {
                 let (git_dir, dir, prefix) = (&git_dir, &dir, &git.prefix);
-                s.spawn(move || -> Result<Vec<(CommitInfo, Vec<Change>)>, String> {
+                s.spawn(move || -> Result<Vec<Walked>, String> {
                     let repo = Repository::open(git_dir).map_err(err)?;
                     let mut trees = Trees::new(&repo);
                     let mut reuse: Option<(Oid, Option<Tree>)> = None;
@@ -309,7 +332,11 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
                             let (changes, next) =
                                 commit_changes(&mut trees, &c, known, dir, prefix);
                             reuse = next;
-                            Ok((CommitInfo::from_commit(&c), changes))
+                            Ok((
+                                CommitInfo::from_commit(&c),
+                                c.parent_ids().collect(),
+                                changes,
+                            ))
                         })
                         .collect()
                 })
@@ -345,7 +372,7 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
         key_of.insert(identity_or_path(&c.path, &text), c.path);
     }
     let mut files: BTreeMap<PathBuf, Vec<FileVersion>> = BTreeMap::new();
-    for (idx, (_, changes)) in per_commit.iter().enumerate() {
+    for (idx, (_, _, changes)) in per_commit.iter().enumerate() {
         for ch in changes.iter().filter(|c| is_doc(&c.path)) {
             let Some(text) = &ch.text else { continue };
             let Some(key) = key_of.get(&identity_or_path(&ch.path, text)) else {
@@ -359,10 +386,19 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
         }
     }
 
+    let index_of: HashMap<Oid, usize> = oids.iter().enumerate().map(|(i, o)| (*o, i)).collect();
+    let parents = per_commit
+        .iter()
+        .map(|(_, ps, _)| ps.iter().filter_map(|p| index_of.get(p).copied()).collect())
+        .collect();
     Ok(HistoryIndex {
-        commits: per_commit.into_iter().map(|(c, _)| Arc::new(c)).collect(),
+        commits: per_commit
+            .into_iter()
+            .map(|(c, _, _)| Arc::new(c))
+            .collect(),
         files,
         shallow: repo.is_shallow(),
+        parents,
     })
 }
 
