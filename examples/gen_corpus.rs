@@ -89,7 +89,7 @@ fn doc_text(i: usize, rev: usize, approved: bool) -> String {
         i % 37
     );
     if approved {
-        t.push_str("status: approved\neffective: 2030-01-01\napprovals:\n  - { name: Jane Roe, role: VP Quality, date: 2020-01-01 }\n");
+        t.push_str("status: approved\neffective: 2020-06-01\napprovals:\n  - { name: Jane Roe, role: VP Quality, date: 2020-01-01 }\n");
     } else {
         t.push_str("status: draft\n");
     }
