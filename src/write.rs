@@ -46,9 +46,23 @@ pub fn claim_root(root: &Path) -> Result<(), WriteError> {
     Ok(())
 }
 
-fn write_files(dir: &Path, files: &[OutFile]) -> FsResult<()> {
+/// Test hook: fail as if the disk filled up after this many files were staged
+/// (`PROCSITE_TEST_FAIL_AFTER_FILES=N`), to prove a failed write changes nothing.
+const FAIL_AFTER: &str = "PROCSITE_TEST_FAIL_AFTER_FILES";
+
+fn write_files(dir: &Path, files: &[OutFile], written: &mut usize) -> FsResult<()> {
+    let fail_after: Option<usize> = std::env::var(FAIL_AFTER).ok().and_then(|v| v.parse().ok());
     for f in files {
-        fs::write(&dir.join(&f.path), &f.bytes)?;
+        let path = dir.join(&f.path);
+        if fail_after == Some(*written) {
+            return Err(FsError {
+                action: "cannot write",
+                path,
+                source: std::io::Error::other(format!("failure injected by {FAIL_AFTER}")),
+            });
+        }
+        fs::write(&path, &f.bytes)?;
+        *written += 1;
     }
     Ok(())
 }
@@ -64,10 +78,17 @@ pub fn publish(root: &Path, units: &[Unit], root_files: &[OutFile]) -> Result<()
             fs::remove_dir_all(leftover)?;
         }
     }
-    for unit in units {
-        write_files(&staging.join(&unit.dir), &unit.files)?;
+    let mut written = 0;
+    let staged = (|| -> FsResult<()> {
+        for unit in units {
+            write_files(&staging.join(&unit.dir), &unit.files, &mut written)?;
+        }
+        write_files(&staging.join("_root"), root_files, &mut written)
+    })();
+    if let Err(e) = staged {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e.into());
     }
-    write_files(&staging.join("_root"), root_files)?;
 
     // Swap each unit into place; on failure put back what was moved aside.
     let mut swapped: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();

@@ -192,3 +192,34 @@ fn a_missing_theme_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_write_that_fails_part_way_leaves_the_previous_output_and_the_next_run_succeeds() {
+    let t = sample();
+    t.build();
+    let before = t.tree("public");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc(
+            "SOP-0030",
+            "Complaints",
+            "",
+            "## Intake {#intake}\nNew text.\n",
+        ),
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_procsite"))
+        .arg("build")
+        .current_dir(t.root())
+        .env("PROCSITE_TEST_FAIL_AFTER_FILES", "7")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("failure injected"));
+    assert_eq!(
+        t.tree("public"),
+        before,
+        "the previous output is untouched, staging removed"
+    );
+    t.build();
+    assert!(t.page("cork", "SOP-0030").contains("New text."));
+}
