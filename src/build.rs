@@ -101,6 +101,15 @@ pub fn build_view(
     }
 }
 
+/// The version named by the release tags among `tags` (the highest, if several).
+pub fn release_version(tags: &[String], glob: &str) -> Option<String> {
+    let re = repo::git::glob_regex(glob).ok()?;
+    tags.iter()
+        .filter(|t| re.is_match(t))
+        .map(|t| repo::git::version_of_tag(t, glob))
+        .max()
+}
+
 /// Loads, checks, stamps and renders the selected sites, all in memory.
 pub fn render(opts: &BuildOptions) -> Rendered {
     let mut diags = Diagnostics::new();
@@ -108,7 +117,6 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         .version
         .clone()
         .unwrap_or_else(|| PREVIEW_VERSION.to_string());
-    check_version_name(&version, &mut diags);
     let mut rendered = Rendered {
         config: None,
         theme: None,
@@ -137,6 +145,13 @@ pub fn render(opts: &BuildOptions) -> Rendered {
             return rendered;
         }
     };
+    if opts.version.is_none() && !source.info.dirty {
+        // A commit carrying a release tag is that release's version.
+        if let Some(v) = release_version(&source.info.tags, &config.build.release_tags) {
+            rendered.version = v;
+        }
+    }
+    check_version_name(&rendered.version, &mut diags);
     if source.sources.files.is_empty() {
         diags.push(
             Diagnostic::error(parse::PROCEDURES_DIR, 0, "there are no documents in procedures/")

@@ -7,6 +7,25 @@ use git2::{ObjectType, Oid, Repository, StatusOptions, TreeWalkMode, TreeWalkRes
 
 use super::scan::is_source;
 
+/// A tag glob (`release/*`) as an anchored regular expression.
+pub fn glob_regex(glob: &str) -> Result<regex::Regex, String> {
+    let pattern: Vec<String> = glob.split('*').map(regex::escape).collect();
+    regex::Regex::new(&format!("^{}$", pattern.join(".*")))
+        .map_err(|e| format!("release-tags '{glob}': {e}"))
+}
+
+/// The version a release tag names: the part the glob's `*` matched
+/// (`release/2026.1` under `release/*` → `2026.1`), or the whole tag.
+pub fn version_of_tag(tag: &str, glob: &str) -> String {
+    let prefix = glob.split('*').next().unwrap_or("");
+    let suffix = if glob.contains('*') { glob.rsplit('*').next().unwrap_or("") } else { "" };
+    tag.strip_prefix(prefix)
+        .and_then(|t| t.strip_suffix(suffix))
+        .filter(|t| !t.is_empty())
+        .unwrap_or(tag)
+        .to_string()
+}
+
 /// A repository and where the procsite root sits inside its work tree.
 pub struct GitRepo {
     pub repo: Repository,
@@ -97,6 +116,31 @@ impl GitRepo {
                 Err(e) => Err(e.message().to_string()),
             },
         }
+    }
+
+    /// Tags matching the `[build] release-tags` glob, with their commits, oldest
+    /// commit first (then by name).
+    pub fn release_tags(&self, glob: &str) -> Result<Vec<(String, Oid, i64)>, String> {
+        let re = glob_regex(glob)?;
+        let names = self.repo.tag_names(None).map_err(|e| e.message().to_string())?;
+        let mut tags = Vec::new();
+        for name in names.iter().flatten().filter(|n| re.is_match(n)) {
+            let commit = self
+                .repo
+                .revparse_single(&format!("refs/tags/{name}"))
+                .and_then(|o| o.peel_to_commit())
+                .map_err(|e| format!("tag {name}: {}", e.message()))?;
+            tags.push((name.to_string(), commit.id(), commit.time().seconds()));
+        }
+        tags.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+        Ok(tags)
+    }
+
+    /// Names of the tags pointing at `oid` that match the release glob.
+    pub fn release_tags_at(&self, oid: Oid, glob: &str) -> Vec<String> {
+        self.release_tags(glob)
+            .map(|t| t.into_iter().filter(|(_, o, _)| *o == oid).map(|(n, _, _)| n).collect())
+            .unwrap_or_default()
     }
 
     pub fn commit_info(&self, oid: Oid) -> Result<CommitInfo, String> {

@@ -23,6 +23,8 @@ pub struct BuildInfo {
     pub dirty: bool,
     /// The sources that differ from the commit.
     pub dirty_paths: Vec<String>,
+    /// Every tag pointing at the built commit.
+    pub tags: Vec<String>,
     /// The root is inside a git repository.
     pub git: bool,
     /// The history is incomplete (a shallow clone).
@@ -89,6 +91,7 @@ pub fn read(root: &Path, refname: Option<&str>, diags: &mut Diagnostics) -> Opti
             history: HistoryIndex::default(),
         });
     };
+    info.tags = git.release_tags_at(oid, "*");
     match git.commit_info(oid) {
         Ok(c) => info.commit = Some(Arc::new(c)),
         Err(e) => {
