@@ -327,10 +327,58 @@ pub fn check(opts: &BuildOptions) -> Diagnostics {
     .diags
 }
 
+/// A site's rendered files as a version folder, with its manifest.
+pub fn version_unit(
+    site: &str,
+    version: &str,
+    info: &BuildInfo,
+    date: Option<String>,
+    release: bool,
+    mut files: Vec<OutFile>,
+) -> write::Unit {
+    let v = manifest::VersionInfo {
+        site,
+        version,
+        commit: info.commit.as_ref().map(|c| c.id.as_str()),
+        dirty: info.dirty,
+        date,
+        release,
+    };
+    let manifest = manifest::manifest_file(&v, &files);
+    files.push(manifest);
+    write::Unit {
+        dir: format!("{site}/{version}"),
+        files,
+    }
+}
+
+/// Whether a unit holds exactly the files a manifest lists, with the same bytes.
+fn same_files(m: &manifest::Manifest, unit: &write::Unit) -> bool {
+    let fresh: std::collections::BTreeMap<&str, String> = unit
+        .files
+        .iter()
+        .filter(|f| f.path != manifest::MANIFEST_FILE)
+        .map(|f| {
+            (
+                f.path.as_str(),
+                format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&f.bytes)),
+            )
+        })
+        .collect();
+    fresh.len() == m.files.len() && fresh.iter().all(|(k, v)| m.files.get(*k) == Some(v))
+}
+
 /// Builds and writes. With any error, nothing is written and the diagnostics come back.
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let rendered = render(opts);
     let mut diags = rendered.diags;
+    if opts.release && rendered.version == PREVIEW_VERSION {
+        diags.push(
+            Diagnostic::error("--release", 0, "a release needs a version").help(
+                "tag the commit with a release tag ([build] release-tags) or pass --version V",
+            ),
+        );
+    }
     let (config, theme) = match (rendered.config, rendered.theme) {
         (Some(c), Some(t)) if !diags.has_errors() => (c, t),
         _ => return Err(diags),
@@ -351,20 +399,37 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         })
         .collect();
     let built: Vec<String> = rendered.sites.iter().map(|(id, _)| id.clone()).collect();
-    let units: Vec<write::Unit> = rendered
-        .sites
-        .into_iter()
-        .map(|(id, mut files)| {
-            let commit = rendered.info.commit.as_ref().map(|c| c.id.as_str());
-            let manifest =
-                manifest::manifest_file(&id, &version, commit, rendered.info.dirty, &files);
-            files.push(manifest);
-            write::Unit {
-                dir: format!("{id}/{version}"),
-                files,
+    let date = as_of(opts, &rendered.info).map(|d| d.to_string());
+    let mut units: Vec<write::Unit> = Vec::new();
+    for (id, files) in rendered.sites {
+        let unit = version_unit(
+            &id,
+            &version,
+            &rendered.info,
+            date.clone(),
+            opts.release,
+            files,
+        );
+        // A released version is never rewritten: building it again must give the same bytes.
+        let dir = out.join(&unit.dir);
+        match manifest::read_manifest(&dir) {
+            Some(m) if m.release => {
+                if manifest::verify_one(&dir).problems.is_empty() && same_files(&m, &unit) {
+                    continue;
+                }
+                diags.push(
+                    Diagnostic::error(
+                        &dir,
+                        0,
+                        format!("version {version} of site {id} is released and would change"),
+                    )
+                    .help("released versions are immutable: build under a new version name"),
+                );
+                return Err(diags);
             }
-        })
-        .collect();
+            _ => units.push(unit),
+        }
+    }
     let portal_sites = config
         .site
         .iter()

@@ -23,6 +23,10 @@ pub struct Manifest {
     pub commit: Option<String>,
     /// The work tree had uncommitted changes.
     pub dirty: bool,
+    /// The version's as-of date.
+    pub date: Option<String>,
+    /// Built in release mode: an immutable, published version.
+    pub release: bool,
     pub tool_version: String,
     /// Path inside the version folder → SHA-256, hex. The manifest itself is not listed.
     pub files: BTreeMap<String, String>,
@@ -33,19 +37,24 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The manifest file of a rendered site version.
-pub fn manifest_file(
-    site: &str,
-    version: &str,
-    commit: Option<&str>,
-    dirty: bool,
-    files: &[OutFile],
-) -> OutFile {
+pub struct VersionInfo<'a> {
+    pub site: &'a str,
+    pub version: &'a str,
+    pub commit: Option<&'a str>,
+    pub dirty: bool,
+    pub date: Option<String>,
+    pub release: bool,
+}
+
+pub fn manifest_file(v: &VersionInfo, files: &[OutFile]) -> OutFile {
     let manifest = Manifest {
         format: 1,
-        site: site.to_string(),
-        version: version.to_string(),
-        commit: commit.map(str::to_string),
-        dirty,
+        site: v.site.to_string(),
+        version: v.version.to_string(),
+        commit: v.commit.map(str::to_string),
+        dirty: v.dirty,
+        date: v.date.clone(),
+        release: v.release,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
         files: files
             .iter()
@@ -58,6 +67,12 @@ pub fn manifest_file(
         path: MANIFEST_FILE.into(),
         bytes,
     }
+}
+
+/// Reads the manifest of a version folder, if it has a readable one.
+pub fn read_manifest(dir: &Path) -> Option<Manifest> {
+    let bytes = std::fs::read(dir.join(MANIFEST_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// What verification found wrong with one file.
@@ -184,6 +199,13 @@ fn verify_version(dir: &Path, result: &mut Verification) {
     result
         .versions
         .push((dir.to_path_buf(), manifest.files.len()));
+}
+
+/// Verifies one version folder against its manifest.
+pub fn verify_one(dir: &Path) -> Verification {
+    let mut result = Verification::default();
+    verify_version(dir, &mut result);
+    result
 }
 
 /// Verifies a version folder (one holding manifest.json) or every version under an

@@ -834,9 +834,9 @@ fn a_release_publishes_the_approved_revision_of_a_document_being_revised() {
         &draft("SOP-0030", "## A\nDraft of revision 2.\n"),
     );
     t.commit("Start revision 2");
-    let out = t.run(&["build", "--release"]);
+    let out = t.run(&["build", "--release", "--version", "r1"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let page = t.page("cork", "SOP-0030");
+    let page = t.read("public/cork/r1/SOP-0030.html");
     assert!(
         page.contains("Approved text.") && !page.contains("Draft of revision 2."),
         "{page}"

@@ -35,19 +35,23 @@ fn releasable() -> SiteTest {
 #[test]
 fn a_release_publishes_approved_documents_without_preview_marks() {
     let t = releasable();
-    let out = t.run(&["build", "--release"]);
+    let out = t.run(&["build", "--release", "--version", "r1"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let page = t.page("cork", "SOP-0020");
+    let page = t.read("public/cork/r1/SOP-0020.html");
     assert!(!page.contains("Uncontrolled preview"), "{page}");
     assert!(!page.contains("class=\"watermark\""));
     assert!(page.contains(">recorded</span>"));
     assert!(
-        !t.exists("public/cork/preview/SOP-0130.html"),
+        !t.exists("public/cork/r1/SOP-0130.html"),
         "drafts are not released"
     );
-    assert!(!t
-        .read("public/cork/preview/index.html")
-        .contains("SOP-0130"));
+    assert!(!t.read("public/cork/r1/index.html").contains("SOP-0130"));
+    // Building the released version again gives the same bytes, and is accepted.
+    let again = t.run(&["build", "--release", "--version", "r1"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    // A release needs a version name.
+    let err = t.expect_failure(&["build", "--release"]);
+    assert!(err.contains("a release needs a version"), "{err}");
     // A preview of the same commit shows the draft, marked.
     t.build();
     assert!(t.page("cork", "SOP-0130").contains("class=\"watermark\""));
@@ -93,7 +97,7 @@ fn a_release_lists_every_problem_and_writes_nothing() {
         "procedures/global/SOP-0200.md",
         &approved("SOP-0200", "## A\nNew.\n", "2026-05-01"),
     );
-    let err = t.expect_failure(&["build", "--release"]);
+    let err = t.expect_failure(&["build", "--release", "--version", "r1"]);
     assert!(!t.exists("public"), "nothing is written");
     for needle in [
         "book.toml:6: error: this is procsite",
@@ -119,7 +123,7 @@ fn a_release_needs_git_history() {
     t.write("book.toml", BOOK);
     t.write("procedures/global/SOP-0020.md", CAPA);
     t.write("procedures/global/SOP-0090.md", STERILE);
-    let err = t.expect_failure(&["build", "--release"]);
+    let err = t.expect_failure(&["build", "--release", "--version", "r1"]);
     assert!(
         err.contains("a release must be built from a git repository"),
         "{err}"
@@ -132,7 +136,7 @@ fn a_release_needs_git_history() {
     );
     let second = t.commit("Revision 2\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
     t.make_shallow(second);
-    let err = t.expect_failure(&["build", "--release"]);
+    let err = t.expect_failure(&["build", "--release", "--version", "r1"]);
     assert!(
         err.contains(".git: error: a release cannot be built from a shallow clone"),
         "{err}"
@@ -147,10 +151,12 @@ fn a_draft_addendum_is_not_applied_in_a_release() {
         &addendum("SOP-0020", "r", "::: append #scope\nCORK DRAFT TEXT\n:::\n"),
     );
     t.commit("Cork drafts an adaptation");
-    let out = t.run(&["build", "--release"]);
+    let out = t.run(&["build", "--release", "--version", "r1"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stderr.contains("cork/SOP-0020.md:2: warning: this addendum is draft, so the release publishes SOP-0020 without it"), "{}", out.stderr);
-    assert!(!t.page("cork", "SOP-0020").contains("CORK DRAFT TEXT"));
+    assert!(!t
+        .read("public/cork/r1/SOP-0020.html")
+        .contains("CORK DRAFT TEXT"));
 }
 
 #[test]
@@ -172,7 +178,7 @@ fn what_a_release_does_not_publish_does_not_block_it() {
         "---\nid: SOP-0091\ntitle: Successor\nstatus: draft\nsupersedes: [SOP-0020]\n---\n## A\nNext.\n",
     );
     t.commit("Revisions in preparation");
-    let out = t.run(&["build", "--release"]);
+    let out = t.run(&["build", "--release", "--version", "r1"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr
@@ -181,7 +187,7 @@ fn what_a_release_does_not_publish_does_not_block_it() {
         out.stderr
     );
     // The document being revised is published in its approved revision.
-    let page = t.page("boston", "SOP-0090");
+    let page = t.read("public/boston/r1/SOP-0090.html");
     assert!(
         page.contains("Sterile.") && !page.contains("being revised"),
         "{page}"

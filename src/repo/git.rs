@@ -18,7 +18,11 @@ pub fn glob_regex(glob: &str) -> Result<regex::Regex, String> {
 /// (`release/2026.1` under `release/*` → `2026.1`), or the whole tag.
 pub fn version_of_tag(tag: &str, glob: &str) -> String {
     let prefix = glob.split('*').next().unwrap_or("");
-    let suffix = if glob.contains('*') { glob.rsplit('*').next().unwrap_or("") } else { "" };
+    let suffix = if glob.contains('*') {
+        glob.rsplit('*').next().unwrap_or("")
+    } else {
+        ""
+    };
     tag.strip_prefix(prefix)
         .and_then(|t| t.strip_suffix(suffix))
         .filter(|t| !t.is_empty())
@@ -122,7 +126,10 @@ impl GitRepo {
     /// commit first (then by name).
     pub fn release_tags(&self, glob: &str) -> Result<Vec<(String, Oid, i64)>, String> {
         let re = glob_regex(glob)?;
-        let names = self.repo.tag_names(None).map_err(|e| e.message().to_string())?;
+        let names = self
+            .repo
+            .tag_names(None)
+            .map_err(|e| e.message().to_string())?;
         let mut tags = Vec::new();
         for name in names.iter().flatten().filter(|n| re.is_match(n)) {
             let commit = self
@@ -139,7 +146,12 @@ impl GitRepo {
     /// Names of the tags pointing at `oid` that match the release glob.
     pub fn release_tags_at(&self, oid: Oid, glob: &str) -> Vec<String> {
         self.release_tags(glob)
-            .map(|t| t.into_iter().filter(|(_, o, _)| *o == oid).map(|(n, _, _)| n).collect())
+            .map(|t| {
+                t.into_iter()
+                    .filter(|(_, o, _)| *o == oid)
+                    .map(|(n, _, _)| n)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
