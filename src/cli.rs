@@ -60,6 +60,13 @@ pub enum Command {
         #[command(flatten)]
         source: SourceArgs,
     },
+    /// Build every release tag not yet in the output (release mode, from git objects),
+    /// verify the versions already there, and update versions.json, latest/ and the portal.
+    Publish {
+        /// Output folder; overrides [build] output of book.toml.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Check a published version, or a whole output folder, against its manifest.json.
     Verify {
         /// A site version folder (holding manifest.json) or an output folder.
@@ -111,6 +118,29 @@ fn verify(dir: &std::path::Path) -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Verify { dir } => verify(&dir),
+        Command::Publish { out } => {
+            match crate::publish::publish(&cli.root, out) {
+                Ok(summary) => {
+                    let (_, warnings) = print_diagnostics(summary.diags);
+                    for (tag, version) in &summary.built {
+                        println!("published {tag} as version {version}");
+                    }
+                    println!(
+                    "{} new version(s), {} published site version(s) verified unchanged, into {}{}",
+                    summary.built.len(),
+                    summary.verified,
+                    display_path(summary.out.strip_prefix(".").unwrap_or(&summary.out)),
+                    if warnings > 0 { format!(" ({warnings} warning(s))") } else { String::new() }
+                );
+                    ExitCode::SUCCESS
+                }
+                Err(diags) => {
+                    let (errors, warnings) = print_diagnostics(diags);
+                    eprintln!("publish failed: {errors} error(s), {warnings} warning(s); nothing was written");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Check { source } => {
             let opts = BuildOptions {
                 root: cli.root,

@@ -14,6 +14,7 @@ pub mod inforce;
 pub mod manifest;
 pub mod model;
 pub mod parse;
+pub mod publish;
 pub mod release;
 pub mod render;
 pub mod repo;

@@ -1,0 +1,150 @@
+//! `procsite publish`: release tags become immutable versions, with versions.json and latest/.
+
+mod common;
+use common::*;
+
+const APPROVERS: &str =
+    "\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\n";
+
+fn approved(id: &str, body: &str, date: &str) -> String {
+    format!(
+        "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: {date} }}\n---\n{body}"
+    )
+}
+
+fn repo_with_two_releases() -> SiteTest {
+    let mut t = SiteTest::empty();
+    t.write("book.toml", &format!("{BOOK}{APPROVERS}"));
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved(
+            "SOP-0020",
+            "## Scope {#scope}\nFirst release text.\n",
+            "2026-05-01",
+        ),
+    );
+    t.write(
+        "procedures/global/SOP-0090.md",
+        &approved("SOP-0090", "## Scope {#scope}\nSterile.\n", "2026-05-01"),
+    );
+    t.commit("Issue\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.tag("release/2026.1");
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved(
+            "SOP-0020",
+            "## Scope {#scope}\nSecond release text.\n",
+            "2026-06-01",
+        ),
+    );
+    t.commit("Revise SOP-0020\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.tag("release/2026.2");
+    t
+}
+
+#[test]
+fn two_release_tags_become_two_versions_with_latest_and_versions_json() {
+    let t = repo_with_two_releases();
+    let out = t.run(&["publish"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(t
+        .read("public/cork/2026.1/SOP-0020.html")
+        .contains("First release text."));
+    assert!(t
+        .read("public/cork/2026.2/SOP-0020.html")
+        .contains("Second release text."));
+    assert!(t
+        .read("public/cork/latest/SOP-0020.html")
+        .contains("Second release text."));
+    let versions: serde_json::Value =
+        serde_json::from_str(&t.read("public/cork/versions.json")).unwrap();
+    let names: Vec<&str> = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["2026.2", "2026.1"], "newest first");
+    assert_eq!(versions[0]["aliases"][0], "latest");
+    assert!(t
+        .read("public/cork/versions.js")
+        .starts_with("window.PROCSITE_VERSIONS = ["));
+    assert!(unescape(&t.read("public/index.html")).contains("cork/latest/index.html"));
+    assert_eq!(t.run(&["verify", "public/cork/2026.1"]).code, 0);
+    // Released pages carry no preview mark.
+    assert!(!t
+        .read("public/cork/2026.1/SOP-0020.html")
+        .contains("Uncontrolled preview"));
+}
+
+#[test]
+fn a_later_release_leaves_earlier_versions_byte_identical() {
+    let mut t = repo_with_two_releases();
+    assert_eq!(t.run(&["publish"]).code, 0);
+    let first = t.tree("public/cork/2026.1");
+    let second = t.tree("public/boston/2026.2");
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved(
+            "SOP-0020",
+            "## Scope {#scope}\nThird release text.\n",
+            "2026-06-03",
+        ),
+    );
+    t.commit("Revise again\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.tag("release/2026.3");
+    let out = t.run(&["publish"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("published release/2026.3 as version 2026.3"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("as version 2026.1"));
+    assert_eq!(t.tree("public/cork/2026.1"), first);
+    assert_eq!(t.tree("public/boston/2026.2"), second);
+    assert!(t
+        .read("public/cork/latest/SOP-0020.html")
+        .contains("Third release text."));
+}
+
+#[test]
+fn publish_refuses_when_a_released_version_was_changed() {
+    let t = repo_with_two_releases();
+    assert_eq!(t.run(&["publish"]).code, 0);
+    let page = t.path("public/cork/2026.1/SOP-0020.html");
+    let mut bytes = std::fs::read(&page).unwrap();
+    bytes[50] ^= 0x01;
+    std::fs::write(&page, &bytes).unwrap();
+    let before = t.tree("public");
+    let err = t.expect_failure(&["publish"]);
+    assert!(
+        err.contains("published version 2026.1 has changed"),
+        "{err}"
+    );
+    assert!(err.contains("SOP-0020.html: changed"), "{err}");
+    assert_eq!(t.tree("public"), before, "nothing written");
+}
+
+#[test]
+fn publish_refuses_a_tag_that_is_not_releasable_and_writes_nothing() {
+    let mut t = repo_with_two_releases();
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved(
+            "SOP-0020",
+            "## Scope {#scope}\nEdited without approval.\n",
+            "2026-06-01",
+        ),
+    );
+    t.commit("Quiet edit");
+    t.tag("release/2026.3");
+    let err = t.expect_failure(&["publish"]);
+    assert!(err.contains("[release/2026.3]"), "{err}");
+    assert!(err.contains("no longer covers the text"), "{err}");
+    assert!(
+        !t.exists("public"),
+        "nothing written, not even the good tags"
+    );
+}
