@@ -17,6 +17,9 @@ use crate::write::{self, Unit};
 
 pub const LATEST: &str = "latest";
 
+/// Versions sort by date, then name.
+type VersionKey = (Option<String>, String);
+
 #[derive(Debug, Clone, Serialize)]
 pub struct VersionEntry {
     pub version: String,
@@ -69,10 +72,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
         return Err(diags);
     };
     let sources = scan::scan_work_tree(root, &mut diags);
-    let config = match crate::config::load(&sources) {
-        Ok(c) => c,
-        Err(d) => return Err(d),
-    };
+    let config = crate::config::load(&sources)?;
     let out = out.unwrap_or_else(|| root.join(&config.build.output));
     let tags = match git.release_tags(&config.build.release_tags) {
         Ok(t) => t,
