@@ -164,8 +164,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
     };
     let mut portal_sites = Vec::new();
     for (site, site_config) in &config.site {
-        let mut versions: BTreeMap<(Option<String>, String), (Manifest, Option<Vec<OutFile>>)> =
-            BTreeMap::new();
+        let mut versions: BTreeMap<VersionKey, (Manifest, Option<Vec<OutFile>>)> = BTreeMap::new();
         if let Ok(names) = crate::fs::read_dir_names(&out.join(site)) {
             for name in names.iter().filter(|n| *n != LATEST) {
                 if let Some(m) =
