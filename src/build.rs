@@ -145,8 +145,9 @@ pub fn render(opts: &BuildOptions) -> Rendered {
             return rendered;
         }
     };
-    if opts.version.is_none() && !source.info.dirty {
-        // A commit carrying a release tag is that release's version.
+    if opts.version.is_none() && opts.release && !source.info.dirty {
+        // Released from a commit carrying a release tag: that release's version.
+        // Previews stay `preview`, so they never collide with a released version.
         if let Some(v) = release_version(&source.info.tags, &config.build.release_tags) {
             rendered.version = v;
         }

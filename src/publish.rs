@@ -27,6 +27,8 @@ pub struct VersionEntry {
     pub date: Option<String>,
     pub commit: Option<String>,
     pub aliases: Vec<String>,
+    /// The pages of the version, so the switcher can fall back to the index.
+    pub pages: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -226,6 +228,12 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
                 } else {
                     Vec::new()
                 },
+                pages: m
+                    .files
+                    .keys()
+                    .filter(|f| f.ends_with(".html") && !f.contains('/'))
+                    .cloned()
+                    .collect(),
             })
             .collect();
         let json = serde_json::to_string_pretty(&entries).expect("versions serialize");

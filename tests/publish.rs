@@ -148,3 +148,28 @@ fn publish_refuses_a_tag_that_is_not_releasable_and_writes_nothing() {
         "nothing written, not even the good tags"
     );
 }
+
+#[test]
+fn released_pages_carry_their_version_and_learn_what_superseded_them() {
+    let t = repo_with_two_releases();
+    assert_eq!(t.run(&["publish"]).code, 0);
+    let old = t.read("public/cork/2026.1/SOP-0020.html");
+    assert!(old.contains("data-version=\"2026.1\""));
+    assert!(
+        old.contains("<script src=\"..&#x2F;versions.js\"></script>")
+            || old.contains("<script src=\"../versions.js\"></script>"),
+        "{old}"
+    );
+    assert!(
+        old.contains("This version may be superseded"),
+        "a static line for readers without script"
+    );
+    let versions = t.read("public/cork/versions.js");
+    assert!(
+        versions.contains("\"pages\": [") && versions.contains("\"SOP-0020.html\""),
+        "{versions}"
+    );
+    // A preview has none of it.
+    t.build();
+    assert!(!t.page("cork", "SOP-0020").contains("versions.js"));
+}

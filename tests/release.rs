@@ -49,9 +49,13 @@ fn a_release_publishes_approved_documents_without_preview_marks() {
     // Building the released version again gives the same bytes, and is accepted.
     let again = t.run(&["build", "--release", "--version", "r1"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    // A release needs a version name.
+    // A release needs a version name; a release tag on the commit gives one.
     let err = t.expect_failure(&["build", "--release"]);
     assert!(err.contains("a release needs a version"), "{err}");
+    t.tag("release/2026.1");
+    let tagged = t.run(&["build", "--release"]);
+    assert_eq!(tagged.code, 0, "{}", tagged.stderr);
+    assert!(t.exists("public/cork/2026.1/SOP-0020.html"));
     // A preview of the same commit shows the draft, marked.
     t.build();
     assert!(t.page("cork", "SOP-0130").contains("class=\"watermark\""));

@@ -73,3 +73,48 @@
     window.addEventListener("afterprint", function () { footer.textContent = base; });
   }
 })();
+
+// Versions of a published site: a switcher, and a banner on superseded versions.
+// Released pages never change, so they cannot know what came after them; they learn
+// it from ../versions.js, which publish rewrites.
+(function () {
+  "use strict";
+  var versions = window.PROCSITE_VERSIONS;
+  var here = document.body.getAttribute("data-version");
+  if (!versions || !versions.length || !here) { return; }
+  var parts = location.pathname.split("/");
+  var file = parts.pop() || "index.html";
+  var folder = parts.pop();
+  var target = function (v) {
+    return "../" + v.version + "/" + (v.pages.indexOf(file) >= 0 ? file : "index.html");
+  };
+  var latest = versions[0];
+  if (here !== latest.version && folder !== "latest") {
+    var banner = document.createElement("div");
+    banner.className = "superseded";
+    banner.setAttribute("role", "alert");
+    banner.textContent = "Superseded by version " + latest.version + ". ";
+    var link = document.createElement("a");
+    link.href = "../latest/" + (latest.pages.indexOf(file) >= 0 ? file : "index.html");
+    link.textContent = "Read the current version";
+    banner.appendChild(link);
+    document.body.insertBefore(banner, document.body.firstChild);
+  }
+  var header = document.querySelector(".site-header .wrap");
+  if (header) {
+    var label = document.createElement("label");
+    label.className = "version-switch";
+    label.textContent = "Version ";
+    var select = document.createElement("select");
+    versions.forEach(function (v) {
+      var option = document.createElement("option");
+      option.value = target(v);
+      option.textContent = v.version + (v.aliases.indexOf("latest") >= 0 ? " (latest)" : "");
+      option.selected = v.version === here;
+      select.appendChild(option);
+    });
+    select.addEventListener("change", function () { location.href = select.value; });
+    label.appendChild(select);
+    header.appendChild(label);
+  }
+})();
