@@ -104,7 +104,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
     let mut units: Vec<Unit> = Vec::new();
     let mut built = Vec::new();
     let mut verified = 0;
-    for (tag, _, _) in &tags {
+    for (tag, _, when) in &tags {
         let version = crate::repo::git::version_of_tag(tag, &config.build.release_tags);
         let existing: Vec<&String> = config
             .site
@@ -129,6 +129,8 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
             refname: Some(tag.clone()),
             release: true,
             version: Some(version.clone()),
+            // The release tag's date is the version's as-of date.
+            as_of: Some(crate::stamp::commit_date(*when, 0)),
             ..Default::default()
         };
         let rendered = build::render(&opts);

@@ -173,3 +173,37 @@ fn released_pages_carry_their_version_and_learn_what_superseded_them() {
     t.build();
     assert!(!t.page("cork", "SOP-0020").contains("versions.js"));
 }
+
+#[test]
+fn a_publish_that_fails_part_way_leaves_the_output_and_the_next_run_succeeds() {
+    let mut t = repo_with_two_releases();
+    assert_eq!(t.run(&["publish"]).code, 0);
+    let before = t.tree("public");
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved("SOP-0020", "## Scope {#scope}\nThird.\n", "2026-06-03"),
+    );
+    t.commit("Revise\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.tag("release/2026.3");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_procsite"))
+        .arg("publish")
+        .current_dir(t.root())
+        .env("PROCSITE_TEST_FAIL_AFTER_FILES", "20")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        t.tree("public"),
+        before,
+        "versions.json, latest/ and the portal are unchanged"
+    );
+    assert_eq!(t.run(&["publish"]).code, 0);
+    assert!(t
+        .read("public/cork/latest/SOP-0020.html")
+        .contains("Third."));
+}

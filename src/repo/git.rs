@@ -122,8 +122,8 @@ impl GitRepo {
         }
     }
 
-    /// Tags matching the `[build] release-tags` glob, with their commits, oldest
-    /// commit first (then by name).
+    /// Tags matching the `[build] release-tags` glob, with their commits and their
+    /// dates (seconds, in the tagger's local time), oldest first (then by name).
     pub fn release_tags(&self, glob: &str) -> Result<Vec<(String, Oid, i64)>, String> {
         let re = glob_regex(glob)?;
         let names = self
@@ -132,12 +132,24 @@ impl GitRepo {
             .map_err(|e| e.message().to_string())?;
         let mut tags = Vec::new();
         for name in names.iter().flatten().filter(|n| re.is_match(n)) {
-            let commit = self
+            let object = self
                 .repo
                 .revparse_single(&format!("refs/tags/{name}"))
-                .and_then(|o| o.peel_to_commit())
                 .map_err(|e| format!("tag {name}: {}", e.message()))?;
-            tags.push((name.to_string(), commit.id(), commit.time().seconds()));
+            let commit = object
+                .peel_to_commit()
+                .map_err(|e| format!("tag {name}: {}", e.message()))?;
+            // An annotated tag's date is when the release was tagged; a lightweight
+            // tag has only its commit's.
+            let when = object
+                .as_tag()
+                .and_then(|t| t.tagger())
+                .map_or(commit.time(), |s| s.when());
+            tags.push((
+                name.to_string(),
+                commit.id(),
+                when.seconds() + i64::from(when.offset_minutes()) * 60,
+            ));
         }
         tags.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
         Ok(tags)
