@@ -9,6 +9,7 @@ pub mod cli;
 pub mod compose;
 pub mod config;
 pub mod diag;
+pub mod diff;
 pub mod fs;
 pub mod inforce;
 pub mod manifest;

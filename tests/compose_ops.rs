@@ -254,3 +254,37 @@ fn an_empty_replace_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn the_diff_page_shows_each_operation_against_the_global_text() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum("SOP-0020", "HPRA expects site approval.", "::: append #scope\nCork scope line.\n:::\n\n::: replace #records\nRecords are kept for 15 years in Cork.\n:::\n"),
+    );
+    t.build();
+    let diff = t.read("public/cork/preview/SOP-0020.diff.html");
+    assert!(diff.contains("<strong>Rationale:</strong> HPRA expects site approval."));
+    assert!(
+        diff.contains("<span class=\"op\">append #scope</span>"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("<span class=\"op\">replace #records</span>"),
+        "{diff}"
+    );
+    assert!(diff.contains("class=\"diff-insert\""), "{diff}");
+    assert!(diff.contains("Cork scope line."));
+    // Word-level: the changed words of the replaced line are marked.
+    assert!(diff.contains("<mark>"), "{diff}");
+    assert!(t
+        .page("cork", "SOP-0020")
+        .contains("href=\"SOP-0020.diff.html\""));
+    // Another site publishes the global text unchanged.
+    assert!(t
+        .read("public/boston/preview/SOP-0020.diff.html")
+        .contains("Identical to global"));
+    assert!(!t
+        .read("public/boston/preview/SOP-0020.diff.html")
+        .contains("Cork"));
+}

@@ -282,3 +282,20 @@ pub struct HistoryFile {
     pub build: BuildView,
     pub documents: Vec<DocRecord>,
 }
+
+/// `<ID>.diff.html`: a document at this site against the global text.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffView {
+    pub book: BookView,
+    pub site: SiteView,
+    pub build: BuildView,
+    pub id: String,
+    pub title: String,
+    /// The site publishes the global text unchanged.
+    pub identical: bool,
+    /// A document of this site only: there is no global text.
+    pub site_only: bool,
+    pub rationale: Option<String>,
+    pub hunks: Vec<crate::diff::Hunk>,
+    pub portal_href: String,
+}

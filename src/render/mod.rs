@@ -361,7 +361,7 @@ pub fn render_site(
         .iter()
         .map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()))
         .collect();
-    let pages: Vec<(Option<OutFile>, DocRecord, Diagnostics)> = site_docs
+    let pages: Vec<(Vec<OutFile>, DocRecord, Diagnostics)> = site_docs
         .par_iter()
         .zip(bodies)
         .map(|(sd, body)| {
@@ -376,10 +376,20 @@ pub fn render_site(
                 build,
                 stamps,
             );
-            let file = render_template(theme, "page.html", &view, &mut d).map(|bytes| OutFile {
-                path: format!("{}.html", sd.doc.meta.id),
-                bytes,
-            });
+            let mut file: Vec<OutFile> = render_template(theme, "page.html", &view, &mut d)
+                .map(|bytes| OutFile {
+                    path: format!("{}.html", sd.doc.meta.id),
+                    bytes,
+                })
+                .into_iter()
+                .collect();
+            let diff = diff_view(sd, &ctx, config, &site_view, build);
+            file.extend(
+                render_template(theme, "diff.html", &diff, &mut d).map(|bytes| OutFile {
+                    path: format!("{}.diff.html", sd.doc.meta.id),
+                    bytes,
+                }),
+            );
             let record = DocRecord {
                 doc: view.doc,
                 adaptation: view.adaptation,
@@ -424,6 +434,36 @@ pub fn render_site(
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
+}
+
+/// A document at this site against the global text as the site would publish it
+/// without its addendum (conditions resolved the same way on both sides).
+fn diff_view(
+    sd: &SiteDoc,
+    ctx: &SiteCtx,
+    config: &Config,
+    site: &SiteView,
+    build: &BuildView,
+) -> DiffView {
+    let hunks = match sd.addendum {
+        Some(_) => {
+            let global = compose(sd.doc, None, ctx, &mut Diagnostics::new());
+            crate::diff::hunks(&global.markdown, sd)
+        }
+        None => Vec::new(),
+    };
+    DiffView {
+        book: book_view(config),
+        site: site.clone(),
+        build: build.clone(),
+        id: sd.doc.meta.id.clone(),
+        title: sd.doc.meta.title.clone(),
+        identical: hunks.is_empty() && sd.doc.site.is_none(),
+        site_only: sd.doc.site.is_some(),
+        rationale: sd.addendum.map(|a| a.meta.rationale.clone()),
+        hunks,
+        portal_href: "../../index.html".into(),
+    }
 }
 
 /// The composed body of one document as piece views, its links checked.

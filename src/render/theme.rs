@@ -19,6 +19,7 @@ const DEFAULT_FILES: &[(&str, &str)] = embedded![
     "templates/portal.html",
     "templates/index.html",
     "templates/page.html",
+    "templates/diff.html",
     "templates/macros.html",
     "static/style.css",
     "static/procsite.js",

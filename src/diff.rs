@@ -1,0 +1,121 @@
+//! Site versus global: the Markdown a site publishes against the global document as
+//! published at that site without its addendum, by line, with word-level changes.
+
+use serde::Serialize;
+use similar::{ChangeTag, TextDiff};
+
+use crate::compose::{Origin, SiteDoc};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffLine {
+    /// "equal", "delete" or "insert".
+    pub tag: &'static str,
+    pub old_no: Option<usize>,
+    pub new_no: Option<usize>,
+    /// The line as HTML, changed words inside `<mark>`.
+    pub html: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Hunk {
+    /// The addendum operations behind the hunk, e.g. "append #responsibilities".
+    pub labels: Vec<String>,
+    pub lines: Vec<DiffLine>,
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Which operation put each line of site text there, and which took global text out.
+fn labels_of(sd: &SiteDoc) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for p in &sd.pieces {
+        if let Origin::Addendum { op, anchor, .. } = &p.origin {
+            let label = format!("{} #{anchor}", op.as_str());
+            for l in p.lines.iter().chain(&p.replaced) {
+                let t = l.text.trim_end();
+                if !t.is_empty() {
+                    out.push((t.to_string(), label.clone()));
+                }
+            }
+        } else if p.origin == Origin::SiteAppendix {
+            for l in &p.lines {
+                if !l.text.trim().is_empty() {
+                    out.push((
+                        l.text.trim_end().to_string(),
+                        "site requirements".to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The hunks between the global text and the site's, three lines of context each.
+pub fn hunks(global: &str, sd: &SiteDoc) -> Vec<Hunk> {
+    let diff = TextDiff::from_lines(global, sd.markdown.as_str());
+    let origins = labels_of(sd);
+    diff.grouped_ops(3)
+        .iter()
+        .map(|group| {
+            let mut labels: Vec<String> = Vec::new();
+            let mut lines = Vec::new();
+            for op in group {
+                for change in diff.iter_inline_changes(op) {
+                    let tag = match change.tag() {
+                        ChangeTag::Equal => "equal",
+                        ChangeTag::Delete => "delete",
+                        ChangeTag::Insert => "insert",
+                    };
+                    let mut html = String::new();
+                    let mut plain = String::new();
+                    for (emphasized, value) in change.iter_strings_lossy() {
+                        plain.push_str(&value);
+                        let v = escape(value.trim_end_matches('\n'));
+                        if emphasized && tag != "equal" {
+                            html.push_str(&format!("<mark>{v}</mark>"));
+                        } else {
+                            html.push_str(&v);
+                        }
+                    }
+                    if tag != "equal" {
+                        let key = plain.trim_end();
+                        if let Some((_, label)) = origins.iter().find(|(t, _)| t == key) {
+                            if !labels.contains(label) {
+                                labels.push(label.clone());
+                            }
+                        }
+                    }
+                    lines.push(DiffLine {
+                        tag,
+                        old_no: change.old_index().map(|i| i + 1),
+                        new_no: change.new_index().map(|i| i + 1),
+                        html,
+                    });
+                }
+            }
+            Hunk { labels, lines }
+        })
+        .collect()
+}
+
+/// A unified diff, for the terminal.
+pub fn unified(global: &str, site: &str, old_name: &str, new_name: &str) -> String {
+    TextDiff::from_lines(global, site)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_name, new_name)
+        .to_string()
+}
