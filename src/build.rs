@@ -46,6 +46,10 @@ pub struct Rendered {
     pub diags: Diagnostics,
     /// How long each phase took, for the benchmark.
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// Each rendered site's harmonization cells.
+    pub cells: std::collections::BTreeMap<String, crate::report::SiteCells>,
+    /// Every document's title, for the report.
+    pub titles: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -125,6 +129,8 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         sites: Vec::new(),
         diags: Diagnostics::new(),
         timings: Vec::new(),
+        cells: Default::default(),
+        titles: Default::default(),
     };
     let mut clock = std::time::Instant::now();
     let mut lap = |rendered: &mut Rendered, phase: &'static str| {
@@ -237,7 +243,11 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         .keys()
         .filter(|id| opts.sites.is_empty() || opts.sites.contains(id))
         .collect();
-    let sites: Vec<(String, Vec<OutFile>, Diagnostics)> = ids
+    let sites: Vec<(
+        String,
+        (Vec<OutFile>, crate::report::SiteCells),
+        Diagnostics,
+    )> = ids
         .par_iter()
         .map(|id| {
             let mut d = Diagnostics::new();
@@ -248,10 +258,16 @@ pub fn render(opts: &BuildOptions) -> Rendered {
             (id.to_string(), files, d)
         })
         .collect();
-    for (id, files, d) in sites {
+    for (id, (files, cells), d) in sites {
         diags.extend(d.into_sorted());
-        rendered.sites.push((id, files));
+        rendered.sites.push((id.clone(), files));
+        rendered.cells.insert(id, cells);
     }
+    rendered.titles = corpus
+        .documents
+        .iter()
+        .map(|d| (d.meta.id.clone(), d.meta.title.clone()))
+        .collect();
     lap(&mut rendered, "compose and render");
     rendered.config = Some(config);
     rendered.theme = Some(theme);
@@ -460,7 +476,13 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     else {
         return Err(diags);
     };
-    if let Err(e) = write::publish(&out, &units, &[portal]) {
+    let report = crate::report::assemble(&config, &rendered.cells, &rendered.titles);
+    let Some(mut root_files) = render::render_report(&config, &theme, &build, report, &mut diags)
+    else {
+        return Err(diags);
+    };
+    root_files.push(portal);
+    if let Err(e) = write::publish(&out, &units, &root_files) {
         diags.push(Diagnostic::error(&out, 0, e.to_string()).help(
             "choose another folder with --out, or remove the folder if it holds nothing of value",
         ));

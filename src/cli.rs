@@ -67,6 +67,14 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Print the harmonization report: documents × sites, scores, clause coverage.
+    Report {
+        /// md, json, csv or html.
+        #[arg(long, default_value = "md", value_parser = ["md", "json", "csv", "html"])]
+        format: String,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
     /// Check a published version, or a whole output folder, against its manifest.json.
     Verify {
         /// A site version folder (holding manifest.json) or an output folder.
@@ -118,6 +126,44 @@ fn verify(dir: &std::path::Path) -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Verify { dir } => verify(&dir),
+        Command::Report { format, source } => {
+            let opts = BuildOptions {
+                root: cli.root,
+                refname: source.refname,
+                release: source.release,
+                as_of: source.as_of,
+                ..Default::default()
+            };
+            let rendered = build::render(&opts);
+            let (config, theme) = match (rendered.config, rendered.theme) {
+                (Some(c), Some(t)) if !rendered.diags.has_errors() => (c, t),
+                _ => {
+                    let (errors, warnings) = print_diagnostics(rendered.diags);
+                    eprintln!("report failed: {errors} error(s), {warnings} warning(s)");
+                    return ExitCode::from(1);
+                }
+            };
+            let report = crate::report::assemble(&config, &rendered.cells, &rendered.titles);
+            let text = match format.as_str() {
+                "json" => crate::report::to_json(&report),
+                "csv" => crate::report::to_csv(&report),
+                "html" => {
+                    let view =
+                        build::build_view(&rendered.version, &rendered.info, opts.release, None);
+                    let mut d = Diagnostics::new();
+                    match crate::render::render_report(&config, &theme, &view, report, &mut d) {
+                        Some(files) => String::from_utf8_lossy(&files[0].bytes).into_owned(),
+                        None => {
+                            print_diagnostics(d);
+                            return ExitCode::from(1);
+                        }
+                    }
+                }
+                _ => crate::report::to_markdown(&report),
+            };
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
         Command::Publish { out } => {
             match crate::publish::publish(&cli.root, out) {
                 Ok(summary) => {

@@ -19,6 +19,7 @@ pub mod publish;
 pub mod release;
 pub mod render;
 pub mod repo;
+pub mod report;
 pub mod site;
 pub mod stamp;
 pub mod write;

@@ -110,7 +110,11 @@ pub fn publish(root: &Path, units: &[Unit], root_files: &[OutFile]) -> Result<()
             fs::rename(&staging.join(&unit.dir), &target)?;
         }
         for f in root_files {
-            fs::rename(&staging.join("_root").join(&f.path), &root.join(&f.path))?;
+            let target = root.join(&f.path);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::rename(&staging.join("_root").join(&f.path), &target)?;
         }
         Ok(())
     })();

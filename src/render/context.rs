@@ -299,3 +299,14 @@ pub struct DiffView {
     pub hunks: Vec<crate::diff::Hunk>,
     pub portal_href: String,
 }
+
+/// `harmonization.html`: one site's row data, or (at the output root) every site's.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportView {
+    pub book: BookView,
+    /// The site of a per-site page; None for the report across sites.
+    pub site: Option<SiteView>,
+    pub build: BuildView,
+    pub report: crate::report::Report,
+    pub portal_href: String,
+}

@@ -271,7 +271,7 @@ pub fn render_site(
     stamps: &Stamps,
     shared: &Shared,
     diags: &mut Diagnostics,
-) -> Vec<OutFile> {
+) -> (Vec<OutFile>, crate::report::SiteCells) {
     let ctx = SiteCtx {
         id: plan.id,
         name: &plan.config.name,
@@ -432,8 +432,77 @@ pub fn render_site(
             bytes: bytes.clone(),
         });
     }
+    // The harmonization page shows this site's own row data only.
+    let global_of = |sd: &SiteDoc| compose(sd.doc, None, &ctx, &mut Diagnostics::new()).markdown;
+    let stale = |sd: &SiteDoc| stale_addendum(sd, stamps);
+    let cells = crate::report::site_cells(plan, &site_docs, &global_of, &stale);
+    let mut own = BTreeMap::new();
+    own.insert(plan.id.to_string(), cells.clone());
+    let titles: BTreeMap<String, String> = site_docs
+        .iter()
+        .map(|sd| (sd.doc.meta.id.clone(), sd.doc.meta.title.clone()))
+        .chain(
+            plan.omitted
+                .iter()
+                .map(|o| (o.doc.meta.id.clone(), o.doc.meta.title.clone())),
+        )
+        .collect();
+    let view = ReportView {
+        book: book_view(config),
+        site: Some(site_view.clone()),
+        build: build.clone(),
+        report: crate::report::assemble(config, &own, &titles),
+        portal_href: "../../index.html".into(),
+    };
+    if let Some(bytes) = render_template(theme, "harmonization.html", &view, diags) {
+        files.push(OutFile {
+            path: "harmonization.html".into(),
+            bytes,
+        });
+    }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    files
+    (files, cells)
+}
+
+/// The harmonization report of every site, for the quality system owner.
+pub fn render_report(
+    config: &Config,
+    theme: &Theme,
+    build: &BuildView,
+    report: crate::report::Report,
+    diags: &mut Diagnostics,
+) -> Option<Vec<OutFile>> {
+    let view = ReportView {
+        book: book_view(config),
+        site: None,
+        build: build.clone(),
+        report,
+        portal_href: "../index.html".into(),
+    };
+    let page = render_template(theme, "harmonization.html", &view, diags)?;
+    let mut files = vec![OutFile {
+        path: "report/index.html".into(),
+        bytes: page,
+    }];
+    for (name, bytes) in &theme.statics {
+        files.push(OutFile {
+            path: format!("report/{STATIC_DIR}/{name}"),
+            bytes: bytes.clone(),
+        });
+    }
+    files.push(OutFile {
+        path: "report/report.json".into(),
+        bytes: crate::report::to_json(&view.report).into_bytes(),
+    });
+    files.push(OutFile {
+        path: "report/report.csv".into(),
+        bytes: crate::report::to_csv(&view.report).into_bytes(),
+    });
+    files.push(OutFile {
+        path: "report/report.md".into(),
+        bytes: crate::report::to_markdown(&view.report).into_bytes(),
+    });
+    Some(files)
 }
 
 /// A document at this site against the global text as the site would publish it

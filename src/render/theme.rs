@@ -20,6 +20,7 @@ const DEFAULT_FILES: &[(&str, &str)] = embedded![
     "templates/index.html",
     "templates/page.html",
     "templates/diff.html",
+    "templates/harmonization.html",
     "templates/macros.html",
     "static/style.css",
     "static/procsite.js",

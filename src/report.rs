@@ -1,0 +1,312 @@
+//! The harmonization report: documents × sites, each cell saying how the site
+//! publishes the global document; a harmonization score per site; clause coverage and
+//! the gaps against each market's required clauses.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::compose::{Origin, SiteDoc};
+use crate::config::Config;
+use crate::site::SitePlan;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cell {
+    pub doc: String,
+    pub site: String,
+    /// "identical", "adapted", "site-only", "excluded" or "not-for-markets".
+    pub state: String,
+    /// The reason of an exclusion, or the operations of an adaptation.
+    pub detail: String,
+    pub lines_changed: usize,
+    /// Share of lines the site text has in common with the global text, in percent.
+    pub similarity: u32,
+    /// The global text changed after the site last reviewed its adaptation.
+    pub stale: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteScore {
+    pub id: String,
+    pub name: String,
+    pub applicable: usize,
+    pub identical: usize,
+    /// Share of applicable global documents published unchanged, in percent.
+    pub score: u32,
+    /// Required clauses of the site's markets that no document of the site cites.
+    pub gaps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DocRow {
+    pub id: String,
+    pub title: String,
+    pub cells: Vec<Cell>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClauseRow {
+    pub clause: String,
+    /// Site → documents citing the clause there.
+    pub sites: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub sites: Vec<SiteScore>,
+    pub documents: Vec<DocRow>,
+    pub clauses: Vec<ClauseRow>,
+}
+
+/// One site's cells, and the clauses its published documents cite.
+#[derive(Debug, Clone, Default)]
+pub struct SiteCells {
+    pub cells: Vec<Cell>,
+    pub clauses: BTreeMap<String, Vec<String>>,
+}
+
+/// The cells of one site. `global_of` gives the global text a site document
+/// adapts (composed for the site without its addendum).
+pub fn site_cells(
+    plan: &SitePlan,
+    site_docs: &[SiteDoc],
+    global_of: &dyn Fn(&SiteDoc) -> String,
+    stale: &dyn Fn(&SiteDoc) -> bool,
+) -> SiteCells {
+    let mut out = SiteCells::default();
+    for sd in site_docs {
+        let (state, detail, lines_changed, similarity) = if sd.doc.site.is_some() {
+            ("site-only", String::new(), 0, 0)
+        } else if sd.addendum.is_some() {
+            let global = global_of(sd);
+            let diff = similar::TextDiff::from_lines(global.as_str(), sd.markdown.as_str());
+            let changed = diff
+                .iter_all_changes()
+                .filter(|c| c.tag() != similar::ChangeTag::Equal)
+                .count();
+            let mut ops: Vec<String> = sd
+                .pieces
+                .iter()
+                .filter_map(|p| match &p.origin {
+                    Origin::Addendum { op, anchor, .. } => {
+                        Some(format!("{} #{anchor}", op.as_str()))
+                    }
+                    Origin::SiteAppendix => Some("site requirements".into()),
+                    _ => None,
+                })
+                .collect();
+            ops.dedup();
+            (
+                "adapted",
+                ops.join(", "),
+                changed,
+                (diff.ratio() * 100.0).round() as u32,
+            )
+        } else {
+            ("identical", String::new(), 0, 100)
+        };
+        out.cells.push(Cell {
+            doc: sd.doc.meta.id.clone(),
+            site: plan.id.to_string(),
+            state: state.into(),
+            detail,
+            lines_changed,
+            similarity,
+            stale: stale(sd),
+        });
+        for c in &sd.doc.meta.clauses {
+            out.clauses
+                .entry(c.clone())
+                .or_default()
+                .push(sd.doc.meta.id.clone());
+        }
+    }
+    for o in &plan.omitted {
+        out.cells.push(Cell {
+            doc: o.doc.meta.id.clone(),
+            site: plan.id.to_string(),
+            state: if o.excluded {
+                "excluded"
+            } else {
+                "not-for-markets"
+            }
+            .into(),
+            detail: o.reason.clone(),
+            lines_changed: 0,
+            similarity: 0,
+            stale: false,
+        });
+    }
+    out
+}
+
+/// Puts the cells of the given sites together.
+pub fn assemble(
+    config: &Config,
+    per_site: &BTreeMap<String, SiteCells>,
+    titles: &BTreeMap<String, String>,
+) -> Report {
+    let mut documents: BTreeMap<String, Vec<Cell>> = BTreeMap::new();
+    let mut sites = Vec::new();
+    let mut all_clauses: BTreeSet<String> = BTreeSet::new();
+    for (site, sc) in per_site {
+        let Some(cfg) = config.site.get(site) else {
+            continue;
+        };
+        let applicable = sc
+            .cells
+            .iter()
+            .filter(|c| c.state == "identical" || c.state == "adapted")
+            .count();
+        let identical = sc.cells.iter().filter(|c| c.state == "identical").count();
+        let required: BTreeSet<&String> = cfg
+            .markets
+            .iter()
+            .filter_map(|m| config.market.get(m))
+            .flat_map(|m| m.required_clauses.iter())
+            .collect();
+        sites.push(SiteScore {
+            id: site.clone(),
+            name: cfg.name.clone(),
+            applicable,
+            identical,
+            score: (identical * 100)
+                .checked_div(applicable)
+                .map_or(100, |s| s as u32),
+            gaps: required
+                .into_iter()
+                .filter(|c| !sc.clauses.contains_key(*c))
+                .cloned()
+                .collect(),
+        });
+        for c in &sc.cells {
+            documents.entry(c.doc.clone()).or_default().push(c.clone());
+        }
+        all_clauses.extend(sc.clauses.keys().cloned());
+    }
+    Report {
+        sites,
+        documents: documents
+            .into_iter()
+            .map(|(id, cells)| DocRow {
+                title: titles.get(&id).cloned().unwrap_or_default(),
+                id,
+                cells,
+            })
+            .collect(),
+        clauses: all_clauses
+            .into_iter()
+            .map(|clause| ClauseRow {
+                sites: per_site
+                    .iter()
+                    .map(|(s, sc)| {
+                        (
+                            s.clone(),
+                            sc.clauses.get(&clause).cloned().unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+                clause,
+            })
+            .collect(),
+    }
+}
+
+fn cell_text(c: &Cell) -> String {
+    let mut s = match c.state.as_str() {
+        "adapted" => format!(
+            "adapted: {} ({} lines changed, {}% similar)",
+            c.detail, c.lines_changed, c.similarity
+        ),
+        "excluded" => format!("excluded: {}", c.detail),
+        "not-for-markets" => "not for this site's markets".to_string(),
+        other => other.to_string(),
+    };
+    if c.stale {
+        s.push_str(" — stale addendum");
+    }
+    s
+}
+
+pub fn to_markdown(r: &Report) -> String {
+    let mut s = String::from("# Harmonization report\n\n## Scores\n\n| site | identical / applicable | score | clause gaps |\n|---|---|---|---|\n");
+    for site in &r.sites {
+        s.push_str(&format!(
+            "| {} | {} / {} | {}% | {} |\n",
+            site.name,
+            site.identical,
+            site.applicable,
+            site.score,
+            if site.gaps.is_empty() {
+                "none".into()
+            } else {
+                site.gaps.join(", ")
+            }
+        ));
+    }
+    s.push_str("\n## Documents × sites\n\n| document |");
+    for site in &r.sites {
+        s.push_str(&format!(" {} |", site.id));
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---|".repeat(r.sites.len()));
+    s.push('\n');
+    for d in &r.documents {
+        s.push_str(&format!("| {} {} |", d.id, d.title));
+        for site in &r.sites {
+            let cell = d
+                .cells
+                .iter()
+                .find(|c| c.site == site.id)
+                .map_or("—".to_string(), cell_text);
+            s.push_str(&format!(" {} |", cell.replace('|', "\\|")));
+        }
+        s.push('\n');
+    }
+    s.push_str("\n## Clause coverage\n\n| clause |");
+    for site in &r.sites {
+        s.push_str(&format!(" {} |", site.id));
+    }
+    s.push_str("\n|---|");
+    s.push_str(&"---|".repeat(r.sites.len()));
+    s.push('\n');
+    for c in &r.clauses {
+        s.push_str(&format!("| {} |", c.clause));
+        for site in &r.sites {
+            let docs = c
+                .sites
+                .get(&site.id)
+                .filter(|d| !d.is_empty())
+                .map_or("**none**".to_string(), |d| d.join(", "));
+            s.push_str(&format!(" {docs} |"));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+pub fn to_csv(r: &Report) -> String {
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut s = String::from("document,site,state,detail,lines_changed,similarity,stale\n");
+    for d in &r.documents {
+        for c in &d.cells {
+            s.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                q(&c.doc),
+                q(&c.site),
+                c.state,
+                q(&c.detail),
+                c.lines_changed,
+                c.similarity,
+                c.stale
+            ));
+        }
+    }
+    s
+}
+
+pub fn to_json(r: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(r).expect("the report serializes");
+    s.push('\n');
+    s
+}
