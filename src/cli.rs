@@ -67,6 +67,26 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// A site's documents against global, or what changed for a site between versions.
+    Diff {
+        /// The site.
+        #[arg(long, value_name = "SITE")]
+        site: String,
+        /// Only this document.
+        doc: Option<String>,
+        /// The earlier version: a git ref or a published version name.
+        #[arg(long, value_name = "V1")]
+        from: Option<String>,
+        /// The later version (default: the work tree).
+        #[arg(long, value_name = "V2")]
+        to: Option<String>,
+        /// One line per document instead of the diffs.
+        #[arg(long)]
+        stat: bool,
+        /// text or json.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
     /// Print the harmonization report: documents × sites, scores, clause coverage.
     Report {
         /// md, json, csv or html.
@@ -126,6 +146,39 @@ fn verify(dir: &std::path::Path) -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Verify { dir } => verify(&dir),
+        Command::Diff {
+            site,
+            doc,
+            from,
+            to,
+            stat,
+            format,
+        } => {
+            match crate::diffcmd::diff(
+                &cli.root,
+                &site,
+                doc.as_deref(),
+                from.as_deref(),
+                to.as_deref(),
+            ) {
+                Ok(r) if format == "json" => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&r).expect("the diff serializes")
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(r) => {
+                    print!("{}", crate::diffcmd::to_text(&r, stat));
+                    ExitCode::SUCCESS
+                }
+                Err(diags) => {
+                    let (errors, warnings) = print_diagnostics(diags);
+                    eprintln!("diff failed: {errors} error(s), {warnings} warning(s)");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Report { format, source } => {
             let opts = BuildOptions {
                 root: cli.root,

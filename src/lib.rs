@@ -10,6 +10,7 @@ pub mod compose;
 pub mod config;
 pub mod diag;
 pub mod diff;
+pub mod diffcmd;
 pub mod fs;
 pub mod inforce;
 pub mod manifest;

@@ -63,6 +63,16 @@ pub struct Report {
 pub struct SiteCells {
     pub cells: Vec<Cell>,
     pub clauses: BTreeMap<String, Vec<String>>,
+    /// Each published document's composed Markdown, with the global text it adapts
+    /// (None when it publishes the global text unchanged or is a site document).
+    pub texts: BTreeMap<String, DocText>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DocText {
+    pub title: String,
+    pub markdown: String,
+    pub global: Option<String>,
 }
 
 /// The cells of one site. `global_of` gives the global text a site document
@@ -75,10 +85,12 @@ pub fn site_cells(
 ) -> SiteCells {
     let mut out = SiteCells::default();
     for sd in site_docs {
+        let mut global_text = None;
         let (state, detail, lines_changed, similarity) = if sd.doc.site.is_some() {
             ("site-only", String::new(), 0, 0)
         } else if sd.addendum.is_some() {
             let global = global_of(sd);
+            global_text = Some(global.clone());
             let diff = similar::TextDiff::from_lines(global.as_str(), sd.markdown.as_str());
             let changed = diff
                 .iter_all_changes()
@@ -120,6 +132,14 @@ pub fn site_cells(
                 .or_default()
                 .push(sd.doc.meta.id.clone());
         }
+        out.texts.insert(
+            sd.doc.meta.id.clone(),
+            DocText {
+                title: sd.doc.meta.title.clone(),
+                markdown: sd.markdown.clone(),
+                global: global_text,
+            },
+        );
     }
     for o in &plan.omitted {
         out.cells.push(Cell {

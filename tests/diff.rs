@@ -1,0 +1,86 @@
+//! `procsite diff`: a site against global, and between two versions.
+
+mod common;
+use common::*;
+
+#[test]
+fn diff_shows_a_sites_adaptations_against_global() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum("SOP-0020", "r", "::: append #scope\nCork line.\n:::\n"),
+    );
+    let out = t.run(&["diff", "--site", "cork"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("--- global/SOP-0020") && out.stdout.contains("+++ cork/SOP-0020"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("+Cork line."), "{}", out.stdout);
+    let stat = t.run(&["diff", "--site", "cork", "--stat"]).stdout;
+    assert!(
+        stat.starts_with("SOP-0020 Corrective and Preventive Action: "),
+        "{stat}"
+    );
+    let boston = t.run(&["diff", "--site", "boston"]).stdout;
+    assert_eq!(
+        boston,
+        "every document at site boston is identical to global\n"
+    );
+}
+
+#[test]
+fn diff_between_two_versions_lists_added_removed_and_revised_documents() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("SOP-0030", "Complaints", "", "## A\nOld.\n"),
+    );
+    t.write(
+        "procedures/global/SOP-0031.md",
+        &doc("SOP-0031", "Withdrawn", "", "## A\nGone soon.\n"),
+    );
+    t.commit("First");
+    t.tag("release/2026.1");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("SOP-0030", "Complaints", "", "## A\nNew.\n"),
+    );
+    t.remove("procedures/global/SOP-0031.md");
+    t.write(
+        "procedures/global/SOP-0040.md",
+        &doc("SOP-0040", "Nonconformance", "", "## A\nAdded.\n"),
+    );
+    t.commit("Second");
+    t.tag("release/2026.2");
+    // Published version names stand for their release tags.
+    let out = t.run(&[
+        "diff", "--site", "cork", "--from", "2026.1", "--to", "2026.2",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("added: SOP-0040 Nonconformance"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("removed: SOP-0031 Withdrawn"));
+    assert!(out.stdout.contains("-Old.") && out.stdout.contains("+New."));
+    let json: serde_json::Value = serde_json::from_str(
+        &t.run(&[
+            "diff",
+            "--site",
+            "cork",
+            "--from",
+            "release/2026.1",
+            "--to",
+            "2026.2",
+            "--format",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(json["changed"][0]["id"], "SOP-0030");
+    assert_eq!(json["changed"][0]["lines_changed"], 2);
+}
