@@ -65,8 +65,12 @@ fn labels_of(sd: &SiteDoc) -> Vec<(String, String)> {
 
 /// The hunks between the global text and the site's, three lines of context each.
 pub fn hunks(global: &str, sd: &SiteDoc) -> Vec<Hunk> {
-    let diff = TextDiff::from_lines(global, sd.markdown.as_str());
-    let origins = labels_of(sd);
+    labelled_hunks(global, &sd.markdown, &labels_of(sd))
+}
+
+/// The hunks between two texts, each labelled with the origins of its changed lines.
+pub fn labelled_hunks(old: &str, new: &str, origins: &[(String, String)]) -> Vec<Hunk> {
+    let diff = TextDiff::from_lines(old, new);
     diff.grouped_ops(3)
         .iter()
         .map(|group| {

@@ -41,6 +41,22 @@ pub struct PublishSummary {
     pub diags: Diagnostics,
 }
 
+/// Each site's published texts, by document id.
+type SiteTexts = BTreeMap<String, BTreeMap<String, crate::report::DocText>>;
+
+/// What a published version's sites published, rebuilt in memory from its tag.
+fn published_texts(root: &Path, tag: &str, version: &str, when: i64) -> Option<SiteTexts> {
+    let r = build::render(&BuildOptions {
+        root: root.to_path_buf(),
+        refname: Some(tag.to_string()),
+        release: true,
+        version: Some(version.to_string()),
+        as_of: Some(crate::stamp::commit_date(when, 0)),
+        ..Default::default()
+    });
+    (!r.diags.has_errors()).then(|| r.cells.into_iter().map(|(s, c)| (s, c.texts)).collect())
+}
+
 fn fail(diags: &mut Diagnostics, path: impl Into<PathBuf>, msg: String, help: &str) {
     diags.push(Diagnostic::error(path, 0, msg).help(help));
 }
@@ -104,7 +120,15 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
     let mut units: Vec<Unit> = Vec::new();
     let mut built = Vec::new();
     let mut verified = 0;
+    // The texts each site published in the previous version, for `changes.html`.
+    let mut previous: Option<(String, String, i64)> = None;
+    let mut previous_texts: Option<(String, SiteTexts)> = None;
     for (tag, _, when) in &tags {
+        let prev = previous.replace((
+            tag.clone(),
+            crate::repo::git::version_of_tag(tag, &config.build.release_tags),
+            *when,
+        ));
         let version = crate::repo::git::version_of_tag(tag, &config.build.release_tags);
         let existing: Vec<&String> = config
             .site
@@ -134,15 +158,62 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
             ..Default::default()
         };
         let rendered = build::render(&opts);
+        let before = prev.and_then(|(ptag, pversion, pwhen)| {
+            let texts = match previous_texts.take() {
+                Some((t, texts)) if t == ptag => texts,
+                _ => published_texts(root, &ptag, &pversion, pwhen)?,
+            };
+            Some((pversion, texts))
+        });
+        previous_texts = Some((
+            tag.clone(),
+            rendered
+                .cells
+                .iter()
+                .map(|(s, c)| (s.clone(), c.texts.clone()))
+                .collect(),
+        ));
         for d in rendered.diags.into_sorted() {
             let mut d = d;
             d.message = format!("[{tag}] {}", d.message);
             diags.push(d);
         }
-        let date = build::as_of(&opts, &rendered.info).map(|d| d.to_string());
-        for (site, files) in rendered.sites {
+        let as_of = build::as_of(&opts, &rendered.info);
+        let date = as_of.map(|d| d.to_string());
+        let view = build::build_view(&version, &rendered.info, true, as_of);
+        for (site, mut files) in rendered.sites {
             if out.join(&site).join(&version).is_dir() {
                 continue;
+            }
+            if let (Some((pversion, texts)), Some(theme), Some(site_config)) =
+                (&before, &rendered.theme, config.site.get(&site))
+            {
+                let current = rendered
+                    .cells
+                    .get(&site)
+                    .map(|c| c.texts.clone())
+                    .unwrap_or_default();
+                let old = texts.get(&site).cloned().unwrap_or_default();
+                let (added, removed, revised) = render::changes_between(&old, &current);
+                let changes = render::context::ChangesView {
+                    book: render::book_view(&config),
+                    site: render::context::SiteView {
+                        id: site.clone(),
+                        name: site_config.name.clone(),
+                        markets: site_config.markets.clone(),
+                    },
+                    build: view.clone(),
+                    previous: Some(pversion.clone()),
+                    added,
+                    removed,
+                    revised,
+                    portal_href: "../../index.html".into(),
+                };
+                if let Some(file) = render::render_changes(theme, &changes, &mut diags) {
+                    files.retain(|f| f.path != file.path);
+                    files.push(file);
+                    files.sort_by(|a, b| a.path.cmp(&b.path));
+                }
             }
             units.push(build::version_unit(
                 &site,

@@ -207,3 +207,27 @@ fn a_publish_that_fails_part_way_leaves_the_output_and_the_next_run_succeeds() {
         .read("public/cork/latest/SOP-0020.html")
         .contains("Third."));
 }
+
+#[test]
+fn each_published_version_lists_what_changed_since_the_previous_one() {
+    let t = repo_with_two_releases();
+    assert_eq!(t.run(&["publish"]).code, 0);
+    let first = t.read("public/cork/2026.1/changes.html");
+    assert!(first.contains("no earlier published version"), "{first}");
+    let second = t.read("public/cork/2026.2/changes.html");
+    assert!(
+        second.contains("Since version 2026.1: 0 new, 1 revised, 0 withdrawn."),
+        "{second}"
+    );
+    assert!(
+        second.contains("<a href=\"SOP-0020.html\">SOP-0020 T SOP-0020</a>"),
+        "{second}"
+    );
+    assert!(
+        second.contains("Second") && second.contains("First") && second.contains("<mark>"),
+        "{second}"
+    );
+    assert!(t
+        .read("public/cork/2026.2/index.html")
+        .contains("href=\"changes.html\""));
+}

@@ -310,3 +310,25 @@ pub struct ReportView {
     pub report: crate::report::Report,
     pub portal_href: String,
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangedDoc {
+    pub id: String,
+    pub title: String,
+    pub href: String,
+    pub hunks: Vec<crate::diff::Hunk>,
+}
+
+/// `changes.html`: what changed at this site since the previous published version.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangesView {
+    pub book: BookView,
+    pub site: SiteView,
+    pub build: BuildView,
+    /// The previous published version, when there is one.
+    pub previous: Option<String>,
+    pub added: Vec<LinkView>,
+    pub removed: Vec<LinkView>,
+    pub revised: Vec<ChangedDoc>,
+    pub portal_href: String,
+}

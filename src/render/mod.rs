@@ -432,6 +432,20 @@ pub fn render_site(
             bytes: bytes.clone(),
         });
     }
+    // Until publish compares it with a previous version, a version lists no changes.
+    let changes = ChangesView {
+        book: book_view(config),
+        site: site_view.clone(),
+        build: build.clone(),
+        previous: None,
+        added: Vec::new(),
+        removed: Vec::new(),
+        revised: Vec::new(),
+        portal_href: "../../index.html".into(),
+    };
+    if let Some(file) = render_changes(theme, &changes, diags) {
+        files.push(file);
+    }
     // The harmonization page shows this site's own row data only.
     let global_of = |sd: &SiteDoc| compose(sd.doc, None, &ctx, &mut Diagnostics::new()).markdown;
     let stale = |sd: &SiteDoc| stale_addendum(sd, stamps);
@@ -462,6 +476,53 @@ pub fn render_site(
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     (files, cells)
+}
+
+/// `changes.html` of a site version.
+pub fn render_changes(
+    theme: &Theme,
+    view: &ChangesView,
+    diags: &mut Diagnostics,
+) -> Option<OutFile> {
+    render_template(theme, "changes.html", view, diags).map(|bytes| OutFile {
+        path: "changes.html".into(),
+        bytes,
+    })
+}
+
+/// What changed at a site between two versions' published texts.
+pub fn changes_between(
+    previous: &BTreeMap<String, crate::report::DocText>,
+    current: &BTreeMap<String, crate::report::DocText>,
+) -> (Vec<LinkView>, Vec<LinkView>, Vec<ChangedDoc>) {
+    let link = |id: &str, t: &crate::report::DocText, href: String| LinkView {
+        id: id.to_string(),
+        title: t.title.clone(),
+        href,
+    };
+    let added = current
+        .iter()
+        .filter(|(id, _)| !previous.contains_key(*id))
+        .map(|(id, t)| link(id, t, format!("{id}.html")))
+        .collect();
+    let removed = previous
+        .iter()
+        .filter(|(id, _)| !current.contains_key(*id))
+        .map(|(id, t)| link(id, t, String::new()))
+        .collect();
+    let revised = current
+        .iter()
+        .filter_map(|(id, t)| {
+            let old = previous.get(id).filter(|o| o.markdown != t.markdown)?;
+            Some(ChangedDoc {
+                id: id.clone(),
+                title: t.title.clone(),
+                href: format!("{id}.html"),
+                hunks: crate::diff::labelled_hunks(&old.markdown, &t.markdown, &[]),
+            })
+        })
+        .collect();
+    (added, removed, revised)
 }
 
 /// The harmonization report of every site, for the quality system owner.

@@ -21,6 +21,7 @@ const DEFAULT_FILES: &[(&str, &str)] = embedded![
     "templates/page.html",
     "templates/diff.html",
     "templates/harmonization.html",
+    "templates/changes.html",
     "templates/macros.html",
     "static/style.css",
     "static/procsite.js",
