@@ -83,8 +83,8 @@ pub enum Command {
         /// One line per document instead of the diffs.
         #[arg(long)]
         stat: bool,
-        /// text or json.
-        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        /// text, json or html.
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "html"])]
         format: String,
     },
     /// Print the harmonization report: documents × sites, scores, clause coverage.
@@ -161,6 +161,26 @@ pub fn run(cli: Cli) -> ExitCode {
                 from.as_deref(),
                 to.as_deref(),
             ) {
+                Ok(r) if format == "html" => {
+                    let mut diffs: Vec<(String, String)> = Vec::new();
+                    for a in &r.added {
+                        diffs.push((format!("added: {a}"), String::new()));
+                    }
+                    for rm in &r.removed {
+                        diffs.push((format!("removed: {rm}"), String::new()));
+                    }
+                    for c in &r.changed {
+                        diffs.push((
+                            format!("{} {} ({} lines changed)", c.id, c.title, c.lines_changed),
+                            c.diff.clone(),
+                        ));
+                    }
+                    print!(
+                        "{}",
+                        crate::diff::html_page(&format!("procsite diff: site {}", r.site), &diffs)
+                    );
+                    ExitCode::SUCCESS
+                }
                 Ok(r) if format == "json" => {
                     println!(
                         "{}",

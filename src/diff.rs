@@ -21,6 +21,47 @@ pub struct Hunk {
     /// The addendum operations behind the hunk, e.g. "append #responsibilities".
     pub labels: Vec<String>,
     pub lines: Vec<DiffLine>,
+    /// The same lines side by side: removed lines paired with the lines added in
+    /// their place, for wide screens.
+    pub rows: Vec<SideRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SideRow {
+    pub old: Option<DiffLine>,
+    pub new: Option<DiffLine>,
+}
+
+/// Pairs each run of removed lines with the run of added lines that follows it.
+fn side_by_side(lines: &[DiffLine]) -> Vec<SideRow> {
+    let mut rows = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].tag == "equal" {
+            rows.push(SideRow {
+                old: Some(lines[i].clone()),
+                new: Some(lines[i].clone()),
+            });
+            i += 1;
+            continue;
+        }
+        let dels: Vec<&DiffLine> = lines[i..]
+            .iter()
+            .take_while(|l| l.tag == "delete")
+            .collect();
+        let ins: Vec<&DiffLine> = lines[i + dels.len()..]
+            .iter()
+            .take_while(|l| l.tag == "insert")
+            .collect();
+        for k in 0..dels.len().max(ins.len()) {
+            rows.push(SideRow {
+                old: dels.get(k).map(|l| (*l).clone()),
+                new: ins.get(k).map(|l| (*l).clone()),
+            });
+        }
+        i += dels.len() + ins.len();
+    }
+    rows
 }
 
 fn escape(s: &str) -> String {
@@ -68,9 +109,19 @@ pub fn hunks(global: &str, sd: &SiteDoc) -> Vec<Hunk> {
     labelled_hunks(global, &sd.markdown, &labels_of(sd))
 }
 
+/// The text without blank lines: where blank lines fall (a site block is always set
+/// apart by them) says nothing a reviewer needs, so diffs leave them out.
+pub fn without_blank_lines(s: &str) -> String {
+    s.lines()
+        .filter(|l| !l.trim().is_empty())
+        .flat_map(|l| [l, "\n"])
+        .collect()
+}
+
 /// The hunks between two texts, each labelled with the origins of its changed lines.
 pub fn labelled_hunks(old: &str, new: &str, origins: &[(String, String)]) -> Vec<Hunk> {
-    let diff = TextDiff::from_lines(old, new);
+    let (old, new) = (without_blank_lines(old), without_blank_lines(new));
+    let diff = TextDiff::from_lines(old.as_str(), new.as_str());
     diff.grouped_ops(3)
         .iter()
         .map(|group| {
@@ -110,16 +161,47 @@ pub fn labelled_hunks(old: &str, new: &str, origins: &[(String, String)]) -> Vec
                     });
                 }
             }
-            Hunk { labels, lines }
+            let rows = side_by_side(&lines);
+            Hunk {
+                labels,
+                lines,
+                rows,
+            }
         })
         .collect()
 }
 
 /// A unified diff, for the terminal.
 pub fn unified(global: &str, site: &str, old_name: &str, new_name: &str) -> String {
-    TextDiff::from_lines(global, site)
+    let (global, site) = (without_blank_lines(global), without_blank_lines(site));
+    TextDiff::from_lines(global.as_str(), site.as_str())
         .unified_diff()
         .context_radius(3)
         .header(old_name, new_name)
         .to_string()
+}
+
+/// A self-contained HTML page of unified diffs, for `procsite diff --format html`.
+pub fn html_page(title: &str, diffs: &[(String, String)]) -> String {
+    let mut s = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{t}</title>\n<style>body{{font-family:system-ui,sans-serif;margin:2rem}}pre{{font-size:0.9rem}}.add{{background:#eaf7ee}}.del{{background:#fdecec}}.hdr{{color:#56606e}}</style>\n</head>\n<body>\n<h1>{t}</h1>\n",
+        t = escape(title)
+    );
+    for (heading, diff) in diffs {
+        s.push_str(&format!("<h2>{}</h2>\n<pre>", escape(heading)));
+        for line in diff.lines() {
+            let class = match line.chars().next() {
+                Some('+') if !line.starts_with("+++") => "add",
+                Some('-') if !line.starts_with("---") => "del",
+                _ => "hdr",
+            };
+            s.push_str(&format!(
+                "<span class=\"{class}\">{}</span>\n",
+                escape(line)
+            ));
+        }
+        s.push_str("</pre>\n");
+    }
+    s.push_str("</body>\n</html>\n");
+    s
 }

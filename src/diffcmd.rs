@@ -74,7 +74,11 @@ fn doc_diff(
     old_name: &str,
     new_name: &str,
 ) -> DocDiff {
-    let d = similar::TextDiff::from_lines(old, new);
+    let (o, n) = (
+        crate::diff::without_blank_lines(old),
+        crate::diff::without_blank_lines(new),
+    );
+    let d = similar::TextDiff::from_lines(o.as_str(), n.as_str());
     DocDiff {
         id: id.to_string(),
         title: title.to_string(),

@@ -91,7 +91,11 @@ pub fn site_cells(
         } else if sd.addendum.is_some() {
             let global = global_of(sd);
             global_text = Some(global.clone());
-            let diff = similar::TextDiff::from_lines(global.as_str(), sd.markdown.as_str());
+            let (old, new) = (
+                crate::diff::without_blank_lines(&global),
+                crate::diff::without_blank_lines(&sd.markdown),
+            );
+            let diff = similar::TextDiff::from_lines(old.as_str(), new.as_str());
             let changed = diff
                 .iter_all_changes()
                 .filter(|c| c.tag() != similar::ChangeTag::Equal)

@@ -84,3 +84,71 @@ fn diff_between_two_versions_lists_added_removed_and_revised_documents() {
     assert_eq!(json["changed"][0]["id"], "SOP-0030");
     assert_eq!(json["changed"][0]["lines_changed"], 2);
 }
+
+#[test]
+fn diff_pages_pair_removed_and_added_lines_side_by_side() {
+    let t = SiteTest::new();
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum(
+            "SOP-0020",
+            "r",
+            "::: replace #records\nRecords are kept for 15 years.\n:::\n",
+        ),
+    );
+    t.build();
+    let page = t.read("public/cork/preview/SOP-0020.diff.html");
+    let side = &page[pos(&page, "diff-sbs")..];
+    let row = side
+        .split("<tr>")
+        .find(|r| r.contains("diff-delete"))
+        .expect("a row with a removed line");
+    assert!(
+        row.contains("diff-insert"),
+        "the removed line is paired with the added one: {row}"
+    );
+    assert!(
+        row.contains("<mark>10</mark>") && row.contains("<mark>15</mark>"),
+        "{row}"
+    );
+}
+
+#[test]
+fn diff_as_html_and_across_a_rename() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("SOP-0030", "Complaints", "", "## A\nOld.\n"),
+    );
+    t.commit("First");
+    t.tag("release/2026.1");
+    t.remove("procedures/global/SOP-0030.md");
+    t.write(
+        "procedures/global/complaints/complaint-handling.md",
+        &doc("SOP-0030", "Complaints", "", "## A\nNew.\n"),
+    );
+    t.commit("Move and revise");
+    t.tag("release/2026.2");
+    let out = t.run(&[
+        "diff", "--site", "cork", "--from", "2026.1", "--to", "2026.2",
+    ]);
+    assert!(
+        !out.stdout.contains("added:") && !out.stdout.contains("removed:"),
+        "a moved document is revised, not replaced: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("-Old.") && out.stdout.contains("+New."),
+        "{}",
+        out.stdout
+    );
+    let html = t
+        .run(&[
+            "diff", "--site", "cork", "--from", "2026.1", "--to", "2026.2", "--format", "html",
+        ])
+        .stdout;
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.contains("<span class=\"add\">+New.</span>"),
+        "{html}"
+    );
+}

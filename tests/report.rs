@@ -118,3 +118,44 @@ fn each_site_page_shows_its_own_row_and_the_root_report_all_sites() {
     );
     assert!(t.exists("public/report/report.csv") && t.exists("public/report/static/style.css"));
 }
+
+#[test]
+fn the_json_report_keeps_its_shape() {
+    let t = SiteTest::new();
+    t.write(
+        "book.toml",
+        &format!("{BOOK}\n[market.EU]\nrequired-clauses = [\"MDR Art. 87\"]\n"),
+    );
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum("SOP-0020", "r", "::: append #scope\nCork.\n:::\n"),
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&t.run(&["report", "--format", "json"]).stdout).unwrap();
+    let expected = serde_json::json!({
+        "sites": [
+            {"id": "boston", "name": "Boston", "applicable": 2, "identical": 2, "score": 100, "gaps": []},
+            {"id": "cork", "name": "Cork", "applicable": 1, "identical": 0, "score": 0, "gaps": ["MDR Art. 87"]},
+            {"id": "freiburg", "name": "Freiburg", "applicable": 2, "identical": 2, "score": 100, "gaps": ["MDR Art. 87"]}
+        ],
+        "documents": [
+            {"id": "SOP-0020", "title": "Corrective and Preventive Action", "cells": [
+                {"doc": "SOP-0020", "site": "boston", "state": "identical", "detail": "", "lines_changed": 0, "similarity": 100, "stale": false},
+                {"doc": "SOP-0020", "site": "cork", "state": "adapted", "detail": "append #scope", "lines_changed": 1, "similarity": 95, "stale": false},
+                {"doc": "SOP-0020", "site": "freiburg", "state": "identical", "detail": "", "lines_changed": 0, "similarity": 100, "stale": false}
+            ]},
+            {"id": "SOP-0090", "title": "Sterilization", "cells": [
+                {"doc": "SOP-0090", "site": "boston", "state": "identical", "detail": "", "lines_changed": 0, "similarity": 100, "stale": false},
+                {"doc": "SOP-0090", "site": "cork", "state": "excluded", "detail": "No sterilization at Cork", "lines_changed": 0, "similarity": 0, "stale": false},
+                {"doc": "SOP-0090", "site": "freiburg", "state": "identical", "detail": "", "lines_changed": 0, "similarity": 100, "stale": false}
+            ]}
+        ],
+        "clauses": []
+    });
+    assert_eq!(
+        json,
+        expected,
+        "{}",
+        serde_json::to_string_pretty(&json).unwrap()
+    );
+}
