@@ -361,6 +361,11 @@ pub fn render_site(
         .iter()
         .map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()))
         .collect();
+    // Each adapted document's global text, composed once for its diff page and its
+    // report cell.
+    let global_of = |sd: &SiteDoc| compose(sd.doc, None, &ctx, &mut Diagnostics::new()).markdown;
+    let stale = |sd: &SiteDoc| stale_addendum(sd, stamps);
+    let cells = crate::report::site_cells(plan, &site_docs, &global_of, &stale);
     let pages: Vec<(Vec<OutFile>, DocRecord, Diagnostics)> = site_docs
         .par_iter()
         .zip(bodies)
@@ -383,7 +388,11 @@ pub fn render_site(
                 })
                 .into_iter()
                 .collect();
-            let diff = diff_view(sd, &ctx, config, &site_view, build);
+            let global = cells
+                .texts
+                .get(&sd.doc.meta.id)
+                .and_then(|t| t.global.as_deref());
+            let diff = diff_view(sd, global, config, &site_view, build);
             file.extend(
                 render_template(theme, "diff.html", &diff, &mut d).map(|bytes| OutFile {
                     path: format!("{}.diff.html", sd.doc.meta.id),
@@ -447,9 +456,6 @@ pub fn render_site(
         files.push(file);
     }
     // The harmonization page shows this site's own row data only.
-    let global_of = |sd: &SiteDoc| compose(sd.doc, None, &ctx, &mut Diagnostics::new()).markdown;
-    let stale = |sd: &SiteDoc| stale_addendum(sd, stamps);
-    let cells = crate::report::site_cells(plan, &site_docs, &global_of, &stale);
     let mut own = BTreeMap::new();
     own.insert(plan.id.to_string(), cells.clone());
     let titles: BTreeMap<String, String> = site_docs
@@ -570,16 +576,13 @@ pub fn render_report(
 /// without its addendum (conditions resolved the same way on both sides).
 fn diff_view(
     sd: &SiteDoc,
-    ctx: &SiteCtx,
+    global: Option<&str>,
     config: &Config,
     site: &SiteView,
     build: &BuildView,
 ) -> DiffView {
-    let hunks = match sd.addendum {
-        Some(_) => {
-            let global = compose(sd.doc, None, ctx, &mut Diagnostics::new());
-            crate::diff::hunks(&global.markdown, sd)
-        }
+    let hunks = match global {
+        Some(global) => crate::diff::hunks(global, sd),
         None => Vec::new(),
     };
     DiffView {
