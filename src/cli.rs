@@ -39,6 +39,19 @@ pub struct SourceArgs {
     pub as_of: Option<crate::model::Date>,
 }
 
+impl SourceArgs {
+    /// Build options for the repository at `root`, reading what these flags say.
+    fn options(self, root: PathBuf) -> BuildOptions {
+        BuildOptions {
+            root,
+            refname: self.refname,
+            release: self.release,
+            as_of: self.as_of,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate everything and print file:line diagnostics; exit 1 on errors.
@@ -100,6 +113,18 @@ pub enum Command {
         /// A site version folder (holding manifest.json) or an output folder.
         dir: PathBuf,
     },
+}
+
+/// Prints the diagnostics of a failed command with its summary line; exit code 1.
+fn failed(what: &str, diags: Diagnostics, nothing_written: bool) -> ExitCode {
+    let (errors, warnings) = print_diagnostics(diags);
+    let tail = if nothing_written {
+        "; nothing was written"
+    } else {
+        ""
+    };
+    eprintln!("{what} failed: {errors} error(s), {warnings} warning(s){tail}");
+    ExitCode::from(1)
 }
 
 fn parse_date(s: &str) -> Result<crate::model::Date, String> {
@@ -192,29 +217,15 @@ pub fn run(cli: Cli) -> ExitCode {
                     print!("{}", crate::diffcmd::to_text(&r, stat));
                     ExitCode::SUCCESS
                 }
-                Err(diags) => {
-                    let (errors, warnings) = print_diagnostics(diags);
-                    eprintln!("diff failed: {errors} error(s), {warnings} warning(s)");
-                    ExitCode::from(1)
-                }
+                Err(diags) => failed("diff", diags, false),
             }
         }
         Command::Report { format, source } => {
-            let opts = BuildOptions {
-                root: cli.root,
-                refname: source.refname,
-                release: source.release,
-                as_of: source.as_of,
-                ..Default::default()
-            };
+            let opts = source.options(cli.root);
             let rendered = build::render(&opts);
             let (config, theme) = match (rendered.config, rendered.theme) {
                 (Some(c), Some(t)) if !rendered.diags.has_errors() => (c, t),
-                _ => {
-                    let (errors, warnings) = print_diagnostics(rendered.diags);
-                    eprintln!("report failed: {errors} error(s), {warnings} warning(s)");
-                    return ExitCode::from(1);
-                }
+                _ => return failed("report", rendered.diags, false),
             };
             let report = crate::report::assemble(&config, &rendered.cells, &rendered.titles);
             let text = match format.as_str() {
@@ -253,21 +264,11 @@ pub fn run(cli: Cli) -> ExitCode {
                 );
                     ExitCode::SUCCESS
                 }
-                Err(diags) => {
-                    let (errors, warnings) = print_diagnostics(diags);
-                    eprintln!("publish failed: {errors} error(s), {warnings} warning(s); nothing was written");
-                    ExitCode::from(1)
-                }
+                Err(diags) => failed("publish", diags, true),
             }
         }
         Command::Check { source } => {
-            let opts = BuildOptions {
-                root: cli.root,
-                refname: source.refname,
-                release: source.release,
-                as_of: source.as_of,
-                ..Default::default()
-            };
+            let opts = source.options(cli.root);
             let (errors, warnings) = print_diagnostics(build::check(&opts));
             if errors > 0 {
                 eprintln!("check failed: {errors} error(s), {warnings} warning(s)");
@@ -285,13 +286,10 @@ pub fn run(cli: Cli) -> ExitCode {
         } => {
             let started = Instant::now();
             let opts = BuildOptions {
-                root: cli.root,
                 out,
                 sites,
                 version,
-                refname: source.refname,
-                release: source.release,
-                as_of: source.as_of,
+                ..source.options(cli.root)
             };
             match build::build(&opts) {
                 Ok(summary) => {
@@ -313,11 +311,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     println!("open {}", display_path(&out.join("index.html")));
                     ExitCode::SUCCESS
                 }
-                Err(diags) => {
-                    let (errors, warnings) = print_diagnostics(diags);
-                    eprintln!("build failed: {errors} error(s), {warnings} warning(s); nothing was written");
-                    ExitCode::from(1)
-                }
+                Err(diags) => failed("build", diags, true),
             }
         }
     }
