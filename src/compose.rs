@@ -75,6 +75,16 @@ pub struct SiteDoc<'a> {
     pub content_hash: String,
 }
 
+impl SiteDoc<'_> {
+    /// Heading text by anchor, for naming the sections site content works on.
+    pub fn section_titles(&self) -> BTreeMap<&str, &str> {
+        self.toc
+            .iter()
+            .map(|t| (t.anchor.as_str(), t.text.as_str()))
+            .collect()
+    }
+}
+
 struct OpSpec {
     kind: OpKind,
     anchor: String,

@@ -609,11 +609,7 @@ fn body_view(
     diags: &mut Diagnostics,
 ) -> Vec<PieceView> {
     let refs = markdown::DocRefs::of(&sd.markdown);
-    let sections: BTreeMap<&str, &str> = sd
-        .toc
-        .iter()
-        .map(|t| (t.anchor.as_str(), t.text.as_str()))
-        .collect();
+    let sections = sd.section_titles();
     sd.pieces
         .iter()
         .map(|p| {
@@ -676,11 +672,7 @@ fn page_view(
         },
     );
     let newest = history.first();
-    let sections: BTreeMap<&str, &str> = sd
-        .toc
-        .iter()
-        .map(|t| (t.anchor.as_str(), t.text.as_str()))
-        .collect();
+    let sections = sd.section_titles();
     let adaptation = sd.addendum.map(|a| AdaptationView {
         source: display_path(&a.path),
         rationale: a.meta.rationale.clone(),
