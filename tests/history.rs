@@ -6,12 +6,6 @@ use common::*;
 
 use sha2::{Digest, Sha256};
 
-fn approved(id: &str, body: &str, approval_date: &str) -> String {
-    format!(
-        "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: {approval_date} }}\n---\n{body}"
-    )
-}
-
 fn draft(id: &str, body: &str) -> String {
     format!("---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: draft\n---\n{body}")
 }

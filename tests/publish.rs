@@ -3,15 +3,6 @@
 mod common;
 use common::*;
 
-const APPROVERS: &str =
-    "\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\n";
-
-fn approved(id: &str, body: &str, date: &str) -> String {
-    format!(
-        "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: {date} }}\n---\n{body}"
-    )
-}
-
 fn repo_with_two_releases() -> SiteTest {
     let mut t = SiteTest::empty();
     t.write("book.toml", &format!("{BOOK}{APPROVERS}"));

@@ -262,6 +262,17 @@ pub fn doc(id: &str, title: &str, extra: &str, body: &str) -> String {
     format!("---\nid: {id}\ntitle: {title}\ntype: SOP\nstatus: draft\n{extra}---\n{body}")
 }
 
+/// An approved document by Jane Roe (VP Quality), effective 2026-05-15.
+pub fn approved(id: &str, body: &str, approval_date: &str) -> String {
+    format!(
+        "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: {approval_date} }}\n---\n{body}"
+    )
+}
+
+/// An `[approvers]` entry for Jane Roe, to append to a book.toml.
+pub const APPROVERS: &str =
+    "\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\n";
+
 /// An addendum to `target` with the given body.
 pub fn addendum(target: &str, rationale: &str, body: &str) -> String {
     format!("---\naddendum-to: {target}\nrationale: {rationale}\nstatus: draft\n---\n{body}")
