@@ -1,6 +1,7 @@
-//! The pipeline: sources → config → parse → validate → stamp → compose and render
-//! per site → write.
+//! The pipeline: sources → config → parse → validate → stamp → compose every site →
+//! render the selected sites → hand the version folders to the output's owner.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::config::{self, Config};
@@ -13,11 +14,13 @@ use crate::render::{self, context::BuildView, theme, OutFile};
 use crate::repo::{self, BuildInfo};
 use crate::site;
 use crate::stamp::{self, Stamps};
-use crate::write;
 
 use rayon::prelude::*;
 
-pub const PREVIEW_VERSION: &str = "preview";
+pub const PREVIEW_VERSION: &str = crate::layout::PREVIEW;
+
+/// Each site's published texts, by document id.
+pub type SiteTexts = BTreeMap<String, BTreeMap<String, crate::report::DocText>>;
 
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
@@ -32,8 +35,13 @@ pub struct BuildOptions {
     pub refname: Option<String>,
     /// A controlled release: refuse anything a release must not contain.
     pub release: bool,
-    /// The build's as-of date; default: the built commit's date.
+    /// The build's as-of date; default: the release tag's date in a release of a
+    /// tagged commit, else the built commit's date.
     pub as_of: Option<crate::model::Date>,
+    /// Stop after composing: texts and report cells, no HTML.
+    pub no_html: bool,
+    /// The previous version's name and texts, when the caller has them already.
+    pub previous: Option<(String, SiteTexts)>,
 }
 
 /// What a run produced: the diagnostics, and the rendered sites when there were no errors.
@@ -50,6 +58,10 @@ pub struct Rendered {
     pub cells: std::collections::BTreeMap<String, crate::report::SiteCells>,
     /// Every document's title, for the report.
     pub titles: std::collections::BTreeMap<String, String>,
+    /// The release tag this build publishes, when it is a release of a tagged commit.
+    pub tag: Option<String>,
+    /// The as-of date of the build.
+    pub as_of: Option<crate::model::Date>,
 }
 
 #[derive(Debug)]
@@ -58,30 +70,39 @@ pub struct BuildSummary {
     pub version: String,
     pub info: BuildInfo,
     pub sites: Vec<(String, usize)>,
+    /// Sites whose released version was already in the output, byte for byte.
+    pub unchanged: Vec<String>,
+    /// What the output's owner reports: leftovers recovered, a stale lock taken over.
+    pub notes: Vec<String>,
     pub diags: Diagnostics,
 }
 
-fn check_version_name(v: &str, diags: &mut Diagnostics) {
-    let ok = !v.is_empty()
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        && !v.starts_with('.')
-        && v != "latest";
-    if !ok {
+fn check_version_name(v: &str, release: bool, diags: &mut Diagnostics) {
+    let why = crate::layout::reserved_version(v).or_else(|| {
+        (release && v == PREVIEW_VERSION)
+            .then(|| "'preview' is the folder of uncontrolled previews".to_string())
+    });
+    if let Some(why) = why {
         diags.push(
-            Diagnostic::error("--version", 0, format!("'{v}' cannot be a version name"))
-                .help("use letters, digits, '.', '-' and '_', e.g. 2026.1; 'latest' is reserved"),
+            Diagnostic::error("--version", 0, format!("'{v}' cannot be a version name")).help(why),
         );
     }
 }
 
-/// The build's one date: `--as-of`, else the built commit's date; never the clock.
-pub fn as_of(opts: &BuildOptions, info: &BuildInfo) -> Option<crate::model::Date> {
-    opts.as_of.or_else(|| {
-        info.commit
-            .as_deref()
-            .map(|c| stamp::commit_date(c.commit_time, c.commit_offset))
-    })
+/// The build's one date: `--as-of`, else the release tag's date, else the built
+/// commit's date; never the clock.
+fn as_of(
+    opts: &BuildOptions,
+    info: &BuildInfo,
+    tag: Option<&(String, String, i64)>,
+) -> Option<crate::model::Date> {
+    opts.as_of
+        .or_else(|| tag.map(|(_, _, when)| stamp::commit_date(*when, 0)))
+        .or_else(|| {
+            info.commit
+                .as_deref()
+                .map(|c| stamp::commit_date(c.commit_time, c.commit_offset))
+        })
 }
 
 pub fn build_view(
@@ -105,13 +126,60 @@ pub fn build_view(
     }
 }
 
-/// The version named by the release tags among `tags` (the highest, if several).
-pub fn release_version(tags: &[String], glob: &str) -> Option<String> {
+/// The release tag at the built commit that names this release: the one of the
+/// version asked for, else the highest. (tag, version, date)
+fn release_tag(
+    tags: &[(String, i64)],
+    glob: &str,
+    version: Option<&str>,
+) -> Option<(String, String, i64)> {
     let re = repo::git::glob_regex(glob).ok()?;
     tags.iter()
-        .filter(|t| re.is_match(t))
-        .map(|t| repo::git::version_of_tag(t, glob))
-        .max()
+        .filter(|(t, _)| re.is_match(t))
+        .map(|(t, when)| (t.clone(), repo::git::version_of_tag(t, glob), *when))
+        .filter(|(_, v, _)| version.is_none_or(|want| want == v))
+        .max_by(|a, b| a.1.cmp(&b.1))
+}
+
+/// The texts of the version published before this release: the nearest earlier
+/// release tag that is not withdrawn and composes without errors.
+fn previous_texts(
+    opts: &BuildOptions,
+    config: &Config,
+    commit_time: i64,
+    tag: Option<&str>,
+) -> Option<(String, SiteTexts)> {
+    let git = repo::git::GitRepo::open(&opts.root)?;
+    let tags = git.release_tags(&config.build.release_tags).ok()?;
+    let end = match tag {
+        Some(t) => tags.iter().position(|(n, _, _)| n == t)?,
+        None => tags
+            .iter()
+            .filter(|(_, _, when)| *when <= commit_time)
+            .count(),
+    };
+    tags[..end]
+        .iter()
+        .rev()
+        .filter(|(t, _, _)| !config.release.withdrawn.contains_key(t))
+        .find_map(|(t, _, when)| {
+            let version = repo::git::version_of_tag(t, &config.build.release_tags);
+            let r = render(&BuildOptions {
+                root: opts.root.clone(),
+                refname: Some(t.clone()),
+                release: true,
+                version: Some(version.clone()),
+                as_of: Some(stamp::commit_date(*when, 0)),
+                no_html: true,
+                ..Default::default()
+            });
+            (!r.diags.has_errors()).then(|| {
+                (
+                    version,
+                    r.cells.into_iter().map(|(s, c)| (s, c.texts)).collect(),
+                )
+            })
+        })
 }
 
 /// Loads, checks, stamps and renders the selected sites, all in memory.
@@ -131,6 +199,8 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         timings: Vec::new(),
         cells: Default::default(),
         titles: Default::default(),
+        tag: None,
+        as_of: None,
     };
     let mut clock = std::time::Instant::now();
     let mut lap = |rendered: &mut Rendered, phase: &'static str| {
@@ -151,14 +221,26 @@ pub fn render(opts: &BuildOptions) -> Rendered {
             return rendered;
         }
     };
-    if opts.version.is_none() && opts.release && !source.info.dirty {
-        // Released from a commit carrying a release tag: that release's version.
-        // Previews stay `preview`, so they never collide with a released version.
-        if let Some(v) = release_version(&source.info.tags, &config.build.release_tags) {
-            rendered.version = v;
-        }
+    // A release of a commit carrying a release tag is that release: its version, its
+    // date and its name in the footer, whether built by `build --release` or `publish`.
+    // Previews stay `preview`, so they never collide with a released version.
+    let tag = (opts.release && !source.info.dirty)
+        .then(|| {
+            release_tag(
+                &source.info.tags,
+                &config.build.release_tags,
+                opts.version.as_deref(),
+            )
+        })
+        .flatten();
+    if let Some((name, version, _)) = &tag {
+        rendered.version = version.clone();
+        rendered.info.refname = Some(name.clone());
+        rendered.tag = Some(name.clone());
     }
-    check_version_name(&rendered.version, &mut diags);
+    let as_of = as_of(opts, &source.info, tag.as_ref());
+    rendered.as_of = as_of;
+    check_version_name(&rendered.version, opts.release, &mut diags);
     if source.sources.files.is_empty() {
         diags.push(
             Diagnostic::error(parse::PROCEDURES_DIR, 0, "there are no documents in procedures/")
@@ -185,7 +267,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     let stamps = stamp_corpus(&corpus, &source, &config);
     stamp::report(&corpus, &stamps, opts.release, &mut diags);
     release::check_tool_version(&config, opts.release, &mut diags);
-    if let Some(t) = as_of(opts, &source.info) {
+    if let Some(t) = as_of {
         site::check_reviews(&corpus, t, &mut diags);
     }
     release::check_evidence(&corpus, &stamps, &config, opts.release, &mut diags);
@@ -196,7 +278,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         &mut corpus,
         &source.history,
         &stamps,
-        as_of(opts, &source.info),
+        as_of,
         opts.release,
         &config,
         &mut diags,
@@ -231,36 +313,63 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         rendered.diags = diags;
         return rendered;
     };
-    let build = build_view(
-        &rendered.version,
-        &source.info,
-        opts.release,
-        as_of(opts, &source.info),
-    );
+    let build = build_view(&rendered.version, &rendered.info, opts.release, as_of);
+    // The version this release follows, for changes.html.
+    let previous = match (&opts.previous, opts.release && !opts.no_html) {
+        (Some(p), _) => Some(p.clone()),
+        (None, true) => previous_texts(
+            opts,
+            &config,
+            source.info.commit.as_ref().map_or(0, |c| c.commit_time),
+            rendered.tag.as_deref(),
+        ),
+        _ => None,
+    };
     let shared = render::Shared::new(&corpus);
-    let ids: Vec<&String> = config
-        .site
-        .keys()
-        .filter(|id| opts.sites.is_empty() || opts.sites.contains(id))
-        .collect();
+    let ids: Vec<&String> = config.site.keys().collect();
+    // Every site is composed (the report spans them all); the selected ones are
+    // rendered. A site's own problems are reported by the build that renders it.
     let sites: Vec<(
         String,
-        (Vec<OutFile>, crate::report::SiteCells),
+        Option<Vec<OutFile>>,
+        crate::report::SiteCells,
         Diagnostics,
     )> = ids
         .par_iter()
         .map(|id| {
             let mut d = Diagnostics::new();
+            let selected = opts.sites.is_empty() || opts.sites.contains(id);
             let plan = site::plan(&corpus, &config, id, opts.release, &mut d);
-            let files = render::render_site(
-                &plan, &corpus, &config, &theme, &build, &stamps, &shared, &mut d,
-            );
-            (id.to_string(), files, d)
+            let (docs, cells) = compose_site(&plan, &stamps, &mut d);
+            let files = (selected && !opts.no_html).then(|| {
+                let before = previous
+                    .as_ref()
+                    .map(|(v, texts)| (v.as_str(), texts.get(*id).cloned().unwrap_or_default()));
+                render::render_site(
+                    &plan,
+                    &docs,
+                    &cells,
+                    before.as_ref().map(|(v, t)| (*v, t)),
+                    &corpus,
+                    &config,
+                    &theme,
+                    &build,
+                    &stamps,
+                    &shared,
+                    &mut d,
+                )
+            });
+            if !selected {
+                d = Diagnostics::new();
+            }
+            (id.to_string(), files, cells, d)
         })
         .collect();
-    for (id, (files, cells), d) in sites {
+    for (id, files, cells, d) in sites {
         diags.extend(d.into_sorted());
-        rendered.sites.push((id.clone(), files));
+        if let Some(files) = files {
+            rendered.sites.push((id.clone(), files));
+        }
         rendered.cells.insert(id, cells);
     }
     rendered.titles = corpus
@@ -273,6 +382,39 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     rendered.theme = Some(theme);
     rendered.diags = diags;
     rendered
+}
+
+/// Composes every document a site publishes, and the site's report cells (each
+/// adapted document's global text composed once, for its diff page and its cell).
+fn compose_site<'a>(
+    plan: &site::SitePlan<'a>,
+    stamps: &Stamps,
+    diags: &mut Diagnostics,
+) -> (Vec<crate::compose::SiteDoc<'a>>, crate::report::SiteCells) {
+    let ctx = crate::parse::blocks::SiteCtx {
+        id: plan.id,
+        name: &plan.config.name,
+        markets: &plan.config.markets,
+    };
+    let composed: Vec<(crate::compose::SiteDoc, Diagnostics)> = plan
+        .docs
+        .par_iter()
+        .map(|(doc, add)| {
+            let mut d = Diagnostics::new();
+            (crate::compose::compose(doc, *add, &ctx, &mut d), d)
+        })
+        .collect();
+    let mut docs = Vec::with_capacity(composed.len());
+    for (sd, d) in composed {
+        diags.extend(d.into_sorted());
+        docs.push(sd);
+    }
+    let global_of = |sd: &crate::compose::SiteDoc| {
+        crate::compose::compose(sd.doc, None, &ctx, &mut Diagnostics::new()).markdown
+    };
+    let stale = |sd: &crate::compose::SiteDoc| render::stale_addendum(sd, stamps);
+    let cells = crate::report::site_cells(plan, &docs, &global_of, &stale);
+    (docs, cells)
 }
 
 /// Says that composing and link checks were skipped because of unreadable files.
@@ -345,14 +487,14 @@ pub fn check(opts: &BuildOptions) -> Diagnostics {
 }
 
 /// A site's rendered files as a version folder, with its manifest.
-pub fn version_unit(
+pub fn version_folder(
     site: &str,
     version: &str,
     info: &BuildInfo,
     date: Option<String>,
     release: bool,
     mut files: Vec<OutFile>,
-) -> write::Unit {
+) -> crate::output::VersionFolder {
     let v = manifest::VersionInfo {
         site,
         version,
@@ -363,32 +505,50 @@ pub fn version_unit(
     };
     let manifest = manifest::manifest_file(&v, &files);
     files.push(manifest);
-    write::Unit {
-        dir: format!("{site}/{version}"),
+    crate::output::VersionFolder {
+        site: site.to_string(),
+        version: version.to_string(),
         files,
     }
 }
 
-/// Whether a unit holds exactly the files a manifest lists, with the same bytes.
-fn same_files(m: &manifest::Manifest, unit: &write::Unit) -> bool {
-    let fresh: std::collections::BTreeMap<&str, String> = unit
+/// Whether a folder holds exactly the files a manifest lists, with the same bytes.
+pub fn same_files(m: &manifest::Manifest, folder: &crate::output::VersionFolder) -> bool {
+    let fresh: BTreeMap<&str, String> = folder
         .files
         .iter()
         .filter(|f| f.path != manifest::MANIFEST_FILE)
-        .map(|f| {
-            (
-                f.path.as_str(),
-                format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&f.bytes)),
-            )
-        })
+        .map(|f| (f.path.as_str(), manifest::sha256_hex(&f.bytes)))
         .collect();
     fresh.len() == m.files.len() && fresh.iter().all(|(k, v)| m.files.get(*k) == Some(v))
+}
+
+/// The report across sites of a build, and what the portal says it was built from.
+pub fn report_files(
+    rendered: &Rendered,
+    config: &Config,
+    theme: &theme::Theme,
+    release: bool,
+    diags: &mut Diagnostics,
+) -> Option<(Vec<OutFile>, render::context::ReportLink)> {
+    let view = build_view(&rendered.version, &rendered.info, release, rendered.as_of);
+    let report = crate::report::assemble(config, &rendered.cells, &rendered.titles);
+    let files = render::render_report(config, theme, &view, report, diags)?;
+    let link = render::context::ReportLink {
+        href: format!("{}/{}", crate::layout::REPORT_DIR, crate::layout::INDEX),
+        preview: view.preview,
+        version: view.version,
+        commit_short: view.commit_short,
+        dirty: view.dirty,
+        as_of: view.as_of,
+    };
+    Some((files, link))
 }
 
 /// Builds and writes. With any error, nothing is written and the diagnostics come back.
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let rendered = render(opts);
-    let mut diags = rendered.diags;
+    let mut diags = rendered.diags.clone();
     if opts.release && rendered.version == PREVIEW_VERSION {
         diags.push(
             Diagnostic::error("--release", 0, "a release needs a version").help(
@@ -396,42 +556,39 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
             ),
         );
     }
-    let (config, theme) = match (rendered.config, rendered.theme) {
+    let (config, theme) = match (&rendered.config, &rendered.theme) {
         (Some(c), Some(t)) if !diags.has_errors() => (c, t),
         _ => return Err(diags),
     };
-    let out = opts
+    let out_path = opts
         .out
         .clone()
         .unwrap_or_else(|| opts.root.join(&config.build.output));
-    let version = rendered.version;
-    let summary_sites = rendered
-        .sites
-        .iter()
-        .map(|(id, f)| {
-            (
-                id.clone(),
-                f.iter().filter(|f| f.path.ends_with(".html")).count(),
-            )
-        })
-        .collect();
-    let built: Vec<String> = rendered.sites.iter().map(|(id, _)| id.clone()).collect();
-    let date = as_of(opts, &rendered.info).map(|d| d.to_string());
-    let mut units: Vec<write::Unit> = Vec::new();
-    for (id, files) in rendered.sites {
-        let unit = version_unit(
-            &id,
+    let output = crate::publish::open_output(&out_path, &mut diags)?;
+    let version = rendered.version.clone();
+    let date = rendered.as_of.map(|d| d.to_string());
+    let mut summary_sites = Vec::new();
+    let mut folders = Vec::new();
+    let mut unchanged = Vec::new();
+    for (id, files) in &rendered.sites {
+        summary_sites.push((
+            id.clone(),
+            files.iter().filter(|f| f.path.ends_with(".html")).count(),
+        ));
+        let folder = version_folder(
+            id,
             &version,
             &rendered.info,
             date.clone(),
             opts.release,
-            files,
+            files.clone(),
         );
         // A released version is never rewritten: building it again must give the same bytes.
-        let dir = out.join(&unit.dir);
-        match manifest::read_manifest(&dir) {
+        match output.published.version(id, &version) {
             Some(m) if m.release => {
-                if manifest::verify_one(&dir).problems.is_empty() && same_files(&m, &unit) {
+                let dir = out_path.join(id).join(&version);
+                if manifest::verify_one(&dir).problems.is_empty() && same_files(m, &folder) {
+                    unchanged.push(id.clone());
                     continue;
                 }
                 diags.push(
@@ -442,57 +599,24 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
                     )
                     .help("released versions are immutable: build under a new version name"),
                 );
-                return Err(diags);
             }
-            _ => units.push(unit),
+            _ => folders.push(folder),
         }
     }
-    let portal_sites = config
-        .site
-        .iter()
-        .map(|(id, s)| {
-            let exists =
-                built.contains(id) || out.join(id).join(&version).join("index.html").is_file();
-            render::context::PortalSite {
-                id: id.clone(),
-                name: s.name.clone(),
-                markets: s.markets.clone(),
-                version: version.clone(),
-                href: if exists {
-                    format!("{id}/{version}/index.html")
-                } else {
-                    String::new()
-                },
-            }
-        })
-        .collect();
-    let build = build_view(
-        &version,
-        &rendered.info,
-        opts.release,
-        as_of(opts, &rendered.info),
-    );
-    let Some(portal) = render::render_portal(&config, &theme, portal_sites, &build, &mut diags)
-    else {
-        return Err(diags);
-    };
-    let report = crate::report::assemble(&config, &rendered.cells, &rendered.titles);
-    let Some(mut root_files) = render::render_report(&config, &theme, &build, report, &mut diags)
-    else {
-        return Err(diags);
-    };
-    root_files.push(portal);
-    if let Err(e) = write::publish(&out, &units, &root_files) {
-        diags.push(Diagnostic::error(&out, 0, e.to_string()).help(
-            "choose another folder with --out, or remove the folder if it holds nothing of value",
-        ));
+    if diags.has_errors() {
         return Err(diags);
     }
+    let Some(report) = report_files(&rendered, config, theme, opts.release, &mut diags) else {
+        return Err(diags);
+    };
+    let written = crate::publish::write_tree(output, config, theme, folders, report, &mut diags)?;
     Ok(BuildSummary {
-        out,
+        out: out_path,
         version,
         info: rendered.info,
         sites: summary_sites,
+        unchanged,
+        notes: written.notes,
         diags,
     })
 }

@@ -117,14 +117,22 @@ pub enum Command {
 
 /// Prints the diagnostics of a failed command with its summary line; exit code 1.
 fn failed(what: &str, diags: Diagnostics, nothing_written: bool) -> ExitCode {
+    let partial = diags.any_starts_with(crate::output::PARTIAL);
     let (errors, warnings) = print_diagnostics(diags);
-    let tail = if nothing_written {
-        "; nothing was written"
+    let tail = if nothing_written && !partial {
+        "; nothing was written, the output is as it was"
     } else {
         ""
     };
     eprintln!("{what} failed: {errors} error(s), {warnings} warning(s){tail}");
     ExitCode::from(1)
+}
+
+/// What the output's owner says besides errors: recovered leftovers, a stale lock.
+fn print_notes(notes: &[String]) {
+    for n in notes {
+        eprintln!("warning: {n}");
+    }
 }
 
 fn parse_date(s: &str) -> Result<crate::model::Date, String> {
@@ -221,7 +229,10 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Report { format, source } => {
-            let opts = source.options(cli.root);
+            let opts = BuildOptions {
+                no_html: true,
+                ..source.options(cli.root)
+            };
             let rendered = build::render(&opts);
             let (config, theme) = match (rendered.config, rendered.theme) {
                 (Some(c), Some(t)) if !rendered.diags.has_errors() => (c, t),
@@ -232,8 +243,12 @@ pub fn run(cli: Cli) -> ExitCode {
                 "json" => crate::report::to_json(&report),
                 "csv" => crate::report::to_csv(&report),
                 "html" => {
-                    let view =
-                        build::build_view(&rendered.version, &rendered.info, opts.release, None);
+                    let view = build::build_view(
+                        &rendered.version,
+                        &rendered.info,
+                        opts.release,
+                        rendered.as_of,
+                    );
                     let mut d = Diagnostics::new();
                     match crate::render::render_report(&config, &theme, &view, report, &mut d) {
                         Some(files) => String::from_utf8_lossy(&files[0].bytes).into_owned(),
@@ -248,25 +263,36 @@ pub fn run(cli: Cli) -> ExitCode {
             print!("{text}");
             ExitCode::SUCCESS
         }
-        Command::Publish { out } => {
-            match crate::publish::publish(&cli.root, out) {
-                Ok(summary) => {
-                    let (_, warnings) = print_diagnostics(summary.diags);
-                    for (tag, version) in &summary.built {
-                        println!("published {tag} as version {version}");
-                    }
-                    println!(
+        Command::Publish { out } => match crate::publish::publish(&cli.root, out) {
+            Ok(summary) => {
+                let (errors, warnings) = print_diagnostics(summary.diags);
+                print_notes(&summary.notes);
+                for (tag, version) in &summary.built {
+                    println!("published {tag} as version {version}");
+                }
+                println!(
                     "{} new version(s), {} published site version(s) verified unchanged, into {}{}",
                     summary.built.len(),
                     summary.verified,
                     display_path(summary.out.strip_prefix(".").unwrap_or(&summary.out)),
-                    if warnings > 0 { format!(" ({warnings} warning(s))") } else { String::new() }
+                    if warnings > 0 {
+                        format!(" ({warnings} warning(s))")
+                    } else {
+                        String::new()
+                    }
                 );
+                if summary.refused.is_empty() {
                     ExitCode::SUCCESS
+                } else {
+                    eprintln!(
+                        "publish failed: {errors} error(s); not published: {}; everything else above was published",
+                        summary.refused.join(", ")
+                    );
+                    ExitCode::from(1)
                 }
-                Err(diags) => failed("publish", diags, true),
             }
-        }
+            Err(diags) => failed("publish", diags, true),
+        },
         Command::Check { source } => {
             let opts = source.options(cli.root);
             let (errors, warnings) = print_diagnostics(build::check(&opts));
@@ -295,6 +321,13 @@ pub fn run(cli: Cli) -> ExitCode {
                 Ok(summary) => {
                     let out = summary.out.strip_prefix(".").unwrap_or(&summary.out);
                     let (_, warnings) = print_diagnostics(summary.diags);
+                    print_notes(&summary.notes);
+                    for site in &summary.unchanged {
+                        println!(
+                            "version {} of site {site} is already published with the same bytes; left as it is",
+                            summary.version
+                        );
+                    }
                     let pages: usize = summary.sites.iter().map(|(_, n)| n).sum();
                     println!(
                         "built {} site(s), {pages} page(s), version {} into {} in {:.2} s{}",

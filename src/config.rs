@@ -140,6 +140,9 @@ pub enum Evidence {
 pub struct ReleaseConfig {
     #[serde(default)]
     pub approval_evidence: Evidence,
+    /// Release tags that will never be published, each with the reason.
+    #[serde(default)]
+    pub withdrawn: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -187,6 +190,16 @@ impl Config {
                     .help("use lowercase letters, digits and '-', e.g. [site.cork]"),
                 );
             }
+            if let Some(why) = crate::layout::reserved_site_id(id) {
+                diags.push(
+                    Diagnostic::error(
+                        path,
+                        self.line_of(&format!("[site.{id}]")),
+                        format!("site id '{id}' cannot be used: {why}"),
+                    )
+                    .help("rename the site, e.g. [site.reporting]"),
+                );
+            }
             if site.name.trim().is_empty() {
                 diags.push(Diagnostic::error(
                     path,
@@ -205,6 +218,18 @@ impl Config {
                         .help("write why the document does not apply at this site"),
                     );
                 }
+            }
+        }
+        for (tag, reason) in &self.release.withdrawn {
+            if reason.trim().is_empty() {
+                diags.push(
+                    Diagnostic::error(
+                        path,
+                        self.line_of_in_table("[release]", tag),
+                        format!("release tag {tag} is withdrawn without a reason"),
+                    )
+                    .help("write why the tag is never published, e.g. \"stale addendum found after tagging\""),
+                );
             }
         }
         for (code, ty) in &self.types {

@@ -105,6 +105,11 @@ impl Diagnostics {
         self.items.extend(other);
     }
 
+    /// Whether any diagnostic's message starts with `prefix`.
+    pub fn any_starts_with(&self, prefix: &str) -> bool {
+        self.items.iter().any(|d| d.message.starts_with(prefix))
+    }
+
     pub fn has_errors(&self) -> bool {
         self.items.iter().any(Diagnostic::is_error)
     }

@@ -38,6 +38,7 @@ fn texts(
         root: root.to_path_buf(),
         refname,
         sites: vec![site.to_string()],
+        no_html: true,
         ..Default::default()
     });
     if r.diags.has_errors() {

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::diag::display_path;
-use crate::render::OutFile;
+use crate::layout::OutFile;
 
-pub const MANIFEST_FILE: &str = "manifest.json";
+pub use crate::layout::MANIFEST_FILE;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +32,7 @@ pub struct Manifest {
     pub files: BTreeMap<String, String>,
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
@@ -89,6 +89,14 @@ pub enum Problem {
     Extra {
         path: PathBuf,
     },
+    /// On disk in an output, but in no manifest: a leftover, or added by hand.
+    NotListed {
+        path: PathBuf,
+    },
+    /// A folder an interrupted write left beside the output.
+    Interrupted {
+        path: PathBuf,
+    },
     /// The manifest itself cannot be read.
     Unreadable {
         path: PathBuf,
@@ -114,6 +122,16 @@ impl std::fmt::Display for Problem {
             Problem::Extra { path } => {
                 write!(f, "{}: extra file, not in the manifest", display_path(path))
             }
+            Problem::NotListed { path } => write!(
+                f,
+                "{}: not in the output's manifest (a leftover, or added by hand)",
+                display_path(path)
+            ),
+            Problem::Interrupted { path } => write!(
+                f,
+                "{}: left by an interrupted write; run procsite build or publish on this output to finish it",
+                display_path(path)
+            ),
             Problem::Unreadable { path, why } => write!(f, "{}: {why}", display_path(path)),
         }
     }
@@ -127,7 +145,7 @@ pub struct Verification {
     pub problems: Vec<Problem>,
 }
 
-fn files_under(dir: &Path) -> Result<BTreeMap<String, PathBuf>, String> {
+pub fn files_under(dir: &Path) -> Result<BTreeMap<String, PathBuf>, String> {
     let mut out = BTreeMap::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(|e| e.to_string())?;
@@ -142,8 +160,28 @@ fn files_under(dir: &Path) -> Result<BTreeMap<String, PathBuf>, String> {
     Ok(out)
 }
 
+/// Checks one file against the SHA-256 a manifest lists for it.
+pub fn check_file(path: &Path, expected: &str, result: &mut Verification) {
+    match crate::fs::read(path) {
+        Ok(bytes) => {
+            let found = sha256_hex(&bytes);
+            if found != expected {
+                result.problems.push(Problem::Changed {
+                    path: path.to_path_buf(),
+                    expected: expected.to_string(),
+                    found,
+                });
+            }
+        }
+        Err(e) => result.problems.push(Problem::Unreadable {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        }),
+    }
+}
+
 /// Checks one version folder against its manifest.
-fn verify_version(dir: &Path, result: &mut Verification) {
+pub fn verify_version(dir: &Path, result: &mut Verification) {
     let manifest_path = dir.join(MANIFEST_FILE);
     let manifest: Manifest = match crate::fs::read(&manifest_path)
         .map_err(|e| e.to_string())
@@ -175,22 +213,7 @@ fn verify_version(dir: &Path, result: &mut Verification) {
             None => result.problems.push(Problem::Missing {
                 path: dir.join(rel),
             }),
-            Some(path) => match crate::fs::read(&path) {
-                Ok(bytes) => {
-                    let found = sha256_hex(&bytes);
-                    if &found != expected {
-                        result.problems.push(Problem::Changed {
-                            path,
-                            expected: expected.clone(),
-                            found,
-                        });
-                    }
-                }
-                Err(e) => result.problems.push(Problem::Unreadable {
-                    path,
-                    why: e.to_string(),
-                }),
-            },
+            Some(path) => check_file(&path, expected, result),
         }
     }
     for (_, path) in on_disk {
@@ -208,38 +231,14 @@ pub fn verify_one(dir: &Path) -> Verification {
     result
 }
 
-/// Verifies a version folder (one holding manifest.json) or every version under an
-/// output tree.
+/// Verifies a version folder (one whose manifest.json is a version's) or a whole
+/// output (whose manifest.json lists the portal, the report and every version).
 pub fn verify(dir: &Path) -> Result<Verification, String> {
     if !dir.is_dir() {
         return Err(format!("{} is not a folder", display_path(dir)));
     }
-    let mut result = Verification::default();
-    if dir.join(MANIFEST_FILE).is_file() {
-        verify_version(dir, &mut result);
-        return Ok(result);
+    if read_manifest(dir).is_some() {
+        return Ok(verify_one(dir));
     }
-    // An output tree: <site>/<version>/manifest.json.
-    let mut found = false;
-    for entry in walkdir::WalkDir::new(dir)
-        .min_depth(2)
-        .max_depth(3)
-        .sort_by_file_name()
-    {
-        let entry = entry.map_err(|e| e.to_string())?;
-        if entry.file_type().is_file() && entry.file_name() == MANIFEST_FILE {
-            found = true;
-            if let Some(version_dir) = entry.path().parent() {
-                verify_version(version_dir, &mut result);
-            }
-        }
-    }
-    if !found {
-        return Err(format!(
-            "{} holds no {MANIFEST_FILE}: give a site version folder or an output folder",
-            display_path(dir)
-        ));
-    }
-    result.problems.sort();
-    Ok(result)
+    crate::output::verify(dir)
 }

@@ -1,35 +1,22 @@
-//! `procsite publish`: every release tag not yet in the output is built from git
-//! objects in release mode, in tag order; versions already published are verified
-//! against their manifests and never rewritten; then each site's `versions.json`,
-//! `versions.js` and `latest/` and the portal are updated, all in one staged write.
+//! Releases into the output, and the pages the output's owner lists them on.
+//!
+//! `procsite publish` builds every release tag not yet in the output, in tag order,
+//! through the same release path as `build --release` (so both give the same bytes);
+//! versions already published are verified against their manifests and never
+//! rewritten. A tag that fails the release checks is reported and skipped, and later
+//! tags still publish, until it is fixed by a new tag or recorded under
+//! `[release] withdrawn`. Everything a run writes goes to the output as one transaction.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
-use crate::build::{self, BuildOptions};
+use crate::build::{self, BuildOptions, SiteTexts};
+use crate::config::Config;
 use crate::diag::{display_path, Diagnostic, Diagnostics};
-use crate::manifest::{self, Manifest};
-use crate::render::{self, OutFile};
+use crate::layout::{INDEX, LATEST};
+use crate::manifest;
+use crate::output::{ListedVersion, Output, VersionFolder, Written};
+use crate::render::{self, context::*, theme::Theme, OutFile};
 use crate::repo::{git::GitRepo, scan};
-use crate::write::{self, Unit};
-
-pub const LATEST: &str = "latest";
-
-/// Versions sort by date, then name.
-type VersionKey = (Option<String>, String);
-
-#[derive(Debug, Clone, Serialize)]
-pub struct VersionEntry {
-    pub version: String,
-    pub title: String,
-    pub date: Option<String>,
-    pub commit: Option<String>,
-    pub aliases: Vec<String>,
-    /// The pages of the version, so the switcher can fall back to the index.
-    pub pages: Vec<String>,
-}
 
 #[derive(Debug)]
 pub struct PublishSummary {
@@ -38,44 +25,131 @@ pub struct PublishSummary {
     pub built: Vec<(String, String)>,
     /// Versions already published and verified.
     pub verified: usize,
+    /// Tags that failed the release checks and were not published.
+    pub refused: Vec<String>,
+    pub notes: Vec<String>,
     pub diags: Diagnostics,
-}
-
-/// Each site's published texts, by document id.
-type SiteTexts = BTreeMap<String, BTreeMap<String, crate::report::DocText>>;
-
-/// What a published version's sites published, rebuilt in memory from its tag.
-fn published_texts(root: &Path, tag: &str, version: &str, when: i64) -> Option<SiteTexts> {
-    let r = build::render(&BuildOptions {
-        root: root.to_path_buf(),
-        refname: Some(tag.to_string()),
-        release: true,
-        version: Some(version.to_string()),
-        as_of: Some(crate::stamp::commit_date(when, 0)),
-        ..Default::default()
-    });
-    (!r.diags.has_errors()).then(|| r.cells.into_iter().map(|(s, c)| (s, c.texts)).collect())
 }
 
 fn fail(diags: &mut Diagnostics, path: impl Into<PathBuf>, msg: String, help: &str) {
     diags.push(Diagnostic::error(path, 0, msg).help(help));
 }
 
-/// The files of a folder, by relative path, for copying a version into `latest/`.
-fn read_tree(dir: &Path) -> Result<Vec<OutFile>, String> {
-    let mut files = Vec::new();
-    for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let e = e.map_err(|e| e.to_string())?;
-        if e.file_type().is_file() {
-            let rel = e.path().strip_prefix(dir).map_err(|e| e.to_string())?;
-            let bytes = crate::fs::read(e.path()).map_err(|e| e.to_string())?;
-            files.push(OutFile {
-                path: rel.to_string_lossy().replace('\\', "/"),
-                bytes,
-            });
-        }
+/// Opens the output for writing, or says why it cannot be written.
+pub fn open_output(path: &Path, diags: &mut Diagnostics) -> Result<Output, Diagnostics> {
+    Output::open(path).map_err(|e| {
+        let help = e.help();
+        fail(diags, path, e.to_string(), help);
+        std::mem::take(diags)
+    })
+}
+
+fn link(v: &ListedVersion, href: String) -> VersionLink {
+    VersionLink {
+        version: v.version.clone(),
+        date: v.date.clone(),
+        commit_short: v.commit.as_ref().map(|c| c[..c.len().min(12)].to_string()),
+        dirty: v.dirty,
+        href,
     }
-    Ok(files)
+}
+
+/// Renders the portal and every site's versions page for `folders` added to the
+/// output, and writes it all with the report as one transaction.
+pub fn write_tree(
+    output: Output,
+    config: &Config,
+    theme: &Theme,
+    folders: Vec<VersionFolder>,
+    report: (Vec<OutFile>, ReportLink),
+    diags: &mut Diagnostics,
+) -> Result<Written, Diagnostics> {
+    let sites: Vec<String> = config.site.keys().cloned().collect();
+    let listing = output.listing(&sites, &folders);
+    let css = render::inline_css(theme);
+    let stamp = BuildView {
+        version: String::new(),
+        preview: false,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        commit: None,
+        commit_short: None,
+        as_of: None,
+        dirty: false,
+        git: true,
+        shallow: false,
+        refname: None,
+    };
+    let withdrawn: Vec<WithdrawnView> = config
+        .release
+        .withdrawn
+        .iter()
+        .map(|(tag, reason)| WithdrawnView {
+            tag: tag.clone(),
+            reason: reason.clone(),
+        })
+        .collect();
+    let (mut files, report_link) = report;
+    let mut portal_sites = Vec::new();
+    for s in listing.iter().filter(|s| config.site.contains_key(&s.site)) {
+        let site = &config.site[&s.site];
+        let id = &s.site;
+        let view = VersionsView {
+            book: render::book_view(config),
+            css: css.clone(),
+            site: SiteView {
+                id: id.clone(),
+                name: site.name.clone(),
+                markets: site.markets.clone(),
+            },
+            releases: s
+                .releases
+                .iter()
+                .map(|v| link(v, format!("{}/{INDEX}", v.version)))
+                .collect(),
+            unreleased: s
+                .unreleased
+                .iter()
+                .map(|v| link(v, format!("{}/{INDEX}", v.version)))
+                .collect(),
+            withdrawn: withdrawn.clone(),
+            build: stamp.clone(),
+            portal_href: format!("../{INDEX}"),
+        };
+        files.extend(render::render_versions(theme, &view, diags));
+        portal_sites.push(PortalSite {
+            id: id.clone(),
+            name: site.name.clone(),
+            markets: site.markets.clone(),
+            current: s
+                .releases
+                .first()
+                .map(|v| link(v, format!("{id}/{LATEST}/{INDEX}"))),
+            versions_href: format!("{id}/{INDEX}"),
+            unreleased: s
+                .unreleased
+                .iter()
+                .map(|v| link(v, format!("{id}/{}/{INDEX}", v.version)))
+                .collect(),
+        });
+    }
+    let portal = PortalView {
+        book: render::book_view(config),
+        css,
+        previews: portal_sites.iter().map(|s| s.unreleased.len()).sum(),
+        sites: portal_sites,
+        report: Some(report_link),
+        build: stamp,
+    };
+    files.extend(render::render_portal(theme, &portal, diags));
+    if diags.has_errors() {
+        return Err(std::mem::take(diags));
+    }
+    let shown = output.shown().to_path_buf();
+    output.commit(folders, files, &listing).map_err(|e| {
+        let help = e.help();
+        fail(diags, shown, e.to_string(), help);
+        std::mem::take(diags)
+    })
 }
 
 pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diagnostics> {
@@ -92,7 +166,8 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
     let sources = scan::scan_work_tree(root, &mut diags);
     let config = crate::config::load(&sources)?;
     let out = out.unwrap_or_else(|| root.join(&config.build.output));
-    let tags = match git.release_tags(&config.build.release_tags) {
+    let glob = &config.build.release_tags;
+    let tags = match git.release_tags(glob) {
         Ok(t) => t,
         Err(e) => {
             fail(
@@ -108,44 +183,56 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
         fail(
             &mut diags,
             ".git",
-            format!(
-                "no tag matches release-tags '{}'",
-                config.build.release_tags
-            ),
+            format!("no tag matches release-tags '{glob}'"),
             "tag the commit to release, e.g. git tag release/2026.1",
         );
         return Err(diags);
     }
+    let output = open_output(&out, &mut diags)?;
 
-    let mut units: Vec<Unit> = Vec::new();
+    let mut folders: Vec<VersionFolder> = Vec::new();
     let mut built = Vec::new();
+    let mut refused = Vec::new();
     let mut verified = 0;
-    // The texts each site published in the previous version, for `changes.html`.
-    let mut previous: Option<(String, String, i64)> = None;
-    let mut previous_texts: Option<(String, SiteTexts)> = None;
-    for (tag, _, when) in &tags {
-        let prev = previous.replace((
-            tag.clone(),
-            crate::repo::git::version_of_tag(tag, &config.build.release_tags),
-            *when,
-        ));
-        let version = crate::repo::git::version_of_tag(tag, &config.build.release_tags);
-        let existing: Vec<&String> = config
-            .site
-            .keys()
-            .filter(|s| out.join(s).join(&version).is_dir())
-            .collect();
-        for site in &existing {
-            let dir = out.join(site).join(&version);
-            let v = manifest::verify_one(&dir);
-            if v.problems.is_empty() {
-                verified += 1;
-            }
-            for p in v.problems {
-                fail(&mut diags, &dir, format!("published version {version} has changed: {p}"), "restore the released files (procsite verify lists them); they are never rewritten");
+    // A published version that changed, or a folder in a release's way, stops the run.
+    let mut blocked = false;
+    // The texts of the version published last, so each tag is composed once.
+    let mut previous: Option<(String, SiteTexts)> = None;
+    let mut newest: Option<build::Rendered> = None;
+    for (tag, _, _) in &tags {
+        if config.release.withdrawn.contains_key(tag) {
+            continue;
+        }
+        let version = crate::repo::git::version_of_tag(tag, glob);
+        let mut missing = false;
+        for site in config.site.keys() {
+            match output.published.version(site, &version) {
+                Some(m) if m.release => {
+                    let dir = out.join(site).join(&version);
+                    let v = manifest::verify_one(&dir);
+                    if v.problems.is_empty() {
+                        verified += 1;
+                    }
+                    for p in v.problems {
+                        blocked = true;
+                        fail(&mut diags, &dir, format!("published version {version} has changed: {p}"), "restore the released files (procsite verify lists them); they are never rewritten");
+                    }
+                }
+                Some(_) => {
+                    blocked = true;
+                    fail(
+                    &mut diags,
+                    out.join(site).join(&version),
+                    format!("{site}/{version} holds an unreleased build, and release {tag} needs that folder"),
+                    "remove that folder (it is not a release), then publish again",
+                )
+                }
+                None => missing = true,
             }
         }
-        if existing.len() == config.site.len() {
+        let is_last = tags.last().is_some_and(|(t, _, _)| t == tag);
+        if !missing && !is_last {
+            previous = None;
             continue;
         }
         let opts = BuildOptions {
@@ -153,204 +240,76 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
             refname: Some(tag.clone()),
             release: true,
             version: Some(version.clone()),
-            // The release tag's date is the version's as-of date.
-            as_of: Some(crate::stamp::commit_date(*when, 0)),
+            no_html: !missing,
+            previous: previous.take(),
             ..Default::default()
         };
         let rendered = build::render(&opts);
-        let before = prev.and_then(|(ptag, pversion, pwhen)| {
-            let texts = match previous_texts.take() {
-                Some((t, texts)) if t == ptag => texts,
-                _ => published_texts(root, &ptag, &pversion, pwhen)?,
-            };
-            Some((pversion, texts))
-        });
-        previous_texts = Some((
-            tag.clone(),
+        if rendered.diags.has_errors() {
+            for mut d in rendered.diags.into_sorted() {
+                d.message = format!("[{tag}] {}", d.message);
+                diags.push(d);
+            }
+            diags.push(
+                Diagnostic::error(
+                    ".git",
+                    0,
+                    format!("release tag {tag} was not published: it fails the release checks above"),
+                )
+                .help(format!(
+                    "fix the problems and tag the fixed commit with a new release tag; if {tag} must never be published, record why in book.toml: [release] withdrawn = {{ \"{tag}\" = \"<reason>\" }}"
+                )),
+            );
+            refused.push(tag.clone());
+            continue;
+        }
+        previous = Some((
+            version.clone(),
             rendered
                 .cells
                 .iter()
                 .map(|(s, c)| (s.clone(), c.texts.clone()))
                 .collect(),
         ));
-        for d in rendered.diags.into_sorted() {
-            let mut d = d;
-            d.message = format!("[{tag}] {}", d.message);
-            diags.push(d);
-        }
-        let as_of = build::as_of(&opts, &rendered.info);
-        let date = as_of.map(|d| d.to_string());
-        let view = build::build_view(&version, &rendered.info, true, as_of);
-        for (site, mut files) in rendered.sites {
-            if out.join(&site).join(&version).is_dir() {
-                continue;
-            }
-            if let (Some((pversion, texts)), Some(theme), Some(site_config)) =
-                (&before, &rendered.theme, config.site.get(&site))
-            {
-                let current = rendered
-                    .cells
-                    .get(&site)
-                    .map(|c| c.texts.clone())
-                    .unwrap_or_default();
-                let old = texts.get(&site).cloned().unwrap_or_default();
-                let (added, removed, revised) = render::changes_between(&old, &current);
-                let changes = render::context::ChangesView {
-                    book: render::book_view(&config),
-                    site: render::context::SiteView {
-                        id: site.clone(),
-                        name: site_config.name.clone(),
-                        markets: site_config.markets.clone(),
-                    },
-                    build: view.clone(),
-                    previous: Some(pversion.clone()),
-                    added,
-                    removed,
-                    revised,
-                    portal_href: "../../index.html".into(),
-                };
-                if let Some(file) = render::render_changes(theme, &changes, &mut diags) {
-                    files.retain(|f| f.path != file.path);
-                    files.push(file);
-                    files.sort_by(|a, b| a.path.cmp(&b.path));
+        if missing {
+            let date = rendered.as_of.map(|d| d.to_string());
+            for (site, files) in &rendered.sites {
+                if output.published.version(site, &version).is_none() {
+                    folders.push(build::version_folder(
+                        site,
+                        &version,
+                        &rendered.info,
+                        date.clone(),
+                        true,
+                        files.clone(),
+                    ));
                 }
             }
-            units.push(build::version_unit(
-                &site,
-                &version,
-                &rendered.info,
-                date.clone(),
-                true,
-                files,
-            ));
+            built.push((tag.clone(), version));
         }
-        built.push((tag.clone(), version));
+        newest = Some(rendered);
     }
-    if diags.has_errors() {
+    // Problems of versions already published stop everything; a refused tag does not.
+    if blocked {
         return Err(diags);
     }
-
-    // Every site's published versions, newest first, and its latest copy.
-    let mut root_files = Vec::new();
-    let theme_line = config.line_of_in_table("[build]", "theme");
-    let Some(theme) = render::theme::load(&sources, &config.build.theme, theme_line, &mut diags)
-    else {
+    let Some(newest) = newest else {
         return Err(diags);
     };
-    let mut portal_sites = Vec::new();
-    for (site, site_config) in &config.site {
-        let mut versions: BTreeMap<VersionKey, (Manifest, Option<Vec<OutFile>>)> = BTreeMap::new();
-        if let Ok(names) = crate::fs::read_dir_names(&out.join(site)) {
-            for name in names.iter().filter(|n| *n != LATEST) {
-                if let Some(m) =
-                    manifest::read_manifest(&out.join(site).join(name)).filter(|m| m.release)
-                {
-                    versions.insert((m.date.clone(), m.version.clone()), (m, None));
-                }
-            }
-        }
-        for u in units
-            .iter()
-            .filter(|u| u.dir.starts_with(&format!("{site}/")))
-        {
-            if let Some(m) = u
-                .files
-                .iter()
-                .find(|f| f.path == manifest::MANIFEST_FILE)
-                .and_then(|f| serde_json::from_slice::<Manifest>(&f.bytes).ok())
-            {
-                versions.insert(
-                    (m.date.clone(), m.version.clone()),
-                    (m, Some(u.files.clone())),
-                );
-            }
-        }
-        let Some(((_, newest), (_, newest_files))) = versions.iter().next_back() else {
-            continue;
-        };
-        let files = match newest_files {
-            Some(f) => f.clone(),
-            None => match read_tree(&out.join(site).join(newest)) {
-                Ok(f) => f,
-                Err(e) => {
-                    fail(
-                        &mut diags,
-                        out.join(site).join(newest),
-                        e,
-                        "check the output folder",
-                    );
-                    return Err(diags);
-                }
-            },
-        };
-        let latest_unit = Unit {
-            dir: format!("{site}/{LATEST}"),
-            files,
-        };
-        let entries: Vec<VersionEntry> = versions
-            .values()
-            .rev()
-            .enumerate()
-            .map(|(i, (m, _))| VersionEntry {
-                version: m.version.clone(),
-                title: m.version.clone(),
-                date: m.date.clone(),
-                commit: m.commit.clone(),
-                aliases: if i == 0 {
-                    vec![LATEST.to_string()]
-                } else {
-                    Vec::new()
-                },
-                pages: m
-                    .files
-                    .keys()
-                    .filter(|f| f.ends_with(".html") && !f.contains('/'))
-                    .cloned()
-                    .collect(),
-            })
-            .collect();
-        let json = serde_json::to_string_pretty(&entries).expect("versions serialize");
-        root_files.push(OutFile {
-            path: format!("{site}/versions.json"),
-            bytes: format!("{json}\n").into_bytes(),
-        });
-        root_files.push(OutFile {
-            path: format!("{site}/versions.js"),
-            bytes: format!("window.PROCSITE_VERSIONS = {json};\n").into_bytes(),
-        });
-        portal_sites.push(render::context::PortalSite {
-            id: site.clone(),
-            name: site_config.name.clone(),
-            markets: site_config.markets.clone(),
-            version: newest.clone(),
-            href: format!("{site}/{LATEST}/index.html"),
-        });
-        units.push(latest_unit);
-    }
-    let view = build::build_view(
-        portal_sites.first().map_or("", |s| s.version.as_str()),
-        &crate::repo::BuildInfo::default(),
-        true,
-        None,
-    );
-    let Some(portal) = render::render_portal(&config, &theme, portal_sites, &view, &mut diags)
-    else {
+    let (Some(config_n), Some(theme)) = (&newest.config, &newest.theme) else {
         return Err(diags);
     };
-    root_files.push(portal);
-    if let Err(e) = write::publish(&out, &units, &root_files) {
-        fail(
-            &mut diags,
-            &out,
-            e.to_string(),
-            "nothing was changed; fix the cause and publish again",
-        );
+    let Some(report) = build::report_files(&newest, config_n, theme, true, &mut diags) else {
         return Err(diags);
-    }
+    };
+    let mut refused_diags = std::mem::take(&mut diags);
+    let written = write_tree(output, &config, theme, folders, report, &mut refused_diags)?;
     Ok(PublishSummary {
         out,
         built,
         verified,
-        diags,
+        refused,
+        notes: written.notes,
+        diags: refused_diags,
     })
 }

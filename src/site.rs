@@ -50,6 +50,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
             );
         }
     }
+    check_page_names(corpus, diags);
     for doc in &corpus.documents {
         for former in &doc.meta.former_ids {
             if ids.contains_key(former.as_str()) {
@@ -186,6 +187,43 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
                         ),
                     )
                     .help("name the id of a document in procedures/global/"),
+                );
+            }
+        }
+    }
+}
+
+/// Every document becomes `<id>.html`: an id may not take a generated page's name,
+/// and two ids may not differ only by case (they collide on Windows and macOS shares).
+fn check_page_names(corpus: &Corpus, diags: &mut Diagnostics) {
+    let mut by_folded: BTreeMap<String, &Document> = BTreeMap::new();
+    for doc in &corpus.documents {
+        let id = doc.meta.id.as_str();
+        if let Some(why) = crate::layout::reserved_doc_id(id) {
+            diags.push(
+                Diagnostic::error(
+                    &*doc.path,
+                    doc.line("id"),
+                    format!("id {id} cannot be published: {why}"),
+                )
+                .help("choose another id, e.g. SOP-0100"),
+            );
+        }
+        if let Some(other) = by_folded.insert(id.to_lowercase(), doc) {
+            if other.meta.id != doc.meta.id {
+                diags.push(
+                    Diagnostic::error(
+                        &*doc.path,
+                        doc.line("id"),
+                        format!(
+                            "id {id} differs only by case from {} in {}",
+                            other.meta.id,
+                            crate::diag::display_path(&other.path)
+                        ),
+                    )
+                    .help(
+                        "their pages would be one file on Windows and macOS; renumber one of them",
+                    ),
                 );
             }
         }

@@ -241,7 +241,10 @@ fn build_one_site_with_site_flag() {
     let out = t.run(&["build", "--site", "cork"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(t.exists("public/cork/preview/index.html"));
-    assert!(!t.exists("public/boston"));
+    assert!(
+        !t.exists("public/boston/preview"),
+        "only the site asked for is built"
+    );
     let portal = t.read("public/index.html");
     assert!(
         portal.contains("cork&#x2F;preview&#x2F;index.html")

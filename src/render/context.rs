@@ -249,13 +249,39 @@ pub struct PageView {
     pub portal_href: String,
 }
 
+/// A version as the portal and a site's versions page link it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionLink {
+    pub version: String,
+    /// The version's as-of date.
+    pub date: Option<String>,
+    pub commit_short: Option<String>,
+    pub dirty: bool,
+    pub href: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct PortalSite {
     pub id: String,
     pub name: String,
     pub markets: Vec<String>,
-    pub version: String,
+    /// The newest released version, linked through `latest/`.
+    pub current: Option<VersionLink>,
+    /// The site's versions page.
+    pub versions_href: String,
+    /// Previews and other unreleased builds, listed apart as uncontrolled.
+    pub unreleased: Vec<VersionLink>,
+}
+
+/// What the report across sites was built from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportLink {
     pub href: String,
+    pub preview: bool,
+    pub version: String,
+    pub commit_short: Option<String>,
+    pub dirty: bool,
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -264,7 +290,31 @@ pub struct PortalView {
     /// The theme's style.css, inlined: the portal sits outside every version folder.
     pub css: String,
     pub sites: Vec<PortalSite>,
+    /// How many unreleased builds the sites list, shown apart.
+    pub previews: usize,
+    pub report: Option<ReportLink>,
     pub build: BuildView,
+}
+
+/// A release tag recorded in book.toml as never to be published.
+#[derive(Debug, Clone, Serialize)]
+pub struct WithdrawnView {
+    pub tag: String,
+    pub reason: String,
+}
+
+/// `<site>/index.html`: every version of one site.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionsView {
+    pub book: BookView,
+    pub css: String,
+    pub site: SiteView,
+    /// Newest first; the first is current.
+    pub releases: Vec<VersionLink>,
+    pub unreleased: Vec<VersionLink>,
+    pub withdrawn: Vec<WithdrawnView>,
+    pub build: BuildView,
+    pub portal_href: String,
 }
 
 /// One document in `history.json`.

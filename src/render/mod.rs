@@ -9,12 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::compose::{compose, Origin, SiteDoc};
+use crate::compose::{Origin, SiteDoc};
 use crate::config::Config;
 use crate::config::Evidence;
 use crate::diag::{display_path, Diagnostic, Diagnostics};
 use crate::model::{Approval, Status};
-use crate::parse::blocks::SiteCtx;
 use crate::parse::{Corpus, OpKind};
 use crate::site::SitePlan;
 use crate::stamp::{self, FileStamp, Stamps};
@@ -22,17 +21,9 @@ use crate::stamp::{self, FileStamp, Stamps};
 use context::*;
 use theme::Theme;
 
-/// A rendered file, path relative to the directory it is written under.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutFile {
-    pub path: String,
-    pub bytes: Vec<u8>,
-}
+pub use crate::layout::OutFile;
 
-pub const STATIC_DIR: &str = "static";
-/// Every document's stamps, history and approvals, for tools and for the audit
-/// trail to survive the repository.
-pub const HISTORY_FILE: &str = "history.json";
+pub use crate::layout::{HISTORY_FILE, STATIC_DIR};
 
 pub fn book_view(config: &Config) -> BookView {
     BookView {
@@ -109,7 +100,7 @@ fn history_rows(
 }
 
 /// Whether the site's addendum lags behind the global text.
-fn stale_addendum(sd: &SiteDoc, stamps: &Stamps) -> bool {
+pub fn stale_addendum(sd: &SiteDoc, stamps: &Stamps) -> bool {
     sd.addendum
         .is_some_and(|a| stamps.stale_addenda.contains(&*a.path))
 }
@@ -259,11 +250,15 @@ impl<'a> Shared<'a> {
     }
 }
 
-/// Renders one site's version directory: index, one page per document, history.json
-/// and static files. Documents are composed and rendered in parallel.
+/// Renders one site's version directory from its composed documents: index, one
+/// page and one diff page per document, history.json, harmonization.html and static
+/// files. Documents render in parallel.
 #[allow(clippy::too_many_arguments)]
 pub fn render_site(
     plan: &SitePlan,
+    site_docs: &[SiteDoc],
+    cells: &crate::report::SiteCells,
+    previous: Option<(&str, &BTreeMap<String, crate::report::DocText>)>,
     corpus: &Corpus,
     config: &Config,
     theme: &Theme,
@@ -271,33 +266,14 @@ pub fn render_site(
     stamps: &Stamps,
     shared: &Shared,
     diags: &mut Diagnostics,
-) -> (Vec<OutFile>, crate::report::SiteCells) {
-    let ctx = SiteCtx {
-        id: plan.id,
-        name: &plan.config.name,
-        markets: &plan.config.markets,
-    };
-    let composed: Vec<(SiteDoc, Diagnostics)> = plan
-        .docs
-        .par_iter()
-        .map(|(doc, add)| {
-            let mut d = Diagnostics::new();
-            (compose(doc, *add, &ctx, &mut d), d)
-        })
-        .collect();
-    let mut site_docs = Vec::with_capacity(composed.len());
-    for (sd, d) in composed {
-        diags.extend(d.into_sorted());
-        site_docs.push(sd);
-    }
-
+) -> Vec<OutFile> {
     let mut targets = markdown::LinkTargets {
         pages: BTreeMap::new(),
         former: BTreeMap::new(),
         absent: BTreeMap::new(),
         site_id: plan.id,
     };
-    for sd in &site_docs {
+    for sd in site_docs {
         targets.pages.insert(&sd.doc.meta.id, &sd.anchors);
         for f in &sd.doc.meta.former_ids {
             targets.former.insert(f, &sd.doc.meta.id);
@@ -361,11 +337,6 @@ pub fn render_site(
         .iter()
         .map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()))
         .collect();
-    // Each adapted document's global text, composed once for its diff page and its
-    // report cell.
-    let global_of = |sd: &SiteDoc| compose(sd.doc, None, &ctx, &mut Diagnostics::new()).markdown;
-    let stale = |sd: &SiteDoc| stale_addendum(sd, stamps);
-    let cells = crate::report::site_cells(plan, &site_docs, &global_of, &stale);
     let pages: Vec<(Vec<OutFile>, DocRecord, Diagnostics)> = site_docs
         .par_iter()
         .zip(bodies)
@@ -441,15 +412,19 @@ pub fn render_site(
             bytes: bytes.clone(),
         });
     }
-    // Until publish compares it with a previous version, a version lists no changes.
+    // What changed since the previous version, when the build has one to compare with.
+    let (added, removed, revised) = match previous {
+        Some((_, old)) => changes_between(old, &cells.texts),
+        None => Default::default(),
+    };
     let changes = ChangesView {
         book: book_view(config),
         site: site_view.clone(),
         build: build.clone(),
-        previous: None,
-        added: Vec::new(),
-        removed: Vec::new(),
-        revised: Vec::new(),
+        previous: previous.map(|(v, _)| v.to_string()),
+        added,
+        removed,
+        revised,
         portal_href: "../../index.html".into(),
     };
     if let Some(file) = render_changes(theme, &changes, diags) {
@@ -481,15 +456,11 @@ pub fn render_site(
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    (files, cells)
+    files
 }
 
 /// `changes.html` of a site version.
-pub fn render_changes(
-    theme: &Theme,
-    view: &ChangesView,
-    diags: &mut Diagnostics,
-) -> Option<OutFile> {
+fn render_changes(theme: &Theme, view: &ChangesView, diags: &mut Diagnostics) -> Option<OutFile> {
     render_template(theme, "changes.html", view, diags).map(|bytes| OutFile {
         path: "changes.html".into(),
         bytes,
@@ -497,7 +468,7 @@ pub fn render_changes(
 }
 
 /// What changed at a site between two versions' published texts.
-pub fn changes_between(
+fn changes_between(
     previous: &BTreeMap<String, crate::report::DocText>,
     current: &BTreeMap<String, crate::report::DocText>,
 ) -> (Vec<LinkView>, Vec<LinkView>, Vec<ChangedDoc>) {
@@ -877,27 +848,32 @@ fn index_view(
     }
 }
 
-/// The portal at the output root: every site with its current version.
-pub fn render_portal(
-    config: &Config,
-    theme: &Theme,
-    sites: Vec<PortalSite>,
-    build: &BuildView,
-    diags: &mut Diagnostics,
-) -> Option<OutFile> {
-    let css = theme
+/// The theme's style sheet, inlined into pages that sit outside every version folder.
+pub fn inline_css(theme: &Theme) -> String {
+    theme
         .statics
         .get("style.css")
         .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default();
-    let view = PortalView {
-        book: book_view(config),
-        css,
-        sites,
-        build: build.clone(),
-    };
-    render_template(theme, "portal.html", &view, diags).map(|bytes| OutFile {
-        path: "index.html".into(),
+        .unwrap_or_default()
+}
+
+/// The portal at the output root: every site with its current released version,
+/// previews apart, and the report across sites.
+pub fn render_portal(theme: &Theme, view: &PortalView, diags: &mut Diagnostics) -> Option<OutFile> {
+    render_template(theme, "portal.html", view, diags).map(|bytes| OutFile {
+        path: crate::layout::INDEX.into(),
+        bytes,
+    })
+}
+
+/// A site's versions page, `<site>/index.html`.
+pub fn render_versions(
+    theme: &Theme,
+    view: &VersionsView,
+    diags: &mut Diagnostics,
+) -> Option<OutFile> {
+    render_template(theme, "versions.html", view, diags).map(|bytes| OutFile {
+        path: format!("{}/{}", view.site.id, crate::layout::INDEX),
         bytes,
     })
 }

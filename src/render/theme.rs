@@ -17,6 +17,7 @@ macro_rules! embedded {
 const DEFAULT_FILES: &[(&str, &str)] = embedded![
     "templates/base.html",
     "templates/portal.html",
+    "templates/versions.html",
     "templates/index.html",
     "templates/page.html",
     "templates/diff.html",

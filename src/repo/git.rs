@@ -156,12 +156,12 @@ impl GitRepo {
     }
 
     /// Names of the tags pointing at `oid` that match the release glob.
-    pub fn release_tags_at(&self, oid: Oid, glob: &str) -> Vec<String> {
+    pub fn release_tags_at(&self, oid: Oid, glob: &str) -> Vec<(String, i64)> {
         self.release_tags(glob)
             .map(|t| {
                 t.into_iter()
                     .filter(|(_, o, _)| *o == oid)
-                    .map(|(n, _, _)| n)
+                    .map(|(n, _, when)| (n, when))
                     .collect()
             })
             .unwrap_or_default()

@@ -23,8 +23,8 @@ pub struct BuildInfo {
     pub dirty: bool,
     /// The sources that differ from the commit.
     pub dirty_paths: Vec<String>,
-    /// Every tag pointing at the built commit.
-    pub tags: Vec<String>,
+    /// Every tag pointing at the built commit, with its date (local seconds).
+    pub tags: Vec<(String, i64)>,
     /// The root is inside a git repository.
     pub git: bool,
     /// The history is incomplete (a shallow clone).

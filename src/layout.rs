@@ -1,0 +1,114 @@
+//! The names of the published tree, in one place: what procsite writes where, and
+//! which names documents, sites and versions may therefore not take.
+
+/// A file in memory, its path relative to the folder it is written under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Marks an output root as procsite's own.
+pub const MARKER: &str = ".procsite";
+/// SHA-256 of every file of a version folder, or (at the output root) of the
+/// portal, the report, every `versions.json` and every version's manifest.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// The portal at the output root, a site's versions page, a version's index.
+pub const INDEX: &str = "index.html";
+/// The cross-site harmonization report, a folder at the output root.
+pub const REPORT_DIR: &str = "report";
+/// The folder of a site's uncontrolled preview, rewritten by each preview build.
+pub const PREVIEW: &str = "preview";
+/// The copy of a site's newest released version.
+pub const LATEST: &str = "latest";
+pub const VERSIONS_JSON: &str = "versions.json";
+pub const VERSIONS_JS: &str = "versions.js";
+/// The theme's static files inside a version folder.
+pub const STATIC_DIR: &str = "static";
+/// Every document's stamps, history and approvals, for tools and for the audit
+/// trail to survive the repository.
+pub const HISTORY_FILE: &str = "history.json";
+
+/// Page names a version folder generates besides one per document.
+const GENERATED_PAGES: &[&str] = &["index", "changes", "harmonization", "manifest", "history"];
+
+/// Folder names at the output root or in a site folder that procsite generates.
+const RESERVED_FOLDERS: &[&str] = &[REPORT_DIR, PREVIEW, LATEST, STATIC_DIR];
+
+/// Why a document id cannot be published under its own name, if it cannot.
+pub fn reserved_doc_id(id: &str) -> Option<String> {
+    let lower = id.to_ascii_lowercase();
+    if GENERATED_PAGES.contains(&lower.as_str()) {
+        return Some(format!("{lower}.html is a page procsite generates"));
+    }
+    if lower.starts_with("search") {
+        return Some("search* is kept for the search index".into());
+    }
+    if lower.ends_with(".diff") {
+        return Some(format!("{lower}.html is the name of a diff page"));
+    }
+    if ["versions", "latest", "static", "report", "preview"].contains(&lower.as_str()) {
+        return Some(format!("'{lower}' is a file or folder procsite generates"));
+    }
+    None
+}
+
+/// Why a site id cannot be a folder of the output root, if it cannot.
+pub fn reserved_site_id(id: &str) -> Option<String> {
+    let lower = id.to_ascii_lowercase();
+    (RESERVED_FOLDERS.contains(&lower.as_str()) || lower == "index" || lower == "manifest")
+        .then(|| format!("'{lower}' is a name procsite uses at the output root"))
+}
+
+/// Why a name cannot be a version folder, if it cannot.
+pub fn reserved_version(v: &str) -> Option<String> {
+    let lower = v.to_ascii_lowercase();
+    let ok = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        && !v.starts_with('.');
+    if !ok {
+        return Some("use letters, digits, '.', '-' and '_', e.g. 2026.1".into());
+    }
+    if lower == LATEST
+        || lower == STATIC_DIR
+        || [".html", ".json", ".js"].iter().any(|e| lower.ends_with(e))
+    {
+        return Some(format!("'{v}' is a name procsite uses in a site folder"));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_names_are_reserved_for_documents() {
+        for id in [
+            "index",
+            "Changes",
+            "harmonization",
+            "SOP-0020.diff",
+            "search-index",
+            "latest",
+        ] {
+            assert!(reserved_doc_id(id).is_some(), "{id}");
+        }
+        for id in ["SOP-0020", "WI-INDEX-1", "research"] {
+            assert!(reserved_doc_id(id).is_none(), "{id}");
+        }
+    }
+
+    #[test]
+    fn output_folders_are_reserved_for_sites_and_versions() {
+        assert!(reserved_site_id("report").is_some());
+        assert!(reserved_site_id("preview").is_some());
+        assert!(reserved_site_id("cork").is_none());
+        assert!(reserved_version("latest").is_some());
+        assert!(reserved_version("index.html").is_some());
+        assert!(reserved_version("../x").is_some());
+        assert!(reserved_version("2026.1").is_none());
+        assert!(reserved_version(PREVIEW).is_none());
+    }
+}

@@ -1,0 +1,997 @@
+//! The one owner of the published tree.
+//!
+//! It reads what is published (every version folder and its manifest), decides what
+//! each site's `versions.json`, `versions.js` and `latest/` say, and writes a change
+//! as one transaction:
+//!
+//! - a lock file beside the output (`.<name>.procsite-lock`) stops a second writer;
+//!   it holds the writer's pid and start time, and an OS file lock, so a lock left by
+//!   a killed run is taken over (with a warning) and a live one never is;
+//! - the whole new tree is assembled beside the output (`.<name>.procsite-next`):
+//!   released version folders are immutable, so they are hard-linked, not copied;
+//! - one atomic exchange of the two folders (`renameat2(RENAME_EXCHANGE)` on Linux)
+//!   puts it in place; where the file system cannot exchange, two renames do, and an
+//!   interrupted pair is rolled forward by the next run. A kill at any moment leaves
+//!   the old tree or the new one, complete;
+//! - `manifest.json` at the output root lists the SHA-256 of the portal, the report,
+//!   every `versions.json` and every version's own manifest, so `verify` can tell a
+//!   complete output from a tampered, partial or interrupted one.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::diag::display_path;
+use crate::fs::{self, FsError, FsResult};
+use crate::layout::OutFile;
+use crate::layout::{
+    INDEX, LATEST, MANIFEST_FILE, MARKER, PREVIEW, REPORT_DIR, VERSIONS_JS, VERSIONS_JSON,
+};
+use crate::manifest::{self, sha256_hex, Manifest, Problem, Verification};
+
+/// How the message of a write that stopped part-way begins.
+pub const PARTIAL: &str = "the write stopped part-way";
+
+/// Leftovers of the writer of earlier procsite versions, removed on the next write.
+const LEGACY_LEFTOVERS: &[&str] = &[".procsite-staging", ".procsite-old"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("{} exists and was not created by procsite (it has no {MARKER} file); refusing to write into it", display_path(.0))]
+    Foreign(PathBuf),
+    #[error("{} is being written by another procsite run ({holder})", display_path(.output))]
+    Locked { output: PathBuf, holder: String },
+    #[error("{} is not part of procsite's output: {why}", display_path(.path))]
+    Unknown { path: PathBuf, why: String },
+    #[error("{0}")]
+    Fs(#[from] FsError),
+    #[error("version {0} is released and cannot be rewritten")]
+    Released(String),
+    /// The write stopped with the output neither old nor new: the message says where
+    /// each part is.
+    #[error("{PARTIAL}: {0}")]
+    Partial(String),
+}
+
+impl OutputError {
+    /// How to fix it, for the `help:` line.
+    pub fn help(&self) -> &'static str {
+        match self {
+            OutputError::Foreign(_) => {
+                "choose another folder with --out, or remove the folder if it holds nothing of value"
+            }
+            OutputError::Locked { .. } => {
+                "wait for the other run to finish; only one build or publish may write an output at a time"
+            }
+            OutputError::Unknown { .. } => {
+                "procsite owns its output folder entirely: move the file elsewhere (or restore the version's manifest.json), then run again"
+            }
+            OutputError::Fs(_) => "fix the cause and run again",
+            OutputError::Released(_) => "released versions are immutable: build under a new version name",
+            OutputError::Partial(_) => "run the same command again to finish the write",
+        }
+    }
+}
+
+/// The paths beside an output root that belong to it.
+struct Sidecars {
+    lock: PathBuf,
+    next: PathBuf,
+    old: PathBuf,
+}
+
+fn absolute(shown: &Path) -> FsResult<PathBuf> {
+    if let Ok(p) = shown.canonicalize() {
+        return Ok(p);
+    }
+    let parent = match shown.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent)?;
+    let parent = parent.canonicalize().map_err(|source| FsError {
+        action: "cannot resolve",
+        path: parent.clone(),
+        source,
+    })?;
+    Ok(match shown.file_name() {
+        Some(name) => parent.join(name),
+        None => parent,
+    })
+}
+
+fn sidecars(root: &Path) -> Sidecars {
+    let name = root
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    let parent = root.parent().unwrap_or(Path::new("/"));
+    let side = |what: &str| parent.join(format!(".{name}.procsite-{what}"));
+    Sidecars {
+        lock: side("lock"),
+        next: side("next"),
+        old: side("old"),
+    }
+}
+
+/// Test hook: `PROCSITE_TEST_KILL_AT=<point>` kills the process (SIGKILL, so no
+/// clean-up runs) at a named point of the write, to prove a kill leaves a complete tree.
+fn kill_point(point: &str) {
+    if std::env::var("PROCSITE_TEST_KILL_AT").as_deref() == Ok(point) {
+        #[cfg(unix)]
+        // SAFETY: kill(2) on our own pid has no memory effects.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+        std::process::abort();
+    }
+}
+
+fn injected(var: &str) -> bool {
+    std::env::var_os(var).is_some()
+}
+
+/// The lock of one output. Released (its file removed) when dropped.
+pub struct Lock {
+    path: PathBuf,
+    _file: File,
+}
+
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, path: &Path) -> bool {
+    path.exists()
+}
+
+impl Lock {
+    /// Takes the lock of `output`, or says who holds it. A lock file left by a run
+    /// that died is taken over; the returned note says so.
+    fn acquire(path: &Path, output: &Path) -> Result<(Lock, Option<String>), OutputError> {
+        let io = |action, source| FsError {
+            action,
+            path: path.to_path_buf(),
+            source,
+        };
+        loop {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(|e| io("cannot open the lock file", e))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let mut holder = String::new();
+                    let _ = file.read_to_string(&mut holder);
+                    let holder = holder.trim().replace('\n', ", ");
+                    return Err(OutputError::Locked {
+                        output: output.to_path_buf(),
+                        holder: if holder.is_empty() {
+                            "a run that is starting".into()
+                        } else {
+                            holder
+                        },
+                    });
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(io("cannot lock", e).into());
+                }
+            }
+            // Between open and lock, the holder may have finished and removed the file:
+            // then this lock is on a file nobody else sees, and must be taken again.
+            if !same_file(&file, path) {
+                continue;
+            }
+            let mut previous = String::new();
+            let _ = file.read_to_string(&mut previous);
+            let note = (!previous.trim().is_empty()).then(|| {
+                format!(
+                    "took over the lock of an earlier procsite run that ended without releasing it ({})",
+                    previous.trim().replace('\n', ", ")
+                )
+            });
+            let started = time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            let text = format!("pid {}\nstarted {started}\n", std::process::id());
+            file.set_len(0)
+                .and_then(|_| file.rewind())
+                .and_then(|_| file.write_all(text.as_bytes()))
+                .map_err(|e| io("cannot write", e))?;
+            return Ok((
+                Lock {
+                    path: path.to_path_buf(),
+                    _file: file,
+                },
+                note,
+            ));
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // Removed while still locked, so a waiting run re-checks and takes a new file.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// What an output holds now: every version folder of every site, by its manifest.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Published {
+    /// Site folder → version folder → its manifest (`latest/` is a copy, not listed).
+    pub sites: BTreeMap<String, BTreeMap<String, Manifest>>,
+}
+
+impl Published {
+    pub fn version(&self, site: &str, version: &str) -> Option<&Manifest> {
+        self.sites.get(site)?.get(version)
+    }
+
+    fn read(root: &Path) -> Result<(Published, Vec<String>), OutputError> {
+        let mut published = Published::default();
+        let mut notes = Vec::new();
+        if !root.exists() {
+            return Ok((published, notes));
+        }
+        let unknown = |path: PathBuf, why: &str| OutputError::Unknown {
+            path,
+            why: why.to_string(),
+        };
+        for name in fs::read_dir_names(root)? {
+            let path = root.join(&name);
+            if [MARKER, MANIFEST_FILE, INDEX, REPORT_DIR].contains(&name.as_str()) {
+                continue;
+            }
+            if LEGACY_LEFTOVERS.contains(&name.as_str()) {
+                notes.push(format!(
+                    "removed {}, left by an interrupted write of an earlier procsite",
+                    display_path(&path)
+                ));
+                continue;
+            }
+            if !path.is_dir() {
+                return Err(unknown(path, "procsite writes no such file"));
+            }
+            let versions = published.sites.entry(name.clone()).or_default();
+            for v in fs::read_dir_names(&path)? {
+                let vpath = path.join(&v);
+                if [VERSIONS_JSON, VERSIONS_JS, INDEX, LATEST].contains(&v.as_str()) {
+                    continue;
+                }
+                if !vpath.is_dir() {
+                    return Err(unknown(
+                        vpath,
+                        "procsite writes no such file in a site folder",
+                    ));
+                }
+                match manifest::read_manifest(&vpath) {
+                    Some(m) if m.site == name && m.version == v => {
+                        versions.insert(v, m);
+                    }
+                    // A preview is rewritten by the next preview build anyway.
+                    _ if v == PREVIEW => {}
+                    Some(_) => {
+                        return Err(unknown(
+                            vpath,
+                            "its manifest.json names another site or version",
+                        ))
+                    }
+                    None => {
+                        return Err(unknown(
+                            vpath,
+                            "it has no readable manifest.json, so it cannot be verified",
+                        ))
+                    }
+                }
+            }
+        }
+        Ok((published, notes))
+    }
+}
+
+/// One version folder to write: a release, a preview, or another unreleased version.
+pub struct VersionFolder {
+    pub site: String,
+    pub version: String,
+    /// Every file, `manifest.json` included.
+    pub files: Vec<OutFile>,
+}
+
+impl VersionFolder {
+    pub fn manifest(&self) -> Option<Manifest> {
+        self.files
+            .iter()
+            .find(|f| f.path == MANIFEST_FILE)
+            .and_then(|f| serde_json::from_slice(&f.bytes).ok())
+    }
+}
+
+/// One version as a site's listing shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListedVersion {
+    pub version: String,
+    pub date: Option<String>,
+    pub commit: Option<String>,
+    pub dirty: bool,
+    pub release: bool,
+    /// The version's top-level pages, so the switcher can fall back to the index.
+    pub pages: Vec<String>,
+}
+
+impl ListedVersion {
+    fn of(m: &Manifest) -> ListedVersion {
+        ListedVersion {
+            version: m.version.clone(),
+            date: m.date.clone(),
+            commit: m.commit.clone(),
+            dirty: m.dirty,
+            release: m.release,
+            pages: m
+                .files
+                .keys()
+                .filter(|f| f.ends_with(".html") && !f.contains('/'))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// What a site's folder lists after a change: its released versions, newest first
+/// (the first is `latest/`), and apart from them its unreleased builds.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteListing {
+    pub site: String,
+    pub releases: Vec<ListedVersion>,
+    pub unreleased: Vec<ListedVersion>,
+}
+
+/// A `versions.json` entry (mike's shape, which version switchers read).
+#[derive(Debug, Serialize)]
+struct VersionEntry<'a> {
+    version: &'a str,
+    title: &'a str,
+    date: &'a Option<String>,
+    commit: &'a Option<String>,
+    aliases: Vec<&'static str>,
+    pages: &'a [String],
+}
+
+/// The top-level manifest of a whole output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputManifest {
+    pub format: u32,
+    pub tool_version: String,
+    /// Files outside version folders (portal, report, versions.json …) → SHA-256.
+    pub files: BTreeMap<String, String>,
+    /// Version folders (`<site>/<version>`, `latest` included) → SHA-256 of their
+    /// `manifest.json`.
+    pub versions: BTreeMap<String, String>,
+}
+
+/// What a finished write says about itself.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Version folders written (`<site>/<version>`).
+    pub versions: Vec<String>,
+    /// Warnings: recovered leftovers, a stale lock, a previous tree left behind.
+    pub notes: Vec<String>,
+}
+
+/// An output root opened for writing: locked, recovered, read.
+pub struct Output {
+    shown: PathBuf,
+    root: PathBuf,
+    side: Sidecars,
+    _lock: Lock,
+    pub published: Published,
+    notes: Vec<String>,
+}
+
+impl Output {
+    /// Locks the output at `shown` (as the user named it), finishes or discards an
+    /// interrupted write, and reads what is published.
+    pub fn open(shown: &Path) -> Result<Output, OutputError> {
+        let root = absolute(shown)?;
+        let side = sidecars(&root);
+        let (lock, note) = Lock::acquire(&side.lock, shown)?;
+        let mut notes: Vec<String> = note.into_iter().collect();
+        recover(&root, &side, &mut notes)?;
+        if root.exists() && !root.join(MARKER).is_file() && !fs::read_dir_names(&root)?.is_empty() {
+            return Err(OutputError::Foreign(shown.to_path_buf()));
+        }
+        let (published, more) = Published::read(&root)?;
+        notes.extend(more);
+        Ok(Output {
+            shown: shown.to_path_buf(),
+            root,
+            side,
+            _lock: lock,
+            published,
+            notes,
+        })
+    }
+
+    pub fn shown(&self) -> &Path {
+        &self.shown
+    }
+
+    /// Every site's versions after `new` is written: sites with a folder or named
+    /// in `sites`.
+    pub fn listing(&self, sites: &[String], new: &[VersionFolder]) -> Vec<SiteListing> {
+        let mut all: BTreeMap<String, BTreeMap<String, Manifest>> = self.published.sites.clone();
+        for s in sites {
+            all.entry(s.clone()).or_default();
+        }
+        for v in new {
+            if let Some(m) = v.manifest() {
+                all.entry(v.site.clone())
+                    .or_default()
+                    .insert(v.version.clone(), m);
+            }
+        }
+        all.into_iter()
+            .map(|(site, versions)| {
+                let mut releases: Vec<&Manifest> =
+                    versions.values().filter(|m| m.release).collect();
+                releases.sort_by(|a, b| (&b.date, &b.version).cmp(&(&a.date, &a.version)));
+                SiteListing {
+                    site,
+                    releases: releases.into_iter().map(ListedVersion::of).collect(),
+                    unreleased: versions
+                        .values()
+                        .filter(|m| !m.release)
+                        .map(ListedVersion::of)
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Writes `new` version folders and `files` (portal, report, site pages) with the
+    /// listing's `versions.json`, `versions.js` and `latest/`, as one transaction.
+    pub fn commit(
+        self,
+        new: Vec<VersionFolder>,
+        files: Vec<OutFile>,
+        listing: &[SiteListing],
+    ) -> Result<Written, OutputError> {
+        let mut written = Written {
+            versions: new
+                .iter()
+                .map(|v| format!("{}/{}", v.site, v.version))
+                .collect(),
+            notes: self.notes.clone(),
+        };
+        for v in &new {
+            if self
+                .published
+                .version(&v.site, &v.version)
+                .is_some_and(|m| m.release)
+            {
+                return Err(OutputError::Released(format!("{}/{}", v.site, v.version)));
+            }
+        }
+        let next = &self.side.next;
+        if next.exists() {
+            remove_ours(next)?;
+        }
+        let staged = self.stage(next, &new, files, listing);
+        if let Err(e) = staged {
+            let _ = std::fs::remove_dir_all(next);
+            return Err(e);
+        }
+        kill_point("staged");
+        self.swap(&mut written)?;
+        Ok(written)
+    }
+
+    fn stage(
+        &self,
+        next: &Path,
+        new: &[VersionFolder],
+        files: Vec<OutFile>,
+        listing: &[SiteListing],
+    ) -> Result<(), OutputError> {
+        fs::create_dir_all(next)?;
+        fs::write(
+            &next.join(MARKER),
+            b"This folder is written by procsite. Its contents are replaced on each build.\n",
+        )?;
+        let mut counter = Counter::default();
+        let mut top = OutputManifest {
+            format: 1,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            files: BTreeMap::new(),
+            versions: BTreeMap::new(),
+        };
+        let replaced: std::collections::BTreeSet<(&str, &str)> = new
+            .iter()
+            .map(|v| (v.site.as_str(), v.version.as_str()))
+            .collect();
+        // Versions already published and not replaced: linked, never rewritten.
+        for (site, versions) in &self.published.sites {
+            for version in versions.keys() {
+                if replaced.contains(&(site.as_str(), version.as_str())) {
+                    continue;
+                }
+                let rel = format!("{site}/{version}");
+                link_tree(&self.root.join(&rel), &next.join(&rel), &mut counter)?;
+                top.versions.insert(
+                    rel.clone(),
+                    hash_file(&next.join(&rel).join(MANIFEST_FILE))?,
+                );
+            }
+        }
+        for v in new {
+            let rel = format!("{}/{}", v.site, v.version);
+            counter.write_all(&next.join(&rel), &v.files)?;
+            top.versions.insert(rel, manifest_hash(&v.files));
+        }
+        let mut tree_files = files;
+        for s in listing {
+            tree_files.extend(versions_files(s));
+            if let Some(newest) = s.releases.first() {
+                let rel = format!("{}/{}", s.site, newest.version);
+                let latest = format!("{}/{LATEST}", s.site);
+                // The newest release is in place already: linked or just written.
+                link_tree(&next.join(&rel), &next.join(&latest), &mut counter)?;
+                top.versions
+                    .insert(latest, hash_file(&next.join(&rel).join(MANIFEST_FILE))?);
+            }
+        }
+        for f in &tree_files {
+            top.files.insert(f.path.clone(), sha256_hex(&f.bytes));
+        }
+        counter.write_all(next, &tree_files)?;
+        let mut bytes = serde_json::to_vec_pretty(&top).expect("a manifest serializes");
+        bytes.push(b'\n');
+        fs::write(&next.join(MANIFEST_FILE), &bytes)?;
+        Ok(())
+    }
+
+    /// Puts the staged tree in place: one exchange, or two renames where the file
+    /// system cannot exchange; then removes the previous tree.
+    fn swap(&self, written: &mut Written) -> Result<(), OutputError> {
+        let (root, next, old) = (&self.root, &self.side.next, &self.side.old);
+        let leftover = if !root.exists() {
+            fs::rename(next, root)?;
+            None
+        } else if exchange(next, root)? {
+            kill_point("swapped");
+            Some(next)
+        } else {
+            fs::rename(root, old)?;
+            kill_point("between-renames");
+            if let Err(e) = fs::rename(next, root) {
+                return match std::fs::rename(old, root) {
+                    Ok(()) => Err(e.into()),
+                    Err(back) => Err(OutputError::Partial(format!(
+                        "{e}; the previous output is at {} (moving it back failed: {back}) and the new one at {}",
+                        display_path(old),
+                        display_path(next)
+                    ))),
+                };
+            }
+            kill_point("swapped");
+            Some(old)
+        };
+        if let Some(previous) = leftover {
+            let removed = if injected("PROCSITE_TEST_FAIL_CLEANUP") {
+                Err(std::io::Error::other(
+                    "failure injected by PROCSITE_TEST_FAIL_CLEANUP",
+                ))
+            } else {
+                std::fs::remove_dir_all(previous)
+            };
+            if let Err(e) = removed {
+                written.notes.push(format!(
+                    "the new output is in place, but the previous one could not be removed from {} ({e}); the next run removes it, or remove it by hand",
+                    display_path(previous)
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The files of a site folder that list its versions.
+fn versions_files(s: &SiteListing) -> Vec<OutFile> {
+    let entries: Vec<VersionEntry> = s
+        .releases
+        .iter()
+        .enumerate()
+        .map(|(i, v)| VersionEntry {
+            version: &v.version,
+            title: &v.version,
+            date: &v.date,
+            commit: &v.commit,
+            aliases: if i == 0 { vec![LATEST] } else { Vec::new() },
+            pages: &v.pages,
+        })
+        .collect();
+    let json = serde_json::to_string_pretty(&entries).expect("versions serialize");
+    vec![
+        OutFile {
+            path: format!("{}/{VERSIONS_JSON}", s.site),
+            bytes: format!("{json}\n").into_bytes(),
+        },
+        OutFile {
+            path: format!("{}/{VERSIONS_JS}", s.site),
+            bytes: format!("window.PROCSITE_VERSIONS = {json};\n").into_bytes(),
+        },
+    ]
+}
+
+fn manifest_hash(files: &[OutFile]) -> String {
+    files
+        .iter()
+        .find(|f| f.path == MANIFEST_FILE)
+        .map_or_else(String::new, |f| sha256_hex(&f.bytes))
+}
+
+fn hash_file(path: &Path) -> FsResult<String> {
+    Ok(sha256_hex(&fs::read(path)?))
+}
+
+/// Counts files staged, for the failure-injection test hook.
+#[derive(Default)]
+struct Counter {
+    written: usize,
+}
+
+impl Counter {
+    fn tick(&mut self, path: &Path) -> FsResult<()> {
+        let fail_after: Option<usize> = std::env::var("PROCSITE_TEST_FAIL_AFTER_FILES")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        if fail_after == Some(self.written) {
+            return Err(FsError {
+                action: "cannot write",
+                path: path.to_path_buf(),
+                source: std::io::Error::other("failure injected by PROCSITE_TEST_FAIL_AFTER_FILES"),
+            });
+        }
+        self.written += 1;
+        if self.written == 2 {
+            kill_point("staging");
+        }
+        Ok(())
+    }
+
+    fn write_all(&mut self, dir: &Path, files: &[OutFile]) -> FsResult<()> {
+        for f in files {
+            let path = dir.join(&f.path);
+            self.tick(&path)?;
+            fs::write(&path, &f.bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// Recreates `from` at `to` with hard links (released files never change), copying
+/// where the file system does not link.
+fn link_tree(from: &Path, to: &Path, counter: &mut Counter) -> FsResult<()> {
+    for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
+        let entry = entry.map_err(|e| FsError {
+            action: "cannot read",
+            path: from.to_path_buf(),
+            source: e.into(),
+        })?;
+        let rel = entry.path().strip_prefix(from).unwrap_or(entry.path());
+        let target = to.join(rel);
+        if entry.file_type().is_dir() {
+            fs::create_dir_all(&target)?;
+        } else {
+            counter.tick(&target)?;
+            if std::fs::hard_link(entry.path(), &target).is_err() {
+                std::fs::copy(entry.path(), &target).map_err(|source| FsError {
+                    action: "cannot copy",
+                    path: target.clone(),
+                    source,
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Exchanges two folders atomically. `Ok(false)`: this file system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> FsResult<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    if injected("PROCSITE_TEST_NO_EXCHANGE") {
+        return Ok(false);
+    }
+    let err = |source| FsError {
+        action: "cannot move into place",
+        path: b.to_path_buf(),
+        source,
+    };
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| err(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))
+    };
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: both are valid NUL-terminated paths; renameat2 only reads them.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => Ok(false),
+        _ => Err(err(e)),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> FsResult<bool> {
+    Ok(false)
+}
+
+/// Removes a folder beside the output, only if procsite made it.
+fn remove_ours(path: &Path) -> Result<(), OutputError> {
+    if path.join(MARKER).is_file() || fs::read_dir_names(path)?.is_empty() {
+        fs::remove_dir_all(path)?;
+        Ok(())
+    } else {
+        Err(OutputError::Foreign(path.to_path_buf()))
+    }
+}
+
+/// Finishes or discards what an interrupted write left beside the output.
+fn recover(root: &Path, side: &Sidecars, notes: &mut Vec<String>) -> Result<(), OutputError> {
+    if !root.exists() && side.next.join(MANIFEST_FILE).is_file() && side.old.exists() {
+        // Killed between the two renames: the staged tree is complete.
+        fs::rename(&side.next, root)?;
+        notes.push(format!(
+            "finished the write that an interrupted run had staged into {}",
+            display_path(root)
+        ));
+    } else if !root.exists() && side.old.exists() {
+        fs::rename(&side.old, root)?;
+        notes.push(format!(
+            "put back the output that an interrupted run had moved aside, into {}",
+            display_path(root)
+        ));
+    }
+    for leftover in [&side.next, &side.old] {
+        if leftover.exists() {
+            remove_ours(leftover)?;
+            notes.push(format!(
+                "removed {}, left by an interrupted write",
+                display_path(leftover)
+            ));
+        }
+    }
+    for name in LEGACY_LEFTOVERS {
+        let p = root.join(name);
+        if p.exists() {
+            fs::remove_dir_all(&p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Verifies a whole output against its top-level manifest: the portal, the report,
+/// every `versions.json`, every version folder (against its own manifest), and that
+/// nothing else is there and no write was interrupted.
+pub fn verify(dir: &Path) -> Result<Verification, String> {
+    let mut result = Verification::default();
+    let top_path = dir.join(MANIFEST_FILE);
+    let top: OutputManifest = match crate::fs::read(&top_path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(m) => m,
+        Err(why) => {
+            if dir.is_dir() && !top_path.exists() && !dir.join(MARKER).exists() {
+                return Err(format!(
+                    "{} holds no {MANIFEST_FILE}: give a site version folder or an output folder",
+                    display_path(dir)
+                ));
+            }
+            result.problems.push(Problem::Unreadable {
+                path: top_path,
+                why: format!("the output's manifest cannot be read ({why}), so nothing outside the version folders can be verified"),
+            });
+            return Ok(result);
+        }
+    };
+    let mut on_disk = manifest::files_under(dir).map_err(|e| e.to_string())?;
+    on_disk.remove(MANIFEST_FILE);
+    on_disk.remove(MARKER);
+    for (rel, expected) in &top.files {
+        match on_disk.remove(rel) {
+            None => result.problems.push(Problem::Missing {
+                path: dir.join(rel),
+            }),
+            Some(path) => manifest::check_file(&path, expected, &mut result),
+        }
+    }
+    for (rel, expected) in &top.versions {
+        let vdir = dir.join(rel);
+        let prefix = format!("{rel}/");
+        on_disk.retain(|k, _| !k.starts_with(&prefix));
+        if !vdir.join(MANIFEST_FILE).is_file() {
+            result.problems.push(Problem::Missing { path: vdir });
+            continue;
+        }
+        manifest::check_file(&vdir.join(MANIFEST_FILE), expected, &mut result);
+        let before = result.versions.len();
+        manifest::verify_version(&vdir, &mut result);
+        if rel.ends_with(&format!("/{LATEST}")) && result.versions.len() > before {
+            // A copy of a version already counted.
+            result.versions.pop();
+        }
+    }
+    for (_, path) in on_disk {
+        result.problems.push(Problem::NotListed { path });
+    }
+    if let Ok(abs) = dir.canonicalize() {
+        let side = sidecars(&abs);
+        for p in [side.next, side.old] {
+            if p.exists() {
+                result.problems.push(Problem::Interrupted { path: p });
+            }
+        }
+    }
+    result.problems.sort();
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, s: &str) -> OutFile {
+        OutFile {
+            path: path.into(),
+            bytes: s.as_bytes().to_vec(),
+        }
+    }
+
+    fn version(site: &str, v: &str, release: bool, text: &str) -> VersionFolder {
+        let files = vec![file("index.html", text)];
+        let info = manifest::VersionInfo {
+            site,
+            version: v,
+            commit: None,
+            dirty: false,
+            date: Some(format!("2026-01-0{}", text.len() % 9 + 1)),
+            release,
+        };
+        let mut all = files.clone();
+        all.push(manifest::manifest_file(&info, &files));
+        VersionFolder {
+            site: site.into(),
+            version: v.into(),
+            files: all,
+        }
+    }
+
+    fn write(root: &Path, new: Vec<VersionFolder>, files: Vec<OutFile>) -> Written {
+        let out = Output::open(root).unwrap();
+        let listing = out.listing(&["a".to_string()], &new);
+        out.commit(new, files, &listing).unwrap()
+    }
+
+    #[test]
+    fn keeps_released_versions_replaces_previews_and_verifies() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("public");
+        write(
+            &root,
+            vec![version("a", "1", true, "one")],
+            vec![file("index.html", "p1")],
+        );
+        write(
+            &root,
+            vec![version("a", "preview", false, "p")],
+            vec![file("index.html", "p2")],
+        );
+        write(
+            &root,
+            vec![version("a", "preview", false, "pp")],
+            vec![file("index.html", "p3")],
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("a/1/index.html")).unwrap(),
+            "one"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("a/latest/index.html")).unwrap(),
+            "one"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("a/preview/index.html")).unwrap(),
+            "pp"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("index.html")).unwrap(),
+            "p3"
+        );
+        let v = verify(&root).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        assert_eq!(v.versions.len(), 2);
+        let side = sidecars(&root.canonicalize().unwrap());
+        assert!(!side.next.exists() && !side.old.exists() && !side.lock.exists());
+    }
+
+    #[test]
+    fn a_released_version_is_never_rewritten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("public");
+        write(&root, vec![version("a", "1", true, "one")], vec![]);
+        let out = Output::open(&root).unwrap();
+        let new = vec![version("a", "1", true, "other")];
+        let listing = out.listing(&[], &new);
+        assert!(out.commit(new, vec![], &listing).is_err());
+        assert_eq!(
+            std::fs::read_to_string(root.join("a/1/index.html")).unwrap(),
+            "one"
+        );
+    }
+
+    #[test]
+    fn refuses_a_foreign_folder_and_unknown_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("thesis.docx"), "mine").unwrap();
+        assert!(matches!(
+            Output::open(tmp.path()),
+            Err(OutputError::Foreign(_))
+        ));
+        let root = tmp.path().join("public");
+        write(&root, vec![version("a", "1", true, "one")], vec![]);
+        std::fs::write(root.join("a/notes.txt"), "x").unwrap();
+        assert!(matches!(
+            Output::open(&root),
+            Err(OutputError::Unknown { .. })
+        ));
+        assert_eq!(
+            std::fs::read_to_string(root.join("a/notes.txt")).unwrap(),
+            "x"
+        );
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_while_the_first_holds_the_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("public");
+        let first = Output::open(&root).unwrap();
+        match Output::open(&root) {
+            Err(OutputError::Locked { holder, .. }) => {
+                assert!(
+                    holder.contains(&format!("pid {}", std::process::id())),
+                    "{holder}"
+                )
+            }
+            other => panic!("expected a lock error, got {:?}", other.err()),
+        }
+        drop(first);
+        assert!(Output::open(&root).is_ok());
+    }
+}
