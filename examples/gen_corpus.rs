@@ -190,7 +190,7 @@ fn main() {
                 }
                 files.push((
                     doc_path(i, moved[i]),
-                    Some(doc_text(i, rev[i], roll % 3 != 0)),
+                    Some(doc_text(i, rev[i], !roll.is_multiple_of(3))),
                 ));
             }
             if c % 5 == 0 {

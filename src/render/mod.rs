@@ -399,7 +399,7 @@ pub fn render_site(
         }
         Err(e) => diags.push(Diagnostic::error(HISTORY_FILE, 0, e.to_string())),
     }
-    let index = index_view(plan, &site_docs, config, &site_view, build, stamps);
+    let index = index_view(plan, site_docs, config, &site_view, build, stamps);
     if let Some(bytes) = render_template(theme, "index.html", &index, diags) {
         files.push(OutFile {
             path: "index.html".into(),
