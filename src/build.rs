@@ -563,7 +563,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let out_path = opts
         .out
         .clone()
-        .unwrap_or_else(|| opts.root.join(&config.build.output));
+        .unwrap_or_else(|| config.output_under(&opts.root));
     let output = crate::publish::open_output(&out_path, &mut diags)?;
     let version = rendered.version.clone();
     let date = rendered.as_of.map(|d| d.to_string());

@@ -254,6 +254,15 @@ impl Config {
         }
     }
 
+    /// `[build] output` for the repository at `root`, as a user would write it.
+    pub fn output_under(&self, root: &Path) -> PathBuf {
+        if root == Path::new(".") {
+            self.build.output.clone()
+        } else {
+            root.join(&self.build.output)
+        }
+    }
+
     /// Every market name a condition may use: those of the sites and of `[market.X]`.
     pub fn known_markets(&self) -> Vec<&str> {
         let mut m: Vec<&str> = self

@@ -64,6 +64,8 @@ pub fn write_tree(
     report: (Vec<OutFile>, ReportLink),
     diags: &mut Diagnostics,
 ) -> Result<Written, Diagnostics> {
+    // Problems of this step only: the caller's may include tags it reported and skipped.
+    let mut own = Diagnostics::new();
     let sites: Vec<String> = config.site.keys().cloned().collect();
     let listing = output.listing(&sites, &folders);
     let css = render::inline_css(theme);
@@ -115,7 +117,7 @@ pub fn write_tree(
             build: stamp.clone(),
             portal_href: format!("../{INDEX}"),
         };
-        files.extend(render::render_versions(theme, &view, diags));
+        files.extend(render::render_versions(theme, &view, &mut own));
         portal_sites.push(PortalSite {
             id: id.clone(),
             name: site.name.clone(),
@@ -140,8 +142,10 @@ pub fn write_tree(
         report: Some(report_link),
         build: stamp,
     };
-    files.extend(render::render_portal(theme, &portal, diags));
-    if diags.has_errors() {
+    files.extend(render::render_portal(theme, &portal, &mut own));
+    let failed = own.has_errors();
+    diags.extend(own.into_sorted());
+    if failed {
         return Err(std::mem::take(diags));
     }
     let shown = output.shown().to_path_buf();
@@ -165,7 +169,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
     };
     let sources = scan::scan_work_tree(root, &mut diags);
     let config = crate::config::load(&sources)?;
-    let out = out.unwrap_or_else(|| root.join(&config.build.output));
+    let out = out.unwrap_or_else(|| config.output_under(root));
     let glob = &config.build.release_tags;
     let tags = match git.release_tags(glob) {
         Ok(t) => t,
@@ -254,7 +258,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
                 Diagnostic::error(
                     ".git",
                     0,
-                    format!("release tag {tag} was not published: it fails the release checks above"),
+                    format!("release tag {tag} was not published: it fails the release checks marked [{tag}]"),
                 )
                 .help(format!(
                     "fix the problems and tag the fixed commit with a new release tag; if {tag} must never be published, record why in book.toml: [release] withdrawn = {{ \"{tag}\" = \"<reason>\" }}"

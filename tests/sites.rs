@@ -251,7 +251,13 @@ fn build_one_site_with_site_flag() {
             || portal.contains("cork/preview/index.html"),
         "{portal}"
     );
-    assert!(portal.contains("not built yet"), "{portal}");
+    assert!(portal.contains("No released version yet"), "{portal}");
+    // The report spans every site, built or not.
+    let report = t.read("public/report/report.csv");
+    assert!(
+        report.contains("boston") && report.contains("freiburg"),
+        "{report}"
+    );
     let err = t.expect_failure(&["build", "--site", "corc"]);
     assert!(
         err.contains("there is no site 'corc' (did you mean 'cork'?)"),

@@ -95,6 +95,33 @@ impl SiteTest {
         repo.tag_lightweight(name, head.as_object(), false).unwrap();
     }
 
+    /// Tags HEAD with an annotated tag, dated by the fixture clock (a day after the
+    /// last commit), as a release manager tagging later would.
+    pub fn tag_annotated(&mut self, name: &str) {
+        let repo = git2::Repository::open(self.root()).unwrap();
+        let head = repo.head().unwrap().peel_to_commit().unwrap();
+        let sig = self.next_signature();
+        repo.tag(name, head.as_object(), &sig, "Release", false)
+            .unwrap();
+    }
+
+    /// Runs procsite with extra environment variables.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_procsite"));
+        cmd.args(args)
+            .current_dir(self.root())
+            .env_remove("RUST_LOG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run procsite");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// Marks the repository shallow at `oid`, as `git clone --depth` leaves it.
     pub fn make_shallow(&self, oid: git2::Oid) {
         std::fs::write(self.path(".git/shallow"), format!("{oid}\n")).unwrap();
@@ -170,17 +197,7 @@ impl SiteTest {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_procsite"))
-            .args(args)
-            .current_dir(self.root())
-            .env_remove("RUST_LOG")
-            .output()
-            .expect("run procsite");
-        Output {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        self.run_env(args, &[])
     }
 
     /// Builds and asserts success.
