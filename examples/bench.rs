@@ -57,14 +57,14 @@ fn main() {
     let mut commits = 0;
     let mut files = 0;
     let walk = time(runs, || {
-        let h = history::walk(&git, head).expect("history walk");
+        let h = history::walk(&git, head, procsite::lenient::identity).expect("history walk");
         commits = h.commits.len();
         files = h.files.len();
     });
 
     let read = time(runs, || {
         let mut d = Diagnostics::new();
-        repo::read(&root, None, &mut d).expect("sources")
+        repo::read(&root, None, procsite::lenient::identity, &mut d).expect("sources")
     });
 
     // Output goes to memory where the machine has it (/dev/shm), so the figure is
@@ -82,7 +82,7 @@ fn main() {
     };
     let mut pages = 0;
     let full = time(runs, || {
-        let summary = build::build(&opts).unwrap_or_else(|d| {
+        let summary = procsite::publish::build(&opts).unwrap_or_else(|d| {
             for x in d.into_sorted().iter().take(10) {
                 eprintln!("{x}");
             }

@@ -1,5 +1,5 @@
-//! The pipeline: sources → config → parse → validate → stamp → compose every site →
-//! render the selected sites → hand the version folders to the output's owner.
+//! The pipeline in memory: sources → config → parse → validate → stamp → compose
+//! every site → render the selected sites. Writing is `publish`'s.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -62,19 +62,6 @@ pub struct Rendered {
     pub tag: Option<String>,
     /// The as-of date of the build.
     pub as_of: Option<crate::model::Date>,
-}
-
-#[derive(Debug)]
-pub struct BuildSummary {
-    pub out: PathBuf,
-    pub version: String,
-    pub info: BuildInfo,
-    pub sites: Vec<(String, usize)>,
-    /// Sites whose released version was already in the output, byte for byte.
-    pub unchanged: Vec<String>,
-    /// What the output's owner reports: leftovers recovered, a stale lock taken over.
-    pub notes: Vec<String>,
-    pub diags: Diagnostics,
 }
 
 fn check_version_name(v: &str, release: bool, diags: &mut Diagnostics) {
@@ -207,7 +194,12 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         rendered.timings.push((phase, clock.elapsed()));
         clock = std::time::Instant::now();
     };
-    let Some(source) = repo::read(&opts.root, opts.refname.as_deref(), &mut diags) else {
+    let Some(source) = repo::read(
+        &opts.root,
+        opts.refname.as_deref(),
+        crate::lenient::identity,
+        &mut diags,
+    ) else {
         rendered.diags = diags;
         return rendered;
     };
@@ -253,7 +245,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
                 .help("fetch the whole history (git fetch --unshallow; in CI, a checkout with fetch-depth 0)"),
         );
     }
-    let mut corpus = parse::parse_corpus(&source.sources, &config, &mut diags);
+    let corpus = parse::parse_corpus(&source.sources, &config, &mut diags);
     site::validate(&corpus, &config, &mut diags);
     if !corpus.unreadable.is_empty() {
         // Composing without those files would report errors they cause elsewhere
@@ -274,8 +266,8 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     if opts.release {
         release::check_source(&source.info, &mut diags);
     }
-    inforce::apply(
-        &mut corpus,
+    let in_force = inforce::select(
+        &corpus,
         &source.history,
         &stamps,
         as_of,
@@ -284,7 +276,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         &mut diags,
     );
     if opts.release {
-        release::check_unreleased(&corpus, &stamps, &mut diags);
+        release::check_unreleased(&corpus, &in_force, &stamps, &mut diags);
     }
     lap(&mut rendered, "stamp");
 
@@ -325,7 +317,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         ),
         _ => None,
     };
-    let shared = render::Shared::new(&corpus);
+    let shared = render::Shared::new(&corpus, &in_force);
     let ids: Vec<&String> = config.site.keys().collect();
     // Every site is composed (the report spans them all); the selected ones are
     // rendered. A site's own problems are reported by the build that renders it.
@@ -339,7 +331,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         .map(|id| {
             let mut d = Diagnostics::new();
             let selected = opts.sites.is_empty() || opts.sites.contains(id);
-            let plan = site::plan(&corpus, &config, id, opts.release, &mut d);
+            let plan = site::plan(&corpus, &in_force, &config, id, opts.release, &mut d);
             let (docs, cells) = compose_site(&plan, &stamps, &mut d);
             let files = (selected && !opts.no_html).then(|| {
                 let before = previous
@@ -372,9 +364,8 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         }
         rendered.cells.insert(id, cells);
     }
-    rendered.titles = corpus
-        .documents
-        .iter()
+    rendered.titles = in_force
+        .documents(&corpus)
         .map(|d| (d.meta.id.clone(), d.meta.title.clone()))
         .collect();
     lap(&mut rendered, "compose and render");
@@ -543,80 +534,4 @@ pub fn report_files(
         as_of: view.as_of,
     };
     Some((files, link))
-}
-
-/// Builds and writes. With any error, nothing is written and the diagnostics come back.
-pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
-    let rendered = render(opts);
-    let mut diags = rendered.diags.clone();
-    if opts.release && rendered.version == PREVIEW_VERSION {
-        diags.push(
-            Diagnostic::error("--release", 0, "a release needs a version").help(
-                "tag the commit with a release tag ([build] release-tags) or pass --version V",
-            ),
-        );
-    }
-    let (config, theme) = match (&rendered.config, &rendered.theme) {
-        (Some(c), Some(t)) if !diags.has_errors() => (c, t),
-        _ => return Err(diags),
-    };
-    let out_path = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| config.output_under(&opts.root));
-    let output = crate::publish::open_output(&out_path, &mut diags)?;
-    let version = rendered.version.clone();
-    let date = rendered.as_of.map(|d| d.to_string());
-    let mut summary_sites = Vec::new();
-    let mut folders = Vec::new();
-    let mut unchanged = Vec::new();
-    for (id, files) in &rendered.sites {
-        summary_sites.push((
-            id.clone(),
-            files.iter().filter(|f| f.path.ends_with(".html")).count(),
-        ));
-        let folder = version_folder(
-            id,
-            &version,
-            &rendered.info,
-            date.clone(),
-            opts.release,
-            files.clone(),
-        );
-        // A released version is never rewritten: building it again must give the same bytes.
-        match output.published.version(id, &version) {
-            Some(m) if m.release => {
-                let dir = out_path.join(id).join(&version);
-                if manifest::verify_one(&dir).problems.is_empty() && same_files(m, &folder) {
-                    unchanged.push(id.clone());
-                    continue;
-                }
-                diags.push(
-                    Diagnostic::error(
-                        &dir,
-                        0,
-                        format!("version {version} of site {id} is released and would change"),
-                    )
-                    .help("released versions are immutable: build under a new version name"),
-                );
-            }
-            _ => folders.push(folder),
-        }
-    }
-    if diags.has_errors() {
-        return Err(diags);
-    }
-    let Some(report) = report_files(&rendered, config, theme, opts.release, &mut diags) else {
-        return Err(diags);
-    };
-    let written = crate::publish::write_tree(output, config, theme, folders, report, &mut diags)?;
-    Ok(BuildSummary {
-        out: out_path,
-        version,
-        info: rendered.info,
-        sites: summary_sites,
-        unchanged,
-        notes: written.notes,
-        diags,
-    })
 }

@@ -148,7 +148,7 @@ fn print_diagnostics(diags: Diagnostics) -> (usize, usize) {
 }
 
 fn verify(dir: &std::path::Path) -> ExitCode {
-    match crate::manifest::verify(dir) {
+    match crate::output::verify_any(dir) {
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(1)
@@ -317,7 +317,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 version,
                 ..source.options(cli.root)
             };
-            match build::build(&opts) {
+            match crate::publish::build(&opts) {
                 Ok(summary) => {
                     let out = summary.out.strip_prefix(".").unwrap_or(&summary.out);
                     let (_, warnings) = print_diagnostics(summary.diags);

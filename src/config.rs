@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::diag::{Diagnostic, Diagnostics};
 
-pub const CONFIG_FILE: &str = "book.toml";
+pub const CONFIG_FILE: &str = crate::layout::BOOK;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

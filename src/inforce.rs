@@ -3,6 +3,8 @@
 //! in both cases the last approved revision in force, read from history, is published,
 //! and the newer one is announced as upcoming.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -34,27 +36,61 @@ fn in_force_at(meta: &crate::model::DocMeta, as_of: Option<Date>) -> bool {
         }
 }
 
-/// Replaces each pending or (in a release) unreleased document by its last revision in
+/// Which text of each document is in force at the as-of date, where it is not the
+/// file's own: the earlier revisions published instead, and the documents not yet in
+/// force at all.
+#[derive(Debug, Default)]
+pub struct InForceMap {
+    earlier: BTreeMap<Arc<PathBuf>, (Document, InForce)>,
+    not_yet: BTreeSet<Arc<PathBuf>>,
+}
+
+impl InForceMap {
+    /// The text of `doc` a build publishes: an earlier revision in force, or the file's.
+    pub fn published<'a>(&'a self, doc: &'a Document) -> &'a Document {
+        self.earlier.get(&doc.path).map_or(doc, |(d, _)| d)
+    }
+
+    /// Why the published text is an earlier revision, if it is.
+    pub fn info(&self, path: &PathBuf) -> Option<&InForce> {
+        self.earlier.get(path).map(|(_, f)| f)
+    }
+
+    /// A pending document with no earlier revision in force: not published yet.
+    pub fn not_yet(&self, path: &PathBuf) -> bool {
+        self.not_yet.contains(path)
+    }
+
+    /// Every document as the build publishes it, in corpus order.
+    pub fn documents<'a>(&'a self, corpus: &'a Corpus) -> impl Iterator<Item = &'a Document> {
+        corpus.documents.iter().map(|d| self.published(d))
+    }
+}
+
+/// Finds, for each pending or (in a release) unreleased document, its last revision in
 /// force, when history has one. A pending document without one is not yet in force.
-pub fn apply(
-    corpus: &mut Corpus,
+pub fn select(
+    corpus: &Corpus,
     history: &HistoryIndex,
     stamps: &Stamps,
     as_of: Option<Date>,
     release: bool,
     config: &Config,
     diags: &mut Diagnostics,
-) {
-    for doc in &mut corpus.documents {
+) -> InForceMap {
+    let mut map = InForceMap::default();
+    for doc in &corpus.documents {
         let pending = doc.meta.status == Status::Approved && !in_force_at(&doc.meta, as_of);
         let revising = release && matches!(doc.meta.status, Status::Draft | Status::InReview);
         if !(pending || revising) {
             continue;
         }
         match earlier_in_force(doc, history, stamps, as_of, config) {
-            Some(old) => *doc = old,
+            Some(old) => {
+                map.earlier.insert(doc.path.clone(), old);
+            }
             None if pending => {
-                doc.not_in_force = true;
+                map.not_yet.insert(doc.path.clone());
                 diags.push(
                     Diagnostic::warning(&*doc.path, doc.line("effective"), format!(
                         "{} becomes effective on {}, after the as-of date{}, and no earlier revision is in force: it is not published yet",
@@ -68,6 +104,7 @@ pub fn apply(
             None => {}
         }
     }
+    map
 }
 
 fn earlier_in_force(
@@ -76,7 +113,7 @@ fn earlier_in_force(
     stamps: &Stamps,
     as_of: Option<Date>,
     config: &Config,
-) -> Option<Document> {
+) -> Option<(Document, InForce)> {
     for v in history.versions(&doc.path) {
         let mut scratch = Diagnostics::new();
         let Some(parsed) = frontmatter::parse_file(&doc.path, &v.text, &mut scratch) else {
@@ -99,23 +136,23 @@ fn earlier_in_force(
         if scratch.has_errors() {
             continue;
         }
-        return Some(Document {
+        let info = InForce {
+            revision: stamps
+                .get(&doc.path)
+                .map_or(0, |s| s.revision_as_of(v.commit)),
+            commit: history.commits[v.commit].clone(),
+            upcoming_status: doc.meta.status,
+            upcoming_effective: doc.meta.effective,
+        };
+        let earlier = Document {
             anchors: crate::parse::stable_anchors(&body),
             key_lines: parsed.key_lines,
-            in_force: Some(InForce {
-                revision: stamps
-                    .get(&doc.path)
-                    .map_or(0, |s| s.revision_as_of(v.commit)),
-                commit: history.commits[v.commit].clone(),
-                upcoming_status: doc.meta.status,
-                upcoming_effective: doc.meta.effective,
-            }),
-            not_in_force: false,
             path: doc.path.clone(),
             site: doc.site.clone(),
             meta,
             body,
-        });
+        };
+        return Some((earlier, info));
     }
     None
 }

@@ -1,6 +1,27 @@
 //! The names of the published tree, in one place: what procsite writes where, and
 //! which names documents, sites and versions may therefore not take.
 
+/// The repository's configuration file.
+pub const BOOK: &str = "book.toml";
+/// The controlled documents: `procedures/global/**` and `procedures/sites/<site>/**`.
+pub const PROCEDURES_DIR: &str = "procedures";
+pub const GLOBAL_DIR: &str = "global";
+pub const SITES_DIR: &str = "sites";
+/// User themes, `themes/<name>/`.
+pub const THEMES_DIR: &str = "themes";
+
+/// The site a file belongs to by its folder, `procedures/sites/<site>/...`. A file
+/// directly in `procedures/sites/` belongs to no site.
+pub fn site_folder(path: &std::path::Path) -> Option<&str> {
+    let mut parts = path.iter();
+    if parts.next()? != PROCEDURES_DIR || parts.next()? != SITES_DIR {
+        return None;
+    }
+    let site = parts.next()?.to_str()?;
+    parts.next()?;
+    Some(site)
+}
+
 /// A file in memory, its path relative to the folder it is written under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutFile {

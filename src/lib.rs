@@ -14,6 +14,7 @@ pub mod diffcmd;
 pub mod fs;
 pub mod inforce;
 pub mod layout;
+pub mod lenient;
 pub mod manifest;
 pub mod model;
 pub mod output;

@@ -230,15 +230,3 @@ pub fn verify_one(dir: &Path) -> Verification {
     verify_version(dir, &mut result);
     result
 }
-
-/// Verifies a version folder (one whose manifest.json is a version's) or a whole
-/// output (whose manifest.json lists the portal, the report and every version).
-pub fn verify(dir: &Path) -> Result<Verification, String> {
-    if !dir.is_dir() {
-        return Err(format!("{} is not a folder", display_path(dir)));
-    }
-    if read_manifest(dir).is_some() {
-        return Ok(verify_one(dir));
-    }
-    crate::output::verify(dir)
-}

@@ -796,6 +796,18 @@ fn recover(root: &Path, side: &Sidecars, notes: &mut Vec<String>) -> Result<(), 
     Ok(())
 }
 
+/// Verifies a version folder (one whose manifest.json is a version's) or a whole
+/// output (whose manifest.json lists the portal, the report and every version).
+pub fn verify_any(dir: &Path) -> Result<Verification, String> {
+    if !dir.is_dir() {
+        return Err(format!("{} is not a folder", display_path(dir)));
+    }
+    if manifest::read_manifest(dir).is_some() {
+        return Ok(manifest::verify_one(dir));
+    }
+    verify(dir)
+}
+
 /// Verifies a whole output against its top-level manifest: the portal, the report,
 /// every `versions.json`, every version folder (against its own manifest), and that
 /// nothing else is there and no write was interrupted.

@@ -1,5 +1,6 @@
-//! Releases into the output, and the pages the output's owner lists them on.
+//! Writing builds and releases into the output, with the pages that list them.
 //!
+//! `procsite build` hands its version folders to the output's owner.
 //! `procsite publish` builds every release tag not yet in the output, in tag order,
 //! through the same release path as `build --release` (so both give the same bytes);
 //! versions already published are verified against their manifests and never
@@ -16,7 +17,7 @@ use crate::layout::{INDEX, LATEST};
 use crate::manifest;
 use crate::output::{ListedVersion, Output, VersionFolder, Written};
 use crate::render::{self, context::*, theme::Theme, OutFile};
-use crate::repo::{git::GitRepo, scan};
+use crate::repo::{git::GitRepo, scan, BuildInfo};
 
 #[derive(Debug)]
 pub struct PublishSummary {
@@ -153,6 +154,96 @@ pub fn write_tree(
         let help = e.help();
         fail(diags, shown, e.to_string(), help);
         std::mem::take(diags)
+    })
+}
+
+#[derive(Debug)]
+pub struct BuildSummary {
+    pub out: PathBuf,
+    pub version: String,
+    pub info: BuildInfo,
+    pub sites: Vec<(String, usize)>,
+    /// Sites whose released version was already in the output, byte for byte.
+    pub unchanged: Vec<String>,
+    /// What the output's owner reports: leftovers recovered, a stale lock taken over.
+    pub notes: Vec<String>,
+    pub diags: Diagnostics,
+}
+
+/// Builds and writes. With any error, nothing is written and the diagnostics come back.
+pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
+    let rendered = build::render(opts);
+    let mut diags = rendered.diags.clone();
+    if opts.release && rendered.version == build::PREVIEW_VERSION {
+        diags.push(
+            Diagnostic::error("--release", 0, "a release needs a version").help(
+                "tag the commit with a release tag ([build] release-tags) or pass --version V",
+            ),
+        );
+    }
+    let (config, theme) = match (&rendered.config, &rendered.theme) {
+        (Some(c), Some(t)) if !diags.has_errors() => (c, t),
+        _ => return Err(diags),
+    };
+    let out_path = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| config.output_under(&opts.root));
+    let output = open_output(&out_path, &mut diags)?;
+    let version = rendered.version.clone();
+    let date = rendered.as_of.map(|d| d.to_string());
+    let mut summary_sites = Vec::new();
+    let mut folders = Vec::new();
+    let mut unchanged = Vec::new();
+    for (id, files) in &rendered.sites {
+        summary_sites.push((
+            id.clone(),
+            files.iter().filter(|f| f.path.ends_with(".html")).count(),
+        ));
+        let folder = build::version_folder(
+            id,
+            &version,
+            &rendered.info,
+            date.clone(),
+            opts.release,
+            files.clone(),
+        );
+        // A released version is never rewritten: building it again must give the same bytes.
+        match output.published.version(id, &version) {
+            Some(m) if m.release => {
+                let dir = out_path.join(id).join(&version);
+                if manifest::verify_one(&dir).problems.is_empty() && build::same_files(m, &folder) {
+                    unchanged.push(id.clone());
+                    continue;
+                }
+                diags.push(
+                    Diagnostic::error(
+                        &dir,
+                        0,
+                        format!("version {version} of site {id} is released and would change"),
+                    )
+                    .help("released versions are immutable: build under a new version name"),
+                );
+            }
+            _ => folders.push(folder),
+        }
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let Some(report) = build::report_files(&rendered, config, theme, opts.release, &mut diags)
+    else {
+        return Err(diags);
+    };
+    let written = write_tree(output, config, theme, folders, report, &mut diags)?;
+    Ok(BuildSummary {
+        out: out_path,
+        version,
+        info: rendered.info,
+        sites: summary_sites,
+        unchanged,
+        notes: written.notes,
+        diags,
     })
 }
 

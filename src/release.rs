@@ -149,8 +149,13 @@ pub fn check_evidence(
 
 /// Documents a release leaves out because they are being revised and no earlier
 /// approved revision is in force (see `inforce`), although one was approved: say so.
-pub fn check_unreleased(corpus: &Corpus, stamps: &Stamps, diags: &mut Diagnostics) {
-    for d in &corpus.documents {
+pub fn check_unreleased(
+    corpus: &Corpus,
+    in_force: &crate::inforce::InForceMap,
+    stamps: &Stamps,
+    diags: &mut Diagnostics,
+) {
+    for d in in_force.documents(corpus) {
         if !matches!(d.meta.status, Status::Draft | Status::InReview) {
             continue;
         }

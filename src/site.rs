@@ -367,6 +367,7 @@ pub fn check_reviews(corpus: &Corpus, as_of: crate::model::Date, diags: &mut Dia
 /// The documents a site publishes, and those it leaves out with the reason.
 pub fn plan<'a>(
     corpus: &'a Corpus,
+    in_force: &'a crate::inforce::InForceMap,
     config: &'a Config,
     site_id: &'a str,
     release: bool,
@@ -397,10 +398,10 @@ pub fn plan<'a>(
     let mut omitted = Vec::new();
     let mut unreleased = Vec::new();
     let mut obsolete = Vec::new();
-    let mut sorted: Vec<&Document> = corpus.documents.iter().collect();
+    let mut sorted: Vec<&Document> = in_force.documents(corpus).collect();
     sorted.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
     for doc in sorted {
-        if doc.not_in_force
+        if in_force.not_yet(&doc.path)
             || release && matches!(doc.meta.status, Status::Draft | Status::InReview)
         {
             unreleased.push(doc);

@@ -5,9 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::Deserialize;
-
 use crate::config::{Config, Evidence};
+use crate::lenient::LenientApproval;
 use crate::model::{Approval, Date};
 use crate::repo::git::CommitInfo;
 use crate::repo::history::{FileVersion, HistoryIndex};
@@ -19,51 +18,22 @@ pub fn commit_date(seconds: i64, offset_minutes: i32) -> Date {
     Date(t.date())
 }
 
-/// The front-matter fields history needs, read leniently: old versions may
-/// predate today's rules.
-#[derive(Debug, Default, Deserialize)]
-struct Lite {
-    #[serde(default)]
-    status: Option<String>,
-    #[serde(default)]
-    approvals: Vec<LiteApproval>,
-}
-
-#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
-struct LiteApproval {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    role: Option<String>,
-    #[serde(default)]
-    date: Option<String>,
-}
-
 struct Parsed<'a> {
     approved: bool,
-    approvals: Vec<LiteApproval>,
+    approvals: Vec<LenientApproval>,
     body: &'a str,
 }
 
 fn parse(text: &str) -> Parsed<'_> {
-    match crate::parse::frontmatter::split(text) {
-        Ok(s) => {
-            let lite: Lite = crate::yaml::from_str(s.yaml).unwrap_or_default();
-            Parsed {
-                approved: lite.status.as_deref() == Some("approved"),
-                approvals: lite.approvals,
-                body: s.body,
-            }
-        }
-        Err(_) => Parsed {
-            approved: false,
-            approvals: Vec::new(),
-            body: text,
-        },
+    let (lenient, body) = crate::lenient::read(text);
+    Parsed {
+        approved: lenient.status.as_deref() == Some("approved"),
+        approvals: lenient.approvals,
+        body,
     }
 }
 
-fn same_approval(a: &Approval, l: &LiteApproval) -> bool {
+fn same_approval(a: &Approval, l: &LenientApproval) -> bool {
     l.name.as_deref() == Some(a.name.as_str())
         && l.role.as_deref() == Some(a.role.as_str())
         && l.date.as_deref() == Some(a.date.text.as_str())

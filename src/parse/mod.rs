@@ -27,10 +27,6 @@ pub struct Document {
     pub site: Option<String>,
     pub meta: DocMeta,
     pub body: Vec<Node>,
-    /// Set when the text published is an earlier revision than the file's (see `inforce`).
-    pub in_force: Option<crate::inforce::InForce>,
-    /// Approved, but effective only after the as-of date and with no earlier revision.
-    pub not_in_force: bool,
 }
 
 /// The anchors of a body's headings by line, on the text of every site together.
@@ -88,9 +84,7 @@ pub struct Corpus {
     pub unreadable_ids: Vec<String>,
 }
 
-pub const PROCEDURES_DIR: &str = "procedures";
-pub const GLOBAL_DIR: &str = "global";
-pub const SITES_DIR: &str = "sites";
+pub use crate::layout::{site_folder, GLOBAL_DIR, PROCEDURES_DIR, SITES_DIR};
 
 /// Where a source file sits in `procedures/`.
 enum Place {
@@ -108,18 +102,6 @@ fn place_of(path: &std::path::Path) -> Option<Place> {
         SITES_DIR => site_folder(path).map(|s| Place::Site(s.to_string())),
         _ => None,
     }
-}
-
-/// The site a file belongs to by its folder, `procedures/sites/<site>/...`. A file
-/// directly in `procedures/sites/` belongs to no site.
-pub fn site_folder(path: &std::path::Path) -> Option<&str> {
-    let mut parts = path.iter();
-    if parts.next()? != PROCEDURES_DIR || parts.next()? != SITES_DIR {
-        return None;
-    }
-    let site = parts.next()?.to_str()?;
-    parts.next()?;
-    Some(site)
 }
 
 /// Parses every Markdown file of the source set. Problems go to `diags`; files with
@@ -170,8 +152,6 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
         match (parsed.kind, place) {
             (frontmatter::Kind::Document(meta), place) => corpus.documents.push(Document {
                 anchors: stable_anchors(&body),
-                in_force: None,
-                not_in_force: false,
                 path,
                 key_lines,
                 site: match place {

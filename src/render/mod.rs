@@ -167,6 +167,8 @@ fn render_template(
 /// unchanged at many sites is rendered once.
 pub struct Shared<'a> {
     known: markdown::KnownIds<'a>,
+    /// Which documents publish an earlier revision in force, or none yet.
+    in_force: &'a crate::inforce::InForceMap,
     sanitizer: ammonia::Builder<'static>,
     sanitizer_without_ids: ammonia::Builder<'static>,
     cache: Mutex<HashMap<PieceKey, Arc<markdown::PieceHtml>>>,
@@ -183,7 +185,7 @@ type PieceKey = (
 );
 
 impl<'a> Shared<'a> {
-    pub fn new(corpus: &'a Corpus) -> Shared<'a> {
+    pub fn new(corpus: &'a Corpus, in_force: &'a crate::inforce::InForceMap) -> Shared<'a> {
         let mut known = markdown::KnownIds {
             ids: BTreeSet::new(),
             former: BTreeMap::new(),
@@ -196,6 +198,7 @@ impl<'a> Shared<'a> {
         }
         Shared {
             known,
+            in_force,
             sanitizer: markdown::sanitizer(),
             sanitizer_without_ids: markdown::sanitizer_without_ids(),
             cache: Mutex::new(HashMap::new()),
@@ -289,7 +292,7 @@ pub fn render_site(
     }
     for d in &plan.unreleased {
         let why = match d.meta.effective {
-            Some(e) if d.not_in_force => format!("it is not in force until {e}"),
+            Some(e) if shared.in_force.not_yet(&d.path) => format!("it is not in force until {e}"),
             _ => format!(
                 "it is {}, and a release publishes approved documents only",
                 d.meta.status.as_str()
@@ -351,6 +354,7 @@ pub fn render_site(
                 &site_view,
                 build,
                 stamps,
+                shared.in_force,
             );
             let mut file: Vec<OutFile> = render_template(theme, "page.html", &view, &mut d)
                 .map(|bytes| OutFile {
@@ -399,7 +403,15 @@ pub fn render_site(
         }
         Err(e) => diags.push(Diagnostic::error(HISTORY_FILE, 0, e.to_string())),
     }
-    let index = index_view(plan, site_docs, config, &site_view, build, stamps);
+    let index = index_view(
+        plan,
+        site_docs,
+        config,
+        &site_view,
+        build,
+        stamps,
+        shared.in_force,
+    );
     if let Some(bytes) = render_template(theme, "index.html", &index, diags) {
         files.push(OutFile {
             path: "index.html".into(),
@@ -629,6 +641,7 @@ fn page_view(
     site: &SiteView,
     build: &BuildView,
     stamps: &Stamps,
+    in_force: &crate::inforce::InForceMap,
 ) -> PageView {
     let m = &sd.doc.meta;
     let doc_stamp = stamps.get(&sd.doc.path);
@@ -699,11 +712,11 @@ fn page_view(
             site_only: sd.doc.site.is_some(),
             adapted: sd.addendum.is_some(),
             draft: is_draft(m.status) || sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
-            revision: stamps.git.then(|| match &sd.doc.in_force {
+            revision: stamps.git.then(|| match in_force.info(&sd.doc.path) {
                 Some(f) => f.revision,
                 None => doc_stamp.map_or(0, |s| s.revision),
             }),
-            upcoming: sd.doc.in_force.as_ref().map(|f| UpcomingView {
+            upcoming: in_force.info(&sd.doc.path).map(|f| UpcomingView {
                 status: f.upcoming_status.as_str().into(),
                 effective: f.upcoming_effective.map(|d| d.to_string()),
                 revision: doc_stamp.map_or(0, |s| s.revision),
@@ -714,11 +727,11 @@ fn page_view(
                 .and(stamps.git.then(|| add_stamp.map_or(0, |s| s.revision))),
             changes: history.len(),
             last_changed: newest.map(|r| r.date.clone()),
-            source_commit: match &sd.doc.in_force {
+            source_commit: match in_force.info(&sd.doc.path) {
                 Some(f) => Some(f.commit.id.clone()),
                 None => newest.map(|r| r.commit.clone()),
             },
-            source_commit_short: match &sd.doc.in_force {
+            source_commit_short: match in_force.info(&sd.doc.path) {
                 Some(f) => Some(f.commit.short().to_string()),
                 None => newest.map(|r| r.commit_short.clone()),
             },
@@ -775,6 +788,7 @@ fn index_view(
     site: &SiteView,
     build: &BuildView,
     stamps: &Stamps,
+    in_force: &crate::inforce::InForceMap,
 ) -> IndexView {
     let mut groups: BTreeMap<(i64, String), Vec<DocSummary>> = BTreeMap::new();
     for sd in site_docs {
@@ -800,7 +814,7 @@ fn index_view(
             stale_addendum: stale_addendum(sd, stamps),
             adaptation_draft: sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
             review_overdue: review_overdue(m, build),
-            upcoming: sd.doc.in_force.as_ref().map(|f| {
+            upcoming: in_force.info(&sd.doc.path).map(|f| {
                 f.upcoming_effective
                     .map_or_else(|| f.upcoming_status.as_str().to_string(), |d| d.to_string())
             }),

@@ -191,7 +191,7 @@ impl GitRepo {
             .include_ignored(false);
         for p in [
             super::scan::BOOK,
-            crate::parse::PROCEDURES_DIR,
+            crate::layout::PROCEDURES_DIR,
             super::scan::THEMES_DIR,
         ] {
             opts.pathspec(self.to_repo_path(Path::new(p)));
@@ -230,7 +230,7 @@ impl GitRepo {
         tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
             let path = PathBuf::from(dir).join(entry.name().unwrap_or_default());
             if entry.kind() == Some(ObjectType::Tree) {
-                let wanted = path.starts_with(crate::parse::PROCEDURES_DIR)
+                let wanted = path.starts_with(crate::layout::PROCEDURES_DIR)
                     || path.starts_with(super::scan::THEMES_DIR);
                 return if wanted || dir.is_empty() && is_source(&path) {
                     TreeWalkResult::Ok

@@ -244,46 +244,22 @@ fn commit_changes<'r>(
     (out, parent.map(|p| (p.id(), old)))
 }
 
-/// What a document file is, whatever its path: its `id`, or the site and
-/// target of an addendum. Used to follow a file across moves, renames and merges.
-fn identity(path: &Path, text: &str) -> Option<String> {
-    let body = text.strip_prefix("---")?;
-    for line in body.lines().skip(1) {
-        if line.trim_end() == "---" {
-            break;
-        }
-        if let Some(v) = line.strip_prefix("id:") {
-            return Some(format!("id:{}", v.trim()));
-        }
-        if let Some(v) = line.strip_prefix("addendum-to:") {
-            let site = crate::parse::site_folder(path).unwrap_or_default();
-            return Some(format!("addendum:{site}:{}", v.trim()));
-        }
-    }
-    None
+/// What a document file is, whatever its path, as the caller reads it: a key shared by
+/// all versions of one document (`None`: the file is known by its path), and the
+/// former ids a renumbered document keeps the history of.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub key: Option<String>,
+    pub former: Vec<String>,
 }
 
-/// A file's identity, or its path when it has none (no front-matter).
-fn identity_or_path(path: &Path, text: &str) -> String {
-    identity(path, text).unwrap_or_else(|| format!("path:{}", path.display()))
-}
+/// Reads a file's identity from its text; the walk knows nothing of front-matter.
+pub type Identify = fn(&Path, &str) -> Identity;
 
-/// The `former-ids` of a document, so a renumbered document keeps the history of its
-/// earlier ids.
-fn former_ids(text: &str) -> Vec<String> {
-    #[derive(serde::Deserialize, Default)]
-    struct Former {
-        #[serde(default, rename = "former-ids")]
-        former_ids: Vec<String>,
-    }
-    if !text.contains("former-ids") {
-        return Vec::new();
-    }
-    crate::parse::frontmatter::split(text)
-        .ok()
-        .and_then(|s| crate::yaml::from_str::<Former>(s.yaml).ok())
-        .map(|f| f.former_ids)
-        .unwrap_or_default()
+fn key_or_path(identify: Identify, path: &Path, text: &str) -> String {
+    identify(path, text)
+        .key
+        .unwrap_or_else(|| format!("path:{}", path.display()))
 }
 
 fn blob_text(repo: &Repository, id: Oid) -> Option<String> {
@@ -300,7 +276,7 @@ fn is_doc(path: &Path) -> bool {
 type Walked = (CommitInfo, Vec<Oid>, Vec<Change>);
 
 /// Walks the history reachable from `head` once and indexes every document.
-pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
+pub fn walk(git: &GitRepo, head: Oid, identify: Identify) -> Result<HistoryIndex, String> {
     let err = |e: git2::Error| e.message().to_string();
     let repo = &git.repo;
     let mut revwalk = repo.revwalk().map_err(err)?;
@@ -310,7 +286,7 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
     revwalk.push(head).map_err(err)?;
     let oids: Vec<Oid> = revwalk.collect::<Result<_, _>>().map_err(err)?;
 
-    let dir = git.prefix.join(crate::parse::PROCEDURES_DIR);
+    let dir = git.prefix.join(crate::layout::PROCEDURES_DIR);
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
@@ -364,18 +340,22 @@ pub fn walk(git: &GitRepo, head: Oid) -> Result<HistoryIndex, String> {
     let mut key_of: HashMap<String, PathBuf> = HashMap::new();
     for c in current.into_iter().filter(|c| is_doc(&c.path)) {
         let text = c.new.and_then(|id| blob_text(repo, id)).unwrap_or_default();
-        for former in former_ids(&text) {
+        let identity = identify(&c.path, &text);
+        for former in identity.former {
             key_of
                 .entry(format!("id:{former}"))
                 .or_insert_with(|| c.path.clone());
         }
-        key_of.insert(identity_or_path(&c.path, &text), c.path);
+        let key = identity
+            .key
+            .unwrap_or_else(|| format!("path:{}", c.path.display()));
+        key_of.insert(key, c.path);
     }
     let mut files: BTreeMap<PathBuf, Vec<FileVersion>> = BTreeMap::new();
     for (idx, (_, _, changes)) in per_commit.iter().enumerate() {
         for ch in changes.iter().filter(|c| is_doc(&c.path)) {
             let Some(text) = &ch.text else { continue };
-            let Some(key) = key_of.get(&identity_or_path(&ch.path, text)) else {
+            let Some(key) = key_of.get(&key_or_path(identify, &ch.path, text)) else {
                 continue;
             };
             files.entry(key.clone()).or_default().push(FileVersion {
@@ -411,19 +391,5 @@ mod tests {
         assert_eq!(git_cmp(b"a", true, b"a.md", false), Ordering::Greater);
         assert_eq!(git_cmp(b"a", false, b"a.md", false), Ordering::Less);
         assert_eq!(git_cmp(b"b", false, b"b", false), Ordering::Equal);
-    }
-
-    #[test]
-    fn identity_of_documents_and_addenda() {
-        let doc = "---\nid: SOP-1\ntitle: T\n---\nx";
-        assert_eq!(
-            identity(Path::new("procedures/global/a.md"), doc).as_deref(),
-            Some("id:SOP-1")
-        );
-        let add = "---\naddendum-to: SOP-1\n---\n";
-        assert_eq!(
-            identity(Path::new("procedures/sites/cork/x/a.md"), add).as_deref(),
-            Some("addendum:cork:SOP-1")
-        );
     }
 }

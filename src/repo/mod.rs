@@ -40,7 +40,12 @@ pub struct Source {
 
 /// Reads the sources of `root`: a commit's tree for `--ref` or a clean work tree,
 /// the work tree itself when it has changes or is not in git.
-pub fn read(root: &Path, refname: Option<&str>, diags: &mut Diagnostics) -> Option<Source> {
+pub fn read(
+    root: &Path,
+    refname: Option<&str>,
+    identify: history::Identify,
+    diags: &mut Diagnostics,
+) -> Option<Source> {
     let Some(git) = GitRepo::open(root) else {
         if let Some(r) = refname {
             diags.push(
@@ -122,7 +127,7 @@ pub fn read(root: &Path, refname: Option<&str>, diags: &mut Diagnostics) -> Opti
             }
         }
     };
-    let history = match history::walk(&git, oid) {
+    let history = match history::walk(&git, oid, identify) {
         Ok(h) => h,
         Err(e) => {
             fail(diags, format!("cannot walk the history: {e}"));

@@ -22,18 +22,16 @@ pub struct SourceSet {
     pub raw: BTreeMap<PathBuf, Vec<u8>>,
 }
 
-pub const BOOK: &str = "book.toml";
-pub const THEMES_DIR: &str = "themes";
+use crate::layout::PROCEDURES_DIR;
+pub use crate::layout::{BOOK, THEMES_DIR};
 
 /// Whether a repository-relative path is something a build reads.
 pub fn is_source(path: &Path) -> bool {
-    path == Path::new(BOOK)
-        || path.starts_with(crate::parse::PROCEDURES_DIR)
-        || path.starts_with(THEMES_DIR)
+    path == Path::new(BOOK) || path.starts_with(PROCEDURES_DIR) || path.starts_with(THEMES_DIR)
 }
 
 fn is_markdown(path: &Path) -> bool {
-    path.starts_with(crate::parse::PROCEDURES_DIR) && path.extension().is_some_and(|e| e == "md")
+    path.starts_with(PROCEDURES_DIR) && path.extension().is_some_and(|e| e == "md")
 }
 
 impl SourceSet {
@@ -93,7 +91,7 @@ pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
             Err(e) => diags.push(Diagnostic::error(BOOK, 0, e.to_string())),
         }
     }
-    for dir in [crate::parse::PROCEDURES_DIR, THEMES_DIR] {
+    for dir in [PROCEDURES_DIR, THEMES_DIR] {
         let dir = root.join(dir);
         if !dir.is_dir() {
             continue;

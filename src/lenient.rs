@@ -1,0 +1,102 @@
+//! The one lenient reader of front-matter, for texts from history: earlier versions
+//! of a file may predate today's rules, so unknown keys and odd values are ignored
+//! rather than reported. Today's files go through the strict parser in `parse`.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::repo::history::Identity;
+
+/// The front-matter fields history needs.
+#[derive(Debug, Default, Deserialize)]
+pub struct Lenient {
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub approvals: Vec<LenientApproval>,
+    #[serde(default, rename = "former-ids")]
+    pub former_ids: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct LenientApproval {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub date: Option<String>,
+}
+
+/// A text's front-matter, read leniently, and its body (the whole text when it has no
+/// front-matter).
+pub fn read(text: &str) -> (Lenient, &str) {
+    match crate::parse::frontmatter::split(text) {
+        Ok(s) => (crate::yaml::from_str(s.yaml).unwrap_or_default(), s.body),
+        Err(_) => (Lenient::default(), text),
+    }
+}
+
+/// What a document file is, whatever its path: its `id` (and the ids it had before a
+/// renumbering), or the site and target of an addendum. The history walk uses it to
+/// follow a file across moves, renames and merges. Read line by line, as it runs on
+/// every version of every file.
+pub fn identity(path: &Path, text: &str) -> Identity {
+    let mut key = None;
+    if let Some(body) = text.strip_prefix("---") {
+        for line in body.lines().skip(1) {
+            if line.trim_end() == "---" {
+                break;
+            }
+            if let Some(v) = line.strip_prefix("id:") {
+                key = Some(format!("id:{}", v.trim()));
+                break;
+            }
+            if let Some(v) = line.strip_prefix("addendum-to:") {
+                let site = crate::layout::site_folder(path).unwrap_or_default();
+                key = Some(format!("addendum:{site}:{}", v.trim()));
+                break;
+            }
+        }
+    }
+    let former = if text.contains("former-ids") {
+        read(text).0.former_ids
+    } else {
+        Vec::new()
+    };
+    Identity { key, former }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_of_documents_addenda_and_renumbered_documents() {
+        let doc = "---\nid: SOP-1\ntitle: T\nformer-ids: [QP-1]\n---\nx";
+        let i = identity(Path::new("procedures/global/a.md"), doc);
+        assert_eq!(i.key.as_deref(), Some("id:SOP-1"));
+        assert_eq!(i.former, ["QP-1"]);
+        let add = "---\naddendum-to: SOP-1\n---\n";
+        assert_eq!(
+            identity(Path::new("procedures/sites/cork/x/a.md"), add)
+                .key
+                .as_deref(),
+            Some("addendum:cork:SOP-1")
+        );
+        assert_eq!(identity(Path::new("a.md"), "no front-matter").key, None);
+    }
+
+    #[test]
+    fn odd_old_front_matter_is_read_as_far_as_it_goes() {
+        let (l, body) = read("---\nstatus: approved\nefective: x\napprovals: 3\n---\nBody\n");
+        assert_eq!(
+            l.status, None,
+            "a value of the wrong shape drops the whole block"
+        );
+        assert_eq!(body, "Body\n");
+        let (l, _) = read("---\nstatus: approved\nunknown: 1\n---\n");
+        assert_eq!(l.status.as_deref(), Some("approved"));
+    }
+}
