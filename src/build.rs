@@ -1,95 +1,56 @@
-//! The pipeline in memory: sources → config → parse → validate → stamp → compose
-//! every site → render the selected sites. Writing is `publish`'s.
+//! The pipeline in memory, one stage a function:
+//! [`load`] (sources, config and history) → [`Plan::settle`] → [`check`] (typed
+//! documents, stamps, the text in force, every diagnostic) → [`compose_site`] for every
+//! site → [`render::render_site`] for the sites the plan renders. Writing is `publish`'s.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use crate::config::{self, Config};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::inforce;
+use crate::inforce::{self, InForceMap};
 use crate::manifest;
-use crate::parse;
+use crate::parse::{self, Corpus};
 use crate::release;
 use crate::render::{self, context::BuildView, theme, OutFile};
 use crate::repo::{self, BuildInfo};
 use crate::site;
 use crate::stamp::{self, Stamps};
 
+pub use crate::plan::{Plan, Request as BuildOptions, SiteTexts};
+
 use rayon::prelude::*;
 
 pub const PREVIEW_VERSION: &str = crate::layout::PREVIEW;
-
-/// Each site's published texts, by document id.
-pub type SiteTexts = BTreeMap<String, BTreeMap<String, crate::report::DocText>>;
-
-#[derive(Debug, Clone, Default)]
-pub struct BuildOptions {
-    /// The repository root (where book.toml is).
-    pub root: PathBuf,
-    /// Overrides `[build] output`; relative paths are taken from the current directory.
-    pub out: Option<PathBuf>,
-    /// Sites to build; empty means every site.
-    pub sites: Vec<String>,
-    pub version: Option<String>,
-    /// Build this commit or tag from git objects instead of the work tree.
-    pub refname: Option<String>,
-    /// A controlled release: refuse anything a release must not contain.
-    pub release: bool,
-    /// The build's as-of date; default: the release tag's date in a release of a
-    /// tagged commit, else the built commit's date.
-    pub as_of: Option<crate::model::Date>,
-    /// Stop after composing: texts and report cells, no HTML.
-    pub no_html: bool,
-    /// The previous version's name and texts, when the caller has them already.
-    pub previous: Option<(String, SiteTexts)>,
-}
 
 /// What a run produced: the diagnostics, and the rendered sites when there were no errors.
 pub struct Rendered {
     pub config: Option<Config>,
     pub theme: Option<theme::Theme>,
     pub info: BuildInfo,
-    pub version: String,
+    pub plan: Plan,
+    /// The rendered sites' files, in site order.
     pub sites: Vec<(String, Vec<OutFile>)>,
     pub diags: Diagnostics,
     /// How long each phase took, for the benchmark.
     pub timings: Vec<(&'static str, std::time::Duration)>,
-    /// Each rendered site's harmonization cells.
-    pub cells: std::collections::BTreeMap<String, crate::report::SiteCells>,
+    /// Every site's harmonization cells and composed texts.
+    pub cells: BTreeMap<String, crate::report::SiteCells>,
     /// Every document's title, for the report.
-    pub titles: std::collections::BTreeMap<String, String>,
-    /// The release tag this build publishes, when it is a release of a tagged commit.
-    pub tag: Option<String>,
-    /// The as-of date of the build.
-    pub as_of: Option<crate::model::Date>,
+    pub titles: BTreeMap<String, String>,
 }
 
-fn check_version_name(v: &str, release: bool, diags: &mut Diagnostics) {
-    let why = crate::layout::reserved_version(v).or_else(|| {
-        (release && v == PREVIEW_VERSION)
-            .then(|| "'preview' is the folder of uncontrolled previews".to_string())
-    });
-    if let Some(why) = why {
-        diags.push(
-            Diagnostic::error("--version", 0, format!("'{v}' cannot be a version name")).help(why),
-        );
-    }
+/// The load stage: a build's input, read once.
+pub struct Loaded {
+    pub source: repo::Source,
+    pub config: Config,
 }
 
-/// The build's one date: `--as-of`, else the release tag's date, else the built
-/// commit's date; never the clock.
-fn as_of(
-    opts: &BuildOptions,
-    info: &BuildInfo,
-    tag: Option<&(String, String, i64)>,
-) -> Option<crate::model::Date> {
-    opts.as_of
-        .or_else(|| tag.map(|(_, _, when)| stamp::commit_date(*when, 0)))
-        .or_else(|| {
-            info.commit
-                .as_deref()
-                .map(|c| stamp::commit_date(c.commit_time, c.commit_offset))
-        })
+/// The check stage: typed documents and what git says of them, all checked.
+pub struct Checked {
+    pub corpus: Corpus,
+    pub stamps: Stamps,
+    /// Which documents publish an earlier revision, or none yet, at the as-of date.
+    pub in_force: InForceMap,
 }
 
 pub fn build_view(
@@ -113,30 +74,15 @@ pub fn build_view(
     }
 }
 
-/// The release tag at the built commit that names this release: the one of the
-/// version asked for, else the highest. (tag, version, date)
-fn release_tag(
-    tags: &[(String, i64)],
-    glob: &str,
-    version: Option<&str>,
-) -> Option<(String, String, i64)> {
-    let re = repo::git::glob_regex(glob).ok()?;
-    tags.iter()
-        .filter(|(t, _)| re.is_match(t))
-        .map(|(t, when)| (t.clone(), repo::git::version_of_tag(t, glob), *when))
-        .filter(|(_, v, _)| version.is_none_or(|want| want == v))
-        .max_by(|a, b| a.1.cmp(&b.1))
-}
-
 /// The texts of the version published before this release: the nearest earlier
 /// release tag that is not withdrawn and composes without errors.
 fn previous_texts(
-    opts: &BuildOptions,
+    req: &BuildOptions,
     config: &Config,
     commit_time: i64,
     tag: Option<&str>,
 ) -> Option<(String, SiteTexts)> {
-    let git = repo::git::GitRepo::open(&opts.root)?;
+    let git = repo::git::GitRepo::open(&req.root)?;
     let tags = git.release_tags(&config.build.release_tags).ok()?;
     let end = match tag {
         Some(t) => tags.iter().position(|(n, _, _)| n == t)?,
@@ -149,14 +95,13 @@ fn previous_texts(
         .iter()
         .rev()
         .filter(|(t, _, _)| !config.release.withdrawn.contains_key(t))
-        .find_map(|(t, _, when)| {
+        .find_map(|(t, _, _)| {
             let version = repo::git::version_of_tag(t, &config.build.release_tags);
             let r = render(&BuildOptions {
-                root: opts.root.clone(),
+                root: req.root.clone(),
                 refname: Some(t.clone()),
                 release: true,
                 version: Some(version.clone()),
-                as_of: Some(stamp::commit_date(*when, 0)),
                 no_html: true,
                 ..Default::default()
             });
@@ -169,70 +114,21 @@ fn previous_texts(
         })
 }
 
-/// Loads, checks, stamps and renders the selected sites, all in memory.
-pub fn render(opts: &BuildOptions) -> Rendered {
-    let mut diags = Diagnostics::new();
-    let version = opts
-        .version
-        .clone()
-        .unwrap_or_else(|| PREVIEW_VERSION.to_string());
-    let mut rendered = Rendered {
-        config: None,
-        theme: None,
-        info: BuildInfo::default(),
-        version,
-        sites: Vec::new(),
-        diags: Diagnostics::new(),
-        timings: Vec::new(),
-        cells: Default::default(),
-        titles: Default::default(),
-        tag: None,
-        as_of: None,
-    };
-    let mut clock = std::time::Instant::now();
-    let mut lap = |rendered: &mut Rendered, phase: &'static str| {
-        rendered.timings.push((phase, clock.elapsed()));
-        clock = std::time::Instant::now();
-    };
-    let Some(source) = repo::read(
-        &opts.root,
-        opts.refname.as_deref(),
+/// Reads the sources, the configuration and the history, once.
+pub fn load(req: &BuildOptions, diags: &mut Diagnostics) -> Option<Loaded> {
+    let source = repo::read(
+        &req.root,
+        req.refname.as_deref(),
         crate::lenient::identity,
-        &mut diags,
-    ) else {
-        rendered.diags = diags;
-        return rendered;
-    };
-    rendered.info = source.info.clone();
-    lap(&mut rendered, "read sources and walk history");
+        diags,
+    )?;
     let config = match config::load(&source.sources) {
         Ok(c) => c,
         Err(d) => {
             diags.extend(d.into_sorted());
-            rendered.diags = diags;
-            return rendered;
+            return None;
         }
     };
-    // A release of a commit carrying a release tag is that release: its version, its
-    // date and its name in the footer, whether built by `build --release` or `publish`.
-    // Previews stay `preview`, so they never collide with a released version.
-    let tag = (opts.release && !source.info.dirty)
-        .then(|| {
-            release_tag(
-                &source.info.tags,
-                &config.build.release_tags,
-                opts.version.as_deref(),
-            )
-        })
-        .flatten();
-    if let Some((name, version, _)) = &tag {
-        rendered.version = version.clone();
-        rendered.info.refname = Some(name.clone());
-        rendered.tag = Some(name.clone());
-    }
-    let as_of = as_of(opts, &source.info, tag.as_ref());
-    rendered.as_of = as_of;
-    check_version_name(&rendered.version, opts.release, &mut diags);
     if source.sources.files.is_empty() {
         diags.push(
             Diagnostic::error(parse::PROCEDURES_DIR, 0, "there are no documents in procedures/")
@@ -245,59 +141,92 @@ pub fn render(opts: &BuildOptions) -> Rendered {
                 .help("fetch the whole history (git fetch --unshallow; in CI, a checkout with fetch-depth 0)"),
         );
     }
-    let corpus = parse::parse_corpus(&source.sources, &config, &mut diags);
-    site::validate(&corpus, &config, &mut diags);
+    Some(Loaded { source, config })
+}
+
+/// Parses and validates every document, stamps it from history, selects the text in
+/// force at the plan's date, and runs the release checks. `None` when files could not
+/// be read: composing without them would report follow-on errors elsewhere.
+pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Checked> {
+    let Loaded { source, config } = loaded;
+    let corpus = parse::parse_corpus(&source.sources, config, diags);
+    site::validate(&corpus, config, diags);
     if !corpus.unreadable.is_empty() {
-        // Composing without those files would report errors they cause elsewhere
-        // (links, anchors) as if they were real: stop at the files themselves.
-        report_skipped(&mut diags, corpus.unreadable.len());
-        rendered.config = Some(config);
-        rendered.diags = diags;
-        return rendered;
+        report_skipped(diags, corpus.unreadable.len());
+        return None;
     }
-    lap(&mut rendered, "parse and validate");
-    let stamps = stamp_corpus(&corpus, &source, &config);
-    stamp::report(&corpus, &stamps, opts.release, &mut diags);
-    release::check_tool_version(&config, opts.release, &mut diags);
-    if let Some(t) = as_of {
-        site::check_reviews(&corpus, t, &mut diags);
+    let stamps = stamp_corpus(&corpus, source, config);
+    stamp::report(&corpus, &stamps, plan.release, diags);
+    release::check_tool_version(config, plan.release, diags);
+    if let Some(t) = plan.as_of {
+        site::check_reviews(&corpus, t, diags);
     }
-    release::check_evidence(&corpus, &stamps, &config, opts.release, &mut diags);
-    if opts.release {
-        release::check_source(&source.info, &mut diags);
+    release::check_evidence(&corpus, &stamps, config, plan.release, diags);
+    if plan.release {
+        release::check_source(&source.info, diags);
     }
     let in_force = inforce::select(
         &corpus,
         &source.history,
         &stamps,
-        as_of,
-        opts.release,
-        &config,
-        &mut diags,
+        plan.as_of,
+        plan.release,
+        config,
+        diags,
     );
-    if opts.release {
-        release::check_unreleased(&corpus, &in_force, &stamps, &mut diags);
+    if plan.release {
+        release::check_unreleased(&corpus, &in_force, &stamps, diags);
     }
-    lap(&mut rendered, "stamp");
+    Some(Checked {
+        corpus,
+        stamps,
+        in_force,
+    })
+}
 
-    for s in &opts.sites {
-        if !config.site.contains_key(s) {
-            diags.push(
-                Diagnostic::error(
-                    "--site",
-                    0,
-                    format!(
-                        "there is no site '{s}'{}",
-                        crate::diag::did_you_mean(s, config.site.keys().map(String::as_str))
-                    ),
-                )
-                .help(format!(
-                    "sites in book.toml: {}",
-                    config.site.keys().cloned().collect::<Vec<_>>().join(", ")
-                )),
-            );
-        }
+/// Loads, checks, composes every site and renders the planned ones, all in memory.
+pub fn render(req: &BuildOptions) -> Rendered {
+    let mut diags = Diagnostics::new();
+    let mut rendered = Rendered {
+        config: None,
+        theme: None,
+        info: BuildInfo::default(),
+        plan: Plan::default(),
+        sites: Vec::new(),
+        diags: Diagnostics::new(),
+        timings: Vec::new(),
+        cells: Default::default(),
+        titles: Default::default(),
+    };
+    let mut clock = std::time::Instant::now();
+    let mut lap = |rendered: &mut Rendered, phase: &'static str| {
+        rendered.timings.push((phase, clock.elapsed()));
+        clock = std::time::Instant::now();
+    };
+    let Some(loaded) = load(req, &mut diags) else {
+        rendered.diags = diags;
+        return rendered;
+    };
+    lap(&mut rendered, "read sources and walk history");
+    let plan = Plan::settle(req, &loaded.config, &loaded.source.info, &mut diags);
+    rendered.info = loaded.source.info.clone();
+    if let Some(tag) = &plan.tag {
+        rendered.info.refname = Some(tag.clone());
     }
+    rendered.plan = plan.clone();
+    let checked = check(&loaded, &plan, &mut diags);
+    lap(&mut rendered, "parse, validate and stamp");
+    let Loaded { source, config } = loaded;
+    let Some(Checked {
+        corpus,
+        stamps,
+        in_force,
+    }) = checked
+    else {
+        rendered.config = Some(config);
+        rendered.diags = diags;
+        return rendered;
+    };
     let theme_line = config.line_of_in_table("[build]", "theme");
     let Some(theme) = theme::load(&source.sources, &config.build.theme, theme_line, &mut diags)
     else {
@@ -305,21 +234,21 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         rendered.diags = diags;
         return rendered;
     };
-    let build = build_view(&rendered.version, &rendered.info, opts.release, as_of);
+    let build = build_view(&plan.version, &rendered.info, plan.release, plan.as_of);
     // The version this release follows, for changes.html.
-    let previous = match (&opts.previous, opts.release && !opts.no_html) {
+    let previous = match (&req.previous, plan.release && plan.html) {
         (Some(p), _) => Some(p.clone()),
         (None, true) => previous_texts(
-            opts,
+            req,
             &config,
             source.info.commit.as_ref().map_or(0, |c| c.commit_time),
-            rendered.tag.as_deref(),
+            plan.tag.as_deref(),
         ),
         _ => None,
     };
     let shared = render::Shared::new(&corpus, &in_force);
     let ids: Vec<&String> = config.site.keys().collect();
-    // Every site is composed (the report spans them all); the selected ones are
+    // Every site is composed (the report spans them all); the planned ones are
     // rendered. A site's own problems are reported by the build that renders it.
     let sites: Vec<(
         String,
@@ -330,15 +259,14 @@ pub fn render(opts: &BuildOptions) -> Rendered {
         .par_iter()
         .map(|id| {
             let mut d = Diagnostics::new();
-            let selected = opts.sites.is_empty() || opts.sites.contains(id);
-            let plan = site::plan(&corpus, &in_force, &config, id, opts.release, &mut d);
-            let (docs, cells) = compose_site(&plan, &stamps, &mut d);
-            let files = (selected && !opts.no_html).then(|| {
+            let site_plan = site::plan(&corpus, &in_force, &config, id, plan.release, &mut d);
+            let (docs, cells) = compose_site(&site_plan, &stamps, &mut d);
+            let files = plan.renders(id).then(|| {
                 let before = previous
                     .as_ref()
                     .map(|(v, texts)| (v.as_str(), texts.get(*id).cloned().unwrap_or_default()));
                 render::render_site(
-                    &plan,
+                    &site_plan,
                     &docs,
                     &cells,
                     before.as_ref().map(|(v, t)| (*v, t)),
@@ -351,7 +279,7 @@ pub fn render(opts: &BuildOptions) -> Rendered {
                     &mut d,
                 )
             });
-            if !selected {
+            if !plan.sites.contains(id) {
                 d = Diagnostics::new();
             }
             (id.to_string(), files, cells, d)
@@ -375,9 +303,9 @@ pub fn render(opts: &BuildOptions) -> Rendered {
     rendered
 }
 
-/// Composes every document a site publishes, and the site's report cells (each
+/// The compose stage of one site: every document it publishes, and the site's report cells (each
 /// adapted document's global text composed once, for its diff page and its cell).
-fn compose_site<'a>(
+pub fn compose_site<'a>(
     plan: &site::SitePlan<'a>,
     stamps: &Stamps,
     diags: &mut Diagnostics,
@@ -469,7 +397,7 @@ fn stamp_corpus(corpus: &parse::Corpus, source: &repo::Source, config: &Config) 
 }
 
 /// Validates every site without writing anything.
-pub fn check(opts: &BuildOptions) -> Diagnostics {
+pub fn check_all(opts: &BuildOptions) -> Diagnostics {
     render(&BuildOptions {
         sites: Vec::new(),
         ..opts.clone()
@@ -522,7 +450,12 @@ pub fn report_files(
     release: bool,
     diags: &mut Diagnostics,
 ) -> Option<(Vec<OutFile>, render::context::ReportLink)> {
-    let view = build_view(&rendered.version, &rendered.info, release, rendered.as_of);
+    let view = build_view(
+        &rendered.plan.version,
+        &rendered.info,
+        release,
+        rendered.plan.as_of,
+    );
     let report = crate::report::assemble(config, &rendered.cells, &rendered.titles);
     let files = render::render_report(config, theme, &view, report, diags)?;
     let link = render::context::ReportLink {

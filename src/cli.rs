@@ -244,10 +244,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 "csv" => crate::report::to_csv(&report),
                 "html" => {
                     let view = build::build_view(
-                        &rendered.version,
+                        &rendered.plan.version,
                         &rendered.info,
                         opts.release,
-                        rendered.as_of,
+                        rendered.plan.as_of,
                     );
                     let mut d = Diagnostics::new();
                     match crate::render::render_report(&config, &theme, &view, report, &mut d) {
@@ -295,7 +295,7 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Command::Check { source } => {
             let opts = source.options(cli.root);
-            let (errors, warnings) = print_diagnostics(build::check(&opts));
+            let (errors, warnings) = print_diagnostics(build::check_all(&opts));
             if errors > 0 {
                 eprintln!("check failed: {errors} error(s), {warnings} warning(s)");
                 ExitCode::from(1)

@@ -19,6 +19,7 @@ pub mod manifest;
 pub mod model;
 pub mod output;
 pub mod parse;
+pub mod plan;
 pub mod publish;
 pub mod release;
 pub mod render;

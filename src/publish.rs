@@ -174,7 +174,7 @@ pub struct BuildSummary {
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let rendered = build::render(opts);
     let mut diags = rendered.diags.clone();
-    if opts.release && rendered.version == build::PREVIEW_VERSION {
+    if opts.release && rendered.plan.version == build::PREVIEW_VERSION {
         diags.push(
             Diagnostic::error("--release", 0, "a release needs a version").help(
                 "tag the commit with a release tag ([build] release-tags) or pass --version V",
@@ -185,13 +185,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         (Some(c), Some(t)) if !diags.has_errors() => (c, t),
         _ => return Err(diags),
     };
-    let out_path = opts
-        .out
-        .clone()
-        .unwrap_or_else(|| config.output_under(&opts.root));
+    let out_path = rendered.plan.output.clone();
     let output = open_output(&out_path, &mut diags)?;
-    let version = rendered.version.clone();
-    let date = rendered.as_of.map(|d| d.to_string());
+    let version = rendered.plan.version.clone();
+    let date = rendered.plan.as_of.map(|d| d.to_string());
     let mut summary_sites = Vec::new();
     let mut folders = Vec::new();
     let mut unchanged = Vec::new();
@@ -367,7 +364,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
                 .collect(),
         ));
         if missing {
-            let date = rendered.as_of.map(|d| d.to_string());
+            let date = rendered.plan.as_of.map(|d| d.to_string());
             for (site, files) in &rendered.sites {
                 if output.published.version(site, &version).is_none() {
                     folders.push(build::version_folder(
