@@ -49,7 +49,7 @@ fn link(v: &ListedVersion, href: String) -> VersionLink {
     VersionLink {
         version: v.version.clone(),
         date: v.date.clone(),
-        commit_short: v.commit.as_ref().map(|c| c[..c.len().min(12)].to_string()),
+        commit_short: v.commit.as_ref().map(|c| c[..c.len().min(10)].to_string()),
         dirty: v.dirty,
         href,
     }
