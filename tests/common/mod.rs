@@ -345,3 +345,39 @@ impl SiteTest {
         oid
     }
 }
+
+/// The `<main>` region of a page, with trailing blanks removed, for snapshots.
+pub fn main_region(html: &str) -> String {
+    let start = html.find("<main").expect("a <main> element");
+    let end = html[start..]
+        .find("</main>")
+        .map_or(html.len(), |e| start + e + "</main>".len());
+    let mut out: String = html[start..end]
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.push('\n');
+    out
+}
+
+/// Compares `actual` with `tests/snapshots/<name>`; `UPDATE_SNAPSHOTS=1` rewrites it.
+pub fn assert_snapshot(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_SNAPSHOTS=1 to create it)", path.display()));
+    if expected != actual {
+        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
+            .unified_diff()
+            .header("expected", "actual")
+            .to_string();
+        panic!("snapshot {name} differs (UPDATE_SNAPSHOTS=1 accepts the change):\n{diff}");
+    }
+}
