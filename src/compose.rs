@@ -529,3 +529,78 @@ fn report_duplicate_ids(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{corpus, doc, BOOK};
+
+    fn composed(global: &str, addendum: Option<&str>, site: &str) -> String {
+        let mut files = vec![("procedures/global/a.md", global.to_string())];
+        if let Some(a) = addendum {
+            files.push(("procedures/sites/cork/a.md", a.to_string()));
+        }
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        let (config, corpus) = corpus(BOOK, &files);
+        let s = &config.site[site];
+        let ctx = SiteCtx {
+            id: site,
+            name: &s.name,
+            markets: &s.markets,
+        };
+        let add = corpus.addenda.iter().find(|a| a.site == site);
+        let mut d = Diagnostics::new();
+        let sd = compose(&corpus.documents[0], add, &ctx, &mut d);
+        assert!(!d.has_errors(), "{:?}", d.into_sorted());
+        assert_eq!(
+            sd.content_hash,
+            format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&sd.markdown))
+        );
+        sd.markdown
+    }
+
+    #[test]
+    fn conditions_keep_only_the_site_s_markets() {
+        let g = doc(
+            "SOP-1",
+            "",
+            "## A {#a}\nAll.\n\n::: only market=EU\nEU only.\n:::\n\n::: except market=EU\nNot EU.\n:::\n",
+        );
+        let cork = composed(&g, None, "cork");
+        assert!(
+            cork.contains("EU only.") && !cork.contains("Not EU."),
+            "{cork}"
+        );
+        let boston = composed(&g, None, "boston");
+        assert!(
+            !boston.contains("EU only.") && boston.contains("Not EU."),
+            "{boston}"
+        );
+    }
+
+    #[test]
+    fn operations_land_where_they_say_and_only_at_their_site() {
+        let g = doc(
+            "SOP-1",
+            "",
+            "## A {#a}\nGlobal A.\n\n## B {#b}\nGlobal B.\n",
+        );
+        let a = "---\naddendum-to: SOP-1\nrationale: r\nstatus: draft\n---\n::: prepend #a\nCork first.\n:::\n\n::: replace #b\nCork B.\n:::\n";
+        let cork = composed(&g, Some(a), "cork");
+        assert_eq!(
+            cork.lines().filter(|l| !l.is_empty()).collect::<Vec<_>>(),
+            [
+                "## A {#a}",
+                "Cork first.",
+                "Global A.",
+                "## B {#b}",
+                "Cork B."
+            ]
+        );
+        let boston = composed(&g, Some(a), "boston");
+        assert!(
+            boston.contains("Global B.") && !boston.contains("Cork"),
+            "{boston}"
+        );
+    }
+}

@@ -156,3 +156,103 @@ fn earlier_in_force(
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::history::FileVersion;
+    use crate::testkit::{corpus, BOOK};
+
+    fn commit(id: &str) -> Arc<CommitInfo> {
+        Arc::new(CommitInfo {
+            id: id.repeat(40),
+            author: "A".into(),
+            author_email: "a@x".into(),
+            author_time: 0,
+            author_offset: 0,
+            commit_time: 0,
+            commit_offset: 0,
+            subject: "s".into(),
+            trailers: Vec::new(),
+            signed: false,
+            merge: false,
+        })
+    }
+
+    fn text(effective: &str, body: &str) -> String {
+        format!("---\nid: SOP-1\ntitle: T\nstatus: approved\neffective: {effective}\napprovals:\n  - {{ name: J, role: R, date: 2025-12-01 }}\n---\n{body}")
+    }
+
+    #[test]
+    fn a_revision_effective_later_waits_and_the_one_in_force_is_published() {
+        let path = "procedures/global/a.md";
+        let now = text("2026-09-01", "New text.\n");
+        let (config, corpus) = corpus(BOOK, &[(path, &now)]);
+        let mut history = HistoryIndex {
+            commits: vec![commit("b"), commit("a")],
+            ..HistoryIndex::default()
+        };
+        history.files.insert(
+            PathBuf::from(path),
+            vec![
+                FileVersion {
+                    commit: 0,
+                    path: PathBuf::from(path),
+                    text: Arc::from(now.as_str()),
+                },
+                FileVersion {
+                    commit: 1,
+                    path: PathBuf::from(path),
+                    text: Arc::from(text("2026-01-01", "Old text.\n").as_str()),
+                },
+            ],
+        );
+        let at = |date: &str| {
+            let mut d = Diagnostics::new();
+            let map = select(
+                &corpus,
+                &history,
+                &Stamps::default(),
+                Some(Date::parse(date).unwrap()),
+                false,
+                &config,
+                &mut d,
+            );
+            (map, d)
+        };
+        let (map, d) = at("2026-06-01");
+        let doc = &corpus.documents[0];
+        let published = map.published(doc);
+        assert_eq!(published.meta.effective.unwrap().to_string(), "2026-01-01");
+        let info = map.info(&doc.path).unwrap();
+        assert_eq!(info.commit.id, "a".repeat(40));
+        assert_eq!(info.upcoming_effective.unwrap().to_string(), "2026-09-01");
+        assert!(!map.not_yet(&doc.path) && !d.has_errors());
+        // Once the new revision is effective, the file's own text is published.
+        let (map, _) = at("2026-09-01");
+        assert!(std::ptr::eq(map.published(doc), doc));
+        assert!(map.info(&doc.path).is_none());
+    }
+
+    #[test]
+    fn a_new_document_effective_later_is_not_yet_in_force() {
+        let path = "procedures/global/a.md";
+        let (config, corpus) = corpus(BOOK, &[(path, &text("2026-09-01", "New.\n"))]);
+        let mut d = Diagnostics::new();
+        let map = select(
+            &corpus,
+            &HistoryIndex::default(),
+            &Stamps::default(),
+            Some(Date::parse("2026-06-01").unwrap()),
+            false,
+            &config,
+            &mut d,
+        );
+        assert!(map.not_yet(&corpus.documents[0].path));
+        let warnings: Vec<String> = d.into_sorted().iter().map(|d| d.to_string()).collect();
+        assert_eq!(
+            warnings,
+            ["procedures/global/a.md:5: warning: SOP-1 becomes effective on 2026-09-01, after the as-of date 2026-06-01, and no earlier revision is in force: it is not published yet\n  help: this is expected before a new document takes effect; otherwise check the effective date"]
+        );
+    }
+}

@@ -27,4 +27,6 @@ pub mod repo;
 pub mod report;
 pub mod site;
 pub mod stamp;
+#[cfg(test)]
+mod testkit;
 pub mod yaml;

@@ -484,3 +484,70 @@ pub fn plan<'a>(
         obsolete,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inforce::InForceMap;
+    use crate::testkit::{corpus, doc, BOOK};
+
+    #[test]
+    fn a_site_gets_its_markets_documents_and_leaves_out_the_rest_with_reasons() {
+        let book = format!("{BOOK}exclude = {{ SOP-3 = \"Not done at Boston\" }}\n");
+        let (config, corpus) = corpus(
+            &book,
+            &[
+                ("procedures/global/1.md", &doc("SOP-1", "", "Body.\n")),
+                (
+                    "procedures/global/2.md",
+                    &doc("SOP-2", "markets: [EU]\n", "Body.\n"),
+                ),
+                ("procedures/global/3.md", &doc("SOP-3", "", "Body.\n")),
+                (
+                    "procedures/global/4.md",
+                    "---\nid: SOP-4\ntitle: Draft\nstatus: draft\n---\nBody.\n",
+                ),
+                (
+                    "procedures/sites/cork/wi.md",
+                    "---\nid: WI-CORK-1\ntitle: Cork only\nstatus: draft\n---\nBody.\n",
+                ),
+            ],
+        );
+        let none = InForceMap::default();
+        let mut d = Diagnostics::new();
+        let ids = |p: &SitePlan| {
+            p.docs
+                .iter()
+                .map(|(d, _)| d.meta.id.clone())
+                .collect::<Vec<_>>()
+        };
+        let boston = plan(&corpus, &none, &config, "boston", false, &mut d);
+        assert_eq!(ids(&boston), ["SOP-1", "SOP-4"]);
+        let omitted: Vec<(&str, &str, bool)> = boston
+            .omitted
+            .iter()
+            .map(|o| (o.doc.meta.id.as_str(), o.reason.as_str(), o.excluded))
+            .collect();
+        assert_eq!(
+            omitted,
+            [
+                (
+                    "SOP-2",
+                    "applies to markets EU; this site serves FDA",
+                    false
+                ),
+                ("SOP-3", "Not done at Boston", true)
+            ]
+        );
+        let cork = plan(&corpus, &none, &config, "cork", false, &mut d);
+        assert_eq!(
+            ids(&cork),
+            ["SOP-1", "SOP-2", "SOP-3", "SOP-4", "WI-CORK-1"]
+        );
+        // A release leaves drafts out.
+        let released = plan(&corpus, &none, &config, "cork", true, &mut d);
+        assert_eq!(ids(&released), ["SOP-1", "SOP-2", "SOP-3"]);
+        assert_eq!(released.unreleased.len(), 2);
+        assert!(!d.has_errors());
+    }
+}

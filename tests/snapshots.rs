@@ -22,7 +22,10 @@ fn adapted() -> SiteTest {
 #[test]
 fn a_composed_document_page() {
     let t = adapted();
-    assert_snapshot("cork-SOP-0020.html", &main_region(&t.page("cork", "SOP-0020")));
+    assert_snapshot(
+        "cork-SOP-0020.html",
+        &main_region(&t.page("cork", "SOP-0020")),
+    );
 }
 
 #[test]

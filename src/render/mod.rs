@@ -891,3 +891,107 @@ pub fn render_versions(
         bytes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::DocText;
+
+    fn text(title: &str, markdown: &str) -> DocText {
+        DocText {
+            title: title.into(),
+            markdown: markdown.into(),
+            global: None,
+        }
+    }
+
+    #[test]
+    fn changes_between_two_versions_are_added_withdrawn_and_revised_documents() {
+        let old = BTreeMap::from([
+            ("SOP-1".to_string(), text("One", "Same.\n")),
+            ("SOP-2".to_string(), text("Two", "Before.\n")),
+            ("SOP-3".to_string(), text("Three", "Gone.\n")),
+        ]);
+        let new = BTreeMap::from([
+            ("SOP-1".to_string(), text("One", "Same.\n")),
+            ("SOP-2".to_string(), text("Two", "After.\n")),
+            ("SOP-4".to_string(), text("Four", "New.\n")),
+        ]);
+        let (added, removed, revised) = changes_between(&old, &new);
+        let ids = |l: &[LinkView]| l.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&added), ["SOP-4"]);
+        assert_eq!(added[0].href, "SOP-4.html");
+        assert_eq!(ids(&removed), ["SOP-3"]);
+        assert_eq!(
+            removed[0].href, "",
+            "a withdrawn document has no page to link"
+        );
+        assert_eq!(revised.len(), 1);
+        assert_eq!(revised[0].id, "SOP-2");
+    }
+
+    #[test]
+    fn the_portal_links_releases_and_lists_previews_apart() {
+        let mut d = Diagnostics::new();
+        let theme = theme::load(
+            &crate::repo::scan::SourceSet::default(),
+            "default",
+            0,
+            &mut d,
+        )
+        .expect("the default theme");
+        let link = |v: &str, href: &str| VersionLink {
+            version: v.into(),
+            date: Some("2026-06-01".into()),
+            commit_short: Some("abcdef0123".into()),
+            dirty: v == "preview",
+            href: href.into(),
+        };
+        let view = PortalView {
+            book: BookView {
+                title: "T".into(),
+                organization: None,
+            },
+            css: String::new(),
+            sites: vec![PortalSite {
+                id: "cork".into(),
+                name: "Cork".into(),
+                markets: vec!["EU".into()],
+                current: Some(link("2026.1", "cork/latest/index.html")),
+                versions_href: "cork/index.html".into(),
+                unreleased: vec![link("preview", "cork/preview/index.html")],
+            }],
+            previews: 1,
+            report: None,
+            build: BuildView {
+                version: String::new(),
+                preview: false,
+                tool_version: "0".into(),
+                commit: None,
+                commit_short: None,
+                as_of: None,
+                dirty: false,
+                git: true,
+                shallow: false,
+                refname: None,
+            },
+        };
+        let page = render_portal(&theme, &view, &mut d).expect("renders");
+        let html = String::from_utf8(page.bytes)
+            .unwrap()
+            .replace("&#x2F;", "/");
+        assert!(!d.has_errors());
+        let card =
+            &html[html.find("site-card").unwrap()..html.find("Uncontrolled previews").unwrap()];
+        assert!(
+            card.contains("<a href=\"cork/latest/index.html\">"),
+            "{card}"
+        );
+        assert!(!card.contains("preview/index.html"), "{card}");
+        assert!(html.contains("<a href=\"cork/preview/index.html\">Cork — preview</a>: uncontrolled preview of commit <code>abcdef0123</code> with uncommitted changes"), "{html}");
+        assert!(
+            !html.contains("versions.js"),
+            "the portal is no version page"
+        );
+    }
+}
