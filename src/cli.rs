@@ -31,7 +31,7 @@ pub struct SourceArgs {
     pub refname: Option<String>,
     /// A controlled release: refuse (listing every problem, writing nothing) a dirty or
     /// shallow repository, stale approvals or addenda, links to drafts, approvals below
-    /// [release] approval-evidence, a tool outside procsite-version.
+    /// `[release] approval-evidence`, a tool outside `procsite-version`.
     #[arg(long)]
     pub release: bool,
     /// The as-of date (YYYY-MM-DD) for overdue reviews; default: the built commit's date.
@@ -328,10 +328,15 @@ pub fn run(cli: Cli) -> ExitCode {
                             summary.version
                         );
                     }
-                    let pages: usize = summary.sites.iter().map(|(_, n)| n).sum();
+                    let written: Vec<&(String, usize)> = summary
+                        .sites
+                        .iter()
+                        .filter(|(s, _)| !summary.unchanged.contains(s))
+                        .collect();
+                    let pages: usize = written.iter().map(|(_, n)| n).sum();
                     println!(
                         "built {} site(s), {pages} page(s), version {} into {} in {:.2} s{}",
-                        summary.sites.len(),
+                        written.len(),
                         summary.version,
                         display_path(out),
                         started.elapsed().as_secs_f64(),

@@ -1,8 +1,22 @@
 //! procsite: publishes a git repository of controlled procedures as one static
 //! website per manufacturing site.
 //!
-//! The pipeline, one stage per module: [`config`] → [`repo::scan`] → [`parse`] →
-//! [`site`] → [`compose`] → [`render`] → [`write`], driven by [`build`].
+//! A run is a pipeline of stages, each a function from one value to the next:
+//!
+//! | stage | function | in → out |
+//! |---|---|---|
+//! | command line | [`cli`] | argv → [`plan::Request`] |
+//! | load | [`build::load`] | `Request` → [`build::Loaded`]: every source file from the commit tree (or the work tree of a preview), book.toml, and one walk of the history ([`repo`], the only module that uses git) |
+//! | plan | [`plan::Plan::settle`] | `Request` + book.toml + the commit → [`plan::Plan`]: sites, version, release tag, as-of date and output folder, each decided once |
+//! | check | [`build::check`] | `Loaded` + `Plan` → [`build::Checked`]: typed documents ([`parse`]), stamps from history ([`stamp`]), the text in force at the as-of date ([`inforce`], its own map), every diagnostic |
+//! | compose | [`build::compose_site`] | `Checked` + a site ([`site::plan`]) → the site's composed documents ([`compose::SiteDoc`], each piece knowing its origin) and its report cells with each text |
+//! | render | [`render::render_site`] | composed site + theme → files in memory, each distinct piece rendered once for every site |
+//! | write | [`publish`] → [`output`] | version folders → one locked, atomic transaction on the output, with `versions.json`, `latest/`, the portal, the report and the output's manifest |
+//!
+//! [`build::render`] runs load to render in memory. `diff` and `report` stop after
+//! compose and render no HTML they do not print; a release's `changes.html` compares
+//! with the previous release's composed texts. Only [`output`] writes the published
+//! tree; [`layout`] names every path in it.
 
 pub mod build;
 pub mod cli;
