@@ -84,6 +84,16 @@ fn previous_texts(
 ) -> Option<(String, SiteTexts)> {
     let git = repo::git::GitRepo::open(&req.root)?;
     let tags = git.release_tags(&config.build.release_tags).ok()?;
+    // A tag withdrawn after it was tagged is recorded in the work tree's book.toml,
+    // which `publish` reads too: both skip it, so both give the same changes.html.
+    let mut scratch = Diagnostics::new();
+    let work_tree = config::load(&repo::scan::scan_work_tree(&req.root, &mut scratch)).ok();
+    let withdrawn = |t: &String| {
+        config.release.withdrawn.contains_key(t)
+            || work_tree
+                .as_ref()
+                .is_some_and(|c| c.release.withdrawn.contains_key(t))
+    };
     let end = match tag {
         Some(t) => tags.iter().position(|(n, _, _)| n == t)?,
         None => tags
@@ -94,7 +104,7 @@ fn previous_texts(
     tags[..end]
         .iter()
         .rev()
-        .filter(|(t, _, _)| !config.release.withdrawn.contains_key(t))
+        .filter(|(t, _, _)| !withdrawn(t))
         .find_map(|(t, _, _)| {
             let version = repo::git::version_of_tag(t, &config.build.release_tags);
             let r = render(&BuildOptions {

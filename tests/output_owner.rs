@@ -465,3 +465,40 @@ check failed: 3 error(s), 0 warning(s)\n"
         "{err}"
     );
 }
+
+#[test]
+fn a_withdrawn_tag_is_skipped_alike_by_publish_and_build_release() {
+    let mut t = released();
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved("SOP-0020", "## Scope {#scope}\nThird text.\n", "2026-06-04"),
+    );
+    t.commit(&format!("Revise again{APPROVED_BY}"));
+    t.tag("release/2026.3");
+    t.write(
+        "book.toml",
+        &format!(
+            "{BOOK}{APPROVERS}\n[release]\nwithdrawn = {{ \"release/2026.2\" = \"issued with the wrong scope\" }}\n"
+        ),
+    );
+    t.commit("Withdraw release/2026.2");
+    let out = t.run(&["publish"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!t.exists("public/cork/2026.2"));
+    assert!(t
+        .read("public/cork/2026.3/changes.html")
+        .contains("Since version 2026.1"));
+    let again = t.run(&[
+        "build",
+        "--release",
+        "--ref",
+        "release/2026.3",
+        "--out",
+        "elsewhere",
+    ]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        t.tree("elsewhere/cork/2026.3"),
+        t.tree("public/cork/2026.3")
+    );
+}
