@@ -256,7 +256,7 @@ pub fn render(req: &BuildOptions) -> Rendered {
         ),
         _ => None,
     };
-    let shared = render::Shared::new(&corpus, &in_force);
+    let shared = render::Shared::new(&corpus, &in_force, &config, &theme, &build, &stamps);
     let ids: Vec<&String> = config.site.keys().collect();
     // Every site is composed (the report spans them all); the planned ones are
     // rendered. A site's own problems are reported by the build that renders it.
@@ -276,16 +276,11 @@ pub fn render(req: &BuildOptions) -> Rendered {
                     .as_ref()
                     .map(|(v, texts)| (v.as_str(), texts.get(*id).cloned().unwrap_or_default()));
                 render::render_site(
+                    &shared,
                     &site_plan,
                     &docs,
                     &cells,
                     before.as_ref().map(|(v, t)| (*v, t)),
-                    &corpus,
-                    &config,
-                    &theme,
-                    &build,
-                    &stamps,
-                    &shared,
                     &mut d,
                 )
             });

@@ -166,6 +166,11 @@ fn render_template(
 /// HTML of pieces already rendered, keyed by their text, so a body published
 /// unchanged at many sites is rendered once.
 pub struct Shared<'a> {
+    corpus: &'a Corpus,
+    config: &'a Config,
+    theme: &'a Theme,
+    build: &'a BuildView,
+    stamps: &'a Stamps,
     known: markdown::KnownIds<'a>,
     /// Which documents publish an earlier revision in force, or none yet.
     in_force: &'a crate::inforce::InForceMap,
@@ -185,7 +190,14 @@ type PieceKey = (
 );
 
 impl<'a> Shared<'a> {
-    pub fn new(corpus: &'a Corpus, in_force: &'a crate::inforce::InForceMap) -> Shared<'a> {
+    pub fn new(
+        corpus: &'a Corpus,
+        in_force: &'a crate::inforce::InForceMap,
+        config: &'a Config,
+        theme: &'a Theme,
+        build: &'a BuildView,
+        stamps: &'a Stamps,
+    ) -> Shared<'a> {
         let mut known = markdown::KnownIds {
             ids: BTreeSet::new(),
             former: BTreeMap::new(),
@@ -197,6 +209,11 @@ impl<'a> Shared<'a> {
             }
         }
         Shared {
+            corpus,
+            config,
+            theme,
+            build,
+            stamps,
             known,
             in_force,
             sanitizer: markdown::sanitizer(),
@@ -256,20 +273,21 @@ impl<'a> Shared<'a> {
 /// Renders one site's version directory from its composed documents: index, one
 /// page and one diff page per document, history.json, harmonization.html and static
 /// files. Documents render in parallel.
-#[allow(clippy::too_many_arguments)]
 pub fn render_site(
+    shared: &Shared,
     plan: &SitePlan,
     site_docs: &[SiteDoc],
     cells: &crate::report::SiteCells,
     previous: Option<(&str, &BTreeMap<String, crate::report::DocText>)>,
-    corpus: &Corpus,
-    config: &Config,
-    theme: &Theme,
-    build: &BuildView,
-    stamps: &Stamps,
-    shared: &Shared,
     diags: &mut Diagnostics,
 ) -> Vec<OutFile> {
+    let (corpus, config, theme, build, stamps) = (
+        shared.corpus,
+        shared.config,
+        shared.theme,
+        shared.build,
+        shared.stamps,
+    );
     let mut targets = markdown::LinkTargets {
         pages: BTreeMap::new(),
         former: BTreeMap::new(),
