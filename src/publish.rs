@@ -70,18 +70,7 @@ pub fn write_tree(
     let sites: Vec<String> = config.site.keys().cloned().collect();
     let listing = output.listing(&sites, &folders);
     let css = render::inline_css(theme);
-    let stamp = BuildView {
-        version: String::new(),
-        preview: false,
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        commit: None,
-        commit_short: None,
-        as_of: None,
-        dirty: false,
-        git: true,
-        shallow: false,
-        refname: None,
-    };
+    let stamp = BuildView::of_output();
     let withdrawn: Vec<WithdrawnView> = config
         .release
         .withdrawn

@@ -74,15 +74,11 @@ fn a_preview_after_publish_never_replaces_a_release_on_the_portal() {
     assert!(!t
         .read("public/cork/latest/SOP-0020.html")
         .contains("Uncontrolled preview"));
-    let versions: serde_json::Value =
-        serde_json::from_str(&t.read("public/cork/versions.json")).unwrap();
-    let names: Vec<&str> = versions
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["version"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["2026.2", "2026.1"], "a preview is not a version");
+    assert_eq!(
+        t.version_names("cork"),
+        ["2026.2", "2026.1"],
+        "a preview is not a version"
+    );
 }
 
 #[test]

@@ -49,13 +49,11 @@ fn two_release_tags_become_two_versions_with_latest_and_versions_json() {
         .contains("Second release text."));
     let versions: serde_json::Value =
         serde_json::from_str(&t.read("public/cork/versions.json")).unwrap();
-    let names: Vec<&str> = versions
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["version"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["2026.2", "2026.1"], "newest first");
+    assert_eq!(
+        t.version_names("cork"),
+        ["2026.2", "2026.1"],
+        "newest first"
+    );
     assert_eq!(versions[0]["aliases"][0], "latest");
     assert!(t
         .read("public/cork/versions.js")

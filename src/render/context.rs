@@ -37,6 +37,25 @@ pub struct BuildView {
     pub refname: Option<String>,
 }
 
+impl BuildView {
+    /// The stamp of pages about the whole output (the portal, a site's versions page),
+    /// which no single build made: no commit, no preview mark, no version script.
+    pub fn of_output() -> BuildView {
+        BuildView {
+            version: String::new(),
+            preview: false,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            commit: None,
+            commit_short: None,
+            as_of: None,
+            dirty: false,
+            git: true,
+            shallow: false,
+            refname: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ApprovalView {
     pub name: String,

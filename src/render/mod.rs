@@ -981,18 +981,7 @@ mod tests {
             }],
             previews: 1,
             report: None,
-            build: BuildView {
-                version: String::new(),
-                preview: false,
-                tool_version: "0".into(),
-                commit: None,
-                commit_short: None,
-                as_of: None,
-                dirty: false,
-                git: true,
-                shallow: false,
-                refname: None,
-            },
+            build: BuildView::of_output(),
         };
         let page = render_portal(&theme, &view, &mut d).expect("renders");
         let html = String::from_utf8(page.bytes)

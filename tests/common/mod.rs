@@ -223,6 +223,18 @@ impl SiteTest {
         self.read(&format!("public/{site}/preview/{id}.html"))
     }
 
+    /// The versions a site's `versions.json` lists, newest first.
+    pub fn version_names(&self, site: &str) -> Vec<String> {
+        let versions: serde_json::Value =
+            serde_json::from_str(&self.read(&format!("public/{site}/versions.json"))).unwrap();
+        versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["version"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     /// Every file under `rel` with its bytes, by relative path.
     pub fn tree(&self, rel: &str) -> BTreeMap<String, Vec<u8>> {
         tree_of(&self.path(rel))
