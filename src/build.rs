@@ -84,16 +84,9 @@ fn previous_texts(
 ) -> Option<(String, SiteTexts)> {
     let git = repo::git::GitRepo::open(&req.root)?;
     let tags = git.release_tags(&config.build.release_tags).ok()?;
-    // A tag withdrawn after it was tagged is recorded in the work tree's book.toml,
-    // which `publish` reads too: both skip it, so both give the same changes.html.
-    let mut scratch = Diagnostics::new();
-    let work_tree = config::load(&repo::scan::scan_work_tree(&req.root, &mut scratch)).ok();
-    let withdrawn = |t: &String| {
-        config.release.withdrawn.contains_key(t)
-            || work_tree
-                .as_ref()
-                .is_some_and(|c| c.release.withdrawn.contains_key(t))
-    };
+    // Only the built commit's own book.toml counts, so the same commit always gives
+    // the same changes.html: a withdrawal recorded later does not change it.
+    let withdrawn = |t: &String| config.release.withdrawn.contains_key(t);
     let end = match tag {
         Some(t) => tags.iter().position(|(n, _, _)| n == t)?,
         None => tags

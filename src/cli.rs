@@ -117,7 +117,10 @@ pub enum Command {
 
 /// Prints the diagnostics of a failed command with its summary line; exit code 1.
 fn failed(what: &str, diags: Diagnostics, nothing_written: bool) -> ExitCode {
-    let partial = diags.any_starts_with(crate::output::PARTIAL);
+    // A write that stopped part-way, or an interrupted one this run finished or
+    // undid, changed the output: the summary must not say otherwise.
+    let partial = diags.any_starts_with(crate::output::PARTIAL)
+        || diags.any_starts_with(crate::output::RECOVERED);
     let (errors, warnings) = print_diagnostics(diags);
     let tail = if nothing_written && !partial {
         "; nothing was written, the output is as it was"

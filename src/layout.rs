@@ -81,6 +81,36 @@ pub fn reserved_site_id(id: &str) -> Option<String> {
         .then(|| format!("'{lower}' is a name procsite uses at the output root"))
 }
 
+/// Orders version names as people read them: runs of digits by their value, so
+/// `2026.10` comes after `2026.9`.
+pub fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn chunks(s: &str) -> Vec<(bool, &str)> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = s.as_bytes();
+        for i in 1..=bytes.len() {
+            if i == bytes.len() || bytes[i].is_ascii_digit() != bytes[start].is_ascii_digit() {
+                out.push((bytes[start].is_ascii_digit(), &s[start..i]));
+                start = i;
+            }
+        }
+        out
+    }
+    let (ca, cb) = (chunks(a), chunks(b));
+    for ((da, xa), (db, xb)) in ca.iter().zip(cb.iter()) {
+        let o = if *da && *db {
+            let (ta, tb) = (xa.trim_start_matches('0'), xb.trim_start_matches('0'));
+            ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb))
+        } else {
+            xa.cmp(xb)
+        };
+        if o != std::cmp::Ordering::Equal {
+            return o;
+        }
+    }
+    ca.len().cmp(&cb.len()).then_with(|| a.cmp(b))
+}
+
 /// Why a name cannot be a version folder, if it cannot.
 pub fn reserved_version(v: &str) -> Option<String> {
     let lower = v.to_ascii_lowercase();
@@ -119,6 +149,30 @@ mod tests {
         for id in ["SOP-0020", "WI-INDEX-1", "research"] {
             assert!(reserved_doc_id(id).is_none(), "{id}");
         }
+    }
+
+    #[test]
+    fn versions_order_as_people_read_them() {
+        let mut v = vec![
+            "2026.10",
+            "2026.9",
+            "2026.1",
+            "2027.0",
+            "2026.9-rc",
+            "2026.09.1",
+        ];
+        v.sort_by(|a, b| version_order(a, b));
+        assert_eq!(
+            v,
+            [
+                "2026.1",
+                "2026.9",
+                "2026.9-rc",
+                "2026.09.1",
+                "2026.10",
+                "2027.0"
+            ]
+        );
     }
 
     #[test]

@@ -93,6 +93,15 @@ pub enum Problem {
     NotListed {
         path: PathBuf,
     },
+    /// A symbolic link or other special file, which procsite never writes.
+    NotAFile {
+        path: PathBuf,
+    },
+    /// A version folder whose manifest names another site or version.
+    Misplaced {
+        path: PathBuf,
+        names: String,
+    },
     /// A folder an interrupted write left beside the output.
     Interrupted {
         path: PathBuf,
@@ -127,6 +136,16 @@ impl std::fmt::Display for Problem {
                 "{}: not in the output's manifest (a leftover, or added by hand)",
                 display_path(path)
             ),
+            Problem::NotAFile { path } => write!(
+                f,
+                "{}: not a regular file (a symbolic link?); procsite writes none",
+                display_path(path)
+            ),
+            Problem::Misplaced { path, names } => write!(
+                f,
+                "{}: its manifest is that of {names}; a version folder was copied or renamed",
+                display_path(path)
+            ),
             Problem::Interrupted { path } => write!(
                 f,
                 "{}: left by an interrupted write; run procsite build or publish on this output to finish it",
@@ -145,11 +164,24 @@ pub struct Verification {
     pub problems: Vec<Problem>,
 }
 
-pub fn files_under(dir: &Path) -> Result<BTreeMap<String, PathBuf>, String> {
+/// Every regular file under `dir`, by relative path. Anything else procsite never
+/// writes (a symbolic link, a device, a socket) is a problem of its own, since its
+/// target is not what the manifest hashed.
+pub fn files_under(
+    dir: &Path,
+    result: &mut Verification,
+) -> Result<BTreeMap<String, PathBuf>, String> {
     let mut out = BTreeMap::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(|e| e.to_string())?;
-        if entry.file_type().is_file() {
+        let kind = entry.file_type();
+        if !kind.is_file() && !kind.is_dir() {
+            result.problems.push(Problem::NotAFile {
+                path: entry.path().to_path_buf(),
+            });
+            continue;
+        }
+        if kind.is_file() {
             let rel = entry.path().strip_prefix(dir).map_err(|e| e.to_string())?;
             out.insert(
                 rel.to_string_lossy().replace('\\', "/"),
@@ -197,7 +229,28 @@ pub fn verify_version(dir: &Path, result: &mut Verification) {
             return;
         }
     };
-    let mut on_disk = match files_under(dir) {
+    // Inside an output, a version folder sits at <site>/<version> (or <site>/latest).
+    if let (Some(name), Some(site)) = (
+        dir.file_name().and_then(|n| n.to_str()),
+        dir.parent()
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str()),
+    ) {
+        let in_output = dir
+            .parent()
+            .and_then(Path::parent)
+            .is_some_and(|root| root.join(crate::layout::MARKER).is_file());
+        if in_output
+            && (site != manifest.site
+                || (name != manifest.version && name != crate::layout::LATEST))
+        {
+            result.problems.push(Problem::Misplaced {
+                path: dir.to_path_buf(),
+                names: format!("{}/{}", manifest.site, manifest.version),
+            });
+        }
+    }
+    let mut on_disk = match files_under(dir, result) {
         Ok(f) => f,
         Err(why) => {
             result.problems.push(Problem::Unreadable {

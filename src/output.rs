@@ -32,6 +32,9 @@ use crate::layout::{
 };
 use crate::manifest::{self, sha256_hex, Manifest, Problem, Verification};
 
+/// How a note begins when opening the output finished or undid an interrupted write.
+pub const RECOVERED: &str = "an interrupted write was";
+
 /// How the message of a write that stopped part-way begins.
 pub const PARTIAL: &str = "the write stopped part-way";
 
@@ -50,6 +53,13 @@ pub enum OutputError {
     Fs(#[from] FsError),
     #[error("version {0} is released and cannot be rewritten")]
     Released(String),
+    #[error(
+        "version {version} differs only by case from version {existing}, already in the output"
+    )]
+    CaseClash { version: String, existing: String },
+    /// The output folder cannot be replaced as a whole where it is.
+    #[error("{0}")]
+    Replace(FsError),
     /// The write stopped with the output neither old nor new: the message says where
     /// each part is.
     #[error("{PARTIAL}: {0}")]
@@ -70,6 +80,12 @@ impl OutputError {
                 "procsite owns its output folder entirely: move the file elsewhere (or restore the version's manifest.json), then run again"
             }
             OutputError::Fs(_) => "fix the cause and run again",
+            OutputError::CaseClash { .. } => {
+                "the two would be one folder on Windows and macOS: choose another version name"
+            }
+            OutputError::Replace(_) => {
+                "procsite puts a new output in place by replacing the folder as a whole: it needs write access to the folder's parent and cannot replace a mount point; point --out at a folder inside it"
+            }
             OutputError::Released(_) => "released versions are immutable: build under a new version name",
             OutputError::Partial(_) => "run the same command again to finish the write",
         }
@@ -116,10 +132,19 @@ fn sidecars(root: &Path) -> Sidecars {
     }
 }
 
+/// A test hook's value; test hooks exist in debug builds only (as `cargo test` runs).
+fn hook(var: &str) -> Option<String> {
+    if cfg!(debug_assertions) {
+        std::env::var(var).ok()
+    } else {
+        None
+    }
+}
+
 /// Test hook: `PROCSITE_TEST_KILL_AT=<point>` kills the process (SIGKILL, so no
 /// clean-up runs) at a named point of the write, to prove a kill leaves a complete tree.
 fn kill_point(point: &str) {
-    if std::env::var("PROCSITE_TEST_KILL_AT").as_deref() == Ok(point) {
+    if hook("PROCSITE_TEST_KILL_AT").as_deref() == Some(point) {
         #[cfg(unix)]
         // SAFETY: kill(2) on our own pid has no memory effects.
         unsafe {
@@ -130,7 +155,7 @@ fn kill_point(point: &str) {
 }
 
 fn injected(var: &str) -> bool {
-    std::env::var_os(var).is_some()
+    hook(var).is_some()
 }
 
 /// The lock of one output. Released (its file removed) when dropped.
@@ -240,11 +265,10 @@ impl Published {
         self.sites.get(site)?.get(version)
     }
 
-    fn read(root: &Path) -> Result<(Published, Vec<String>), OutputError> {
+    fn read(root: &Path) -> Result<Published, OutputError> {
         let mut published = Published::default();
-        let mut notes = Vec::new();
         if !root.exists() {
-            return Ok((published, notes));
+            return Ok(published);
         }
         let unknown = |path: PathBuf, why: &str| OutputError::Unknown {
             path,
@@ -256,11 +280,7 @@ impl Published {
                 continue;
             }
             if LEGACY_LEFTOVERS.contains(&name.as_str()) {
-                notes.push(format!(
-                    "removed {}, left by an interrupted write of an earlier procsite",
-                    display_path(&path)
-                ));
-                continue;
+                return Err(unknown(path, "an earlier procsite left it; remove it"));
             }
             if !path.is_dir() {
                 return Err(unknown(path, "procsite writes no such file"));
@@ -298,7 +318,7 @@ impl Published {
                 }
             }
         }
-        Ok((published, notes))
+        Ok(published)
     }
 }
 
@@ -413,8 +433,7 @@ impl Output {
         if root.exists() && !root.join(MARKER).is_file() && !fs::read_dir_names(&root)?.is_empty() {
             return Err(OutputError::Foreign(shown.to_path_buf()));
         }
-        let (published, more) = Published::read(&root)?;
-        notes.extend(more);
+        let published = Published::read(&root)?;
         Ok(Output {
             shown: shown.to_path_buf(),
             root,
@@ -427,6 +446,12 @@ impl Output {
 
     pub fn shown(&self) -> &Path {
         &self.shown
+    }
+
+    /// What opening found and did: a stale lock taken over, an interrupted write
+    /// finished or undone, leftovers removed.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
     }
 
     /// Every site's versions after `new` is written: sites with a folder or named
@@ -447,7 +472,11 @@ impl Output {
             .map(|(site, versions)| {
                 let mut releases: Vec<&Manifest> =
                     versions.values().filter(|m| m.release).collect();
-                releases.sort_by(|a, b| (&b.date, &b.version).cmp(&(&a.date, &a.version)));
+                releases.sort_by(|a, b| {
+                    b.date
+                        .cmp(&a.date)
+                        .then_with(|| crate::layout::version_order(&b.version, &a.version))
+                });
                 SiteListing {
                     site,
                     releases: releases.into_iter().map(ListedVersion::of).collect(),
@@ -483,6 +512,17 @@ impl Output {
                 .is_some_and(|m| m.release)
             {
                 return Err(OutputError::Released(format!("{}/{}", v.site, v.version)));
+            }
+            // Two names one case-insensitive disk sees as one folder.
+            let existing = self.published.sites.get(&v.site).into_iter().flatten();
+            if let Some((other, _)) = existing
+                .into_iter()
+                .find(|(k, _)| **k != v.version && k.eq_ignore_ascii_case(&v.version))
+            {
+                return Err(OutputError::CaseClash {
+                    version: format!("{}/{}", v.site, v.version),
+                    existing: other.clone(),
+                });
             }
         }
         let next = &self.side.next;
@@ -566,6 +606,19 @@ impl Output {
     /// Puts the staged tree in place: one exchange, or two renames where the file
     /// system cannot exchange; then removes the previous tree.
     fn swap(&self, written: &mut Written) -> Result<(), OutputError> {
+        let (root, next) = (&self.root, &self.side.next);
+        let result = self.swap_in(written);
+        // The previous output still in place: the staged one is of no use.
+        if result.is_err() && root.exists() && next.exists() {
+            let _ = std::fs::remove_dir_all(next);
+        }
+        result.map_err(|e| match e {
+            OutputError::Fs(f) if replace_refused(&f) => OutputError::Replace(f),
+            e => e,
+        })
+    }
+
+    fn swap_in(&self, written: &mut Written) -> Result<(), OutputError> {
         let (root, next, old) = (&self.root, &self.side.next, &self.side.old);
         let leftover = if !root.exists() {
             fs::rename(next, root)?;
@@ -605,6 +658,21 @@ impl Output {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a rename failed because the folder cannot be moved where it is.
+fn replace_refused(e: &FsError) -> bool {
+    #[cfg(unix)]
+    {
+        matches!(
+            e.source.raw_os_error(),
+            Some(libc::EBUSY) | Some(libc::EXDEV) | Some(libc::EACCES) | Some(libc::EPERM)
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        e.source.kind() == std::io::ErrorKind::PermissionDenied
     }
 }
 
@@ -655,9 +723,8 @@ struct Counter {
 
 impl Counter {
     fn tick(&mut self, path: &Path) -> FsResult<()> {
-        let fail_after: Option<usize> = std::env::var("PROCSITE_TEST_FAIL_AFTER_FILES")
-            .ok()
-            .and_then(|v| v.parse().ok());
+        let fail_after: Option<usize> =
+            hook("PROCSITE_TEST_FAIL_AFTER_FILES").and_then(|v| v.parse().ok());
         if fail_after == Some(self.written) {
             return Err(FsError {
                 action: "cannot write",
@@ -676,10 +743,30 @@ impl Counter {
         for f in files {
             let path = dir.join(&f.path);
             self.tick(&path)?;
-            fs::write(&path, &f.bytes)?;
+            write_new(&path, &f.bytes)?;
         }
         Ok(())
     }
+}
+
+/// Writes a file that must not exist yet. Staged files never overwrite: an existing
+/// path could be a hard link to a released file (two names that one file system sees
+/// as one, such as `2026.1-rc` and `2026.1-RC` on a case-insensitive disk).
+fn write_new(path: &Path, bytes: &[u8]) -> FsResult<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let err = |source| FsError {
+        action: "cannot write",
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(err)?;
+    file.write_all(bytes).map_err(err)
 }
 
 /// Recreates `from` at `to` with hard links (released files never change), copying
@@ -752,14 +839,20 @@ fn exchange(_: &Path, _: &Path) -> FsResult<bool> {
     Ok(false)
 }
 
-/// Removes a folder beside the output, only if procsite made it.
+/// Removes a folder beside the output. Only procsite makes folders of these names
+/// (`.<output>.procsite-next`, `-old`), and an interrupted removal may already have
+/// taken the marker, so the name is what tells.
 fn remove_ours(path: &Path) -> Result<(), OutputError> {
-    if path.join(MARKER).is_file() || fs::read_dir_names(path)?.is_empty() {
+    if path.is_dir() {
         fs::remove_dir_all(path)?;
-        Ok(())
     } else {
-        Err(OutputError::Foreign(path.to_path_buf()))
+        std::fs::remove_file(path).map_err(|source| FsError {
+            action: "cannot remove",
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
+    Ok(())
 }
 
 /// Finishes or discards what an interrupted write left beside the output.
@@ -768,13 +861,13 @@ fn recover(root: &Path, side: &Sidecars, notes: &mut Vec<String>) -> Result<(), 
         // Killed between the two renames: the staged tree is complete.
         fs::rename(&side.next, root)?;
         notes.push(format!(
-            "finished the write that an interrupted run had staged into {}",
+            "{RECOVERED} finished: its new output is now in {}",
             display_path(root)
         ));
     } else if !root.exists() && side.old.exists() {
         fs::rename(&side.old, root)?;
         notes.push(format!(
-            "put back the output that an interrupted run had moved aside, into {}",
+            "{RECOVERED} undone: the previous output is back in {}",
             display_path(root)
         ));
     }
@@ -789,7 +882,7 @@ fn recover(root: &Path, side: &Sidecars, notes: &mut Vec<String>) -> Result<(), 
     }
     for name in LEGACY_LEFTOVERS {
         let p = root.join(name);
-        if p.exists() {
+        if p.exists() && root.join(MARKER).is_file() {
             fs::remove_dir_all(&p)?;
         }
     }
@@ -833,7 +926,7 @@ pub fn verify(dir: &Path) -> Result<Verification, String> {
             return Ok(result);
         }
     };
-    let mut on_disk = manifest::files_under(dir).map_err(|e| e.to_string())?;
+    let mut on_disk = manifest::files_under(dir, &mut result)?;
     on_disk.remove(MANIFEST_FILE);
     on_disk.remove(MARKER);
     for (rel, expected) in &top.files {
@@ -847,7 +940,14 @@ pub fn verify(dir: &Path) -> Result<Verification, String> {
     for (rel, expected) in &top.versions {
         let vdir = dir.join(rel);
         let prefix = format!("{rel}/");
-        on_disk.retain(|k, _| !k.starts_with(&prefix));
+        let inside: Vec<String> = on_disk
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in inside {
+            on_disk.remove(&k);
+        }
         if !vdir.join(MANIFEST_FILE).is_file() {
             result.problems.push(Problem::Missing { path: vdir });
             continue;
@@ -872,6 +972,7 @@ pub fn verify(dir: &Path) -> Result<Verification, String> {
         }
     }
     result.problems.sort();
+    result.problems.dedup();
     Ok(result)
 }
 

@@ -85,7 +85,7 @@ fn release_tag(
         .filter(|(t, _)| re.is_match(t))
         .map(|(t, when)| (t.clone(), git::version_of_tag(t, glob), *when))
         .filter(|(_, v, _)| version.is_none_or(|want| want == v))
-        .max_by(|a, b| a.1.cmp(&b.1))
+        .max_by(|a, b| crate::layout::version_order(&a.1, &b.1))
 }
 
 impl Plan {

@@ -37,12 +37,18 @@ fn fail(diags: &mut Diagnostics, path: impl Into<PathBuf>, msg: String, help: &s
 }
 
 /// Opens the output for writing, or says why it cannot be written.
+/// What opening found and did (a stale lock, an interrupted write) comes back as
+/// warnings, whether the run then succeeds or fails.
 pub fn open_output(path: &Path, diags: &mut Diagnostics) -> Result<Output, Diagnostics> {
-    Output::open(path).map_err(|e| {
+    let mut output = Output::open(path).map_err(|e| {
         let help = e.help();
         fail(diags, path, e.to_string(), help);
         std::mem::take(diags)
-    })
+    })?;
+    for note in output.take_notes() {
+        diags.push(Diagnostic::warning(path, 0, note));
+    }
+    Ok(output)
 }
 
 fn link(v: &ListedVersion, href: String) -> VersionLink {
@@ -174,6 +180,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         (Some(c), Some(t)) if !diags.has_errors() => (c, t),
         _ => return Err(diags),
     };
+    if opts.release && rendered.plan.tag.is_none() {
+        check_version_is_free(&opts.root, config, &rendered, &mut diags);
+        if diags.has_errors() {
+            return Err(diags);
+        }
+    }
     let out_path = rendered.plan.output.clone();
     let output = open_output(&out_path, &mut diags)?;
     let version = rendered.plan.version.clone();
@@ -233,6 +245,33 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     })
 }
 
+/// A release named with `--version` may not take the version of a release tag on
+/// another commit: `publish` would take that folder for the tag's release.
+fn check_version_is_free(
+    root: &Path,
+    config: &Config,
+    rendered: &build::Rendered,
+    diags: &mut Diagnostics,
+) {
+    let Some(git) = GitRepo::open(root) else {
+        return;
+    };
+    let glob = &config.build.release_tags;
+    for (tag, oid, _) in git.release_tags(glob).unwrap_or_default() {
+        if crate::repo::git::version_of_tag(&tag, glob) == rendered.plan.version {
+            fail(
+                diags,
+                "--version",
+                format!(
+                    "version {} is the version of release tag {tag}, which names commit {oid}, not the commit built",
+                    rendered.plan.version
+                ),
+                "build the tagged commit (procsite build --release --ref TAG), or choose another version name",
+            );
+        }
+    }
+}
+
 pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diagnostics> {
     let mut diags = Diagnostics::new();
     let Some(git) = GitRepo::open(root) else {
@@ -280,14 +319,41 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
     // The texts of the version published last, so each tag is composed once.
     let mut previous: Option<(String, SiteTexts)> = None;
     let mut newest: Option<build::Rendered> = None;
-    for (tag, _, _) in &tags {
+    for (tag, oid, _) in &tags {
+        let version = crate::repo::git::version_of_tag(tag, glob);
         if config.release.withdrawn.contains_key(tag) {
+            if let Some(site) = config
+                .site
+                .keys()
+                .find(|s| output.published.version(s, &version).is_some())
+            {
+                blocked = true;
+                fail(
+                    &mut diags,
+                    crate::config::CONFIG_FILE,
+                    format!("release tag {tag} is withdrawn in book.toml, but version {version} is already published (at {site})"),
+                    "a published version is never removed: take the tag out of [release] withdrawn, and publish a new release to supersede it",
+                );
+            }
+            // The next tag compares with what its own commit says was published.
+            previous = None;
             continue;
         }
-        let version = crate::repo::git::version_of_tag(tag, glob);
         let mut missing = false;
         for site in config.site.keys() {
             match output.published.version(site, &version) {
+                Some(m) if m.release && m.commit.as_deref() != Some(oid.to_string().as_str()) => {
+                    blocked = true;
+                    fail(
+                        &mut diags,
+                        out.join(site).join(&version),
+                        format!(
+                            "{site}/{version} was built from commit {}, but release tag {tag} names commit {oid}",
+                            m.commit.as_deref().unwrap_or("(none)")
+                        ),
+                        "a version name belongs to one commit: if the folder was built by mistake, remove it; otherwise release the commit under a new version name",
+                    );
+                }
                 Some(m) if m.release => {
                     let dir = out.join(site).join(&version);
                     let v = manifest::verify_one(&dir);
@@ -311,7 +377,11 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
                 None => missing = true,
             }
         }
-        let is_last = tags.last().is_some_and(|(t, _, _)| t == tag);
+        let is_last = tags
+            .iter()
+            .rev()
+            .find(|(t, _, _)| !config.release.withdrawn.contains_key(t))
+            .is_some_and(|(t, _, _)| t == tag);
         if !missing && !is_last {
             previous = None;
             continue;
@@ -354,6 +424,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
         ));
         if missing {
             let date = rendered.plan.as_of.map(|d| d.to_string());
+            let before = folders.len();
             for (site, files) in &rendered.sites {
                 if output.published.version(site, &version).is_none() {
                     folders.push(build::version_folder(
@@ -366,7 +437,10 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
                     ));
                 }
             }
-            built.push((tag.clone(), version));
+            // A site added to book.toml after this tag has no version of it.
+            if folders.len() > before {
+                built.push((tag.clone(), version));
+            }
         }
         newest = Some(rendered);
     }
@@ -374,7 +448,30 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
     if blocked {
         return Err(diags);
     }
+    // The report comes from the newest release: built above, or already published.
+    let newest = newest.or_else(|| {
+        tags.iter()
+            .rev()
+            .filter(|(t, _, _)| !config.release.withdrawn.contains_key(t) && !refused.contains(t))
+            .map(|(t, _, _)| {
+                build::render(&BuildOptions {
+                    root: root.to_path_buf(),
+                    refname: Some(t.clone()),
+                    release: true,
+                    version: Some(crate::repo::git::version_of_tag(t, glob)),
+                    no_html: true,
+                    ..Default::default()
+                })
+            })
+            .find(|r| !r.diags.has_errors())
+    });
     let Some(newest) = newest else {
+        fail(
+            &mut diags,
+            ".git",
+            format!("no release tag matching '{glob}' can be published: each is withdrawn or fails the release checks"),
+            "tag a commit that passes procsite check --release",
+        );
         return Err(diags);
     };
     let (Some(config_n), Some(theme)) = (&newest.config, &newest.theme) else {

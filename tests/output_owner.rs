@@ -465,36 +465,42 @@ check failed: 3 error(s), 0 warning(s)\n"
 #[test]
 fn a_withdrawn_tag_is_skipped_alike_by_publish_and_build_release() {
     let mut t = released();
+    // The withdrawal is recorded in the next release's commit, so that commit's
+    // changes.html compares with the last version actually published.
     t.write(
         "procedures/global/SOP-0020.md",
         &approved("SOP-0020", "## Scope {#scope}\nThird text.\n", "2026-06-04"),
     );
-    t.commit(&format!("Revise again{APPROVED_BY}"));
-    t.tag("release/2026.3");
     t.write(
         "book.toml",
         &format!(
             "{BOOK}{APPROVERS}\n[release]\nwithdrawn = {{ \"release/2026.2\" = \"issued with the wrong scope\" }}\n"
         ),
     );
-    t.commit("Withdraw release/2026.2");
+    t.commit(&format!("Revise again, withdraw 2026.2{APPROVED_BY}"));
+    t.tag("release/2026.3");
     let out = t.run(&["publish"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!t.exists("public/cork/2026.2"));
     assert!(t
         .read("public/cork/2026.3/changes.html")
         .contains("Since version 2026.1"));
-    let again = t.run(&[
-        "build",
-        "--release",
-        "--ref",
-        "release/2026.3",
-        "--out",
-        "elsewhere",
-    ]);
+    let again = t.run(&["build", "--release", "--out", "elsewhere"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(
         t.tree("elsewhere/cork/2026.3"),
         t.tree("public/cork/2026.3")
+    );
+    // Withdrawing a version already published is refused: it cannot be unpublished.
+    t.write(
+        "book.toml",
+        &format!(
+            "{BOOK}{APPROVERS}\n[release]\nwithdrawn = {{ \"release/2026.2\" = \"wrong scope\", \"release/2026.1\" = \"late\" }}\n"
+        ),
+    );
+    let err = t.expect_failure(&["publish"]);
+    assert!(
+        err.contains("book.toml: error: release tag release/2026.1 is withdrawn in book.toml, but version 2026.1 is already published (at boston)"),
+        "{err}"
     );
 }

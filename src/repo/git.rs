@@ -151,7 +151,10 @@ impl GitRepo {
                 when.seconds() + i64::from(when.offset_minutes()) * 60,
             ));
         }
-        tags.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+        tags.sort_by(|a, b| {
+            a.2.cmp(&b.2)
+                .then_with(|| crate::layout::version_order(&a.0, &b.0))
+        });
         Ok(tags)
     }
 
