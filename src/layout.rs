@@ -122,6 +122,7 @@ pub fn reserved_version(v: &str) -> Option<String> {
         return Some("use letters, digits, '.', '-' and '_', e.g. 2026.1".into());
     }
     if lower == LATEST
+        || (lower == PREVIEW && v != PREVIEW)
         || lower == STATIC_DIR
         || [".html", ".json", ".js"].iter().any(|e| lower.ends_with(e))
     {

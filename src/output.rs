@@ -53,6 +53,10 @@ pub enum OutputError {
     Fs(#[from] FsError),
     #[error("version {0} is released and cannot be rewritten")]
     Released(String),
+    #[error("{} is inside another procsite output", display_path(.0))]
+    Nested(PathBuf),
+    #[error("released version(s) {} are listed in the output's manifest but missing from the output", .0.join(", "))]
+    Lost(Vec<String>),
     #[error(
         "version {version} differs only by case from version {existing}, already in the output"
     )]
@@ -80,6 +84,12 @@ impl OutputError {
                 "procsite owns its output folder entirely: move the file elsewhere (or restore the version's manifest.json), then run again"
             }
             OutputError::Fs(_) => "fix the cause and run again",
+            OutputError::Nested(_) => {
+                "an output folder cannot hold another: choose an --out folder outside it"
+            }
+            OutputError::Lost(_) => {
+                "restore the folders from a copy of the output, or run procsite publish, which builds released tags again"
+            }
             OutputError::CaseClash { .. } => {
                 "the two would be one folder on Windows and macOS: choose another version name"
             }
@@ -282,7 +292,7 @@ impl Published {
             if LEGACY_LEFTOVERS.contains(&name.as_str()) {
                 return Err(unknown(path, "an earlier procsite left it; remove it"));
             }
-            if !path.is_dir() {
+            if !path.is_dir() || name.starts_with('.') {
                 return Err(unknown(path, "procsite writes no such file"));
             }
             let versions = published.sites.entry(name.clone()).or_default();
@@ -400,6 +410,9 @@ pub struct OutputManifest {
     /// Version folders (`<site>/<version>`, `latest` included) → SHA-256 of their
     /// `manifest.json`.
     pub versions: BTreeMap<String, String>,
+    /// The released version folders among them, which may never go missing.
+    #[serde(default)]
+    pub released: Vec<String>,
 }
 
 /// What a finished write says about itself.
@@ -419,6 +432,8 @@ pub struct Output {
     _lock: Lock,
     pub published: Published,
     notes: Vec<String>,
+    /// Released versions the output's manifest lists that are no longer on disk.
+    lost: Vec<String>,
 }
 
 impl Output {
@@ -433,7 +448,24 @@ impl Output {
         if root.exists() && !root.join(MARKER).is_file() && !fs::read_dir_names(&root)?.is_empty() {
             return Err(OutputError::Foreign(shown.to_path_buf()));
         }
+        if let Some(outer) = root.ancestors().skip(1).find(|a| a.join(MARKER).is_file()) {
+            return Err(OutputError::Nested(outer.to_path_buf()));
+        }
         let published = Published::read(&root)?;
+        let released = std::fs::read(root.join(MANIFEST_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<OutputManifest>(&b).ok())
+            .map(|m| m.released)
+            .unwrap_or_default();
+        // A release the output listed must still be there: a deleted one would drop
+        // out of versions.json and latest/ without a word.
+        let lost: Vec<String> = released
+            .into_iter()
+            .filter(|rel| {
+                let (site, version) = rel.split_once('/').unwrap_or((rel, ""));
+                published.version(site, version).is_none()
+            })
+            .collect();
         Ok(Output {
             shown: shown.to_path_buf(),
             root,
@@ -441,6 +473,7 @@ impl Output {
             _lock: lock,
             published,
             notes,
+            lost,
         })
     }
 
@@ -458,6 +491,8 @@ impl Output {
     /// in `sites`.
     pub fn listing(&self, sites: &[String], new: &[VersionFolder]) -> Vec<SiteListing> {
         let mut all: BTreeMap<String, BTreeMap<String, Manifest>> = self.published.sites.clone();
+        // A folder that is neither a configured site nor holds a version is dropped.
+        all.retain(|site, versions| !versions.is_empty() || sites.contains(site));
         for s in sites {
             all.entry(s.clone()).or_default();
         }
@@ -525,6 +560,19 @@ impl Output {
                 });
             }
         }
+        let restored: std::collections::BTreeSet<String> = new
+            .iter()
+            .map(|v| format!("{}/{}", v.site, v.version))
+            .collect();
+        let lost: Vec<String> = self
+            .lost
+            .iter()
+            .filter(|l| !restored.contains(*l))
+            .cloned()
+            .collect();
+        if !lost.is_empty() {
+            return Err(OutputError::Lost(lost));
+        }
         let next = &self.side.next;
         if next.exists() {
             remove_ours(next)?;
@@ -557,7 +605,16 @@ impl Output {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             files: BTreeMap::new(),
             versions: BTreeMap::new(),
+            released: listing
+                .iter()
+                .flat_map(|s| {
+                    s.releases
+                        .iter()
+                        .map(move |v| format!("{}/{}", s.site, v.version))
+                })
+                .collect(),
         };
+        top.released.sort();
         let replaced: std::collections::BTreeSet<(&str, &str)> = new
             .iter()
             .map(|v| (v.site.as_str(), v.version.as_str()))

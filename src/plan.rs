@@ -143,6 +143,11 @@ impl Plan {
                     .as_deref()
                     .map(|c| crate::stamp::commit_date(c.commit_time, c.commit_offset))
             });
+        let output = req
+            .out
+            .clone()
+            .unwrap_or_else(|| config.output_under(&req.root));
+        check_output_place(&req.root, &output, diags);
         Plan {
             sites: config
                 .site
@@ -154,10 +159,7 @@ impl Plan {
             version,
             tag: tag.map(|(t, _, _)| t),
             as_of,
-            output: req
-                .out
-                .clone()
-                .unwrap_or_else(|| config.output_under(&req.root)),
+            output,
             html: !req.no_html,
         }
     }
@@ -168,9 +170,32 @@ impl Plan {
     }
 }
 
+/// The output may not sit among the sources: its pages would be read as documents
+/// or themes by the next build, and make a release's work tree dirty.
+fn check_output_place(root: &std::path::Path, output: &std::path::Path, diags: &mut Diagnostics) {
+    let (Ok(root), Ok(out)) = (std::path::absolute(root), std::path::absolute(output)) else {
+        return;
+    };
+    for dir in [crate::layout::PROCEDURES_DIR, crate::layout::THEMES_DIR] {
+        if out.starts_with(root.join(dir)) {
+            diags.push(
+                Diagnostic::error(
+                    "--out",
+                    0,
+                    format!(
+                        "the output folder {} is inside {dir}/, which holds sources",
+                        crate::diag::display_path(output)
+                    ),
+                )
+                .help("write the output outside procedures/ and themes/, e.g. public/"),
+            );
+        }
+    }
+}
+
 fn check_version_name(v: &str, release: bool, diags: &mut Diagnostics) {
     let why = crate::layout::reserved_version(v).or_else(|| {
-        (release && v == PREVIEW)
+        (release && v.eq_ignore_ascii_case(PREVIEW))
             .then(|| "'preview' is the folder of uncontrolled previews".to_string())
     });
     if let Some(why) = why {

@@ -308,6 +308,21 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
         );
         return Err(diags);
     }
+    for tag in config.release.withdrawn.keys() {
+        if !tags.iter().any(|(t, _, _)| t == tag) {
+            diags.push(
+                Diagnostic::warning(
+                    crate::config::CONFIG_FILE,
+                    config.line_of_in_table("[release]", tag),
+                    format!(
+                        "[release] withdrawn names {tag}, which is not a release tag{}",
+                        crate::diag::did_you_mean(tag, tags.iter().map(|(t, _, _)| t.as_str()))
+                    ),
+                )
+                .help("name the tag exactly as git lists it (git tag --list)"),
+            );
+        }
+    }
     let output = open_output(&out, &mut diags)?;
 
     let mut folders: Vec<VersionFolder> = Vec::new();

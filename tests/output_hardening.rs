@@ -1,0 +1,178 @@
+//! What a careless or hostile user can do to an output, and what procsite says.
+
+mod common;
+use common::*;
+
+const APPROVED_BY: &str = "\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n";
+
+fn releasable() -> SiteTest {
+    let mut t = SiteTest::empty();
+    t.write("book.toml", &format!("{BOOK}{APPROVERS}"));
+    t.write(
+        "procedures/global/SOP-0090.md",
+        &approved("SOP-0090", "## Scope {#scope}\nSterile.\n", "2026-05-01"),
+    );
+    t.revise("First text.", "2026-05-01");
+    t
+}
+
+trait Revise {
+    fn revise(&mut self, text: &str, approved_on: &str);
+}
+
+impl Revise for SiteTest {
+    fn revise(&mut self, text: &str, approved_on: &str) {
+        self.write(
+            "procedures/global/SOP-0020.md",
+            &approved(
+                "SOP-0020",
+                &format!("## Scope {{#scope}}\n{text}\n"),
+                approved_on,
+            ),
+        );
+        self.commit(&format!("Revise{APPROVED_BY}"));
+    }
+}
+
+#[test]
+fn a_version_name_belongs_to_the_commit_of_its_tag() {
+    let mut t = releasable();
+    let out = t.run(&["build", "--release", "--version", "2026.5"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    t.revise("Sixth text.", "2026-06-02");
+    t.tag("release/2026.5");
+    let err = t.expect_failure(&["publish"]);
+    assert!(
+        err.contains("public/cork/2026.5: error: cork/2026.5 was built from commit")
+            && err.contains("but release tag release/2026.5 names commit"),
+        "{err}"
+    );
+    // The other way round: --version may not take the version of a tag elsewhere.
+    let mut t = releasable();
+    t.tag("release/2026.1");
+    t.revise("Second text.", "2026-06-02");
+    let err = t.expect_failure(&["build", "--release", "--version", "2026.1"]);
+    assert!(
+        err.contains("--version: error: version 2026.1 is the version of release tag release/2026.1, which names commit"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_newest_version_is_current_even_when_its_name_sorts_first_as_text() {
+    // Two tags of one day (here of one commit): the dates tie, the names decide.
+    let t = releasable();
+    t.tag("release/2026.9");
+    t.tag("release/2026.10");
+    let out = t.run(&["publish"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(t.version_names("cork"), ["2026.10", "2026.9"]);
+    let manifest = t.read("public/cork/latest/manifest.json");
+    assert!(manifest.contains("\"version\": \"2026.10\""), "{manifest}");
+}
+
+#[test]
+fn withdrawing_the_newest_tag_still_publishes_and_refreshes_the_pages() {
+    let mut t = releasable();
+    t.tag("release/2026.1");
+    assert_eq!(t.run(&["publish"]).code, 0);
+    t.write(
+        "procedures/global/SOP-0020.md",
+        "---\nid: SOP-0020\ntitle: Broken\nstatus: approved\n---\nNo approvals.\n",
+    );
+    t.commit("Broken");
+    t.tag("release/2026.2");
+    assert_eq!(t.run(&["publish"]).code, 1);
+    t.write(
+        "book.toml",
+        &format!("{BOOK}{APPROVERS}\n[release]\nwithdrawn = {{ \"release/2026.2\" = \"no approvals\", \"relase/2026.3\" = \"typo\" }}\n"),
+    );
+    let out = t.run(&["publish"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("book.toml:23: warning: [release] withdrawn names relase/2026.3, which is not a release tag (did you mean 'release/2026.1'?)"),
+        "{}",
+        out.stderr
+    );
+    assert!(unescape(&t.read("public/cork/index.html"))
+        .contains("<code>release/2026.2</code>: no approvals"));
+}
+
+#[test]
+fn verify_sees_links_and_version_folders_moved_or_copied() {
+    let mut t = releasable();
+    t.tag("release/2026.1");
+    assert_eq!(t.run(&["publish"]).code, 0);
+    std::fs::write(t.path("evil.html"), "<p>not released</p>").unwrap();
+    std::os::unix::fs::symlink(
+        t.path("evil.html"),
+        t.path("public/cork/2026.1/SOP-9999.html"),
+    )
+    .unwrap();
+    let err = t.expect_failure(&["verify", "public/cork/2026.1"]);
+    assert!(
+        err.contains("public/cork/2026.1/SOP-9999.html: not a regular file (a symbolic link?); procsite writes none"),
+        "{err}"
+    );
+    std::fs::remove_file(t.path("public/cork/2026.1/SOP-9999.html")).unwrap();
+    std::fs::rename(t.path("public/cork/2026.1"), t.path("public/cork/2026.7")).unwrap();
+    let err = t.expect_failure(&["verify", "public/cork/2026.7"]);
+    assert!(
+        err.contains("public/cork/2026.7: its manifest is that of cork/2026.1; a version folder was copied or renamed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_deleted_release_stops_a_build_and_publish_restores_it() {
+    let mut t = releasable();
+    t.tag("release/2026.1");
+    assert_eq!(t.run(&["publish"]).code, 0);
+    std::fs::remove_dir_all(t.path("public/cork/2026.1")).unwrap();
+    let err = t.expect_failure(&["build"]);
+    assert!(
+        err.contains("public: error: released version(s) cork/2026.1 are listed in the output's manifest but missing from the output"),
+        "{err}"
+    );
+    let out = t.run(&["publish"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(t.run(&["verify", "public"]).code, 0);
+}
+
+#[test]
+fn a_half_removed_leftover_is_removed_by_the_next_run() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    t.build();
+    // A removal killed after it took the marker leaves a folder without it.
+    t.write(".public.procsite-next/cork/preview/index.html", "old");
+    let out = t.build();
+    assert!(
+        out.stderr.contains("left by an interrupted write"),
+        "{}",
+        out.stderr
+    );
+    assert!(!t.exists(".public.procsite-next"));
+}
+
+#[test]
+fn an_output_among_the_sources_or_inside_another_output_is_refused() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    let err = t.expect_failure(&["build", "--out", "procedures/site-output"]);
+    assert!(
+        err.contains("--out: error: the output folder procedures/site-output is inside procedures/, which holds sources"),
+        "{err}"
+    );
+    t.build();
+    let err = t.expect_failure(&["build", "--out", "public/inner"]);
+    assert!(err.contains("is inside another procsite output"), "{err}");
+    // A file of the user's in the output is named, never deleted.
+    t.write("public/CNAME", "procedures.example.com");
+    let err = t.expect_failure(&["build"]);
+    assert!(
+        err.contains("public/CNAME is not part of procsite's output: procsite writes no such file"),
+        "{err}"
+    );
+    assert_eq!(t.read("public/CNAME"), "procedures.example.com");
+}
