@@ -100,7 +100,7 @@ fn withdrawing_the_newest_tag_still_publishes_and_refreshes_the_pages() {
 
 #[test]
 fn verify_sees_links_and_version_folders_moved_or_copied() {
-    let mut t = releasable();
+    let t = releasable();
     t.tag("release/2026.1");
     assert_eq!(t.run(&["publish"]).code, 0);
     std::fs::write(t.path("evil.html"), "<p>not released</p>").unwrap();
