@@ -125,7 +125,7 @@ fn verify_sees_links_and_version_folders_moved_or_copied() {
 
 #[test]
 fn a_deleted_release_stops_a_build_and_publish_restores_it() {
-    let mut t = releasable();
+    let t = releasable();
     t.tag("release/2026.1");
     assert_eq!(t.run(&["publish"]).code, 0);
     std::fs::remove_dir_all(t.path("public/cork/2026.1")).unwrap();
