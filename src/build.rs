@@ -39,13 +39,16 @@ pub struct Rendered {
     pub titles: BTreeMap<String, String>,
 }
 
-/// The load stage: a build's input, read once.
+/// The load stage: a build's input, read once. Like every stage value, plain data
+/// that serializes, so a stage can be dumped and tested on its own.
+#[derive(serde::Serialize)]
 pub struct Loaded {
     pub source: repo::Source,
     pub config: Config,
 }
 
 /// The check stage: typed documents and what git says of them, all checked.
+#[derive(serde::Serialize)]
 pub struct Checked {
     pub corpus: Corpus,
     pub stamps: Stamps,
@@ -465,4 +468,51 @@ pub fn report_files(
         as_of: view.as_of,
     };
     Some((files, link))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each stage runs alone on the previous stage's value, and its value dumps as JSON.
+    #[test]
+    fn stages_run_one_by_one_and_their_values_dump() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("book.toml"), crate::testkit::BOOK).unwrap();
+        let docs = dir.path().join("procedures/global");
+        std::fs::create_dir_all(&docs).unwrap();
+        std::fs::write(
+            docs.join("a.md"),
+            crate::testkit::doc("SOP-1", "", "## A {#a}\nText.\n"),
+        )
+        .unwrap();
+        let req = BuildOptions {
+            root: dir.path().to_path_buf(),
+            sites: vec!["cork".into()],
+            ..Default::default()
+        };
+        let mut d = Diagnostics::new();
+        let loaded = load(&req, &mut d).expect("loads");
+        let plan = Plan::settle(&req, &loaded.config, &loaded.source.info, &mut d);
+        assert_eq!(plan.version, "preview");
+        assert_eq!(plan.sites, ["cork"]);
+        let checked = check(&loaded, &plan, &mut d).expect("checks");
+        assert!(!d.has_errors(), "{:?}", d.into_sorted());
+        let dump = serde_json::to_value(&checked).unwrap();
+        assert_eq!(dump["corpus"]["documents"][0]["meta"]["id"], "SOP-1");
+        assert_eq!(dump["stamps"]["incomplete"], true, "outside git");
+        let site_plan = site::plan(
+            &checked.corpus,
+            &checked.in_force,
+            &loaded.config,
+            "cork",
+            plan.release,
+            &mut Diagnostics::new(),
+        );
+        let (docs, cells) = compose_site(&site_plan, &checked.stamps, &mut Diagnostics::new());
+        let composed = serde_json::to_value(&docs).unwrap();
+        assert_eq!(composed[0]["markdown"], "## A {#a}\nText.\n");
+        assert_eq!(cells.cells[0].state, "identical");
+        assert!(serde_json::to_string(&loaded).unwrap().contains("SOP-1"));
+    }
 }

@@ -14,7 +14,7 @@ use crate::parse::markdown::{headings, slugify, unique_slug, Heading};
 use crate::parse::{Addendum, Directive, Document, Node, OpKind};
 
 /// Where a piece of a composed page comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
     /// The global document.
     Global,
@@ -37,7 +37,7 @@ impl Origin {
 }
 
 /// A run of lines with one origin and one condition.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, Debug, Clone)]
 pub struct Piece {
     pub origin: Origin,
     /// Label of the condition that kept these lines, e.g. "Only for market EU".
@@ -54,7 +54,7 @@ pub struct Piece {
     pub replaced: Vec<CondLine>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct TocEntry {
     pub level: u8,
     pub text: String,
@@ -62,7 +62,7 @@ pub struct TocEntry {
 }
 
 /// One document as one site publishes it.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, Debug, Clone)]
 pub struct SiteDoc<'a> {
     pub doc: &'a Document,
     pub addendum: Option<&'a Addendum>,

@@ -9,7 +9,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 
 pub const CONFIG_FILE: &str = crate::layout::BOOK;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(serde::Serialize, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
     pub book: BookConfig,
@@ -30,7 +30,7 @@ pub struct Config {
     pub source: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(serde::Serialize, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct BookConfig {
     pub title: String,
@@ -47,7 +47,7 @@ fn default_meanings() -> Vec<String> {
         .collect()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(serde::Serialize, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct BuildConfig {
     #[serde(default = "default_output")]
@@ -81,7 +81,7 @@ fn default_release_tags() -> String {
     "release/*".into()
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(serde::Serialize, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SiteConfig {
     pub name: String,
@@ -92,7 +92,7 @@ pub struct SiteConfig {
     pub exclude: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(serde::Serialize, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TypeConfig {
     /// Heading of the group on a site's index, e.g. "Standard Operating Procedures".
@@ -105,7 +105,7 @@ pub struct TypeConfig {
     pub review_interval_months: Option<u32>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(serde::Serialize, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ApproverConfig {
     pub name: String,
@@ -119,14 +119,16 @@ pub struct ApproverConfig {
     pub valid_from: Option<toml::value::Datetime>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(serde::Serialize, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct MarketConfig {
     #[serde(default)]
     pub required_clauses: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq, PartialOrd, Ord,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Evidence {
     #[default]
@@ -135,7 +137,7 @@ pub enum Evidence {
     Signed,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(serde::Serialize, Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ReleaseConfig {
     #[serde(default)]

@@ -16,7 +16,7 @@ use crate::repo::history::HistoryIndex;
 use crate::stamp::Stamps;
 
 /// Why a document's published text is an earlier revision than its file.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, Debug, Clone)]
 pub struct InForce {
     /// The approved revision published.
     pub revision: u32,
@@ -39,7 +39,7 @@ fn in_force_at(meta: &crate::model::DocMeta, as_of: Option<Date>) -> bool {
 /// Which text of each document is in force at the as-of date, where it is not the
 /// file's own: the earlier revisions published instead, and the documents not yet in
 /// force at all.
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, Debug, Default)]
 pub struct InForceMap {
     earlier: BTreeMap<Arc<PathBuf>, (Document, InForce)>,
     not_yet: BTreeSet<Arc<PathBuf>>,

@@ -123,7 +123,7 @@ fn default_meaning() -> String {
 
 /// Every key front-matter may hold, documents and addenda alike; which of them a
 /// file may use is decided by whether it has `addendum-to`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FrontMatter {
     pub id: Option<String>,

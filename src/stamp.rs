@@ -40,7 +40,7 @@ fn same_approval(a: &Approval, l: &LenientApproval) -> bool {
 }
 
 /// How an approval is evidenced.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, Debug, Clone)]
 pub struct ApprovalStamp {
     pub evidence: Evidence,
     /// The commit whose trailer records the approval.
@@ -56,7 +56,7 @@ pub struct ApprovalStamp {
 }
 
 /// What history says about one file (a document or an addendum).
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, Debug, Clone, Default)]
 pub struct FileStamp {
     /// Approved issues of the text.
     pub revision: u32,
@@ -364,7 +364,7 @@ pub fn addendum_is_stale(
 }
 
 /// The stamps of one build: every document and addendum file by path.
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, Debug, Clone, Default)]
 pub struct Stamps {
     pub files: BTreeMap<std::path::PathBuf, FileStamp>,
     /// History is missing (no git, or a shallow clone): history fields are incomplete.

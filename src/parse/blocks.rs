@@ -8,19 +8,19 @@ use crate::config::Config;
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
 
 /// One line of Markdown with its 1-based line number in the source file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct SrcLine {
     pub no: usize,
     pub text: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, Debug, Clone)]
 pub enum Node {
     Line(SrcLine),
     Block(Block),
 }
 
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, Debug, Clone)]
 pub struct Block {
     pub directive: Directive,
     /// Line of the opening fence.
@@ -28,20 +28,20 @@ pub struct Block {
     pub children: Vec<Node>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, Debug, Clone, PartialEq, Eq)]
 pub enum Directive {
     Only(Vec<Condition>),
     Except(Vec<Condition>),
     Op(OpKind, String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
     pub key: CondKey,
     pub values: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CondKey {
     Market,
     Site,
@@ -79,7 +79,7 @@ impl OpKind {
 const CONDITIONS: [&str; 2] = ["only", "except"];
 
 /// The site a document is being composed for.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, Debug, Clone)]
 pub struct SiteCtx<'a> {
     pub id: &'a str,
     pub name: &'a str,
@@ -380,7 +380,7 @@ pub fn evaluate(directive: &Directive, site: &SiteCtx) -> Option<(bool, String)>
 
 /// A line after conditions are resolved for one site, with the label of the
 /// condition that kept it (nested conditions joined).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct CondLine {
     pub no: usize,
     pub text: String,

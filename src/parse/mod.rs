@@ -16,7 +16,7 @@ use crate::repo::scan::SourceSet;
 pub use blocks::{Block, Directive, Node, OpKind};
 
 /// A controlled document: global, or site-only when `site` is set.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, Debug, Clone)]
 pub struct Document {
     pub path: Arc<PathBuf>,
     /// Anchor of each heading by its line, given on the text of all sites at once
@@ -50,7 +50,7 @@ impl Document {
 }
 
 /// A site's adaptation of one global document.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, Debug, Clone)]
 pub struct Addendum {
     pub path: Arc<PathBuf>,
     pub site: String,
@@ -72,7 +72,7 @@ impl Addendum {
 }
 
 /// Every document and addendum of the repository.
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, Debug, Clone, Default)]
 pub struct Corpus {
     pub documents: Vec<Document>,
     pub addenda: Vec<Addendum>,

@@ -23,7 +23,7 @@ struct Change {
 }
 
 /// A version of a document: the commit that made it and the text it left.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, Debug, Clone)]
 pub struct FileVersion {
     /// Index into `HistoryIndex::commits`.
     pub commit: usize,
@@ -34,7 +34,7 @@ pub struct FileVersion {
 }
 
 /// Every document's history, from one walk.
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, Debug, Clone, Default)]
 pub struct HistoryIndex {
     /// Every commit reachable from the built commit, newest first (topological).
     pub commits: Vec<Arc<CommitInfo>>,
@@ -247,7 +247,7 @@ fn commit_changes<'r>(
 /// What a document file is, whatever its path, as the caller reads it: a key shared by
 /// all versions of one document (`None`: the file is known by its path), and the
 /// former ids a renumbered document keeps the history of.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
     pub key: Option<String>,
     pub former: Vec<String>,

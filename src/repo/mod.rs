@@ -13,7 +13,7 @@ use history::HistoryIndex;
 use scan::SourceSet;
 
 /// Where a build's sources came from.
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, Debug, Clone, Default)]
 pub struct BuildInfo {
     /// The commit built, or the HEAD the work tree is based on.
     pub commit: Option<Arc<CommitInfo>>,
@@ -32,6 +32,7 @@ pub struct BuildInfo {
 }
 
 /// A build's input: the sources, where they came from, and their history.
+#[derive(serde::Serialize)]
 pub struct Source {
     pub sources: SourceSet,
     pub info: BuildInfo,

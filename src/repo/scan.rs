@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Diagnostics};
 
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, Debug, Clone)]
 pub struct SourceFile {
     /// Relative to the repository root, e.g. `procedures/global/SOP-0020.md`.
     pub path: PathBuf,
@@ -14,7 +14,7 @@ pub struct SourceFile {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, Debug, Clone, Default)]
 pub struct SourceSet {
     /// Markdown files under `procedures/`, sorted by path.
     pub files: Vec<SourceFile>,
