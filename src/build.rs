@@ -345,7 +345,8 @@ fn report_skipped(diags: &mut Diagnostics, files: usize) {
             0,
             format!("{files} file(s) could not be read; sites were not composed, so links and anchors were not checked"),
         )
-        .help("fix the front-matter errors above, then run again"),
+        .help("fix the errors reported above in those files, then run again")
+        .trailing(),
     );
 }
 

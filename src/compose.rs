@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::parse::blocks::{evaluate, flatten, CondLine, SiteCtx};
-use crate::parse::markdown::{headings, slugify, unique_slug, Heading};
+use crate::parse::markdown::{headings, slugify, Heading, Slugs};
 use crate::parse::{Addendum, Directive, Document, Node, OpKind};
 
 /// Where a piece of a composed page comes from.
@@ -196,12 +196,12 @@ pub fn compose<'a>(
     // Anchors come from the text of all sites at once (see `Document::anchors`), so a
     // link to `#notes` reaches the same section wherever it resolves; site headings
     // must avoid all of them.
-    let mut taken: BTreeSet<String> = doc.anchors.values().cloned().collect();
+    let mut taken = Slugs::new(doc.anchors.values().cloned());
     let g_anchors: Vec<String> = g_heads
         .iter()
         .map(|h| match doc.anchors.get(&global[h.start].no) {
             Some(a) => a.clone(),
-            None => unique_slug(&slugify(&h.text), &mut taken),
+            None => taken.unique(&slugify(&h.text)),
         })
         .collect();
     report_duplicate_ids(doc, &global, &g_heads, diags);
@@ -361,13 +361,13 @@ pub fn compose<'a>(
                         )
                         .help("choose another {#id} for this heading"),
                     );
-                    unique_slug(id, &mut taken)
+                    taken.unique(id)
                 }
                 Some(id) => {
                     taken.insert(id.clone());
                     id.clone()
                 }
-                None => unique_slug(&slugify(&h.text), &mut taken),
+                None => taken.unique(&slugify(&h.text)),
             },
         };
         heading_anchor.insert(h.start, anchor.clone());

@@ -14,6 +14,8 @@ pub enum Severity {
 /// One problem, located in a file of the repository.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Diagnostic {
+    /// A note about the diagnostics before it (first field: it sorts them last).
+    pub trailing: bool,
     pub file: PathBuf,
     /// 1-based; 0 when the problem concerns the whole file.
     pub line: usize,
@@ -28,6 +30,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub fn error(file: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
         Diagnostic {
+            trailing: false,
             file: file.into(),
             line,
             col: 0,
@@ -46,6 +49,12 @@ impl Diagnostic {
 
     pub fn col(mut self, col: usize) -> Self {
         self.col = col;
+        self
+    }
+
+    /// Printed after every other diagnostic, as it speaks of them.
+    pub fn trailing(mut self) -> Self {
+        self.trailing = true;
         self
     }
 

@@ -252,56 +252,76 @@ fn cell_text(c: &Cell) -> String {
     s
 }
 
+/// A Markdown table cell: `|` escaped, HTML made inert, one line.
+fn md(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+/// A CSV field, quoted; a field a spreadsheet would run as a formula (starting with
+/// `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`, as OWASP advises.
+fn csv(text: &str) -> String {
+    let inert = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    format!("\"{}\"", inert.replace('"', "\"\""))
+}
+
 pub fn to_markdown(r: &Report) -> String {
     let mut s = String::from("# Harmonization report\n\n## Scores\n\n| site | identical / applicable | score | clause gaps |\n|---|---|---|---|\n");
     for site in &r.sites {
         s.push_str(&format!(
             "| {} | {} / {} | {}% | {} |\n",
-            site.name,
+            md(&site.name),
             site.identical,
             site.applicable,
             site.score,
             if site.gaps.is_empty() {
                 "none".into()
             } else {
-                site.gaps.join(", ")
+                md(&site.gaps.join(", "))
             }
         ));
     }
     s.push_str("\n## Documents × sites\n\n| document |");
     for site in &r.sites {
-        s.push_str(&format!(" {} |", site.id));
+        s.push_str(&format!(" {} |", md(&site.id)));
     }
     s.push_str("\n|---|");
     s.push_str(&"---|".repeat(r.sites.len()));
     s.push('\n');
     for d in &r.documents {
-        s.push_str(&format!("| {} {} |", d.id, d.title));
+        s.push_str(&format!("| {} {} |", md(&d.id), md(&d.title)));
         for site in &r.sites {
             let cell = d
                 .cells
                 .iter()
                 .find(|c| c.site == site.id)
                 .map_or("—".to_string(), cell_text);
-            s.push_str(&format!(" {} |", cell.replace('|', "\\|")));
+            s.push_str(&format!(" {} |", md(&cell)));
         }
         s.push('\n');
     }
     s.push_str("\n## Clause coverage\n\n| clause |");
     for site in &r.sites {
-        s.push_str(&format!(" {} |", site.id));
+        s.push_str(&format!(" {} |", md(&site.id)));
     }
     s.push_str("\n|---|");
     s.push_str(&"---|".repeat(r.sites.len()));
     s.push('\n');
     for c in &r.clauses {
-        s.push_str(&format!("| {} |", c.clause));
+        s.push_str(&format!("| {} |", md(&c.clause)));
         for site in &r.sites {
             let docs = c
                 .sites
                 .get(&site.id)
                 .filter(|d| !d.is_empty())
-                .map_or("**none**".to_string(), |d| d.join(", "));
+                .map_or("**none**".to_string(), |d| md(&d.join(", ")));
             s.push_str(&format!(" {docs} |"));
         }
         s.push('\n');
@@ -310,7 +330,7 @@ pub fn to_markdown(r: &Report) -> String {
 }
 
 pub fn to_csv(r: &Report) -> String {
-    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let q = csv;
     let mut s = String::from("document,site,state,detail,lines_changed,similarity,stale\n");
     for d in &r.documents {
         for c in &d.cells {
@@ -333,4 +353,23 @@ pub fn to_json(r: &Report) -> String {
     let mut s = serde_json::to_string_pretty(r).expect("the report serializes");
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_cannot_run_as_formulas_or_break_tables() {
+        assert_eq!(
+            csv("=HYPERLINK(\"http://evil.example\",\"x\")"),
+            "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""
+        );
+        assert_eq!(csv("-1"), "\"'-1\"");
+        assert_eq!(csv("No sterilization"), "\"No sterilization\"");
+        assert_eq!(
+            md("<script>a|b</script>"),
+            "&lt;script&gt;a\\|b&lt;/script&gt;"
+        );
+    }
 }

@@ -130,6 +130,50 @@ impl CodeFence {
     }
 }
 
+/// The deepest nesting of `:::` blocks a body may have. Real procedures nest two or
+/// three deep; the limit keeps every later stage's recursion bounded.
+pub const MAX_BLOCK_DEPTH: usize = 64;
+
+/// The deepest nesting of Markdown containers (block quotes, lists) a line may open,
+/// counted by its leading `>` markers and list markers; deeper input makes the
+/// Markdown renderer's cost grow with the square of the depth.
+pub const MAX_CONTAINER_DEPTH: usize = 256;
+
+/// How many containers a line's prefix opens: each `>` and each list marker, and each
+/// two columns of indentation (a nested list item's least indent).
+fn container_depth(line: &str) -> usize {
+    let mut depth = 0;
+    let mut indent = 0;
+    let mut rest = line;
+    loop {
+        let trimmed = rest.trim_start_matches([' ', '\t']);
+        indent += rest.len() - trimmed.len();
+        let marker = trimmed
+            .strip_prefix('>')
+            .or_else(|| {
+                ["- ", "* ", "+ "]
+                    .iter()
+                    .find_map(|m| trimmed.strip_prefix(m))
+            })
+            .or_else(|| {
+                let digits = trimmed.len()
+                    - trimmed
+                        .trim_start_matches(|c: char| c.is_ascii_digit())
+                        .len();
+                (digits > 0)
+                    .then(|| &trimmed[digits..])
+                    .and_then(|r| r.strip_prefix(". ").or_else(|| r.strip_prefix(") ")))
+            });
+        match marker {
+            Some(r) => {
+                depth += 1;
+                rest = r;
+            }
+            None => return depth + indent / 2,
+        }
+    }
+}
+
 /// Parses a body into lines and blocks, validating every directive.
 pub fn parse_body(
     path: &Path,
@@ -146,6 +190,8 @@ pub fn parse_body(
     let mut root: Vec<Node> = Vec::new();
     let mut stack: Vec<Open> = Vec::new();
     let mut code = CodeFence::default();
+    // Only the first line too deep is reported: the next ones are the same problem.
+    let mut too_deep = false;
     for (i, text) in body.lines().enumerate() {
         let no = first_line + i;
         let push = |stack: &mut Vec<Open>, root: &mut Vec<Node>, node: Node| match stack.last_mut()
@@ -159,6 +205,23 @@ pub fn parse_body(
             fence_len(text)
         };
         let Some((len, rest)) = fence else {
+            if container_depth(text) > MAX_CONTAINER_DEPTH {
+                if too_deep {
+                    continue;
+                }
+                too_deep = true;
+                diags.push(
+                    Diagnostic::error(
+                        path,
+                        no,
+                        format!(
+                            "this line nests block quotes or lists deeper than {MAX_CONTAINER_DEPTH} levels"
+                        ),
+                    )
+                    .help("flatten the quote or list; a procedure needs a few levels at most"),
+                );
+                continue;
+            }
             push(
                 &mut stack,
                 &mut root,
@@ -194,6 +257,22 @@ pub fn parse_body(
                 ),
             }
             continue;
+        }
+        if stack.len() == MAX_BLOCK_DEPTH {
+            diags.push(
+                Diagnostic::error(
+                    path,
+                    no,
+                    format!("`:::` blocks nest deeper than {MAX_BLOCK_DEPTH} levels here"),
+                )
+                .help("close the blocks above before opening another; a procedure needs two or three levels at most"),
+            );
+            // The rest of the body is not parsed: every later fence would only add
+            // follow-on errors about this one.
+            stack.truncate(1);
+            let open = stack.pop().expect("one open block");
+            root.push(Node::Block(open.block));
+            return root;
         }
         let directive = parse_directive(path, no, rest, is_addendum, config, diags);
         stack.push(Open {

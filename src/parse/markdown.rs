@@ -1,7 +1,5 @@
 //! Headings, sections and anchors of Markdown text given as lines.
 
-use std::collections::BTreeSet;
-
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 /// The Markdown dialect of procedures: CommonMark plus tables, footnotes,
@@ -96,7 +94,7 @@ pub fn slugify(text: &str) -> String {
 
 /// Gives each heading a unique anchor: explicit ids first, then slugs with
 /// `-1`, `-2` suffixes for repeats, skipping every name in `taken`.
-pub fn assign_anchors(headings: &[Heading], taken: &mut BTreeSet<String>) -> Vec<String> {
+pub fn assign_anchors(headings: &[Heading], taken: &mut Slugs) -> Vec<String> {
     for h in headings {
         if let Some(id) = &h.explicit_id {
             taken.insert(id.clone());
@@ -106,20 +104,52 @@ pub fn assign_anchors(headings: &[Heading], taken: &mut BTreeSet<String>) -> Vec
         .iter()
         .map(|h| match &h.explicit_id {
             Some(id) => id.clone(),
-            None => unique_slug(&slugify(&h.text), taken),
+            None => taken.unique(&slugify(&h.text)),
         })
         .collect()
 }
 
-pub fn unique_slug(base: &str, taken: &mut BTreeSet<String>) -> String {
-    let mut candidate = base.to_string();
-    let mut n = 0;
-    while taken.contains(&candidate) {
-        n += 1;
-        candidate = format!("{base}-{n}");
+/// The anchors taken in one document, handing out free ones as GitHub numbers
+/// repeated headings: `base`, then `base-1`, `base-2` ... A repeated base resumes from
+/// the suffix it reached last time, so n equal headings cost n steps, not n².
+#[derive(Debug, Default)]
+pub struct Slugs {
+    taken: std::collections::HashSet<String>,
+    next: std::collections::HashMap<String, usize>,
+}
+
+impl Slugs {
+    pub fn new(taken: impl IntoIterator<Item = String>) -> Slugs {
+        Slugs {
+            taken: taken.into_iter().collect(),
+            next: Default::default(),
+        }
     }
-    taken.insert(candidate.clone());
-    candidate
+
+    pub fn contains(&self, anchor: &str) -> bool {
+        self.taken.contains(anchor)
+    }
+
+    pub fn insert(&mut self, anchor: String) {
+        self.taken.insert(anchor);
+    }
+
+    /// `base` if it is free, else the first free `base-N`; taken from then on.
+    pub fn unique(&mut self, base: &str) -> String {
+        let mut n = self.next.get(base).copied().unwrap_or(0);
+        let mut candidate = if n == 0 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        };
+        while self.taken.contains(&candidate) {
+            n += 1;
+            candidate = format!("{base}-{n}");
+        }
+        self.next.insert(base.to_string(), n);
+        self.taken.insert(candidate.clone());
+        candidate
+    }
 }
 
 #[cfg(test)]
@@ -159,7 +189,7 @@ mod tests {
     fn duplicate_slugs_get_suffixes_and_explicit_ids_win() {
         let lines = ["# Notes", "# Notes", "# Other {#notes-1}", "# Notes"];
         let hs = headings(lines.iter().copied());
-        let a = assign_anchors(&hs, &mut BTreeSet::new());
+        let a = assign_anchors(&hs, &mut Slugs::default());
         assert_eq!(a, ["notes", "notes-2", "notes-1", "notes-3"]);
     }
 

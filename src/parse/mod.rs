@@ -34,7 +34,7 @@ pub fn stable_anchors(body: &[Node]) -> BTreeMap<usize, String> {
     let mut all = Vec::new();
     blocks::flatten_all(body, &mut all);
     let heads = markdown::headings(all.iter().map(|l| l.text.as_str()));
-    let anchors = markdown::assign_anchors(&heads, &mut std::collections::BTreeSet::new());
+    let anchors = markdown::assign_anchors(&heads, &mut markdown::Slugs::default());
     heads
         .iter()
         .zip(anchors)
@@ -108,6 +108,10 @@ fn place_of(path: &std::path::Path) -> Option<Place> {
 /// errors in their front-matter are left out so later stages see only typed data.
 pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostics) -> Corpus {
     let mut corpus = Corpus::default();
+    // Files that are not text were reported when read; stop after them too.
+    corpus
+        .unreadable
+        .extend(sources.unreadable.iter().cloned().map(Arc::new));
     for file in &sources.files {
         if file.path.extension().and_then(|e| e.to_str()) != Some("md") {
             continue;
