@@ -156,9 +156,21 @@ pub fn load(req: &BuildOptions, diags: &mut Diagnostics) -> Option<Loaded> {
 pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Checked> {
     let Loaded { source, config } = loaded;
     let corpus = parse::parse_corpus(&source.sources, config, diags);
-    site::validate(&corpus, config, diags);
+    let ids_unique = site::validate(&corpus, config, diags);
     if !corpus.unreadable.is_empty() {
         report_skipped(diags, corpus.unreadable.len());
+        return None;
+    }
+    if !ids_unique {
+        diags.push(
+            Diagnostic::warning(
+                parse::PROCEDURES_DIR,
+                0,
+                "ids clash, so sites were not composed and links and anchors were not checked",
+            )
+            .help("give every document its own id, then run again")
+            .trailing(),
+        );
         return None;
     }
     let stamps = stamp_corpus(&corpus, source, config);

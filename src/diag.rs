@@ -123,12 +123,17 @@ impl Diagnostics {
         self.items.iter().any(Diagnostic::is_error)
     }
 
+    /// Errors as printed: the same diagnostic reported twice counts once.
     pub fn error_count(&self) -> usize {
-        self.items.iter().filter(|d| d.is_error()).count()
+        self.clone()
+            .into_sorted()
+            .iter()
+            .filter(|d| d.is_error())
+            .count()
     }
 
     pub fn warning_count(&self) -> usize {
-        self.items.len() - self.error_count()
+        self.clone().into_sorted().len() - self.error_count()
     }
 
     pub fn is_empty(&self) -> bool {

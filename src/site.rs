@@ -31,15 +31,19 @@ pub struct SitePlan<'a> {
 }
 
 /// Repository-wide rules: unique ids, addenda naming real documents, one addendum
-/// per document and site, excludes naming real documents, type rules.
-pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
+/// per document and site, excludes naming real documents, type rules. Returns false
+/// when ids clash: links would then reach the wrong document, so the build stops
+/// before composing rather than report their follow-on errors.
+pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bool {
+    let mut ids_unique = true;
     let mut ids: BTreeMap<&str, &Document> = BTreeMap::new();
     for doc in &corpus.documents {
         if let Some(first) = ids.insert(&doc.meta.id, doc) {
+            ids_unique = false;
             diags.push(
                 Diagnostic::error(
                     &*doc.path,
-                    0,
+                    doc.line("id"),
                     format!(
                         "id {} is already used by {}",
                         doc.meta.id,
@@ -54,6 +58,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
     for doc in &corpus.documents {
         for former in &doc.meta.former_ids {
             if ids.contains_key(former.as_str()) {
+                ids_unique = false;
                 diags.push(Diagnostic::error(
                     &*doc.path,
                     0,
@@ -191,6 +196,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
             }
         }
     }
+    ids_unique
 }
 
 /// Every document becomes `<id>.html`: an id may not take a generated page's name,
@@ -376,6 +382,25 @@ pub fn plan<'a>(
     let site = &config.site[site_id];
     let mut addenda: BTreeMap<&str, &Addendum> = BTreeMap::new();
     for add in corpus.addenda.iter().filter(|a| a.site == site_id) {
+        let empty = add
+            .body
+            .iter()
+            .all(|n| matches!(n, crate::parse::blocks::Node::Line(l) if l.text.trim().is_empty()));
+        if empty {
+            // Nothing to adapt: the page must not be badged "adapted at this site".
+            diags.push(
+                Diagnostic::warning(
+                    &*add.path,
+                    add.target_line,
+                    format!(
+                        "this addendum changes nothing, so {} is published as the global text",
+                        add.meta.addendum_to
+                    ),
+                )
+                .help("add an operation such as `::: append #<anchor>`, or delete the file"),
+            );
+            continue;
+        }
         if release && add.meta.status != Status::Approved {
             // Not in force: the site follows the global text until it is approved.
             diags.push(

@@ -207,3 +207,45 @@ fn report_cells_cannot_run_as_formulas_or_scripts() {
     assert!(!md.contains("<script>"), "{md}");
     assert!(md.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{md}");
 }
+
+#[test]
+fn a_key_given_twice_is_reported_where_it_is_repeated() {
+    let text =
+        b"---\nid: SOP-0500\ntitle: First\nstatus: draft\ntitle: Second\n---\nBody.\n".to_vec();
+    let err = refused(&[("procedures/global/twice.md", text)]);
+    assert_eq!(
+        first_line(&err),
+        "procedures/global/twice.md:5:1: error: field 'title' is given twice (first on line 3)\n  help: keep one of the two"
+    );
+}
+
+#[test]
+fn a_duplicate_id_is_located_and_its_links_are_not_reported_again() {
+    let twin = b"---\nid: SOP-0020\ntitle: Twin\nstatus: draft\n---\n## Other {#other}\n".to_vec();
+    let linking = document("See [scope](SOP-0020#scope) and [other](SOP-0020#other).\n");
+    let err = refused(&[
+        ("procedures/global/twin.md", twin),
+        ("procedures/global/linking.md", linking),
+    ]);
+    assert_eq!(
+        err,
+        "procedures/global/twin.md:2: error: id SOP-0020 is already used by procedures/global/SOP-0020.md\n  help: every document id must be unique across global and site documents\nprocedures: warning: ids clash, so sites were not composed and links and anchors were not checked\n  help: give every document its own id, then run again\ncheck failed: 1 error(s), 1 warning(s)\n"
+    );
+}
+
+#[test]
+fn an_empty_addendum_adapts_nothing_and_says_so() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        "---\naddendum-to: SOP-0020\nrationale: r\nstatus: draft\n---\n\n",
+    );
+    t.commit("Empty addendum");
+    let out = t.build();
+    assert!(
+        out.stderr.contains("procedures/sites/cork/SOP-0020.md:2: warning: this addendum changes nothing, so SOP-0020 is published as the global text"),
+        "{}",
+        out.stderr
+    );
+    assert!(!t.page("cork", "SOP-0020").contains("adapted at Cork"));
+}

@@ -96,6 +96,32 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         }
         d
     };
+    // A key written twice: reported at the second one, where the mistake is (the
+    // YAML parser points at the mapping's first key).
+    let mut seen: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for (i, line) in split.yaml.lines().enumerate() {
+        let Some((key, _)) = line.split_once(':') else {
+            continue;
+        };
+        if line.starts_with([' ', '\t', '#', '-']) || key.contains([' ', '"', '\'']) {
+            continue;
+        }
+        if let Some(first) = seen.insert(key, i + 1) {
+            diags.push(
+                Diagnostic::error(
+                    path,
+                    i + 1 + base,
+                    format!(
+                        "field '{key}' is given twice (first on line {})",
+                        first + base
+                    ),
+                )
+                .col(1)
+                .help("keep one of the two"),
+            );
+            return None;
+        }
+    }
     let keys = match crate::yaml::top_level_keys(split.yaml) {
         Ok(k) => k,
         Err(e) => {
