@@ -158,7 +158,10 @@ impl Config {
                 let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
                 let message = e.message().trim().to_string();
                 let mut d = Diagnostic::error(path, line, message.clone()).col(col);
-                if let Some(h) = crate::diag::serde_hint(&message) {
+                let this_line = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+                if let Some(h) =
+                    crate::diag::serde_hint(&message).or_else(|| toml_hint(&message, this_line))
+                {
                     d = d.help(h);
                 }
                 diags.push(d);
@@ -183,10 +186,14 @@ impl Config {
         }
         for (id, site) in &self.site {
             if !is_slug(id) {
+                let line = match self.line_of(&format!("[site.{id}]")) {
+                    0 => self.line_of(&format!("[site.\"{id}\"]")),
+                    n => n,
+                };
                 diags.push(
                     Diagnostic::error(
                         path,
-                        self.line_of(&format!("[site.{id}]")),
+                        line,
                         format!("site id '{id}' is not a lowercase slug"),
                     )
                     .help("use lowercase letters, digits and '-', e.g. [site.cork]"),
@@ -303,6 +310,35 @@ impl Config {
         }
         start
     }
+}
+
+/// How to fix a book.toml error the TOML parser describes in its own terms.
+fn toml_hint(message: &str, line: &str) -> Option<String> {
+    let key = line.split('=').next().unwrap_or("").trim();
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|r| r.split('`').next())
+    {
+        return Some(if field == "book" {
+            "start book.toml with a [book] table: [book] and, below it, title = \"…\"".into()
+        } else {
+            format!("add {field} = … to this table")
+        });
+    }
+    if message.contains("expected a map") {
+        return Some(if key == "exclude" {
+            "write exclude as a table of reasons: exclude = { SOP-0140 = \"No sterilization at this site\" }".into()
+        } else {
+            format!("write {key} as a table: {key} = {{ name = value }}")
+        });
+    }
+    if message.contains("expected a sequence") {
+        return Some(format!("write {key} as a list: {key} = [\"a\", \"b\"]"));
+    }
+    if message.contains("expected a string") {
+        return Some(format!("quote the value: {key} = \"…\""));
+    }
+    Some("check the TOML syntax on this line: a value is `key = \"text\"` on one line, a list `[\"a\", \"b\"]`, a table header `[name]`".into())
 }
 
 pub fn is_slug(s: &str) -> bool {

@@ -68,6 +68,25 @@ impl Diagnostic {
     }
 }
 
+/// Text from input made safe for a terminal: control characters (escape sequences,
+/// a carriage return that would overwrite the line) are shown escaped.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", display_path(&self.file))?;
@@ -81,9 +100,9 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, ": {sev}: {}", self.message)?;
+        write!(f, ": {sev}: {}", printable(&self.message))?;
         if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
+            write!(f, "\n  help: {}", printable(help))?;
         }
         Ok(())
     }
@@ -202,6 +221,15 @@ mod tests {
         assert_eq!(
             d.to_string(),
             "procedures/a.md:14:3: error: unknown field 'efective'\n  help: rename it"
+        );
+    }
+
+    #[test]
+    fn control_characters_from_input_are_escaped() {
+        let d = Diagnostic::error("a.md", 1, "unknown market '\u{1b}[31mEU\r'");
+        assert_eq!(
+            d.to_string(),
+            "a.md:1: error: unknown market '\\u{1b}[31mEU\\r'"
         );
     }
 

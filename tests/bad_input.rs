@@ -249,3 +249,31 @@ fn an_empty_addendum_adapts_nothing_and_says_so() {
     );
     assert!(!t.page("cork", "SOP-0020").contains("adapted at Cork"));
 }
+
+#[test]
+fn book_toml_errors_say_how_to_fix_them() {
+    let cases = [
+        (
+            "[book]\ntitle = \"T\"\n[site.cork]\nname = \"Cork\n",
+            "book.toml:4:13: error: invalid basic string\n  help: check the TOML syntax on this line: a value is `key = \"text\"` on one line, a list `[\"a\", \"b\"]`, a table header `[name]`",
+        ),
+        (
+            "[site.cork]\nname = \"Cork\"\n",
+            "book.toml:1:1: error: missing field `book`\n  help: start book.toml with a [book] table: [book] and, below it, title = \"…\"",
+        ),
+        (
+            "[book]\ntitle = \"T\"\n[site.cork]\nname = \"Cork\"\nexclude = [\"SOP-0020\"]\n",
+            "book.toml:5:11: error: invalid type: sequence, expected a map\n  help: write exclude as a table of reasons: exclude = { SOP-0140 = \"No sterilization at this site\" }",
+        ),
+        (
+            "[book]\ntitle = \"T\"\n[site.\"Cork\"]\nname = \"Cork\"\n",
+            "book.toml:3: error: site id 'Cork' is not a lowercase slug\n  help: use lowercase letters, digits and '-', e.g. [site.cork]",
+        ),
+    ];
+    for (book, expected) in cases {
+        let t = SiteTest::new();
+        t.write("book.toml", book);
+        let err = t.expect_failure(&["check"]);
+        assert_eq!(first_line(&err), expected, "{book}");
+    }
+}
