@@ -333,3 +333,35 @@ fn obsolete_documents_are_listed_not_published_and_not_linked() {
         "{err}"
     );
 }
+
+#[test]
+fn a_commit_that_also_changed_another_site_shows_no_message_at_this_one() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &CAPA.replace("Global scope text.", "Global scope text, revised."),
+    );
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum(
+            "SOP-0020",
+            "HPRA finding",
+            "::: append #scope\nCork note.\n:::\n",
+        ),
+    );
+    t.commit("Cork: answer the HPRA finding on supplier CAPAs\n\nChange-Reason: HPRA inspection 2026-04\n");
+    t.build();
+    for file in ["SOP-0020.html", "history.json"] {
+        let boston = t.read(&format!("public/boston/preview/{file}"));
+        assert!(!boston.contains("HPRA"), "{file}: {boston}");
+        assert!(
+            boston
+                .contains("this change also concerns another site: its message is not shown here"),
+            "{file}"
+        );
+    }
+    let cork = t.page("cork", "SOP-0020");
+    assert!(cork.contains("Cork: answer the HPRA finding on supplier CAPAs"));
+    assert!(cork.contains("Change-Reason: HPRA inspection 2026-04"));
+}

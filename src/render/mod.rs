@@ -63,10 +63,18 @@ fn approvals(list: &[Approval], stamp: Option<&FileStamp>) -> Vec<ApprovalView> 
 }
 
 /// The commits of a document and its addendum together, newest first.
+/// The revision history of a page: the commits of the document and of the site's
+/// addendum. A commit that also changed another site's files is shown by date, author
+/// and hash only: its message may speak of that site, whose content stays its own.
+/// The subject shown for a commit that also changed another site's files.
+pub const WITHHELD: &str =
+    "(this change also concerns another site: its message is not shown here)";
+
 fn history_rows(
     doc: Option<&FileStamp>,
     add: Option<&FileStamp>,
     doc_label: &str,
+    other_site: impl Fn(&str) -> bool,
 ) -> Vec<HistoryRow> {
     let mut rows: Vec<(i64, String, HistoryRow)> = Vec::new();
     for (stamp, file) in [(doc, doc_label), (add, "addendum")] {
@@ -83,12 +91,19 @@ fn history_rows(
                     author: c.author.clone(),
                     commit: c.id.clone(),
                     commit_short: c.short().to_string(),
-                    subject: c.subject.clone(),
-                    trailers: c
-                        .trailers
-                        .iter()
-                        .map(|(k, v)| format!("{k}: {v}"))
-                        .collect(),
+                    subject: if other_site(&c.id) {
+                        WITHHELD.to_string()
+                    } else {
+                        c.subject.clone()
+                    },
+                    trailers: if other_site(&c.id) {
+                        Vec::new()
+                    } else {
+                        c.trailers
+                            .iter()
+                            .map(|(k, v)| format!("{k}: {v}"))
+                            .collect()
+                    },
                     file: file.to_string(),
                 },
             ));
@@ -174,6 +189,8 @@ pub struct Shared<'a> {
     known: markdown::KnownIds<'a>,
     /// Which documents publish an earlier revision in force, or none yet.
     in_force: &'a crate::inforce::InForceMap,
+    /// The sites whose files each commit changed, by commit id.
+    sites_of_commit: HashMap<String, BTreeSet<String>>,
     sanitizer: ammonia::Builder<'static>,
     sanitizer_without_ids: ammonia::Builder<'static>,
     cache: Mutex<HashMap<PieceKey, Arc<markdown::PieceHtml>>>,
@@ -208,7 +225,19 @@ impl<'a> Shared<'a> {
                 known.former.insert(f, &d.meta.id);
             }
         }
+        let mut sites_of_commit: HashMap<String, BTreeSet<String>> = HashMap::new();
+        for (path, file) in &stamps.files {
+            if let Some(site) = crate::layout::site_folder(path) {
+                for c in &file.commits {
+                    sites_of_commit
+                        .entry(c.id.clone())
+                        .or_default()
+                        .insert(site.to_string());
+                }
+            }
+        }
         Shared {
+            sites_of_commit,
             corpus,
             config,
             theme,
@@ -372,7 +401,7 @@ pub fn render_site(
                 &site_view,
                 build,
                 stamps,
-                shared.in_force,
+                shared,
             );
             let mut file: Vec<OutFile> = render_template(theme, "page.html", &view, &mut d)
                 .map(|bytes| OutFile {
@@ -659,8 +688,9 @@ fn page_view(
     site: &SiteView,
     build: &BuildView,
     stamps: &Stamps,
-    in_force: &crate::inforce::InForceMap,
+    shared: &Shared,
 ) -> PageView {
+    let in_force = shared.in_force;
     let m = &sd.doc.meta;
     let doc_stamp = stamps.get(&sd.doc.path);
     let add_stamp = sd.addendum.and_then(|a| stamps.get(&a.path));
@@ -671,6 +701,12 @@ fn page_view(
             "document"
         } else {
             "global"
+        },
+        |commit| {
+            shared
+                .sites_of_commit
+                .get(commit)
+                .is_some_and(|sites| sites.iter().any(|s| s != &site.id))
         },
     );
     let newest = history.first();
