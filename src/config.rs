@@ -244,11 +244,20 @@ impl Config {
         for (code, ty) in &self.types {
             if let Some(p) = &ty.id_pattern {
                 if let Err(e) = regex::Regex::new(p) {
-                    diags.push(Diagnostic::error(
-                        path,
-                        self.line_of_in_table(&format!("[types.{code}]"), "id-pattern"),
-                        format!("id-pattern of type {code} is not a valid regular expression: {e}"),
-                    ));
+                    let why = e.to_string();
+                    let why = why
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim_start_matches("error: ");
+                    diags.push(
+                        Diagnostic::error(
+                            path,
+                            self.line_of_in_table(&format!("[types.{code}]"), "id-pattern"),
+                            format!("id-pattern of type {code} is not a valid regular expression: {why}"),
+                        )
+                        .help("write a regular expression, e.g. id-pattern = \"^SOP-[0-9]{4}$\""),
+                    );
                 }
             }
         }
@@ -334,6 +343,9 @@ fn toml_hint(message: &str, line: &str) -> Option<String> {
     }
     if message.contains("expected a sequence") {
         return Some(format!("write {key} as a list: {key} = [\"a\", \"b\"]"));
+    }
+    if message.contains("TOML datetime") {
+        return Some(format!("write the date without quotes: {key} = 2026-01-01"));
     }
     if message.contains("expected a string") {
         return Some(format!("quote the value: {key} = \"…\""));

@@ -91,20 +91,18 @@ pub fn select(
             }
             None if pending => {
                 map.not_yet.insert(doc.path.clone());
-                let when = match doc.meta.effective {
-                    Some(e) => format!(
-                        "becomes effective on {e}, after the as-of date{}",
-                        as_of.map_or_else(String::new, |t| format!(" {t}"))
-                    ),
-                    None => "has no effective date".to_string(),
-                };
-                diags.push(
-                    Diagnostic::warning(&*doc.path, doc.line("effective"), format!(
-                        "{} {when}, and no earlier revision is in force: it is not published yet",
-                        doc.meta.id,
-                    ))
-                    .help("this is expected before a new document takes effect; otherwise check the effective date"),
-                );
+                // Without an effective date the document is already reported as an
+                // error; the warning is for a date still to come.
+                if let Some(e) = doc.meta.effective {
+                    diags.push(
+                        Diagnostic::warning(&*doc.path, doc.line("effective"), format!(
+                            "{} becomes effective on {e}, after the as-of date{}, and no earlier revision is in force: it is not published yet",
+                            doc.meta.id,
+                            as_of.map_or_else(String::new, |t| format!(" {t}")),
+                        ))
+                        .help("this is expected before a new document takes effect; otherwise check the effective date"),
+                    );
+                }
             }
             None => {}
         }

@@ -59,11 +59,14 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
         for former in &doc.meta.former_ids {
             if ids.contains_key(former.as_str()) {
                 ids_unique = false;
-                diags.push(Diagnostic::error(
-                    &*doc.path,
-                    0,
-                    format!("former id {former} is the id of a current document"),
-                ));
+                diags.push(
+                    Diagnostic::error(
+                        &*doc.path,
+                        doc.line("former-ids"),
+                        format!("former id {former} is the id of a current document"),
+                    )
+                    .help("an id in use cannot also be a former id: remove it from former-ids"),
+                );
             }
         }
         for s in &doc.meta.supersedes {
@@ -104,7 +107,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
                     diags.push(
                         Diagnostic::error(
                             &*doc.path,
-                            0,
+                            doc.line("markets"),
                             format!(
                                 "unknown market '{market}'{}",
                                 did_you_mean(market, known.iter().copied())
@@ -303,7 +306,7 @@ fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
                 diags.push(
                     Diagnostic::error(
                         &*doc.path,
-                        0,
+                        doc.line("id"),
                         format!(
                             "id {} does not match the id-pattern of type {}: {pattern}",
                             doc.meta.id, doc.meta.doc_type

@@ -83,7 +83,7 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         if let Some(h) = crate::diag::serde_hint(&e.message) {
             d = d.help(h);
         } else if e.message.contains("YYYY-MM-DD") {
-            // The message already says how to write it.
+            d = d.help("a date is year-month-day with a real month and day, e.g. 2026-03-01");
         } else if e.message.contains("invalid type") {
             d = d.help(
                 "check the value's form against docs/format.md, e.g. a list is written [A, B]",
