@@ -295,10 +295,18 @@ impl Config {
     }
 
     /// 1-based line of the first line of book.toml containing `needle`, or 0.
+    /// A table header (`[site.cork]`) is matched only where a line starts with it, so
+    /// a comment or a value that mentions it is not taken for it.
     pub fn line_of(&self, needle: &str) -> usize {
         self.source
             .lines()
-            .position(|l| l.contains(needle))
+            .position(|l| {
+                if needle.starts_with('[') {
+                    l.trim_start().starts_with(needle)
+                } else {
+                    l.contains(needle)
+                }
+            })
             .map_or(0, |i| i + 1)
     }
 
