@@ -418,8 +418,6 @@ pub struct OutputManifest {
 /// What a finished write says about itself.
 #[derive(Debug, Default)]
 pub struct Written {
-    /// Version folders written (`<site>/<version>`).
-    pub versions: Vec<String>,
     /// Warnings: recovered leftovers, a stale lock, a previous tree left behind.
     pub notes: Vec<String>,
 }
@@ -534,10 +532,6 @@ impl Output {
         listing: &[SiteListing],
     ) -> Result<Written, OutputError> {
         let mut written = Written {
-            versions: new
-                .iter()
-                .map(|v| format!("{}/{}", v.site, v.version))
-                .collect(),
             notes: self.notes.clone(),
         };
         for v in &new {
