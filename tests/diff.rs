@@ -152,3 +152,40 @@ fn diff_as_html_and_across_a_rename() {
         "{html}"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    use std::io::Read;
+    let mut t = SiteTest::new();
+    // More than a pipe buffer of report, so the writer meets the closed pipe.
+    for i in 0..1500 {
+        t.write(
+            &format!("procedures/global/extra-{i:04}.md"),
+            &doc(
+                &format!("SOP-{:04}", 1000 + i),
+                "T",
+                "",
+                "## A {#a}\nText.\n",
+            ),
+        );
+    }
+    t.commit("Many");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_procsite"))
+        .args(["report", "--format", "md"])
+        .current_dir(t.root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    let read = child.stdout.take().unwrap().read_exact(&mut first);
+    if read.is_err() {
+        let out = child.wait_with_output().unwrap();
+        panic!("{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // The pipe is closed here, as `| head -c 16` would.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
