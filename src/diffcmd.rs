@@ -27,13 +27,17 @@ pub struct DiffReport {
     pub removed: Vec<String>,
     /// Against global (no versions given), or between the two versions.
     pub changed: Vec<DocDiff>,
+    /// Against global: the site's own documents, which have no global text.
+    pub site_only: Vec<String>,
 }
 
+/// Each document a site publishes at `refname` (the work tree when None): its texts,
+/// and whether it is the site's own.
 fn texts(
     root: &Path,
     refname: Option<String>,
     site: &str,
-) -> Result<BTreeMap<String, DocText>, Diagnostics> {
+) -> Result<BTreeMap<String, (DocText, bool)>, Diagnostics> {
     let r = build::render(&BuildOptions {
         root: root.to_path_buf(),
         refname,
@@ -44,10 +48,37 @@ fn texts(
     if r.diags.has_errors() {
         return Err(r.diags);
     }
-    Ok(r.cells
-        .get(site)
-        .map(|c| c.texts.clone())
-        .unwrap_or_default())
+    let Some(cells) = r.cells.get(site) else {
+        return Ok(BTreeMap::new());
+    };
+    Ok(cells
+        .texts
+        .iter()
+        .map(|(id, t)| {
+            let own = cells
+                .cells
+                .iter()
+                .any(|c| &c.doc == id && c.state == "site-only");
+            (id.clone(), (t.clone(), own))
+        })
+        .collect())
+}
+
+/// A document the site does not publish, asked for by id: an error, not "identical".
+fn unknown_doc(site: &str, doc: &str, known: &BTreeMap<String, (DocText, bool)>) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    d.push(
+        crate::diag::Diagnostic::error(
+            "DOC",
+            0,
+            format!(
+                "site {site} publishes no document {doc}{}",
+                crate::diag::did_you_mean(doc, known.keys().map(String::as_str))
+            ),
+        )
+        .help("give the id of a document the site publishes (its index lists them)"),
+    );
+    d
 }
 
 /// A published version name (`2026.1`) as its release tag, or the name as a ref.
@@ -106,10 +137,17 @@ pub fn diff(
         added: Vec::new(),
         removed: Vec::new(),
         changed: Vec::new(),
+        site_only: Vec::new(),
     };
     if from.is_none() && to.is_none() {
-        for (id, t) in texts(root, None, site)?.iter().filter(|(id, _)| wanted(id)) {
-            if let Some(global) = &t.global {
+        let all = texts(root, None, site)?;
+        if let Some(d) = doc.filter(|d| !all.contains_key(*d)) {
+            return Err(unknown_doc(site, d, &all));
+        }
+        for (id, (t, own)) in all.iter().filter(|(id, _)| wanted(id)) {
+            if *own {
+                report.site_only.push(format!("{id} {}", t.title));
+            } else if let Some(global) = &t.global {
                 report.changed.push(doc_diff(
                     id,
                     &t.title,
@@ -125,6 +163,13 @@ pub fn diff(
     let (from_ref, to_ref) = (from.map(|f| as_ref(root, f)), to.map(|t| as_ref(root, t)));
     let old = texts(root, from_ref.clone(), site)?;
     let new = texts(root, to_ref.clone(), site)?;
+    if let Some(d) = doc.filter(|d| !old.contains_key(*d) && !new.contains_key(*d)) {
+        let mut both = old.clone();
+        both.extend(new.clone());
+        return Err(unknown_doc(site, d, &both));
+    }
+    let old: BTreeMap<String, DocText> = old.into_iter().map(|(k, (t, _))| (k, t)).collect();
+    let new: BTreeMap<String, DocText> = new.into_iter().map(|(k, (t, _))| (k, t)).collect();
     let (a, b) = (from.unwrap_or("work tree"), to.unwrap_or("work tree"));
     for (id, t) in new.iter().filter(|(id, _)| wanted(id)) {
         match old.get(id) {
@@ -156,6 +201,12 @@ pub fn to_text(r: &DiffReport, stat: bool) -> String {
     }
     for rm in &r.removed {
         s.push_str(&format!("removed: {rm}\n"));
+    }
+    for own in &r.site_only {
+        s.push_str(&format!(
+            "site-only: {own} (a document of site {} only: no global text to compare with)\n",
+            r.site
+        ));
     }
     for c in &r.changed {
         if stat {

@@ -189,3 +189,24 @@ fn a_reader_that_stops_early_ends_the_output_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(out.status.code(), Some(101), "{stderr}");
 }
+
+#[test]
+fn an_unknown_document_is_an_error_and_a_site_document_has_no_global_text() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/sites/cork/wi.md",
+        "---\nid: WI-CORK-1\ntitle: Cork line clearance\nstatus: draft\n---\nText.\n",
+    );
+    t.commit("Site document");
+    let err = t.expect_failure(&["diff", "--site", "boston", "SOP-0021"]);
+    assert_eq!(
+        err,
+        "DOC: error: site boston publishes no document SOP-0021 (did you mean 'SOP-0020'?)\n  help: give the id of a document the site publishes (its index lists them)\ndiff failed: 1 error(s), 0 warning(s)\n"
+    );
+    let out = t.run(&["diff", "--site", "cork", "WI-CORK-1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "site-only: WI-CORK-1 Cork line clearance (a document of site cork only: no global text to compare with)\n"
+    );
+}
