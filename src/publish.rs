@@ -109,7 +109,15 @@ pub fn write_tree(
                 .iter()
                 .map(|v| link(v, format!("{}/{INDEX}", v.version)))
                 .collect(),
-            withdrawn: withdrawn.clone(),
+            // A tag whose version is published here is not "never published".
+            withdrawn: withdrawn
+                .iter()
+                .filter(|w| {
+                    let v = crate::repo::git::version_of_tag(&w.tag, &config.build.release_tags);
+                    !s.releases.iter().any(|r| r.version == v)
+                })
+                .cloned()
+                .collect(),
             build: stamp.clone(),
             portal_href: format!("../{INDEX}"),
         };
