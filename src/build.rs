@@ -104,20 +104,32 @@ fn previous_texts(
         .find_map(|(t, _, _)| {
             let version = repo::git::version_of_tag(t, &config.build.release_tags);
             let r = render(&BuildOptions {
-                root: req.root.clone(),
-                refname: Some(t.clone()),
-                release: true,
-                version: Some(version.clone()),
                 no_html: true,
-                ..Default::default()
+                ..release_request(&req.root, t, &version)
             });
-            (!r.diags.has_errors()).then(|| {
-                (
-                    version,
-                    r.cells.into_iter().map(|(s, c)| (s, c.texts)).collect(),
-                )
-            })
+            (!r.diags.has_errors()).then(|| (version, r.texts()))
         })
+}
+
+/// The request that builds release tag `tag`, of version `version`, from git objects.
+pub fn release_request(root: &std::path::Path, tag: &str, version: &str) -> BuildOptions {
+    BuildOptions {
+        root: root.to_path_buf(),
+        refname: Some(tag.to_string()),
+        release: true,
+        version: Some(version.to_string()),
+        ..Default::default()
+    }
+}
+
+impl Rendered {
+    /// Each site's published texts, by document id.
+    pub fn texts(&self) -> SiteTexts {
+        self.cells
+            .iter()
+            .map(|(s, c)| (s.clone(), c.texts.clone()))
+            .collect()
+    }
 }
 
 /// Reads the sources, the configuration and the history, once.

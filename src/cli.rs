@@ -142,12 +142,15 @@ fn parse_date(s: &str) -> Result<crate::model::Date, String> {
     crate::model::Date::parse(s)
 }
 
+/// Prints the diagnostics and counts what it printed (a diagnostic reported twice is
+/// printed, and counted, once).
 fn print_diagnostics(diags: Diagnostics) -> (usize, usize) {
-    let (errors, warnings) = (diags.error_count(), diags.warning_count());
-    for d in diags.into_sorted() {
+    let sorted = diags.into_sorted();
+    for d in &sorted {
         eprintln!("{d}");
     }
-    (errors, warnings)
+    let errors = sorted.iter().filter(|d| d.is_error()).count();
+    (errors, sorted.len() - errors)
 }
 
 fn verify(dir: &std::path::Path) -> ExitCode {
@@ -237,24 +240,20 @@ pub fn run(cli: Cli) -> ExitCode {
                 ..source.options(cli.root)
             };
             let rendered = build::render(&opts);
-            let (config, theme) = match (rendered.config, rendered.theme) {
-                (Some(c), Some(t)) if !rendered.diags.has_errors() => (c, t),
-                _ => return failed("report", rendered.diags, false),
+            let (Some(config), Some(theme)) = (&rendered.config, &rendered.theme) else {
+                return failed("report", rendered.diags, false);
             };
-            let report = crate::report::assemble(&config, &rendered.cells, &rendered.titles);
+            if rendered.diags.has_errors() {
+                return failed("report", rendered.diags, false);
+            }
+            let report = crate::report::assemble(config, &rendered.cells, &rendered.titles);
             let text = match format.as_str() {
                 "json" => crate::report::to_json(&report),
                 "csv" => crate::report::to_csv(&report),
                 "html" => {
-                    let view = build::build_view(
-                        &rendered.plan.version,
-                        &rendered.info,
-                        opts.release,
-                        rendered.plan.as_of,
-                    );
                     let mut d = Diagnostics::new();
-                    match crate::render::render_report(&config, &theme, &view, report, &mut d) {
-                        Some(files) => String::from_utf8_lossy(&files[0].bytes).into_owned(),
+                    match build::report_files(&rendered, config, theme, opts.release, &mut d) {
+                        Some((files, _)) => String::from_utf8_lossy(&files[0].bytes).into_owned(),
                         None => {
                             print_diagnostics(d);
                             return ExitCode::from(1);

@@ -142,19 +142,6 @@ impl Diagnostics {
         self.items.iter().any(Diagnostic::is_error)
     }
 
-    /// Errors as printed: the same diagnostic reported twice counts once.
-    pub fn error_count(&self) -> usize {
-        self.clone()
-            .into_sorted()
-            .iter()
-            .filter(|d| d.is_error())
-            .count()
-    }
-
-    pub fn warning_count(&self) -> usize {
-        self.clone().into_sorted().len() - self.error_count()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }

@@ -593,7 +593,7 @@ impl Output {
             &next.join(MARKER),
             b"This folder is written by procsite. Its contents are replaced on each build.\n",
         )?;
-        let mut counter = Counter::default();
+        let mut counter = Counter::new();
         let mut top = OutputManifest {
             format: 1,
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -640,8 +640,12 @@ impl Output {
                 let latest = format!("{}/{LATEST}", s.site);
                 // The newest release is in place already: linked or just written.
                 link_tree(&next.join(&rel), &next.join(&latest), &mut counter)?;
-                top.versions
-                    .insert(latest, hash_file(&next.join(&rel).join(MANIFEST_FILE))?);
+                // A copy: its manifest is the one already hashed for the version.
+                let hash = match top.versions.get(&rel) {
+                    Some(h) => h.clone(),
+                    None => hash_file(&next.join(&rel).join(MANIFEST_FILE))?,
+                };
+                top.versions.insert(latest, hash);
             }
         }
         for f in &tree_files {
@@ -767,16 +771,22 @@ fn hash_file(path: &Path) -> FsResult<String> {
 }
 
 /// Counts files staged, for the failure-injection test hook.
-#[derive(Default)]
 struct Counter {
     written: usize,
+    /// Read once: the hook is consulted for every file staged.
+    fail_after: Option<usize>,
 }
 
 impl Counter {
+    fn new() -> Counter {
+        Counter {
+            written: 0,
+            fail_after: hook("PROCSITE_TEST_FAIL_AFTER_FILES").and_then(|v| v.parse().ok()),
+        }
+    }
+
     fn tick(&mut self, path: &Path) -> FsResult<()> {
-        let fail_after: Option<usize> =
-            hook("PROCSITE_TEST_FAIL_AFTER_FILES").and_then(|v| v.parse().ok());
-        if fail_after == Some(self.written) {
+        if self.fail_after == Some(self.written) {
             return Err(FsError {
                 action: "cannot write",
                 path: path.to_path_buf(),

@@ -55,7 +55,10 @@ fn link(v: &ListedVersion, href: String) -> VersionLink {
     VersionLink {
         version: v.version.clone(),
         date: v.date.clone(),
-        commit_short: v.commit.as_ref().map(|c| c[..c.len().min(10)].to_string()),
+        commit_short: v
+            .commit
+            .as_deref()
+            .map(|c| crate::repo::git::short_id(c).to_string()),
         dirty: v.dirty,
         href,
     }
@@ -175,8 +178,8 @@ pub struct BuildSummary {
 
 /// Builds and writes. With any error, nothing is written and the diagnostics come back.
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
-    let rendered = build::render(opts);
-    let mut diags = rendered.diags.clone();
+    let mut rendered = build::render(opts);
+    let mut diags = std::mem::take(&mut rendered.diags);
     if opts.release && rendered.plan.version == build::PREVIEW_VERSION {
         diags.push(
             Diagnostic::error("--release", 0, "a release needs a version").help(
@@ -410,13 +413,9 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
             continue;
         }
         let opts = BuildOptions {
-            root: root.to_path_buf(),
-            refname: Some(tag.clone()),
-            release: true,
-            version: Some(version.clone()),
             no_html: !missing,
             previous: previous.take(),
-            ..Default::default()
+            ..build::release_request(root, tag, &version)
         };
         let rendered = build::render(&opts);
         if rendered.diags.has_errors() {
@@ -437,14 +436,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
             refused.push(tag.clone());
             continue;
         }
-        previous = Some((
-            version.clone(),
-            rendered
-                .cells
-                .iter()
-                .map(|(s, c)| (s.clone(), c.texts.clone()))
-                .collect(),
-        ));
+        previous = Some((version.clone(), rendered.texts()));
         if missing {
             let date = rendered.plan.as_of.map(|d| d.to_string());
             let before = folders.len();
@@ -477,13 +469,10 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
             .rev()
             .filter(|(t, _, _)| !config.release.withdrawn.contains_key(t) && !refused.contains(t))
             .map(|(t, _, _)| {
+                let version = crate::repo::git::version_of_tag(t, glob);
                 build::render(&BuildOptions {
-                    root: root.to_path_buf(),
-                    refname: Some(t.clone()),
-                    release: true,
-                    version: Some(crate::repo::git::version_of_tag(t, glob)),
                     no_html: true,
-                    ..Default::default()
+                    ..build::release_request(root, t, &version)
                 })
             })
             .find(|r| !r.diags.has_errors())

@@ -84,8 +84,13 @@ impl CommitInfo {
     }
 
     pub fn short(&self) -> &str {
-        &self.id[..self.id.len().min(10)]
+        short_id(&self.id)
     }
+}
+
+/// A commit id as pages show it: its first 10 characters.
+pub fn short_id(id: &str) -> &str {
+    &id[..id.len().min(10)]
 }
 
 impl GitRepo {
