@@ -59,7 +59,7 @@ fn hostile_repo(body: &str) -> tempfile::TempDir {
 /// In a child process: checks one repository, prints seconds and peak RSS in KiB.
 fn check_one(root: &str) {
     let t = Instant::now();
-    let diags = build::check_all(&BuildOptions {
+    let rendered = build::check_all(&BuildOptions {
         root: PathBuf::from(root),
         ..Default::default()
     });
@@ -72,7 +72,12 @@ fn check_one(root: &str) {
                 .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
         })
         .unwrap_or_default();
-    let errors = diags.into_sorted().iter().filter(|d| d.is_error()).count();
+    let errors = rendered
+        .diags
+        .into_sorted()
+        .iter()
+        .filter(|d| d.is_error())
+        .count();
     println!("{secs} {peak} {errors}");
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::{self, Config};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::inforce::{self, InForceMap};
 use crate::manifest;
 use crate::parse::{self, Corpus};
@@ -33,6 +33,8 @@ pub struct Rendered {
     pub diags: Diagnostics,
     /// How long each phase took, for the benchmark.
     pub timings: Vec<(&'static str, std::time::Duration)>,
+    /// How many documents each rendered site publishes.
+    pub documents: BTreeMap<String, usize>,
     /// Every site's harmonization cells and composed texts.
     pub cells: BTreeMap<String, crate::report::SiteCells>,
     /// Every document's title, for the report.
@@ -149,13 +151,13 @@ pub fn load(req: &BuildOptions, diags: &mut Diagnostics) -> Option<Loaded> {
     };
     if source.sources.files.is_empty() {
         diags.push(
-            Diagnostic::error(parse::PROCEDURES_DIR, 0, "there are no documents in procedures/")
+            Diagnostic::error(Code::NoDocuments, parse::PROCEDURES_DIR, 0, "there are no documents in procedures/")
                 .help("add global documents under procedures/global/ and site files under procedures/sites/<site>/"),
         );
     }
     if source.info.shallow {
         diags.push(
-            Diagnostic::warning(".git", 0, "this is a shallow clone: revisions, changes and approval evidence are incomplete")
+            Diagnostic::warning(Code::ShallowClone, ".git", 0, "this is a shallow clone: revisions, changes and approval evidence are incomplete")
                 .help("fetch the whole history (git fetch --unshallow; in CI, a checkout with fetch-depth 0)"),
         );
     }
@@ -176,6 +178,7 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
     if !ids_unique {
         diags.push(
             Diagnostic::warning(
+                Code::NotChecked,
                 parse::PROCEDURES_DIR,
                 0,
                 "ids clash, so sites were not composed and links and anchors were not checked",
@@ -215,7 +218,26 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
 }
 
 /// Loads, checks, composes every site and renders the planned ones, all in memory.
+/// The levels of `[diagnostics]` are applied to what it reports.
 pub fn render(req: &BuildOptions) -> Rendered {
+    let mut rendered = render_unleveled(req);
+    if let Some(config) = &rendered.config {
+        let release = req.release || rendered.plan.release;
+        rendered.diags.apply_levels(&config.levels(), release);
+    }
+    rendered
+}
+
+/// One site's part of a run: its files and document count when rendered, its
+/// report cells and its diagnostics.
+type SiteRun = (
+    String,
+    Option<(Vec<OutFile>, usize)>,
+    crate::report::SiteCells,
+    Diagnostics,
+);
+
+fn render_unleveled(req: &BuildOptions) -> Rendered {
     let mut diags = Diagnostics::new();
     let mut rendered = Rendered {
         config: None,
@@ -225,6 +247,7 @@ pub fn render(req: &BuildOptions) -> Rendered {
         sites: Vec::new(),
         diags: Diagnostics::new(),
         timings: Vec::new(),
+        documents: BTreeMap::new(),
         cells: Default::default(),
         titles: Default::default(),
     };
@@ -233,11 +256,13 @@ pub fn render(req: &BuildOptions) -> Rendered {
         rendered.timings.push((phase, clock.elapsed()));
         clock = std::time::Instant::now();
     };
+    req.progress.stage("reading sources and history");
     let Some(loaded) = load(req, &mut diags) else {
         rendered.diags = diags;
         return rendered;
     };
     lap(&mut rendered, "read sources and walk history");
+    req.progress.stage("checking");
     let plan = Plan::settle(req, &loaded.config, &loaded.source.info, &mut diags);
     rendered.info = loaded.source.info.clone();
     if let Some(tag) = &plan.tag {
@@ -278,14 +303,15 @@ pub fn render(req: &BuildOptions) -> Rendered {
     };
     let shared = render::Shared::new(&corpus, &in_force, &config, &theme, &build, &stamps);
     let ids: Vec<&String> = config.site.keys().collect();
+    req.progress.stage(if plan.html {
+        "composing and rendering"
+    } else {
+        "composing"
+    });
+    req.progress.sites(ids.len());
     // Every site is composed (the report spans them all); the planned ones are
     // rendered. A site's own problems are reported by the build that renders it.
-    let sites: Vec<(
-        String,
-        Option<Vec<OutFile>>,
-        crate::report::SiteCells,
-        Diagnostics,
-    )> = ids
+    let sites: Vec<SiteRun> = ids
         .par_iter()
         .map(|id| {
             let mut d = Diagnostics::new();
@@ -295,25 +321,28 @@ pub fn render(req: &BuildOptions) -> Rendered {
                 let before = previous
                     .as_ref()
                     .map(|(v, texts)| (v.as_str(), texts.get(*id).cloned().unwrap_or_default()));
-                render::render_site(
+                let files = render::render_site(
                     &shared,
                     &site_plan,
                     &docs,
                     &cells,
                     before.as_ref().map(|(v, t)| (*v, t)),
                     &mut d,
-                )
+                );
+                (files, docs.len())
             });
             if !plan.sites.contains(id) {
                 d = Diagnostics::new();
             }
+            req.progress.site_done();
             (id.to_string(), files, cells, d)
         })
         .collect();
     for (id, files, cells, d) in sites {
         diags.extend(d.into_sorted());
-        if let Some(files) = files {
+        if let Some((files, documents)) = files {
             rendered.sites.push((id.clone(), files));
+            rendered.documents.insert(id.clone(), documents);
         }
         rendered.cells.insert(id, cells);
     }
@@ -364,7 +393,7 @@ pub fn compose_site<'a>(
 /// Says that composing and link checks were skipped because of unreadable files.
 fn report_skipped(diags: &mut Diagnostics, files: usize) {
     diags.push(
-        Diagnostic::warning(
+        Diagnostic::warning(Code::NotChecked,
             parse::PROCEDURES_DIR,
             0,
             format!("{files} file(s) could not be read; sites were not composed, so links and anchors were not checked"),
@@ -423,12 +452,11 @@ fn stamp_corpus(corpus: &parse::Corpus, source: &repo::Source, config: &Config) 
 }
 
 /// Validates every site without writing anything.
-pub fn check_all(opts: &BuildOptions) -> Diagnostics {
+pub fn check_all(opts: &BuildOptions) -> Rendered {
     render(&BuildOptions {
         sites: Vec::new(),
         ..opts.clone()
     })
-    .diags
 }
 
 /// A site's rendered files as a version folder, with its manifest.

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::build::{self, BuildOptions};
 use crate::diag::{display_path, Diagnostics};
+use crate::diagfmt::{Counts, Format};
+use crate::progress::Progress;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -19,6 +21,12 @@ pub struct Cli {
     /// The repository root, where book.toml is.
     #[arg(long, global = true, default_value = ".", value_name = "DIR")]
     pub root: PathBuf,
+    /// No progress bar (it is also hidden when stderr is not a terminal or CI is set).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Every diagnostic even when there are many, and how long each stage took.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -55,7 +63,16 @@ impl SourceArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate everything and print file:line diagnostics; exit 1 on errors.
+    ///
+    /// Every diagnostic has a code (docs/diagnostics.md); `[diagnostics]` in book.toml
+    /// sets a code's level, except in release mode for the codes that protect a release.
     Check {
+        /// text for people; json; github (workflow annotations); gitlab (code quality).
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Exit 1 on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
         #[command(flatten)]
         source: SourceArgs,
     },
@@ -115,20 +132,59 @@ pub enum Command {
     },
 }
 
-/// Prints the diagnostics of a failed command with its summary line; exit code 1.
-fn failed(what: &str, diags: Diagnostics, nothing_written: bool) -> ExitCode {
-    // A write that stopped part-way, or an interrupted one this run finished or
-    // undid, changed the output: the summary must not say otherwise.
-    let partial = diags.any_starts_with(crate::output::PARTIAL)
-        || diags.any_starts_with(crate::output::RECOVERED);
-    let (errors, warnings) = print_diagnostics(diags);
-    let tail = if nothing_written && !partial {
-        "; nothing was written, the output is as it was"
-    } else {
-        ""
-    };
-    eprintln!("{what} failed: {errors} error(s), {warnings} warning(s){tail}");
-    ExitCode::from(1)
+/// How a command speaks to the person running it.
+#[derive(Debug, Clone, Copy)]
+struct Ui {
+    verbose: bool,
+    quiet: bool,
+}
+
+impl Ui {
+    fn progress(self) -> Progress {
+        Progress::on_terminal(self.quiet)
+    }
+
+    /// Prints the diagnostics of a failed command with its summary line; exit code 1.
+    fn failed(self, what: &str, diags: Diagnostics, nothing_written: bool) -> ExitCode {
+        // A write that stopped part-way, or an interrupted one this run finished or
+        // undid, changed the output: the summary must not say otherwise.
+        let partial = diags.any_starts_with(crate::output::PARTIAL)
+            || diags.any_starts_with(crate::output::RECOVERED);
+        let Counts { errors, warnings } = self.print_diagnostics(diags);
+        let tail = if nothing_written && !partial {
+            "; nothing was written, the output is as it was"
+        } else {
+            ""
+        };
+        eprintln!("{what} failed: {errors} error(s), {warnings} warning(s){tail}");
+        ExitCode::from(1)
+    }
+
+    /// Prints the diagnostics (many warnings of one code shortened unless verbose)
+    /// and counts them (a diagnostic reported twice is printed, and counted, once).
+    fn print_diagnostics(self, diags: Diagnostics) -> Counts {
+        let sorted = diags.into_sorted();
+        eprint!("{}", crate::diagfmt::to_text(&sorted, self.verbose));
+        Counts::of(&sorted)
+    }
+
+    /// With --verbose, how long each stage took.
+    fn timings(self, timings: &[(&'static str, std::time::Duration)]) {
+        if self.verbose {
+            for (stage, took) in timings {
+                eprintln!("  {:>8.3} s  {stage}", took.as_secs_f64());
+            }
+        }
+    }
+}
+
+/// "1.2 MB" and the like, for summaries.
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b if b >= 1_000 => format!("{:.1} kB", b as f64 / 1e3),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// What the output's owner says besides errors: recovered leftovers, a stale lock.
@@ -140,17 +196,6 @@ fn print_notes(notes: &[String]) {
 
 fn parse_date(s: &str) -> Result<crate::model::Date, String> {
     crate::model::Date::parse(s)
-}
-
-/// Prints the diagnostics and counts what it printed (a diagnostic reported twice is
-/// printed, and counted, once).
-fn print_diagnostics(diags: Diagnostics) -> (usize, usize) {
-    let sorted = diags.into_sorted();
-    for d in &sorted {
-        eprintln!("{d}");
-    }
-    let errors = sorted.iter().filter(|d| d.is_error()).count();
-    (errors, sorted.len() - errors)
 }
 
 fn verify(dir: &std::path::Path) -> ExitCode {
@@ -183,6 +228,10 @@ fn verify(dir: &std::path::Path) -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
+    let ui = Ui {
+        verbose: cli.verbose,
+        quiet: cli.quiet,
+    };
     match cli.command {
         Command::Verify { dir } => verify(&dir),
         Command::Diff {
@@ -231,7 +280,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     print!("{}", crate::diffcmd::to_text(&r, stat));
                     ExitCode::SUCCESS
                 }
-                Err(diags) => failed("diff", diags, false),
+                Err(diags) => ui.failed("diff", diags, false),
             }
         }
         Command::Report { format, source } => {
@@ -241,10 +290,10 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             let rendered = build::render(&opts);
             let (Some(config), Some(theme)) = (&rendered.config, &rendered.theme) else {
-                return failed("report", rendered.diags, false);
+                return ui.failed("report", rendered.diags, false);
             };
             if rendered.diags.has_errors() {
-                return failed("report", rendered.diags, false);
+                return ui.failed("report", rendered.diags, false);
             }
             let report = crate::report::assemble(config, &rendered.cells, &rendered.titles);
             let text = match format.as_str() {
@@ -255,7 +304,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     match build::report_files(&rendered, config, theme, opts.release, &mut d) {
                         Some((files, _)) => String::from_utf8_lossy(&files[0].bytes).into_owned(),
                         None => {
-                            print_diagnostics(d);
+                            ui.print_diagnostics(d);
                             return ExitCode::from(1);
                         }
                     }
@@ -267,7 +316,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Publish { out } => match crate::publish::publish(&cli.root, out) {
             Ok(summary) => {
-                let (errors, warnings) = print_diagnostics(summary.diags);
+                let Counts { errors, warnings } = ui.print_diagnostics(summary.diags);
                 print_notes(&summary.notes);
                 for (tag, version) in &summary.built {
                     println!("published {tag} as version {version}");
@@ -293,16 +342,44 @@ pub fn run(cli: Cli) -> ExitCode {
                     ExitCode::from(1)
                 }
             }
-            Err(diags) => failed("publish", diags, true),
+            Err(diags) => ui.failed("publish", diags, true),
         },
-        Command::Check { source } => {
-            let opts = source.options(cli.root);
-            let (errors, warnings) = print_diagnostics(build::check_all(&opts));
-            if errors > 0 {
-                eprintln!("check failed: {errors} error(s), {warnings} warning(s)");
+        Command::Check {
+            format,
+            deny_warnings,
+            source,
+        } => {
+            let opts = BuildOptions {
+                progress: ui.progress(),
+                ..source.options(cli.root)
+            };
+            let rendered = build::check_all(&opts);
+            opts.progress.finish();
+            let sorted = rendered.diags.into_sorted();
+            let Counts { errors, warnings } = Counts::of(&sorted);
+            let text = crate::diagfmt::render(format, &sorted, ui.verbose);
+            if format == Format::Text {
+                eprint!("{text}");
+            } else {
+                print!("{text}");
+            }
+            ui.timings(&rendered.timings);
+            let documents = rendered.titles.len();
+            let sites = rendered.cells.len();
+            if errors > 0 || (deny_warnings && warnings > 0) {
+                let why = if errors > 0 { "" } else { " (--deny-warnings)" };
+                eprintln!("check failed: {errors} error(s), {warnings} warning(s){why}");
                 ExitCode::from(1)
             } else {
-                println!("check passed: 0 errors, {warnings} warning(s)");
+                let line = format!(
+                    "check passed: {sites} site(s), {documents} document(s), 0 errors, {warnings} warning(s)"
+                );
+                // Machine output owns stdout.
+                if format == Format::Text {
+                    println!("{line}");
+                } else {
+                    eprintln!("{line}");
+                }
                 ExitCode::SUCCESS
             }
         }
@@ -317,12 +394,16 @@ pub fn run(cli: Cli) -> ExitCode {
                 out,
                 sites,
                 version,
+                progress: ui.progress(),
                 ..source.options(cli.root)
             };
-            match crate::publish::build(&opts) {
+            let result = crate::publish::build(&opts);
+            opts.progress.finish();
+            match result {
                 Ok(summary) => {
                     let out = summary.out.strip_prefix(".").unwrap_or(&summary.out);
-                    let (_, warnings) = print_diagnostics(summary.diags);
+                    let Counts { warnings, .. } = ui.print_diagnostics(summary.diags);
+                    ui.timings(&summary.timings);
                     print_notes(&summary.notes);
                     for site in &summary.unchanged {
                         println!(
@@ -337,8 +418,10 @@ pub fn run(cli: Cli) -> ExitCode {
                         .collect();
                     let pages: usize = written.iter().map(|(_, n)| n).sum();
                     println!(
-                        "built {} site(s), {pages} page(s), version {} into {} in {:.2} s{}",
+                        "built {} site(s): {} document(s), {pages} page(s), {}, version {} into {} in {:.2} s{}",
                         written.len(),
+                        summary.documents,
+                        size(summary.bytes),
                         summary.version,
                         display_path(out),
                         started.elapsed().as_secs_f64(),
@@ -351,7 +434,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     println!("open {}", display_path(&out.join("index.html")));
                     ExitCode::SUCCESS
                 }
-                Err(diags) => failed("build", diags, true),
+                Err(diags) => ui.failed("build", diags, true),
             }
         }
     }

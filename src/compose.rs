@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::parse::blocks::{evaluate, flatten, CondLine, SiteCtx};
 use crate::parse::markdown::{headings, slugify, Heading, Slugs};
 use crate::parse::{Addendum, Directive, Document, Node, OpKind};
@@ -116,6 +116,7 @@ fn collect_ops(
                     if let Some(inner) = first_op(&b.children) {
                         diags.push(
                             Diagnostic::error(
+                                Code::BlockSyntax,
                                 &*add.path,
                                 inner,
                                 "operation blocks cannot be nested",
@@ -226,6 +227,7 @@ pub fn compose<'a>(
             let Some(k) = g_anchors.iter().position(|a| *a == op.anchor) else {
                 diags.push(
                     Diagnostic::error(
+                        Code::UnknownAnchor,
                         &*add.path,
                         op.line,
                         format!(
@@ -266,7 +268,7 @@ pub fn compose<'a>(
             let mut lines = op.content.clone();
             if op.kind == OpKind::Replace && lines.iter().all(|l| l.text.trim().is_empty()) {
                 diags.push(
-                    Diagnostic::error(&*add.path, op.line, format!("`replace #{}` has no text", op.anchor))
+                    Diagnostic::error(Code::EmptyReplace, &*add.path, op.line, format!("`replace #{}` has no text", op.anchor))
                         .help("write the site's text inside the block, or use `remove` to mark the section not applicable"),
                 );
             }
@@ -355,6 +357,7 @@ pub fn compose<'a>(
                 Some(id) if taken.contains(id) => {
                     diags.push(
                         Diagnostic::error(
+                            Code::DuplicateAnchor,
                             &*origins[*origin].1,
                             line.no,
                             format!("anchor '#{id}' is already used in {}", doc.meta.id),
@@ -491,7 +494,7 @@ fn check_conflicts(
                 && matches!(o.kind, OpKind::InsertBefore | OpKind::InsertAfter);
             if inside && !sibling_op {
                 diags.push(
-                    Diagnostic::error(
+                    Diagnostic::error(Code::ConflictingOperations,
                         &*add.path,
                         o.line,
                         format!(
@@ -519,6 +522,7 @@ fn report_duplicate_ids(
             if let Some(first) = seen.insert(id, no) {
                 diags.push(
                     Diagnostic::error(
+                        Code::DuplicateAnchor,
                         &*doc.path,
                         no,
                         format!("anchor '#{id}' is also used at line {first}"),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 
 pub const CONFIG_FILE: &str = crate::layout::BOOK;
 
@@ -25,6 +25,9 @@ pub struct Config {
     pub market: BTreeMap<String, MarketConfig>,
     #[serde(default)]
     pub release: ReleaseConfig,
+    /// A diagnostic's level by its name (or number): error, warn or allow.
+    #[serde(default)]
+    pub diagnostics: BTreeMap<String, crate::diag::Level>,
     /// The text of book.toml, kept to locate keys in later diagnostics.
     #[serde(skip)]
     pub source: String,
@@ -157,7 +160,7 @@ impl Config {
             Err(e) => {
                 let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
                 let message = e.message().trim().to_string();
-                let mut d = Diagnostic::error(path, line, message.clone()).col(col);
+                let mut d = Diagnostic::error(Code::Config, path, line, message.clone()).col(col);
                 let this_line = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
                 if let Some(h) =
                     crate::diag::serde_hint(&message).or_else(|| toml_hint(&message, this_line))
@@ -177,10 +180,50 @@ impl Config {
         }
     }
 
+    /// The levels `[diagnostics]` sets, by code (names that are not codes, or codes
+    /// whose level is fixed, are reported by `validate` and left out here).
+    pub fn levels(&self) -> BTreeMap<Code, crate::diag::Level> {
+        self.diagnostics
+            .iter()
+            .filter_map(|(name, level)| Some((Code::parse(name)?, *level)))
+            .filter(|(code, _)| code.class() != crate::diag::Class::Fixed)
+            .collect()
+    }
+
     fn validate(&self, path: &Path, diags: &mut Diagnostics) {
+        for name in self.diagnostics.keys() {
+            let line = self.line_of_in_table("[diagnostics]", name);
+            match Code::parse(name) {
+                None => diags.push(
+                    Diagnostic::error(
+                        Code::Config,
+                        path,
+                        line,
+                        format!(
+                            "'{name}' is not a diagnostic code{}",
+                            crate::diag::did_you_mean(name, Code::ALL.iter().map(|c| c.name()))
+                        ),
+                    )
+                    .help("the codes are listed in docs/diagnostics.md"),
+                ),
+                Some(code) if code.class() == crate::diag::Class::Fixed => diags.push(
+                    Diagnostic::error(
+                        Code::Config,
+                        path,
+                        line,
+                        format!("the level of {} cannot be changed", code.name()),
+                    )
+                    .help(
+                        "it reports input procsite cannot read or understand, which would be \
+                         published wrong; fix the input instead",
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
         if self.site.is_empty() {
             diags.push(
-                Diagnostic::error(path, 0, "no sites are configured")
+                Diagnostic::error(Code::Config, path, 0, "no sites are configured")
                     .help("add a [site.<id>] table with a name and markets"),
             );
         }
@@ -192,6 +235,7 @@ impl Config {
                 };
                 diags.push(
                     Diagnostic::error(
+                        Code::Config,
                         path,
                         line,
                         format!("site id '{id}' is not a lowercase slug"),
@@ -202,6 +246,7 @@ impl Config {
             if let Some(why) = crate::layout::reserved_site_id(id) {
                 diags.push(
                     Diagnostic::error(
+                        Code::Config,
                         path,
                         self.line_of(&format!("[site.{id}]")),
                         format!("site id '{id}' cannot be used: {why}"),
@@ -211,6 +256,7 @@ impl Config {
             }
             if site.name.trim().is_empty() {
                 diags.push(Diagnostic::error(
+                    Code::Config,
                     path,
                     self.line_of(&format!("[site.{id}]")),
                     format!("site '{id}' has an empty name"),
@@ -220,6 +266,7 @@ impl Config {
                 if reason.trim().is_empty() {
                     diags.push(
                         Diagnostic::error(
+                            Code::Config,
                             path,
                             self.line_of_in_table(&format!("[site.{id}]"), doc),
                             format!("site '{id}' excludes {doc} without a reason"),
@@ -232,7 +279,7 @@ impl Config {
         for (tag, reason) in &self.release.withdrawn {
             if reason.trim().is_empty() {
                 diags.push(
-                    Diagnostic::error(
+                    Diagnostic::error(Code::Config,
                         path,
                         self.line_of_in_table("[release]", tag),
                         format!("release tag {tag} is withdrawn without a reason"),
@@ -251,7 +298,7 @@ impl Config {
                         .unwrap_or_default()
                         .trim_start_matches("error: ");
                     diags.push(
-                        Diagnostic::error(
+                        Diagnostic::error(Code::Config,
                             path,
                             self.line_of_in_table(&format!("[types.{code}]"), "id-pattern"),
                             format!("id-pattern of type {code} is not a valid regular expression: {why}"),
@@ -264,6 +311,7 @@ impl Config {
         for market in self.market.keys() {
             if !self.site.values().any(|s| s.markets.contains(market)) {
                 diags.push(Diagnostic::warning(
+                    Code::UnusedMarket,
                     path,
                     self.line_of(&format!("[market.{market}]")),
                     format!("market '{market}' is configured but no site serves it"),
@@ -384,7 +432,7 @@ pub fn load(sources: &crate::repo::scan::SourceSet) -> Result<Config, Diagnostic
         None => {
             let mut d = Diagnostics::new();
             d.push(
-                Diagnostic::error(&rel, 0, "there is no book.toml")
+                Diagnostic::error(Code::Config, &rel, 0, "there is no book.toml")
                     .help("run procsite from the repository root, or pass --root DIR"),
             );
             Err(d)
@@ -415,7 +463,7 @@ mod tests {
             .into_sorted();
         let msg = err[0].to_string();
         assert!(
-            msg.starts_with("book.toml:6:1: error: unknown field `exclud`"),
+            msg.starts_with("book.toml:6:1: error[config]: unknown field `exclud`"),
             "{msg}"
         );
         assert!(msg.contains("did you mean 'exclude'"), "{msg}");

@@ -11,6 +11,127 @@ pub enum Severity {
     Warning,
 }
 
+/// Whether `[diagnostics]` in book.toml may change a code's level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    /// The input could not be read or understood: the level cannot be changed, as
+    /// what follows would be published wrong.
+    Fixed,
+    /// The level can be set to error, warn or allow.
+    Adjustable,
+    /// The level can be set outside release mode; a release build keeps it an error.
+    Protected,
+}
+
+macro_rules! codes {
+    ($( $variant:ident = $number:literal $name:literal $class:ident; )*) => {
+        /// A diagnostic's stable code: its number (`PS0xx`) and its name, both listed
+        /// in docs/diagnostics.md, and the name used in `[diagnostics]`.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $($variant),* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            pub fn number(self) -> &'static str {
+                match self { $(Code::$variant => $number),* }
+            }
+
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name),* }
+            }
+
+            pub fn class(self) -> Class {
+                match self { $(Code::$variant => Class::$class),* }
+            }
+        }
+    };
+}
+
+codes! {
+    Config = "PS001" "config" Fixed;
+    UnreadableFile = "PS002" "unreadable-file" Fixed;
+    NotARegularFile = "PS003" "not-a-regular-file" Fixed;
+    IgnoredFile = "PS004" "ignored-file" Adjustable;
+    UnknownSiteFolder = "PS005" "unknown-site-folder" Fixed;
+    NoDocuments = "PS006" "no-documents" Fixed;
+    Git = "PS007" "git" Fixed;
+    ShallowClone = "PS008" "shallow-clone" Protected;
+    DirtyTree = "PS009" "dirty-tree" Protected;
+    NotChecked = "PS010" "not-checked" Fixed;
+    FrontMatter = "PS020" "front-matter" Fixed;
+    UnknownField = "PS021" "unknown-field" Fixed;
+    MissingField = "PS022" "missing-field" Fixed;
+    InvalidId = "PS023" "invalid-id" Fixed;
+    DuplicateId = "PS024" "duplicate-id" Fixed;
+    BlockSyntax = "PS030" "block-syntax" Fixed;
+    UnknownCondition = "PS031" "unknown-condition" Fixed;
+    UnknownAnchor = "PS032" "unknown-anchor" Fixed;
+    EmptyReplace = "PS033" "empty-replace" Fixed;
+    DuplicateAnchor = "PS034" "duplicate-anchor" Fixed;
+    AddendumTarget = "PS035" "addendum-target" Fixed;
+    ConflictingOperations = "PS036" "conflicting-operations" Fixed;
+    AddendumNotApplied = "PS037" "addendum-not-applied" Adjustable;
+    UnknownMarket = "PS040" "unknown-market" Fixed;
+    UnusedMarket = "PS041" "unused-market" Adjustable;
+    Exclusion = "PS042" "exclusion" Fixed;
+    Supersedes = "PS043" "supersedes" Fixed;
+    SupersedesUnknown = "PS044" "supersedes-unknown" Adjustable;
+    FormerId = "PS045" "former-id" Fixed;
+    NotInForce = "PS046" "not-in-force" Adjustable;
+    ReviewOverdue = "PS047" "review-overdue" Adjustable;
+    TypeRules = "PS048" "type-rules" Fixed;
+    UnknownType = "PS049" "unknown-type" Adjustable;
+    MissingApproval = "PS050" "missing-approval" Protected;
+    StaleApproval = "PS051" "stale-approval" Protected;
+    Approval = "PS052" "approval" Fixed;
+    StaleAddendum = "PS053" "stale-addendum" Protected;
+    ApprovalEvidence = "PS054" "approval-evidence" Protected;
+    DeclaredApproval = "PS055" "declared-approval" Adjustable;
+    BaseRevision = "PS056" "base-revision" Fixed;
+    ToolVersion = "PS057" "tool-version" Fixed;
+    ReviewInterval = "PS062" "review-interval" Adjustable;
+    NotReleasable = "PS058" "not-releasable" Fixed;
+    ReleaseRefused = "PS059" "release-refused" Fixed;
+    WithdrawnTag = "PS060" "withdrawn-tag" Adjustable;
+    ReleasedVersionChanged = "PS061" "released-version-changed" Fixed;
+    BrokenReferenceLink = "PS070" "broken-reference-link" Adjustable;
+    BrokenFootnote = "PS071" "broken-footnote" Adjustable;
+    LinkTarget = "PS072" "link-target" Fixed;
+    DraftLink = "PS073" "draft-link" Protected;
+    ObsoleteLink = "PS074" "obsolete-link" Protected;
+    Output = "PS080" "output" Fixed;
+    OutputNote = "PS081" "output-note" Fixed;
+    Argument = "PS082" "argument" Fixed;
+    Theme = "PS083" "theme" Fixed;
+}
+
+impl Code {
+    /// The code of a name or a number as written in `[diagnostics]`.
+    pub fn parse(text: &str) -> Option<Code> {
+        Code::ALL
+            .iter()
+            .copied()
+            .find(|c| c.name() == text || c.number().eq_ignore_ascii_case(text))
+    }
+}
+
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// A level set in `[diagnostics]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Error,
+    Warn,
+    Allow,
+}
+
 /// One problem, located in a file of the repository.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Diagnostic {
@@ -25,10 +146,16 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it, shown on its own line.
     pub help: Option<String>,
+    pub code: Code,
 }
 
 impl Diagnostic {
-    pub fn error(file: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
+    pub fn error(
+        code: Code,
+        file: impl Into<PathBuf>,
+        line: usize,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             trailing: false,
             file: file.into(),
@@ -37,13 +164,34 @@ impl Diagnostic {
             severity: Severity::Error,
             message: message.into(),
             help: None,
+            code,
         }
     }
 
-    pub fn warning(file: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
+    pub fn warning(
+        code: Code,
+        file: impl Into<PathBuf>,
+        line: usize,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Warning,
-            ..Diagnostic::error(file, line, message)
+            ..Diagnostic::error(code, file, line, message)
+        }
+    }
+
+    /// An error in a release, a warning otherwise.
+    pub fn release_error(
+        release: bool,
+        code: Code,
+        file: impl Into<PathBuf>,
+        line: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        if release {
+            Diagnostic::error(code, file, line, message)
+        } else {
+            Diagnostic::warning(code, file, line, message)
         }
     }
 
@@ -100,7 +248,12 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, ": {sev}: {}", printable(&self.message))?;
+        write!(
+            f,
+            ": {sev}[{}]: {}",
+            self.code.name(),
+            printable(&self.message)
+        )?;
         if let Some(help) = &self.help {
             write!(f, "\n  help: {}", printable(help))?;
         }
@@ -136,6 +289,39 @@ impl Diagnostics {
     /// Whether any diagnostic's message starts with `prefix`.
     pub fn any_starts_with(&self, prefix: &str) -> bool {
         self.items.iter().any(|d| d.message.starts_with(prefix))
+    }
+
+    /// Applies the levels of `[diagnostics]`: `allow` drops a diagnostic, `warn` and
+    /// `error` set its severity. In a release, protected codes keep their severity.
+    pub fn apply_levels(
+        &mut self,
+        levels: &std::collections::BTreeMap<Code, Level>,
+        release: bool,
+    ) {
+        if levels.is_empty() {
+            return;
+        }
+        self.items.retain_mut(|d| {
+            let Some(level) = levels.get(&d.code) else {
+                return true;
+            };
+            match d.code.class() {
+                Class::Fixed => return true,
+                Class::Protected if release => return true,
+                _ => {}
+            }
+            match level {
+                Level::Allow => false,
+                Level::Warn => {
+                    d.severity = Severity::Warning;
+                    true
+                }
+                Level::Error => {
+                    d.severity = Severity::Error;
+                    true
+                }
+            }
+        });
     }
 
     pub fn has_errors(&self) -> bool {
@@ -202,21 +388,31 @@ mod tests {
 
     #[test]
     fn formats_like_compilers() {
-        let d = Diagnostic::error("procedures/a.md", 14, "unknown field 'efective'")
-            .col(3)
-            .help("rename it");
+        let d = Diagnostic::error(
+            Code::UnknownField,
+            "procedures/a.md",
+            14,
+            "unknown field 'efective'",
+        )
+        .col(3)
+        .help("rename it");
         assert_eq!(
             d.to_string(),
-            "procedures/a.md:14:3: error: unknown field 'efective'\n  help: rename it"
+            "procedures/a.md:14:3: error[unknown-field]: unknown field 'efective'\n  help: rename it"
         );
     }
 
     #[test]
     fn control_characters_from_input_are_escaped() {
-        let d = Diagnostic::error("a.md", 1, "unknown market '\u{1b}[31mEU\r'");
+        let d = Diagnostic::error(
+            Code::UnknownMarket,
+            "a.md",
+            1,
+            "unknown market '\u{1b}[31mEU\r'",
+        );
         assert_eq!(
             d.to_string(),
-            "a.md:1: error: unknown market '\\u{1b}[31mEU\\r'"
+            "a.md:1: error[unknown-market]: unknown market '\\u{1b}[31mEU\\r'"
         );
     }
 

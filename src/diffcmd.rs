@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::build::{self, BuildOptions};
-use crate::diag::Diagnostics;
+use crate::diag::{Code, Diagnostics};
 use crate::report::DocText;
 
 #[derive(Debug, Serialize)]
@@ -69,6 +69,7 @@ fn unknown_doc(site: &str, doc: &str, known: &BTreeMap<String, (DocText, bool)>)
     let mut d = Diagnostics::new();
     d.push(
         crate::diag::Diagnostic::error(
+            Code::Argument,
             "DOC",
             0,
             format!(

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{Date, Status};
 use crate::parse::{blocks, frontmatter, Corpus, Document};
 use crate::repo::git::CommitInfo;
@@ -95,7 +95,7 @@ pub fn select(
                 // error; the warning is for a date still to come.
                 if let Some(e) = doc.meta.effective {
                     diags.push(
-                        Diagnostic::warning(&*doc.path, doc.line("effective"), format!(
+                        Diagnostic::warning(Code::NotInForce, &*doc.path, doc.line("effective"), format!(
                             "{} becomes effective on {e}, after the as-of date{}, and no earlier revision is in force: it is not published yet",
                             doc.meta.id,
                             as_of.map_or_else(String::new, |t| format!(" {t}")),
@@ -255,7 +255,7 @@ mod tests {
         let warnings: Vec<String> = d.into_sorted().iter().map(|d| d.to_string()).collect();
         assert_eq!(
             warnings,
-            ["procedures/global/a.md:5: warning: SOP-1 becomes effective on 2026-09-01, after the as-of date 2026-06-01, and no earlier revision is in force: it is not published yet\n  help: this is expected before a new document takes effect; otherwise check the effective date"]
+            ["procedures/global/a.md:5: warning[not-in-force]: SOP-1 becomes effective on 2026-09-01, after the as-of date 2026-06-01, and no earlier revision is in force: it is not published yet\n  help: this is expected before a new document takes effect; otherwise check the effective date"]
         );
     }
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::layout::PREVIEW;
 use crate::model::Date;
 use crate::repo::{git, BuildInfo};
@@ -39,6 +39,8 @@ pub struct Request {
     pub no_html: bool,
     /// The previous version's name and texts, when the caller has them already.
     pub previous: Option<(String, SiteTexts)>,
+    /// Where long work shows how far it got (hidden by default).
+    pub progress: crate::progress::Progress,
 }
 
 /// A build, settled.
@@ -118,6 +120,7 @@ impl Plan {
             if !config.site.contains_key(s) {
                 diags.push(
                     Diagnostic::error(
+                        Code::Argument,
                         "--site",
                         0,
                         format!(
@@ -180,6 +183,7 @@ fn check_output_place(root: &std::path::Path, output: &std::path::Path, diags: &
         if out.starts_with(root.join(dir)) {
             diags.push(
                 Diagnostic::error(
+                    Code::Argument,
                     "--out",
                     0,
                     format!(
@@ -200,7 +204,13 @@ fn check_version_name(v: &str, release: bool, diags: &mut Diagnostics) {
     });
     if let Some(why) = why {
         diags.push(
-            Diagnostic::error("--version", 0, format!("'{v}' cannot be a version name")).help(why),
+            Diagnostic::error(
+                Code::Argument,
+                "--version",
+                0,
+                format!("'{v}' cannot be a version name"),
+            )
+            .help(why),
         );
     }
 }
@@ -295,8 +305,8 @@ mod tests {
         assert_eq!(
             text,
             [
-                "--site: error: there is no site 'corc' (did you mean 'cork'?)\n  help: sites in book.toml: boston, cork",
-                "--version: error: 'latest' cannot be a version name\n  help: 'latest' is a name procsite uses in a site folder",
+                "--site: error[argument]: there is no site 'corc' (did you mean 'cork'?)\n  help: sites in book.toml: boston, cork",
+                "--version: error[argument]: 'latest' cannot be a version name\n  help: 'latest' is a name procsite uses in a site folder",
             ]
         );
         assert!(plan.sites.is_empty());

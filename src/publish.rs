@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::build::{self, BuildOptions, SiteTexts};
 use crate::config::Config;
-use crate::diag::{display_path, Diagnostic, Diagnostics};
+use crate::diag::{display_path, Code, Diagnostic, Diagnostics};
 use crate::layout::{INDEX, LATEST};
 use crate::manifest;
 use crate::output::{ListedVersion, Output, VersionFolder, Written};
@@ -32,8 +32,8 @@ pub struct PublishSummary {
     pub diags: Diagnostics,
 }
 
-fn fail(diags: &mut Diagnostics, path: impl Into<PathBuf>, msg: String, help: &str) {
-    diags.push(Diagnostic::error(path, 0, msg).help(help));
+fn fail(diags: &mut Diagnostics, code: Code, path: impl Into<PathBuf>, msg: String, help: &str) {
+    diags.push(Diagnostic::error(code, path, 0, msg).help(help));
 }
 
 /// Opens the output for writing, or says why it cannot be written.
@@ -42,11 +42,11 @@ fn fail(diags: &mut Diagnostics, path: impl Into<PathBuf>, msg: String, help: &s
 pub fn open_output(path: &Path, diags: &mut Diagnostics) -> Result<Output, Diagnostics> {
     let mut output = Output::open(path).map_err(|e| {
         let help = e.help();
-        fail(diags, path, e.to_string(), help);
+        fail(diags, Code::Output, path, e.to_string(), help);
         std::mem::take(diags)
     })?;
     for note in output.take_notes() {
-        diags.push(Diagnostic::warning(path, 0, note));
+        diags.push(Diagnostic::warning(Code::OutputNote, path, 0, note));
     }
     Ok(output)
 }
@@ -158,7 +158,7 @@ pub fn write_tree(
     let shown = output.shown().to_path_buf();
     output.commit(folders, files, &listing).map_err(|e| {
         let help = e.help();
-        fail(diags, shown, e.to_string(), help);
+        fail(diags, Code::Output, shown, e.to_string(), help);
         std::mem::take(diags)
     })
 }
@@ -169,6 +169,12 @@ pub struct BuildSummary {
     pub version: String,
     pub info: BuildInfo,
     pub sites: Vec<(String, usize)>,
+    /// Documents published, over every site written.
+    pub documents: usize,
+    /// Bytes of the files of the versions written.
+    pub bytes: u64,
+    /// How long each stage took.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
     /// Sites whose released version was already in the output, byte for byte.
     pub unchanged: Vec<String>,
     /// What the output's owner reports: leftovers recovered, a stale lock taken over.
@@ -182,7 +188,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let mut diags = std::mem::take(&mut rendered.diags);
     if opts.release && rendered.plan.version == build::PREVIEW_VERSION {
         diags.push(
-            Diagnostic::error("--release", 0, "a release needs a version").help(
+            Diagnostic::error(Code::Argument, "--release", 0, "a release needs a version").help(
                 "tag the commit with a release tag ([build] release-tags) or pass --version V",
             ),
         );
@@ -202,6 +208,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let version = rendered.plan.version.clone();
     let date = rendered.plan.as_of.map(|d| d.to_string());
     let mut summary_sites = Vec::new();
+    let mut documents = 0;
+    let mut bytes = 0;
     let mut folders = Vec::new();
     let mut unchanged = Vec::new();
     for (id, files) in &rendered.sites {
@@ -209,6 +217,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
             id.clone(),
             files.iter().filter(|f| f.path.ends_with(".html")).count(),
         ));
+        documents += rendered.documents.get(id).copied().unwrap_or(0);
+        bytes += files.iter().map(|f| f.bytes.len() as u64).sum::<u64>();
         let folder = build::version_folder(
             id,
             &version,
@@ -225,8 +235,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
                     unchanged.push(id.clone());
                     continue;
                 }
+                documents -= rendered.documents.get(id).copied().unwrap_or(0);
+                bytes -= files.iter().map(|f| f.bytes.len() as u64).sum::<u64>();
                 diags.push(
                     Diagnostic::error(
+                        Code::ReleasedVersionChanged,
                         &dir,
                         0,
                         format!("version {version} of site {id} is released and would change"),
@@ -250,6 +263,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         version,
         info: rendered.info,
         sites: summary_sites,
+        documents,
+        bytes,
+        timings: rendered.timings,
         unchanged,
         notes: written.notes,
         diags,
@@ -271,7 +287,7 @@ fn check_version_is_free(
     for (tag, oid, _) in git.release_tags(glob).unwrap_or_default() {
         if crate::repo::git::version_of_tag(&tag, glob) == rendered.plan.version {
             fail(
-                diags,
+                diags, Code::Argument,
                 "--version",
                 format!(
                     "version {} is the version of release tag {tag}, which names commit {oid}, not the commit built",
@@ -288,6 +304,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
     let Some(git) = GitRepo::open(root) else {
         fail(
             &mut diags,
+            Code::NotReleasable,
             ".",
             format!("{} is not in a git repository", display_path(root)),
             "publish reads release tags from git",
@@ -303,6 +320,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
         Err(e) => {
             fail(
                 &mut diags,
+                Code::Config,
                 crate::config::CONFIG_FILE,
                 e,
                 "fix [build] release-tags",
@@ -313,6 +331,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
     if tags.is_empty() {
         fail(
             &mut diags,
+            Code::NotReleasable,
             ".git",
             format!("no tag matches release-tags '{glob}'"),
             "tag the commit to release, e.g. git tag release/2026.1",
@@ -323,6 +342,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
         if !tags.iter().any(|(t, _, _)| t == tag) {
             diags.push(
                 Diagnostic::warning(
+                    Code::WithdrawnTag,
                     crate::config::CONFIG_FILE,
                     config.line_of_in_table("[release]", tag),
                     format!(
@@ -355,7 +375,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
             {
                 blocked = true;
                 fail(
-                    &mut diags,
+                    &mut diags, Code::Config,
                     crate::config::CONFIG_FILE,
                     format!("release tag {tag} is withdrawn in book.toml, but version {version} is already published (at {site})"),
                     "a published version is never removed: take the tag out of [release] withdrawn, and publish a new release to supersede it",
@@ -371,7 +391,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
                 Some(m) if m.release && m.commit.as_deref() != Some(oid.to_string().as_str()) => {
                     blocked = true;
                     fail(
-                        &mut diags,
+                        &mut diags, Code::ReleasedVersionChanged,
                         out.join(site).join(&version),
                         format!(
                             "{site}/{version} was built from commit {}, but release tag {tag} names commit {oid}",
@@ -388,13 +408,13 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
                     }
                     for p in v.problems {
                         blocked = true;
-                        fail(&mut diags, &dir, format!("published version {version} has changed: {p}"), "restore the released files (procsite verify lists them); they are never rewritten");
+                        fail(&mut diags, Code::ReleasedVersionChanged, &dir, format!("published version {version} has changed: {p}"), "restore the released files (procsite verify lists them); they are never rewritten");
                     }
                 }
                 Some(_) => {
                     blocked = true;
                     fail(
-                    &mut diags,
+                    &mut diags, Code::Output,
                     out.join(site).join(&version),
                     format!("{site}/{version} holds an unreleased build, and release {tag} needs that folder"),
                     "remove that folder (it is not a release), then publish again",
@@ -424,7 +444,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
                 diags.push(d);
             }
             diags.push(
-                Diagnostic::error(
+                Diagnostic::error(Code::ReleaseRefused,
                     ".git",
                     0,
                     format!("release tag {tag} was not published: it fails the release checks marked [{tag}]"),
@@ -479,7 +499,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
     });
     let Some(newest) = newest else {
         fail(
-            &mut diags,
+            &mut diags, Code::NotReleasable,
             ".git",
             format!("no release tag matching '{glob}' can be published: each is withdrawn or fails the release checks"),
             "tag a commit that passes procsite check --release",

@@ -2,7 +2,7 @@
 //! file and line, and nothing is written while any remains.
 
 use crate::config::{Config, Evidence, CONFIG_FILE};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{Approval, Status};
 use crate::parse::Corpus;
 use crate::repo::BuildInfo;
@@ -20,6 +20,7 @@ pub fn check_tool_version(config: &Config, release: bool, diags: &mut Diagnostic
         Err(e) => {
             diags.push(
                 Diagnostic::error(
+                    Code::ToolVersion,
                     CONFIG_FILE,
                     line,
                     format!("procsite-version '{req}' is not a version requirement: {e}"),
@@ -33,7 +34,7 @@ pub fn check_tool_version(config: &Config, release: bool, diags: &mut Diagnostic
     let version = semver::Version::parse(tool).expect("the crate version is semver");
     if release && !req.matches(&version) {
         diags.push(
-            Diagnostic::error(CONFIG_FILE, line, format!("this is procsite {tool}, outside the validated procsite-version {req}"))
+            Diagnostic::error(Code::ToolVersion, CONFIG_FILE, line, format!("this is procsite {tool}, outside the validated procsite-version {req}"))
                 .help("release with the validated tool version, or validate this one and update procsite-version"),
         );
     }
@@ -44,20 +45,31 @@ pub fn check_tool_version(config: &Config, release: bool, diags: &mut Diagnostic
 pub fn check_source(info: &BuildInfo, diags: &mut Diagnostics) {
     if !info.git {
         diags.push(
-            Diagnostic::error(".", 0, "a release must be built from a git repository")
-                .help("commit the procedures to git; without history nothing is controlled"),
+            Diagnostic::error(
+                Code::NotReleasable,
+                ".",
+                0,
+                "a release must be built from a git repository",
+            )
+            .help("commit the procedures to git; without history nothing is controlled"),
         );
         return;
     }
     if info.commit.is_none() {
         diags.push(
-            Diagnostic::error(".git", 0, "the repository has no commit to release")
-                .help("commit the procedures first"),
+            Diagnostic::error(
+                Code::NotReleasable,
+                ".git",
+                0,
+                "the repository has no commit to release",
+            )
+            .help("commit the procedures first"),
         );
     }
     if info.shallow {
         diags.push(
             Diagnostic::error(
+                Code::ShallowClone,
                 ".git",
                 0,
                 "a release cannot be built from a shallow clone: its history is incomplete",
@@ -68,6 +80,7 @@ pub fn check_source(info: &BuildInfo, diags: &mut Diagnostics) {
     for path in &info.dirty_paths {
         diags.push(
             Diagnostic::error(
+                Code::DirtyTree,
                 path.as_str(),
                 0,
                 "uncommitted change: a release is built from a commit only",
@@ -110,7 +123,7 @@ pub fn check_evidence(
                 .map_or(Evidence::Declared, |s| s.evidence);
             if have < required && release {
                 diags.push(
-                    Diagnostic::error(path, line, format!(
+                    Diagnostic::error(Code::ApprovalEvidence, path, line, format!(
                         "the approval by {} is {}, and a release requires {} approvals",
                         a.name, rank(have), rank(required)
                     ))
@@ -121,7 +134,7 @@ pub fn check_evidence(
                 );
             } else if have == Evidence::Declared && required == Evidence::Declared && release {
                 diags.push(
-                    Diagnostic::warning(path, line, format!("the approval by {} is only declared: no Approved-by trailer records it", a.name))
+                    Diagnostic::warning(Code::DeclaredApproval, path, line, format!("the approval by {} is only declared: no Approved-by trailer records it", a.name))
                         .help(format!("record it with an `Approved-by: {} <email>` trailer of an approver in [approvers]", a.name)),
                 );
             }
@@ -162,7 +175,7 @@ pub fn check_unreleased(
         let approved_before = stamps.get(&d.path).map_or(0, |s| s.revision);
         if approved_before > 0 {
             diags.push(
-                Diagnostic::warning(&*d.path, d.line("status"), format!(
+                Diagnostic::warning(Code::NotInForce, &*d.path, d.line("status"), format!(
                     "{} is {}: this release leaves it out; revision {approved_before} was approved but none is in force at the as-of date",
                     d.meta.id, d.meta.status.as_str()
                 ))

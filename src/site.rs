@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::{Config, SiteConfig};
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::model::Status;
 use crate::parse::{Addendum, Corpus, Document};
 
@@ -42,6 +42,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
             ids_unique = false;
             diags.push(
                 Diagnostic::error(
+                    Code::DuplicateId,
                     &*doc.path,
                     doc.line("id"),
                     format!(
@@ -61,6 +62,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
                 ids_unique = false;
                 diags.push(
                     Diagnostic::error(
+                        Code::FormerId,
                         &*doc.path,
                         doc.line("former-ids"),
                         format!("former id {former} is the id of a current document"),
@@ -72,6 +74,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
         for s in &doc.meta.supersedes {
             match ids.get(s.as_str()) {
                 None => diags.push(Diagnostic::warning(
+                    Code::SupersedesUnknown,
                     &*doc.path,
                     doc.line("supersedes"),
                     format!("supersedes {s}, which is not in the repository"),
@@ -84,6 +87,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
                 {
                     diags.push(
                         Diagnostic::error(
+                            Code::Supersedes,
                             &*doc.path,
                             doc.line("supersedes"),
                             format!(
@@ -106,6 +110,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
                 if !known.contains(&market.as_str()) {
                     diags.push(
                         Diagnostic::error(
+                            Code::UnknownMarket,
                             &*doc.path,
                             doc.line("markets"),
                             format!(
@@ -144,6 +149,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
             None if corpus.unreadable_ids.iter().any(|u| u == target) => {}
             None => diags.push(
                 Diagnostic::error(
+                    Code::AddendumTarget,
                     &*add.path,
                     add.target_line,
                     format!(
@@ -155,6 +161,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
             ),
             Some(doc) if doc.site.is_some() => diags.push(
                 Diagnostic::error(
+                    Code::AddendumTarget,
                     &*add.path,
                     add.target_line,
                     format!("{target} is a site-only document; addenda adapt global documents"),
@@ -169,6 +176,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
         if let Some(first) = seen.insert((&add.site, target), add) {
             diags.push(
                 Diagnostic::error(
+                    Code::AddendumTarget,
                     &*add.path,
                     add.target_line,
                     format!(
@@ -187,6 +195,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
             if global.is_none() && !corpus.unreadable_ids.contains(doc_id) {
                 diags.push(
                     Diagnostic::error(
+                        Code::Exclusion,
                         crate::config::CONFIG_FILE,
                         config.line_of_in_table(&format!("[site.{site_id}]"), doc_id),
                         format!(
@@ -211,6 +220,7 @@ fn check_page_names(corpus: &Corpus, diags: &mut Diagnostics) {
         if let Some(why) = crate::layout::reserved_doc_id(id) {
             diags.push(
                 Diagnostic::error(
+                    Code::InvalidId,
                     &*doc.path,
                     doc.line("id"),
                     format!("id {id} cannot be published: {why}"),
@@ -222,6 +232,7 @@ fn check_page_names(corpus: &Corpus, diags: &mut Diagnostics) {
             if other.meta.id != doc.meta.id {
                 diags.push(
                     Diagnostic::error(
+                        Code::InvalidId,
                         &*doc.path,
                         doc.line("id"),
                         format!(
@@ -251,6 +262,7 @@ fn check_meanings(
         if !known.contains(&a.meaning) {
             diags.push(
                 Diagnostic::error(
+                    Code::Approval,
                     path,
                     line,
                     format!(
@@ -286,6 +298,7 @@ fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
         if !config.types.is_empty() {
             diags.push(
                 Diagnostic::warning(
+                    Code::UnknownType,
                     &*doc.path,
                     0,
                     format!(
@@ -305,6 +318,7 @@ fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
             if !re.is_match(&doc.meta.id) {
                 diags.push(
                     Diagnostic::error(
+                        Code::TypeRules,
                         &*doc.path,
                         doc.line("id"),
                         format!(
@@ -324,7 +338,7 @@ fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
     ) {
         if months_between(eff, due) > i64::from(interval) {
             diags.push(
-                Diagnostic::warning(
+                Diagnostic::warning(Code::ReviewInterval,
                     &*doc.path,
                     doc.line("review-due"),
                     format!(
@@ -347,7 +361,7 @@ fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
                 .any(|a| &a.role == role && a.meaning == "approved")
             {
                 diags.push(
-                    Diagnostic::error(&*doc.path, doc.line("approvals").max(doc.line("status")), format!("an approved {} needs an approval by the role '{role}'", doc.meta.doc_type))
+                    Diagnostic::error(Code::MissingApproval, &*doc.path, doc.line("approvals").max(doc.line("status")), format!("an approved {} needs an approval by the role '{role}'", doc.meta.doc_type))
                         .help(format!("add an approval with `role: {role}` (required by [types.{}] approval-roles)", doc.meta.doc_type)),
                 );
             }
@@ -362,6 +376,7 @@ pub fn check_reviews(corpus: &Corpus, as_of: crate::model::Date, diags: &mut Dia
             if due < as_of {
                 diags.push(
                     Diagnostic::warning(
+                        Code::ReviewOverdue,
                         &*d.path,
                         d.line("review-due"),
                         format!("periodic review overdue: due {due}, as of {as_of}"),
@@ -393,6 +408,7 @@ pub fn plan<'a>(
             // Nothing to adapt: the page must not be badged "adapted at this site".
             diags.push(
                 Diagnostic::warning(
+                    Code::AddendumNotApplied,
                     &*add.path,
                     add.target_line,
                     format!(
@@ -408,6 +424,7 @@ pub fn plan<'a>(
             // Not in force: the site follows the global text until it is approved.
             diags.push(
                 Diagnostic::warning(
+                    Code::AddendumNotApplied,
                     &*add.path,
                     add.target_line,
                     format!(
@@ -474,7 +491,7 @@ pub fn plan<'a>(
             Some((reason, excluded)) => {
                 if let Some(add) = addendum {
                     diags.push(
-                        Diagnostic::error(&*add.path, add.target_line, format!("{} is not published at site {site_id} ({reason}), so it cannot be adapted", doc.meta.id))
+                        Diagnostic::error(Code::AddendumTarget, &*add.path, add.target_line, format!("{} is not published at site {site_id} ({reason}), so it cannot be adapted", doc.meta.id))
                             .help("delete the addendum, or stop excluding the document for this site"),
                     );
                 }
@@ -488,6 +505,7 @@ pub fn plan<'a>(
                 if let Some(add) = addendum {
                     diags.push(
                         Diagnostic::warning(
+                            Code::AddendumNotApplied,
                             &*add.path,
                             add.target_line,
                             format!(

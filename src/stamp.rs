@@ -389,18 +389,14 @@ pub fn report(
     release: bool,
     diags: &mut crate::diag::Diagnostics,
 ) {
-    use crate::diag::Diagnostic;
+    use crate::diag::{Code, Diagnostic};
     if !stamps.git {
         return;
     }
     // In a release, stale approvals and addenda of what it publishes are errors;
     // drafts are not published, so theirs stay warnings.
-    let stale = |path: &Path, line: usize, approved: bool, msg: String| {
-        if release && approved {
-            Diagnostic::error(path, line, msg)
-        } else {
-            Diagnostic::warning(path, line, msg)
-        }
+    let stale = |code, path: &Path, line: usize, approved: bool, msg: String| {
+        Diagnostic::release_error(release && approved, code, path, line, msg)
     };
     let check_approvals = |path: &Path,
                            line: usize,
@@ -419,6 +415,7 @@ pub fn report(
                     .expect("post-dated approvals have a commit");
                 diags.push(
                     Diagnostic::error(
+                        Code::Approval,
                         path,
                         line,
                         format!(
@@ -434,7 +431,7 @@ pub fn report(
             }
             if s.stale {
                 diags.push(
-                    stale(path, line, approved, format!(
+                    stale(Code::StaleApproval, path, line, approved, format!(
                         "the approval by {} (recorded in {}) no longer covers the text, which changed afterwards",
                         a.name, short(&s.recorded_in)
                     ))
@@ -480,7 +477,7 @@ pub fn report(
         };
         if let Some(base) = add.meta.base_revision.filter(|b| *b > global.revision) {
             diags.push(
-                Diagnostic::error(
+                Diagnostic::error(Code::BaseRevision,
                     &*add.path,
                     add.line_of_base_revision(),
                     format!("base-revision {base} is higher than {}'s revision {}", add.meta.addendum_to, global.revision),
@@ -500,7 +497,7 @@ pub fn report(
                 ),
             };
             diags.push(
-                stale(&add.path, add.target_line, add.meta.status == crate::model::Status::Approved, format!("stale addendum: {why}"))
+                stale(Code::StaleAddendum, &add.path, add.target_line, add.meta.status == crate::model::Status::Approved, format!("stale addendum: {why}"))
                     .help("review the adaptation against the new global text, then update and re-approve the addendum"),
             );
         }

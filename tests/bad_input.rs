@@ -42,7 +42,7 @@ fn fences_nested_past_the_limit_are_an_error_at_the_line_that_crosses_it() {
     let err = refused(&[("procedures/global/deep.md", document(&deep))]);
     assert_eq!(
         first_line(&err),
-        "procedures/global/deep.md:71: error: `:::` blocks nest deeper than 64 levels here\n  help: close the blocks above before opening another; a procedure needs two or three levels at most"
+        "procedures/global/deep.md:71: error[block-syntax]: `:::` blocks nest deeper than 64 levels here\n  help: close the blocks above before opening another; a procedure needs two or three levels at most"
     );
     // The same inside an addendum's operation.
     let add = format!(
@@ -53,7 +53,7 @@ fn fences_nested_past_the_limit_are_an_error_at_the_line_that_crosses_it() {
     let err = refused(&[("procedures/sites/cork/deep.md", add.into_bytes())]);
     assert!(
         err.starts_with(
-            "procedures/sites/cork/deep.md:70: error: `:::` blocks nest deeper than 64 levels here"
+            "procedures/sites/cork/deep.md:70: error[block-syntax]: `:::` blocks nest deeper than 64 levels here"
         ),
         "{err}"
     );
@@ -65,13 +65,13 @@ fn quotes_and_lists_nested_past_the_limit_are_one_error() {
     let err = refused(&[("procedures/global/q.md", document(&quote))]);
     assert_eq!(
         err,
-        "procedures/global/q.md:7: error: this line nests block quotes or lists deeper than 256 levels\n  help: flatten the quote or list; a procedure needs a few levels at most\ncheck failed: 1 error(s), 0 warning(s)\n"
+        "procedures/global/q.md:7: error[block-syntax]: this line nests block quotes or lists deeper than 256 levels\n  help: flatten the quote or list; a procedure needs a few levels at most\ncheck failed: 1 error(s), 0 warning(s)\n"
     );
     let list: String = (0..600)
         .map(|i| format!("{}- item\n", "  ".repeat(i)))
         .collect();
     let err = refused(&[("procedures/global/l.md", document(&list))]);
-    assert!(err.starts_with("procedures/global/l.md:263: error: this line nests block quotes or lists deeper than 256 levels"), "{err}");
+    assert!(err.starts_with("procedures/global/l.md:263: error[block-syntax]: this line nests block quotes or lists deeper than 256 levels"), "{err}");
     assert!(
         err.ends_with("check failed: 1 error(s), 0 warning(s)\n"),
         "{err}"
@@ -100,7 +100,7 @@ fn text_that_is_not_utf8_is_located_by_line_and_column() {
     let err = refused(&[("procedures/global/latin1.md", bytes)]);
     assert_eq!(
         first_line(&err),
-        "procedures/global/latin1.md:8:4: error: the file is not valid UTF-8 (byte 0xE9)\n  help: save the file as UTF-8"
+        "procedures/global/latin1.md:8:4: error[unreadable-file]: the file is not valid UTF-8 (byte 0xE9)\n  help: save the file as UTF-8"
     );
     let utf16: Vec<u8> = [0xFF, 0xFE]
         .into_iter()
@@ -109,12 +109,12 @@ fn text_that_is_not_utf8_is_located_by_line_and_column() {
     let err = refused(&[("procedures/global/utf16.md", utf16)]);
     assert_eq!(
         first_line(&err),
-        "procedures/global/utf16.md:1:1: error: the file is UTF-16\n  help: save the file as UTF-8"
+        "procedures/global/utf16.md:1:1: error[unreadable-file]: the file is UTF-16\n  help: save the file as UTF-8"
     );
     let err = refused(&[("procedures/global/nul.md", document("Before\u{0}after.\n"))]);
     assert_eq!(
         first_line(&err),
-        "procedures/global/nul.md:7:7: error: the file contains a NUL byte\n  help: remove it; a NUL byte is never part of a procedure's text"
+        "procedures/global/nul.md:7:7: error[unreadable-file]: the file contains a NUL byte\n  help: remove it; a NUL byte is never part of a procedure's text"
     );
 }
 
@@ -140,7 +140,7 @@ fn a_document_over_the_size_limit_is_refused_naming_the_limit() {
     let err = refused(&[("procedures/global/big.md", big)]);
     assert_eq!(
         first_line(&err),
-        "procedures/global/big.md: error: the file is 9.4 MiB; a document may be at most 8 MiB\n  help: split it into several documents, and keep images and data out of procedures/"
+        "procedures/global/big.md: error[unreadable-file]: the file is 9.4 MiB; a document may be at most 8 MiB\n  help: split it into several documents, and keep images and data out of procedures/"
     );
 }
 
@@ -158,11 +158,11 @@ fn files_that_look_like_documents_are_not_skipped_silently() {
     .unwrap();
     let err = t.expect_failure(&["check"]);
     assert!(
-        err.contains("procedures/global/link.md: error: this is a symbolic link; procsite reads no links\n  help: put the file itself in procedures/ (a controlled document has one home)"),
+        err.contains("procedures/global/link.md: error[not-a-regular-file]: this is a symbolic link; procsite reads no links\n  help: put the file itself in procedures/ (a controlled document has one home)"),
         "{err}"
     );
     assert!(
-        err.contains("procedures/global/upper.MD: warning: this file is not read: documents end in .md (lowercase)\n  help: rename it to upper.md"),
+        err.contains("procedures/global/upper.MD: warning[ignored-file]: this file is not read: documents end in .md (lowercase)\n  help: rename it to upper.md"),
         "{err}"
     );
 }
@@ -215,7 +215,7 @@ fn a_key_given_twice_is_reported_where_it_is_repeated() {
     let err = refused(&[("procedures/global/twice.md", text)]);
     assert_eq!(
         first_line(&err),
-        "procedures/global/twice.md:5:1: error: field 'title' is given twice (first on line 3)\n  help: keep one of the two"
+        "procedures/global/twice.md:5:1: error[front-matter]: field 'title' is given twice (first on line 3)\n  help: keep one of the two"
     );
 }
 
@@ -229,7 +229,7 @@ fn a_duplicate_id_is_located_and_its_links_are_not_reported_again() {
     ]);
     assert_eq!(
         err,
-        "procedures/global/twin.md:2: error: id SOP-0020 is already used by procedures/global/SOP-0020.md\n  help: every document id must be unique across global and site documents\nprocedures: warning: ids clash, so sites were not composed and links and anchors were not checked\n  help: give every document its own id, then run again\ncheck failed: 1 error(s), 1 warning(s)\n"
+        "procedures/global/twin.md:2: error[duplicate-id]: id SOP-0020 is already used by procedures/global/SOP-0020.md\n  help: every document id must be unique across global and site documents\nprocedures: warning[not-checked]: ids clash, so sites were not composed and links and anchors were not checked\n  help: give every document its own id, then run again\ncheck failed: 1 error(s), 1 warning(s)\n"
     );
 }
 
@@ -243,7 +243,7 @@ fn an_empty_addendum_adapts_nothing_and_says_so() {
     t.commit("Empty addendum");
     let out = t.build();
     assert!(
-        out.stderr.contains("procedures/sites/cork/SOP-0020.md:2: warning: this addendum changes nothing, so SOP-0020 is published as the global text"),
+        out.stderr.contains("procedures/sites/cork/SOP-0020.md:2: warning[addendum-not-applied]: this addendum changes nothing, so SOP-0020 is published as the global text"),
         "{}",
         out.stderr
     );
@@ -255,19 +255,19 @@ fn book_toml_errors_say_how_to_fix_them() {
     let cases = [
         (
             "[book]\ntitle = \"T\"\n[site.cork]\nname = \"Cork\n",
-            "book.toml:4:13: error: invalid basic string\n  help: check the TOML syntax on this line: a value is `key = \"text\"` on one line, a list `[\"a\", \"b\"]`, a table header `[name]`",
+            "book.toml:4:13: error[config]: invalid basic string\n  help: check the TOML syntax on this line: a value is `key = \"text\"` on one line, a list `[\"a\", \"b\"]`, a table header `[name]`",
         ),
         (
             "[site.cork]\nname = \"Cork\"\n",
-            "book.toml:1:1: error: missing field `book`\n  help: start book.toml with a [book] table: [book] and, below it, title = \"…\"",
+            "book.toml:1:1: error[config]: missing field `book`\n  help: start book.toml with a [book] table: [book] and, below it, title = \"…\"",
         ),
         (
             "[book]\ntitle = \"T\"\n[site.cork]\nname = \"Cork\"\nexclude = [\"SOP-0020\"]\n",
-            "book.toml:5:11: error: invalid type: sequence, expected a map\n  help: write exclude as a table of reasons: exclude = { SOP-0140 = \"No sterilization at this site\" }",
+            "book.toml:5:11: error[config]: invalid type: sequence, expected a map\n  help: write exclude as a table of reasons: exclude = { SOP-0140 = \"No sterilization at this site\" }",
         ),
         (
             "[book]\ntitle = \"T\"\n[site.\"Cork\"]\nname = \"Cork\"\n",
-            "book.toml:3: error: site id 'Cork' is not a lowercase slug\n  help: use lowercase letters, digits and '-', e.g. [site.cork]",
+            "book.toml:3: error[config]: site id 'Cork' is not a lowercase slug\n  help: use lowercase letters, digits and '-', e.g. [site.cork]",
         ),
     ];
     for (book, expected) in cases {

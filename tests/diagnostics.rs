@@ -20,7 +20,7 @@ fn unknown_front_matter_key_gets_line_and_hint() {
     );
     let err = failing(&t);
     assert!(
-        err.contains("procedures/global/SOP-0030.md:4:1: error: unknown field 'efective' (did you mean 'effective'?)"),
+        err.contains("procedures/global/SOP-0030.md:4:1: error[unknown-field]: unknown field 'efective' (did you mean 'effective'?)"),
         "{err}"
     );
 }
@@ -71,11 +71,11 @@ fn missing_front_matter_id_and_title() {
     t.write("procedures/global/b.md", "---\ntitle: No id\n---\n");
     let err = failing(&t);
     assert!(
-        err.contains("procedures/global/a.md:1: error: the file does not start with front-matter"),
+        err.contains("procedures/global/a.md:1: error[front-matter]: the file does not start with front-matter"),
         "{err}"
     );
     assert!(
-        err.contains("procedures/global/b.md:1: error: the document has no 'id'"),
+        err.contains("procedures/global/b.md:1: error[missing-field]: the document has no 'id'"),
         "{err}"
     );
 }
@@ -89,11 +89,15 @@ fn approved_without_effective_or_approvals() {
     );
     let err = failing(&t);
     assert!(
-        err.contains("SOP-0030.md:4: error: an approved document needs an effective date"),
+        err.contains(
+            "SOP-0030.md:4: error[missing-field]: an approved document needs an effective date"
+        ),
         "{err}"
     );
     assert!(
-        err.contains("SOP-0030.md:4: error: an approved document has no approvals"),
+        err.contains(
+            "SOP-0030.md:4: error[missing-approval]: an approved document has no approvals"
+        ),
         "{err}"
     );
 }
@@ -112,11 +116,15 @@ fn unknown_market_or_site_in_a_condition() {
     );
     let err = failing(&t);
     assert!(
-        err.contains("SOP-0030.md:9: error: unknown market 'UE' (did you mean 'EU'?)"),
+        err.contains(
+            "SOP-0030.md:9: error[unknown-condition]: unknown market 'UE' (did you mean 'EU'?)"
+        ),
         "{err}"
     );
     assert!(
-        err.contains("SOP-0030.md:13: error: unknown site 'corc' (did you mean 'cork'?)"),
+        err.contains(
+            "SOP-0030.md:13: error[unknown-condition]: unknown site 'corc' (did you mean 'cork'?)"
+        ),
         "{err}"
     );
 }
@@ -130,7 +138,7 @@ fn unclosed_fence_names_the_opening_line() {
     );
     let err = failing(&t);
     assert!(
-        err.contains("SOP-0030.md:9: error: this `:::` block is never closed"),
+        err.contains("SOP-0030.md:9: error[block-syntax]: this `:::` block is never closed"),
         "{err}"
     );
 }
@@ -162,7 +170,7 @@ fn missing_anchor_names_the_addendum_line_and_lists_anchors() {
     );
     let err = failing(&t);
     assert!(
-        err.contains("procedures/sites/cork/capa.md:7: error: `append` targets '#respons', which SOP-0020 does not have"),
+        err.contains("procedures/sites/cork/capa.md:7: error[unknown-anchor]: `append` targets '#respons', which SOP-0020 does not have"),
         "{err}"
     );
     assert!(err.contains("help: anchors in SOP-0020 (did you mean 'responsibilities'?): purpose, scope, responsibilities, board, records"), "{err}");
@@ -180,7 +188,7 @@ fn two_addenda_for_one_document_in_one_site() {
         &addendum("SOP-0020", "r", "::: append #scope\ny\n:::\n"),
     );
     let err = failing(&t);
-    assert!(err.contains("procedures/sites/cork/b.md:2: error: site cork already has an addendum to SOP-0020: procedures/sites/cork/a.md"), "{err}");
+    assert!(err.contains("procedures/sites/cork/b.md:2: error[addendum-target]: site cork already has an addendum to SOP-0020: procedures/sites/cork/a.md"), "{err}");
 }
 
 #[test]
@@ -196,10 +204,12 @@ fn addendum_needs_a_rationale_and_a_real_target() {
     );
     let err = failing(&t);
     assert!(
-        err.contains("procedures/sites/cork/a.md:2: error: an addendum needs a rationale"),
+        err.contains(
+            "procedures/sites/cork/a.md:2: error[missing-field]: an addendum needs a rationale"
+        ),
         "{err}"
     );
-    assert!(err.contains("procedures/sites/boston/b.md:2: error: addendum-to names SOP-0021, which is not a global document (did you mean 'SOP-0020'?)"), "{err}");
+    assert!(err.contains("procedures/sites/boston/b.md:2: error[addendum-target]: addendum-to names SOP-0021, which is not a global document (did you mean 'SOP-0020'?)"), "{err}");
 }
 
 #[test]
@@ -212,7 +222,7 @@ fn addendum_fields_in_the_wrong_kind_of_file() {
     let err = failing(&t);
     assert!(
         err.contains(
-            "procedures/sites/cork/a.md:4:1: error: field 'title' does not belong in an addendum"
+            "procedures/sites/cork/a.md:4:1: error[unknown-field]: field 'title' does not belong in an addendum"
         ),
         "{err}"
     );
@@ -232,7 +242,7 @@ fn conflicting_operations_are_refused() {
     let err = failing(&t);
     assert!(
         err.contains(
-            "a.md:10: error: `append #board` conflicts with `replace #responsibilities` at line 6"
+            "a.md:10: error[conflicting-operations]: `append #board` conflicts with `replace #responsibilities` at line 6"
         ),
         "{err}"
     );
@@ -252,11 +262,13 @@ fn unknown_block_and_operations_outside_addenda() {
     );
     let err = failing(&t);
     assert!(
-        err.contains("SOP-0030.md:7: error: unknown block `onyl` (did you mean 'only'?)"),
+        err.contains(
+            "SOP-0030.md:7: error[block-syntax]: unknown block `onyl` (did you mean 'only'?)"
+        ),
         "{err}"
     );
     assert!(
-        err.contains("SOP-0030.md:11: error: `append` blocks belong in site addenda"),
+        err.contains("SOP-0030.md:11: error[block-syntax]: `append` blocks belong in site addenda"),
         "{err}"
     );
 }
@@ -270,7 +282,7 @@ fn unknown_config_key_is_located() {
     );
     let err = failing(&t);
     assert!(
-        err.contains("book.toml:7:1: error: unknown field `market`"),
+        err.contains("book.toml:7:1: error[config]: unknown field `market`"),
         "{err}"
     );
     assert!(err.contains("did you mean 'markets'?"), "{err}");
@@ -281,7 +293,7 @@ fn exclude_of_an_unknown_document() {
     let t = SiteTest::new();
     t.write("book.toml", &BOOK.replace("SOP-0090", "SOP-0021"));
     let err = failing(&t);
-    assert!(err.contains("book.toml:12: error: site cork excludes SOP-0021, which is not a global document (did you mean 'SOP-0020'?)"), "{err}");
+    assert!(err.contains("book.toml:12: error[exclusion]: site cork excludes SOP-0021, which is not a global document (did you mean 'SOP-0020'?)"), "{err}");
 }
 
 #[test]
@@ -292,7 +304,7 @@ fn site_folder_without_a_site() {
         &addendum("SOP-0020", "r", "x\n"),
     );
     let err = failing(&t);
-    assert!(err.contains("procedures/sites/dublin/a.md: error: site folder 'dublin' has no [site.dublin] in book.toml"), "{err}");
+    assert!(err.contains("procedures/sites/dublin/a.md: error[unknown-site-folder]: site folder 'dublin' has no [site.dublin] in book.toml"), "{err}");
 }
 
 #[test]
@@ -304,7 +316,7 @@ fn duplicate_ids_are_refused() {
     );
     let err = failing(&t);
     assert!(
-        err.contains("error: id SOP-0020 is already used by"),
+        err.contains("error[duplicate-id]: id SOP-0020 is already used by"),
         "{err}"
     );
 }
@@ -322,12 +334,12 @@ fn link_errors_name_the_line_and_the_site() {
         ),
     );
     let err = failing(&t);
-    assert!(err.contains("SOP-0030.md:9: error: links to '#scop' in SOP-0020, which has no such section at site boston (did you mean 'scope'?)"), "{err}");
+    assert!(err.contains("SOP-0030.md:9: error[link-target]: links to '#scop' in SOP-0020, which has no such section at site boston (did you mean 'scope'?)"), "{err}");
     assert!(
-        err.contains("SOP-0030.md:11: error: links to SOP-0999"),
+        err.contains("SOP-0030.md:11: error[link-target]: links to SOP-0999"),
         "{err}"
     );
-    assert!(err.contains("SOP-0030.md:13: error: links to SOP-0090, which site cork does not publish (No sterilization at Cork)"), "{err}");
+    assert!(err.contains("SOP-0030.md:13: error[link-target]: links to SOP-0090, which site cork does not publish (No sterilization at Cork)"), "{err}");
     // Only cork lacks SOP-0090.
     assert!(!err.contains("which site boston does not publish"), "{err}");
 }
@@ -351,7 +363,9 @@ fn all_problems_of_a_run_are_reported_together() {
     assert!(err.contains("SOP-0030.md:4:1: error"), "{err}");
     assert!(err.contains("SOP-0040.md:7: error"), "{err}");
     assert!(
-        err.contains("cork/a.md:6: error: unknown block `apend` (did you mean 'append'?)"),
+        err.contains(
+            "cork/a.md:6: error[block-syntax]: unknown block `apend` (did you mean 'append'?)"
+        ),
         "{err}"
     );
     assert!(err.contains("build failed: 3 error(s)"), "{err}");
@@ -373,7 +387,7 @@ fn all_problems_of_a_run_are_reported_together() {
     );
     let err = failing(&t);
     assert!(
-        err.contains("cork/a.md:6: error: `append` targets '#nope'"),
+        err.contains("cork/a.md:6: error[unknown-anchor]: `append` targets '#nope'"),
         "{err}"
     );
     for site in ["boston", "cork", "freiburg"] {
@@ -401,7 +415,7 @@ fn a_file_that_does_not_parse_causes_no_false_errors_elsewhere() {
     );
     let err = failing(&t);
     assert!(
-        err.contains("SOP-0030.md:4:1: error: unknown field 'efective'"),
+        err.contains("SOP-0030.md:4:1: error[unknown-field]: unknown field 'efective'"),
         "{err}"
     );
     assert!(
@@ -423,7 +437,7 @@ fn approval_meanings_come_from_the_configured_vocabulary() {
         "---\nid: SOP-0030\ntitle: C\napprovals:\n  - { name: A, role: R, meaning: aproved, date: 2026-01-01 }\n---\n",
     );
     let err = failing(&t);
-    assert!(err.contains("SOP-0030.md:4: error: the approval by A has the meaning 'aproved' (did you mean 'approved'?)"), "{err}");
+    assert!(err.contains("SOP-0030.md:4: error[approval]: the approval by A has the meaning 'aproved' (did you mean 'approved'?)"), "{err}");
     // A configured vocabulary replaces the default one.
     t.write(
         "book.toml",
@@ -453,7 +467,7 @@ fn review_due_beyond_the_types_interval_is_a_warning() {
     );
     let out = t.run(&["check"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("SOP-0030.md:7: warning: review-due 2028-02-01 is more than 24 months after effective 2026-01-01"), "{}", out.stderr);
+    assert!(out.stderr.contains("SOP-0030.md:7: warning[review-interval]: review-due 2028-02-01 is more than 24 months after effective 2026-01-01"), "{}", out.stderr);
     t.write(
         "procedures/global/SOP-0030.md",
         &doc(

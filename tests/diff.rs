@@ -201,7 +201,7 @@ fn an_unknown_document_is_an_error_and_a_site_document_has_no_global_text() {
     let err = t.expect_failure(&["diff", "--site", "boston", "SOP-0021"]);
     assert_eq!(
         err,
-        "DOC: error: site boston publishes no document SOP-0021 (did you mean 'SOP-0020'?)\n  help: give the id of a document the site publishes (its index lists them)\ndiff failed: 1 error(s), 0 warning(s)\n"
+        "DOC: error[argument]: site boston publishes no document SOP-0021 (did you mean 'SOP-0020'?)\n  help: give the id of a document the site publishes (its index lists them)\ndiff failed: 1 error(s), 0 warning(s)\n"
     );
     let out = t.run(&["diff", "--site", "cork", "WI-CORK-1"]);
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -158,7 +158,7 @@ fn stale_addendum_is_reported_and_shown_and_base_revision_pins_it() {
     let check = t.run(&["check"]);
     assert_eq!(check.code, 0, "a stale addendum is a warning in previews");
     assert!(
-        check.stderr.contains("procedures/sites/cork/SOP-0030.md:2: warning: stale addendum: SOP-0030 changed after the site last reviewed this adaptation"),
+        check.stderr.contains("procedures/sites/cork/SOP-0030.md:2: warning[stale-addendum]: stale addendum: SOP-0030 changed after the site last reviewed this adaptation"),
         "{}",
         check.stderr
     );
@@ -205,9 +205,9 @@ fn stale_and_post_dated_approvals() {
     t.commit("Edit without approval");
     let check = t.run(&["check"]);
     assert!(
-        check
-            .stderr
-            .contains("SOP-0030.md:7: warning: the approval by Jane Roe (recorded in "),
+        check.stderr.contains(
+            "SOP-0030.md:7: warning[stale-approval]: the approval by Jane Roe (recorded in "
+        ),
         "{}",
         check.stderr
     );
@@ -226,7 +226,7 @@ fn stale_and_post_dated_approvals() {
     let err = t.expect_failure(&["check"]);
     assert!(
         err.contains(&format!(
-            "SOP-0030.md:7: error: the approval by Jane Roe is dated {late}, after commit "
+            "SOP-0030.md:7: error[approval]: the approval by Jane Roe is dated {late}, after commit "
         )),
         "{err}"
     );
@@ -291,7 +291,7 @@ fn a_shallow_clone_is_reported_and_history_marked_incomplete() {
     let out = t.build();
     assert!(
         out.stderr
-            .contains(".git: warning: this is a shallow clone"),
+            .contains(".git: warning[shallow-clone]: this is a shallow clone"),
         "{}",
         out.stderr
     );
@@ -594,7 +594,7 @@ fn only_a_new_approval_of_the_addendum_clears_a_stale_adaptation() {
     let err = t.expect_failure(&["check"]);
     assert!(
         err.contains(
-            "cork/SOP-0030.md:5: error: base-revision 9 is higher than SOP-0030's revision 2"
+            "cork/SOP-0030.md:5: error[base-revision]: base-revision 9 is higher than SOP-0030's revision 2"
         ),
         "{err}"
     );
@@ -756,7 +756,7 @@ fn a_review_due_before_the_as_of_date_is_overdue() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains(
-            "SOP-0030.md:7: warning: periodic review overdue: due 2026-06-15, as of 2026-07-01"
+            "SOP-0030.md:7: warning[review-overdue]: periodic review overdue: due 2026-06-15, as of 2026-07-01"
         ),
         "{}",
         out.stderr
@@ -889,7 +889,7 @@ fn an_adaptation_reviewed_on_a_branch_that_never_saw_the_global_change_is_stale(
     assert!(
         check
             .stderr
-            .contains("cork/SOP-0030.md:2: warning: stale addendum"),
+            .contains("cork/SOP-0030.md:2: warning[stale-addendum]: stale addendum"),
         "{}",
         check.stderr
     );

@@ -188,7 +188,7 @@ fn a_missing_theme_is_an_error() {
     );
     let err = t.expect_failure(&["build"]);
     assert!(
-        err.contains("book.toml:6: error: theme 'nope' not found"),
+        err.contains("book.toml:6: error[theme]: theme 'nope' not found"),
         "{err}"
     );
 }

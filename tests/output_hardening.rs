@@ -43,7 +43,7 @@ fn a_version_name_belongs_to_the_commit_of_its_tag() {
     t.tag("release/2026.5");
     let err = t.expect_failure(&["publish"]);
     assert!(
-        err.contains("public/cork/2026.5: error: cork/2026.5 was built from commit")
+        err.contains("public/cork/2026.5: error[released-version-changed]: cork/2026.5 was built from commit")
             && err.contains("but release tag release/2026.5 names commit"),
         "{err}"
     );
@@ -53,7 +53,7 @@ fn a_version_name_belongs_to_the_commit_of_its_tag() {
     t.revise("Second text.", "2026-06-02");
     let err = t.expect_failure(&["build", "--release", "--version", "2026.1"]);
     assert!(
-        err.contains("--version: error: version 2026.1 is the version of release tag release/2026.1, which names commit"),
+        err.contains("--version: error[argument]: version 2026.1 is the version of release tag release/2026.1, which names commit"),
         "{err}"
     );
 }
@@ -90,7 +90,7 @@ fn withdrawing_the_newest_tag_still_publishes_and_refreshes_the_pages() {
     let out = t.run(&["publish"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("book.toml:23: warning: [release] withdrawn names relase/2026.3, which is not a release tag (did you mean 'release/2026.1'?)"),
+        out.stderr.contains("book.toml:23: warning[withdrawn-tag]: [release] withdrawn names relase/2026.3, which is not a release tag (did you mean 'release/2026.1'?)"),
         "{}",
         out.stderr
     );
@@ -131,7 +131,7 @@ fn a_deleted_release_stops_a_build_and_publish_restores_it() {
     std::fs::remove_dir_all(t.path("public/cork/2026.1")).unwrap();
     let err = t.expect_failure(&["build"]);
     assert!(
-        err.contains("public: error: released version(s) cork/2026.1 are listed in the output's manifest but missing from the output"),
+        err.contains("public: error[output]: released version(s) cork/2026.1 are listed in the output's manifest but missing from the output"),
         "{err}"
     );
     let out = t.run(&["publish"]);
@@ -161,7 +161,7 @@ fn an_output_among_the_sources_or_inside_another_output_is_refused() {
     t.commit("Initial");
     let err = t.expect_failure(&["build", "--out", "procedures/site-output"]);
     assert!(
-        err.contains("--out: error: the output folder procedures/site-output is inside procedures/, which holds sources"),
+        err.contains("--out: error[argument]: the output folder procedures/site-output is inside procedures/, which holds sources"),
         "{err}"
     );
     t.build();

@@ -166,7 +166,7 @@ fn a_refused_tag_is_reported_and_later_tags_still_publish_until_it_is_withdrawn(
     assert!(out.stderr.contains("[release/2026.3]"), "{}", out.stderr);
     assert!(
         out.stderr.contains(
-            ".git: error: release tag release/2026.3 was not published: it fails the release checks marked [release/2026.3]\n  help: fix the problems and tag the fixed commit with a new release tag; if release/2026.3 must never be published, record why in book.toml: [release] withdrawn = { \"release/2026.3\" = \"<reason>\" }"
+            ".git: error[release-refused]: release tag release/2026.3 was not published: it fails the release checks marked [release/2026.3]\n  help: fix the problems and tag the fixed commit with a new release tag; if release/2026.3 must never be published, record why in book.toml: [release] withdrawn = { \"release/2026.3\" = \"<reason>\" }"
         ),
         "{}",
         out.stderr
@@ -277,7 +277,8 @@ fn a_kill_at_any_point_of_the_write_leaves_a_complete_tree() {
         let next = t.run(&["build"]);
         assert_eq!(next.code, 0, "{point}: {}", next.stderr);
         assert!(
-            next.stderr.contains("warning: took over the lock"),
+            next.stderr
+                .contains("warning[output-note]: took over the lock"),
             "{point}: {}",
             next.stderr
         );
@@ -298,14 +299,14 @@ fn a_second_writer_is_refused_at_once_naming_the_first() {
     let err = t.expect_failure(&["build"]);
     assert_eq!(
         err,
-        "public: error: public is being written by another procsite run (pid 4242, started 2026-06-01T10:00:00Z)\n  help: wait for the other run to finish; only one build or publish may write an output at a time\nbuild failed: 1 error(s), 0 warning(s); nothing was written, the output is as it was\n"
+        "public: error[output]: public is being written by another procsite run (pid 4242, started 2026-06-01T10:00:00Z)\n  help: wait for the other run to finish; only one build or publish may write an output at a time\nbuild failed: 1 error(s), 0 warning(s); nothing was written, the output is as it was\n"
     );
     assert!(!t.exists("public"));
     drop(file);
     // A lock whose holder died is taken over, with a warning.
     let out = t.build();
     assert!(
-        out.stderr.contains("warning: took over the lock of an earlier procsite run that ended without releasing it (pid 4242, started 2026-06-01T10:00:00Z)"),
+        out.stderr.contains("warning[output-note]: took over the lock of an earlier procsite run that ended without releasing it (pid 4242, started 2026-06-01T10:00:00Z)"),
         "{}",
         out.stderr
     );
@@ -445,9 +446,9 @@ fn ids_and_sites_may_not_take_generated_names() {
     let err = t.expect_failure(&["check"]);
     assert_eq!(
         err,
-        "procedures/global/diff.md:2: error: id SOP-0020.diff cannot be published: sop-0020.diff.html is the name of a diff page\n  help: choose another id, e.g. SOP-0100\n\
-procedures/global/index.md:2: error: id index cannot be published: index.html is a page procsite generates\n  help: choose another id, e.g. SOP-0100\n\
-procedures/global/lower.md:2: error: id sop-0020 differs only by case from SOP-0020 in procedures/global/SOP-0020.md\n  help: their pages would be one file on Windows and macOS; renumber one of them\n\
+        "procedures/global/diff.md:2: error[invalid-id]: id SOP-0020.diff cannot be published: sop-0020.diff.html is the name of a diff page\n  help: choose another id, e.g. SOP-0100\n\
+procedures/global/index.md:2: error[invalid-id]: id index cannot be published: index.html is a page procsite generates\n  help: choose another id, e.g. SOP-0100\n\
+procedures/global/lower.md:2: error[invalid-id]: id sop-0020 differs only by case from SOP-0020 in procedures/global/SOP-0020.md\n  help: their pages would be one file on Windows and macOS; renumber one of them\n\
 check failed: 3 error(s), 0 warning(s)\n"
     );
     let t = SiteTest::new();
@@ -457,7 +458,7 @@ check failed: 3 error(s), 0 warning(s)\n"
     );
     let err = t.expect_failure(&["check"]);
     assert!(
-        err.starts_with("book.toml:14: error: site id 'report' cannot be used: 'report' is a name procsite uses at the output root\n  help: rename the site, e.g. [site.reporting]\n"),
+        err.starts_with("book.toml:14: error[config]: site id 'report' cannot be used: 'report' is a name procsite uses at the output root\n  help: rename the site, e.g. [site.reporting]\n"),
         "{err}"
     );
 }
@@ -500,7 +501,7 @@ fn a_withdrawn_tag_is_skipped_alike_by_publish_and_build_release() {
     );
     let err = t.expect_failure(&["publish"]);
     assert!(
-        err.contains("book.toml: error: release tag release/2026.1 is withdrawn in book.toml, but version 2026.1 is already published (at boston)"),
+        err.contains("book.toml: error[config]: release tag release/2026.1 is withdrawn in book.toml, but version 2026.1 is already published (at boston)"),
         "{err}"
     );
 }

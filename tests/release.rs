@@ -95,13 +95,13 @@ fn a_release_lists_every_problem_and_writes_nothing() {
     let err = t.expect_failure(&["build", "--release", "--version", "r1"]);
     assert!(!t.exists("public"), "nothing is written");
     for needle in [
-        "book.toml:6: error: this is procsite",
+        "book.toml:6: error[tool-version]: this is procsite",
         "outside the validated procsite-version =0.0.1",
-        "procedures/global/SOP-0200.md: error: uncommitted change",
-        "procedures/global/SOP-0090.md:7: error: the approval by Jane Roe (recorded in ",
-        "procedures/sites/cork/SOP-0020.md:2: error: stale addendum",
-        "procedures/sites/cork/SOP-0020.md:2: error: the approval by Aoife Byrne is declared, and a release requires recorded approvals",
-        "procedures/global/SOP-0020.md:11: error: links to SOP-0130, which site cork does not publish (it is draft, and a release publishes approved documents only)",
+        "procedures/global/SOP-0200.md: error[dirty-tree]: uncommitted change",
+        "procedures/global/SOP-0090.md:7: error[stale-approval]: the approval by Jane Roe (recorded in ",
+        "procedures/sites/cork/SOP-0020.md:2: error[stale-addendum]: stale addendum",
+        "procedures/sites/cork/SOP-0020.md:2: error[approval-evidence]: the approval by Aoife Byrne is declared, and a release requires recorded approvals",
+        "procedures/global/SOP-0020.md:11: error[draft-link]: links to SOP-0130, which site cork does not publish (it is draft, and a release publishes approved documents only)",
     ] {
         assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
     }
@@ -133,7 +133,7 @@ fn a_release_needs_git_history() {
     t.make_shallow(second);
     let err = t.expect_failure(&["build", "--release", "--version", "r1"]);
     assert!(
-        err.contains(".git: error: a release cannot be built from a shallow clone"),
+        err.contains(".git: error[shallow-clone]: a release cannot be built from a shallow clone"),
         "{err}"
     );
 }
@@ -148,7 +148,7 @@ fn a_draft_addendum_is_not_applied_in_a_release() {
     t.commit("Cork drafts an adaptation");
     let out = t.run(&["build", "--release", "--version", "r1"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("cork/SOP-0020.md:2: warning: this addendum is draft, so the release publishes SOP-0020 without it"), "{}", out.stderr);
+    assert!(out.stderr.contains("cork/SOP-0020.md:2: warning[addendum-not-applied]: this addendum is draft, so the release publishes SOP-0020 without it"), "{}", out.stderr);
     assert!(!t
         .read("public/cork/r1/SOP-0020.html")
         .contains("CORK DRAFT TEXT"));
@@ -176,8 +176,9 @@ fn what_a_release_does_not_publish_does_not_block_it() {
     let out = t.run(&["build", "--release", "--version", "r1"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("SOP-0090.md:7: warning: the approval by Jane Roe (recorded in "),
+        out.stderr.contains(
+            "SOP-0090.md:7: warning[stale-approval]: the approval by Jane Roe (recorded in "
+        ),
         "{}",
         out.stderr
     );

@@ -323,13 +323,13 @@ fn obsolete_documents_are_listed_not_published_and_not_linked() {
         &doc("SOP-0030", "C", "", "See [the old one](SOP-0019).\n"),
     );
     let err = t.expect_failure(&["build"]);
-    assert!(err.contains("SOP-0030.md:7: error: links to SOP-0019, which site cork does not publish (it is obsolete)"), "{err}");
+    assert!(err.contains("SOP-0030.md:7: error[obsolete-link]: links to SOP-0019, which site cork does not publish (it is obsolete)"), "{err}");
     // supersedes must name an obsolete document.
     t.remove("procedures/global/SOP-0030.md");
     t.write("procedures/global/SOP-0019.md", "---\nid: SOP-0019\ntitle: Old CAPA\nstatus: approved\neffective: 2026-01-01\napprovals:\n  - { name: A, role: R, date: 2025-12-01 }\n---\n");
     let err = t.expect_failure(&["build"]);
     assert!(
-        err.contains("SOP-0020.md:6: error: supersedes SOP-0019, which is approved, not obsolete"),
+        err.contains("SOP-0020.md:6: error[supersedes]: supersedes SOP-0019, which is approved, not obsolete"),
         "{err}"
     );
 }

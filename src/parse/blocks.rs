@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 
 /// One line of Markdown with its 1-based line number in the source file.
 #[derive(serde::Serialize, Debug, Clone, PartialEq, Eq)]
@@ -211,7 +211,7 @@ pub fn parse_body(
                 }
                 too_deep = true;
                 diags.push(
-                    Diagnostic::error(
+                    Diagnostic::error(Code::BlockSyntax,
                         path,
                         no,
                         format!(
@@ -240,6 +240,7 @@ pub fn parse_body(
                 Some(open) => {
                     diags.push(
                         Diagnostic::error(
+                            Code::BlockSyntax,
                             path,
                             no,
                             format!(
@@ -252,15 +253,20 @@ pub fn parse_body(
                     push(&mut stack, &mut root, Node::Block(open.block));
                 }
                 None => diags.push(
-                    Diagnostic::error(path, no, "closing `:::` fence without an open block")
-                        .help("remove it, or open a block such as `::: only market=EU` above"),
+                    Diagnostic::error(
+                        Code::BlockSyntax,
+                        path,
+                        no,
+                        "closing `:::` fence without an open block",
+                    )
+                    .help("remove it, or open a block such as `::: only market=EU` above"),
                 ),
             }
             continue;
         }
         if stack.len() == MAX_BLOCK_DEPTH {
             diags.push(
-                Diagnostic::error(
+                Diagnostic::error(Code::BlockSyntax,
                     path,
                     no,
                     format!("`:::` blocks nest deeper than {MAX_BLOCK_DEPTH} levels here"),
@@ -286,12 +292,16 @@ pub fn parse_body(
     }
     while let Some(open) = stack.pop() {
         diags.push(
-            Diagnostic::error(path, open.block.line, "this `:::` block is never closed").help(
-                format!(
-                    "add a line `{}` where the block ends",
-                    ":".repeat(open.fence)
-                ),
-            ),
+            Diagnostic::error(
+                Code::BlockSyntax,
+                path,
+                open.block.line,
+                "this `:::` block is never closed",
+            )
+            .help(format!(
+                "add a line `{}` where the block ends",
+                ":".repeat(open.fence)
+            )),
         );
         match stack.last_mut() {
             Some(parent) => parent.block.children.push(Node::Block(open.block)),
@@ -314,16 +324,26 @@ fn parse_directive(
     if let Some((_, op)) = OpKind::ALL.iter().find(|(n, _)| *n == name) {
         if !is_addendum {
             diags.push(
-                Diagnostic::error(path, no, format!("`{name}` blocks belong in site addenda"))
-                    .help("documents may only use `::: only ...` and `::: except ...` blocks"),
+                Diagnostic::error(
+                    Code::BlockSyntax,
+                    path,
+                    no,
+                    format!("`{name}` blocks belong in site addenda"),
+                )
+                .help("documents may only use `::: only ...` and `::: except ...` blocks"),
             );
             return None;
         }
         let anchor = args.strip_prefix('#').unwrap_or("");
         if anchor.is_empty() || anchor.contains(char::is_whitespace) {
             diags.push(
-                Diagnostic::error(path, no, format!("`{name}` needs the anchor of a section"))
-                    .help(format!("write `::: {name} #section-anchor`")),
+                Diagnostic::error(
+                    Code::BlockSyntax,
+                    path,
+                    no,
+                    format!("`{name}` needs the anchor of a section"),
+                )
+                .help(format!("write `::: {name} #section-anchor`")),
             );
             return None;
         }
@@ -336,6 +356,7 @@ fn parse_directive(
         }
         diags.push(
             Diagnostic::error(
+                Code::BlockSyntax,
                 path,
                 no,
                 format!(
@@ -350,7 +371,13 @@ fn parse_directive(
     let mut conds = Vec::new();
     if args.is_empty() {
         diags.push(
-            Diagnostic::error(path, no, format!("`{name}` needs a condition")).help(format!(
+            Diagnostic::error(
+                Code::BlockSyntax,
+                path,
+                no,
+                format!("`{name}` needs a condition"),
+            )
+            .help(format!(
                 "write e.g. `::: {name} market=EU` or `::: {name} site=cork`"
             )),
         );
@@ -359,8 +386,13 @@ fn parse_directive(
     for arg in args.split_whitespace() {
         let Some((key, values)) = arg.split_once('=') else {
             diags.push(
-                Diagnostic::error(path, no, format!("condition '{arg}' is not key=value"))
-                    .help("write market=EU,FDA or site=cork"),
+                Diagnostic::error(
+                    Code::BlockSyntax,
+                    path,
+                    no,
+                    format!("condition '{arg}' is not key=value"),
+                )
+                .help("write market=EU,FDA or site=cork"),
             );
             return None;
         };
@@ -370,6 +402,7 @@ fn parse_directive(
             other => {
                 diags.push(
                     Diagnostic::error(
+                        Code::UnknownCondition,
                         path,
                         no,
                         format!(
@@ -393,6 +426,7 @@ fn parse_directive(
         };
         if values.is_empty() {
             diags.push(Diagnostic::error(
+                Code::UnknownCondition,
                 path,
                 no,
                 format!("condition '{arg}' names no {what}"),
@@ -403,6 +437,7 @@ fn parse_directive(
             if !known.contains(&v.as_str()) {
                 diags.push(
                     Diagnostic::error(
+                        Code::UnknownCondition,
                         path,
                         no,
                         format!(

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::model::{AddendumMeta, DocMeta, FrontMatter, Status, ADDENDUM_KEYS, DOCUMENT_KEYS};
 
 pub enum Kind {
@@ -70,7 +70,7 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
     let split = match split(text) {
         Ok(s) => s,
         Err((line, msg)) => {
-            diags.push(Diagnostic::error(path, line, msg).help(
+            diags.push(Diagnostic::error(Code::FrontMatter, path, line, msg).help(
                 "begin the file with a `---` block holding `id:` and `title:` (a document) \
                  or `addendum-to:` and `rationale:` (a site addendum), closed by `---`",
             ));
@@ -79,7 +79,8 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
     };
     let base = split.yaml_line - 1;
     let yaml_err = |e: crate::yaml::YamlError| {
-        let mut d = Diagnostic::error(path, e.line + base, e.message.clone()).col(e.col);
+        let mut d =
+            Diagnostic::error(Code::FrontMatter, path, e.line + base, e.message.clone()).col(e.col);
         if let Some(h) = crate::diag::serde_hint(&e.message) {
             d = d.help(h);
         } else if e.message.contains("YYYY-MM-DD") {
@@ -109,6 +110,7 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         if let Some(first) = seen.insert(key, i + 1) {
             diags.push(
                 Diagnostic::error(
+                    Code::FrontMatter,
                     path,
                     i + 1 + base,
                     format!(
@@ -148,7 +150,7 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
             ADDENDUM_KEYS
         };
         let d = if other.contains(&key.as_str()) {
-            Diagnostic::error(path, line, format!("field '{key}' does not belong in {what}"))
+            Diagnostic::error(Code::UnknownField, path, line, format!("field '{key}' does not belong in {what}"))
                 .col(1)
                 .help(if is_addendum {
                     "an addendum takes addendum-to, rationale, base-revision, status, approvals and extra; the document's own fields stay in the global document"
@@ -157,6 +159,7 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
                 })
         } else {
             Diagnostic::error(
+                Code::UnknownField,
                 path,
                 line,
                 format!(
@@ -185,14 +188,20 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         let rationale = fm.rationale.clone().unwrap_or_default();
         if target.trim().is_empty() {
             diags.push(
-                Diagnostic::error(path, kline("addendum-to"), "addendum-to is empty")
-                    .help("name the global document's id, e.g. addendum-to: SOP-0020"),
+                Diagnostic::error(
+                    Code::MissingField,
+                    path,
+                    kline("addendum-to"),
+                    "addendum-to is empty",
+                )
+                .help("name the global document's id, e.g. addendum-to: SOP-0020"),
             );
             return None;
         }
         if rationale.trim().is_empty() {
             diags.push(
                 Diagnostic::error(
+                    Code::MissingField,
                     path,
                     kline("rationale").max(kline("addendum-to")),
                     "an addendum needs a rationale",
@@ -220,6 +229,7 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
                 missing = true;
                 diags.push(
                     Diagnostic::error(
+                        Code::MissingField,
                         path,
                         kline(key).max(split.yaml_line - 1),
                         format!("the document has no '{key}'"),
@@ -235,6 +245,7 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         if !is_valid_id(&id) {
             diags.push(
                 Diagnostic::error(
+                    Code::InvalidId,
                     path,
                     kline("id"),
                     format!("id '{id}' cannot be used as a page name"),
@@ -306,6 +317,7 @@ fn check_approved(
     if !is_addendum && fm.effective.is_none() {
         diags.push(
             Diagnostic::error(
+                Code::MissingField,
                 path,
                 kline("status"),
                 "an approved document needs an effective date",
@@ -316,6 +328,7 @@ fn check_approved(
     if fm.approvals.is_empty() {
         diags.push(
             Diagnostic::error(
+                Code::MissingApproval,
                 path,
                 kline("status"),
                 format!(

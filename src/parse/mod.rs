@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{AddendumMeta, DocMeta};
 use crate::repo::scan::SourceSet;
 
@@ -121,7 +121,7 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
             Some(p) => p,
             None => {
                 diags.push(
-                    Diagnostic::warning(&*path, 0, "file is outside procedures/global and procedures/sites/<site>; it is not published")
+                    Diagnostic::warning(Code::IgnoredFile, &*path, 0, "file is outside procedures/global and procedures/sites/<site>; it is not published")
                         .help("move it into procedures/global/ or procedures/sites/<site>/"),
                 );
                 continue;
@@ -132,6 +132,7 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
                 let hint = crate::diag::did_you_mean(site, config.site.keys().map(String::as_str));
                 diags.push(
                     Diagnostic::error(
+                        Code::UnknownSiteFolder,
                         &*path,
                         0,
                         format!("site folder '{site}' has no [site.{site}] in book.toml{hint}"),
@@ -176,8 +177,13 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
                 })
             }
             (frontmatter::Kind::Addendum(_, line), Place::Global) => diags.push(
-                Diagnostic::error(&*path, line, "an addendum must live in a site folder")
-                    .help("move it to procedures/sites/<site>/"),
+                Diagnostic::error(
+                    Code::AddendumTarget,
+                    &*path,
+                    line,
+                    "an addendum must live in a site folder",
+                )
+                .help("move it to procedures/sites/<site>/"),
             ),
         }
     }

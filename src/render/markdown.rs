@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use pulldown_cmark::{CowStr, Event, Parser, Tag};
 
 use crate::compose::{Piece, SiteDoc};
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::parse::markdown::{join_lines, line_index, options};
 
 /// What links of one site can point at.
@@ -16,7 +16,8 @@ pub struct LinkTargets<'a> {
     /// Former id → current id.
     pub former: BTreeMap<&'a str, &'a str>,
     /// Ids known in the repository but not published at this site, with why.
-    pub absent: BTreeMap<&'a str, String>,
+    /// Documents the site does not publish: the code of a link to one, and why.
+    pub absent: BTreeMap<&'a str, (Code, String)>,
     pub site_id: &'a str,
 }
 
@@ -87,7 +88,7 @@ pub struct PieceHtml {
     pub html: String,
     pub links: Vec<LinkRef>,
     /// Problems found while rendering: (line, message, help).
-    pub problems: Vec<(usize, String, String)>,
+    pub problems: Vec<(usize, Code, String, String)>,
 }
 
 /// What a piece may refer to elsewhere in its document: link reference definitions
@@ -248,7 +249,8 @@ pub fn render_piece(
     for (offset, label) in broken {
         problems.push((
             piece.lines[line_index(&starts, offset)].no,
-            format!("the reference link [{label}] has no definition"),
+            Code::BrokenReferenceLink,
+            format!("the reference link [{label}] has no definition; it is shown as written"),
             format!("add a line `[{label}]: TARGET` to the document, or write the link inline"),
         ));
     }
@@ -267,18 +269,20 @@ pub fn render_piece(
             if local.contains(label) {
                 continue;
             }
-            let (msg, help) = if refs.footnotes.contains(label) {
+            let (code, msg, help) = if refs.footnotes.contains(label) {
                 (
-                    format!("footnote [^{label}] is defined in another part of the page"),
+                    Code::BrokenFootnote,
+                    format!("footnote [^{label}] is defined in another part of the page; it is shown as written"),
                     "define the footnote in the same section as its reference (site content and conditional blocks are separate parts)".to_string(),
                 )
             } else {
                 (
-                    format!("footnote [^{label}] has no definition"),
+                    Code::BrokenFootnote,
+                    format!("footnote [^{label}] has no definition; it is shown as written"),
                     format!("add `[^{label}]: text` after the paragraph that cites it"),
                 )
             };
-            problems.push((l.no, msg, help));
+            problems.push((l.no, code, msg, help));
         }
     }
     PieceHtml {
@@ -298,8 +302,8 @@ pub fn check_links(
     linked: &mut BTreeSet<String>,
     diags: &mut Diagnostics,
 ) {
-    for (line, msg, help) in &rendered.problems {
-        diags.push(Diagnostic::error(&*piece.file, *line, msg.clone()).help(help.clone()));
+    for (line, code, msg, help) in &rendered.problems {
+        diags.push(Diagnostic::warning(*code, &*piece.file, *line, msg.clone()).help(help.clone()));
     }
     for link in &rendered.links {
         match resolve(&link.dest, current, targets) {
@@ -307,14 +311,14 @@ pub fn check_links(
                 linked.insert(target);
             }
             Ok(None) => {}
-            Err((msg, help)) => {
-                diags.push(Diagnostic::error(&*piece.file, link.line, msg).help(help))
+            Err((code, msg, help)) => {
+                diags.push(Diagnostic::error(code, &*piece.file, link.line, msg).help(help))
             }
         }
     }
 }
 
-type LinkError = (String, String);
+type LinkError = (Code, String, String);
 
 /// Checks a link destination against the site; returns the document id it links
 /// to. `Ok(None)`: not a document link, left as written.
@@ -348,8 +352,9 @@ fn resolve(
         }
         return Ok(Some(id.to_string()));
     }
-    if let Some(why) = targets.absent.get(id) {
+    if let Some((code, why)) = targets.absent.get(id) {
         return Err((
+            *code,
             format!(
                 "links to {id}, which site {} does not publish ({why})",
                 targets.site_id
@@ -368,6 +373,7 @@ fn resolve(
             .chain(targets.absent.keys().copied())
             .collect();
         return Err((
+            Code::LinkTarget,
             format!(
                 "links to {base}{}, which is not a document id",
                 did_you_mean(base, known.iter().copied())
@@ -381,6 +387,7 @@ fn resolve(
 fn missing_anchor(id: &str, anchor: &str, anchors: &BTreeSet<String>, site: &str) -> LinkError {
     let list: Vec<&str> = anchors.iter().map(String::as_str).collect();
     (
+        Code::LinkTarget,
         format!(
             "links to '#{anchor}' in {id}, which has no such section at site {site}{}",
             did_you_mean(anchor, list.iter().copied())

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::compose::{Origin, SiteDoc};
 use crate::config::Config;
 use crate::config::Evidence;
-use crate::diag::{display_path, Diagnostic, Diagnostics};
+use crate::diag::{display_path, Code, Diagnostic, Diagnostics};
 use crate::model::{Approval, Status};
 use crate::parse::{Corpus, OpKind};
 use crate::site::SitePlan;
@@ -154,6 +154,7 @@ fn render_template(
         Ok(c) => c,
         Err(e) => {
             diags.push(Diagnostic::error(
+                Code::Theme,
                 format!("themes/{name}"),
                 0,
                 theme::error_chain(&e),
@@ -166,6 +167,7 @@ fn render_template(
         Err(e) => {
             diags.push(
                 Diagnostic::error(
+                    Code::Theme,
                     format!("templates/{name}"),
                     0,
                     format!("cannot render: {}", theme::error_chain(&e)),
@@ -330,12 +332,15 @@ pub fn render_site(
         }
     }
     for o in &plan.omitted {
-        targets.absent.insert(&o.doc.meta.id, o.reason.clone());
-    }
-    for d in &plan.obsolete {
         targets
             .absent
-            .insert(&d.meta.id, "it is obsolete".to_string());
+            .insert(&o.doc.meta.id, (Code::LinkTarget, o.reason.clone()));
+    }
+    for d in &plan.obsolete {
+        targets.absent.insert(
+            &d.meta.id,
+            (Code::ObsoleteLink, "it is obsolete".to_string()),
+        );
     }
     for d in &plan.unreleased {
         let why = match d.meta.effective {
@@ -345,13 +350,14 @@ pub fn render_site(
                 d.meta.status.as_str()
             ),
         };
-        targets.absent.insert(&d.meta.id, why);
+        targets.absent.insert(&d.meta.id, (Code::DraftLink, why));
     }
     for doc in &corpus.documents {
         if let Some(s) = doc.site.as_deref().filter(|s| *s != plan.id) {
-            targets
-                .absent
-                .insert(&doc.meta.id, format!("a document of site {s}"));
+            targets.absent.insert(
+                &doc.meta.id,
+                (Code::LinkTarget, format!("a document of site {s}")),
+            );
         }
     }
 
@@ -448,7 +454,12 @@ pub fn render_site(
                 bytes,
             });
         }
-        Err(e) => diags.push(Diagnostic::error(HISTORY_FILE, 0, e.to_string())),
+        Err(e) => diags.push(Diagnostic::error(
+            Code::Theme,
+            HISTORY_FILE,
+            0,
+            e.to_string(),
+        )),
     }
     let index = index_view(
         plan,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::diag::{display_path, Diagnostic, Diagnostics};
+use crate::diag::{display_path, Code, Diagnostic, Diagnostics};
 use crate::repo::scan::{normalize_newlines, SourceSet, THEMES_DIR};
 
 macro_rules! embedded {
@@ -69,7 +69,12 @@ pub fn load(
                     Ok(text) => {
                         templates.insert(t.to_string(), normalize_newlines(text));
                     }
-                    Err(_) => diags.push(Diagnostic::error(path, 0, "template is not valid UTF-8")),
+                    Err(_) => diags.push(Diagnostic::error(
+                        Code::Theme,
+                        path,
+                        0,
+                        "template is not valid UTF-8",
+                    )),
                 }
             } else if let Some(s) = inner.strip_prefix("static/") {
                 statics.insert(s.to_string(), bytes.clone());
@@ -78,6 +83,7 @@ pub fn load(
         if !found {
             diags.push(
                 Diagnostic::error(
+                    Code::Theme,
                     crate::config::CONFIG_FILE,
                     line,
                     format!(
@@ -95,6 +101,7 @@ pub fn load(
     {
         diags.push(
             Diagnostic::error(
+                Code::Theme,
                 PathBuf::from("themes").join(name),
                 0,
                 format!("theme templates do not compile: {}", error_chain(&e)),

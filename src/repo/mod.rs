@@ -7,7 +7,7 @@ pub mod scan;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use git::{CommitInfo, GitRepo};
 use history::HistoryIndex;
 use scan::SourceSet;
@@ -51,6 +51,7 @@ pub fn read(
         if let Some(r) = refname {
             diags.push(
                 Diagnostic::error(
+                    Code::Git,
                     "--ref",
                     0,
                     format!(
@@ -70,6 +71,7 @@ pub fn read(
     };
     let fail = |diags: &mut Diagnostics, msg: String| {
         diags.push(Diagnostic::error(
+            Code::Git,
             refname.map_or(".git", |_| "--ref"),
             0,
             msg,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 
 #[derive(serde::Serialize, Debug, Clone)]
 pub struct SourceFile {
@@ -56,6 +56,7 @@ fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {
 fn document_text(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(Diagnostic::error(
+            Code::UnreadableFile,
             path,
             0,
             format!(
@@ -67,9 +68,11 @@ fn document_text(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
         .help("split it into several documents, and keep images and data out of procedures/"));
     }
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(Diagnostic::error(path, 1, "the file is UTF-16")
-            .col(1)
-            .help("save the file as UTF-8"));
+        return Err(
+            Diagnostic::error(Code::UnreadableFile, path, 1, "the file is UTF-16")
+                .col(1)
+                .help("save the file as UTF-8"),
+        );
     }
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
@@ -77,6 +80,7 @@ fn document_text(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
             let offset = e.utf8_error().valid_up_to();
             let (line, col) = line_col(e.as_bytes(), offset);
             return Err(Diagnostic::error(
+                Code::UnreadableFile,
                 path,
                 line,
                 format!(
@@ -90,11 +94,14 @@ fn document_text(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
     };
     if let Some(offset) = text.find('\0') {
         let (line, col) = line_col(text.as_bytes(), offset);
-        return Err(
-            Diagnostic::error(path, line, "the file contains a NUL byte")
-                .col(col)
-                .help("remove it; a NUL byte is never part of a procedure's text"),
-        );
+        return Err(Diagnostic::error(
+            Code::UnreadableFile,
+            path,
+            line,
+            "the file contains a NUL byte",
+        )
+        .col(col)
+        .help("remove it; a NUL byte is never part of a procedure's text"));
     }
     Ok(normalize_newlines(
         text.strip_prefix('\u{FEFF}')
@@ -145,24 +152,40 @@ fn not_a_document(rel: &Path, name: &str, kind: std::fs::FileType) -> Option<Dia
     let looks_md = name.to_ascii_lowercase().ends_with(".md");
     if kind.is_symlink() {
         return Some(
-            Diagnostic::error(rel, 0, "this is a symbolic link; procsite reads no links")
-                .help("put the file itself in procedures/ (a controlled document has one home)"),
+            Diagnostic::error(
+                Code::NotARegularFile,
+                rel,
+                0,
+                "this is a symbolic link; procsite reads no links",
+            )
+            .help("put the file itself in procedures/ (a controlled document has one home)"),
         );
     }
     if kind.is_dir() {
         return Some(
-            Diagnostic::warning(rel, 0, "a folder named like a document is not read as one")
-                .help("rename the folder, or move its documents up"),
+            Diagnostic::warning(
+                Code::IgnoredFile,
+                rel,
+                0,
+                "a folder named like a document is not read as one",
+            )
+            .help("rename the folder, or move its documents up"),
         );
     }
     if !kind.is_file() {
         return Some(
-            Diagnostic::error(rel, 0, "this is not a regular file (a pipe or a device?)")
-                .help("remove it from procedures/"),
+            Diagnostic::error(
+                Code::NotARegularFile,
+                rel,
+                0,
+                "this is not a regular file (a pipe or a device?)",
+            )
+            .help("remove it from procedures/"),
         );
     }
     (looks_md && !name.ends_with(".md")).then(|| {
         Diagnostic::warning(
+            Code::IgnoredFile,
             rel,
             0,
             "this file is not read: documents end in .md (lowercase)",
@@ -178,7 +201,12 @@ pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
     if book.is_file() {
         match crate::fs::read(&book) {
             Ok(bytes) => items.push((PathBuf::from(BOOK), bytes)),
-            Err(e) => diags.push(Diagnostic::error(BOOK, 0, e.to_string())),
+            Err(e) => diags.push(Diagnostic::error(
+                Code::UnreadableFile,
+                BOOK,
+                0,
+                e.to_string(),
+            )),
         }
     }
     for dir in [PROCEDURES_DIR, THEMES_DIR] {
@@ -194,7 +222,12 @@ pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
                         .path()
                         .map(|p| p.strip_prefix(root).unwrap_or(p).to_path_buf())
                         .unwrap_or_default();
-                    diags.push(Diagnostic::error(path, 0, format!("cannot read: {e}")));
+                    diags.push(Diagnostic::error(
+                        Code::UnreadableFile,
+                        path,
+                        0,
+                        format!("cannot read: {e}"),
+                    ));
                     continue;
                 }
             };
@@ -219,7 +252,12 @@ pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
             }
             match crate::fs::read(entry.path()) {
                 Ok(bytes) => items.push((rel, bytes)),
-                Err(e) => diags.push(Diagnostic::error(&rel, 0, e.to_string())),
+                Err(e) => diags.push(Diagnostic::error(
+                    Code::UnreadableFile,
+                    &rel,
+                    0,
+                    e.to_string(),
+                )),
             }
         }
     }
