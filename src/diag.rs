@@ -91,11 +91,11 @@ codes! {
     DeclaredApproval = "PS055" "declared-approval" Adjustable;
     BaseRevision = "PS056" "base-revision" Fixed;
     ToolVersion = "PS057" "tool-version" Fixed;
-    ReviewInterval = "PS062" "review-interval" Adjustable;
     NotReleasable = "PS058" "not-releasable" Fixed;
     ReleaseRefused = "PS059" "release-refused" Fixed;
     WithdrawnTag = "PS060" "withdrawn-tag" Adjustable;
     ReleasedVersionChanged = "PS061" "released-version-changed" Fixed;
+    ReviewInterval = "PS062" "review-interval" Adjustable;
     BrokenReferenceLink = "PS070" "broken-reference-link" Adjustable;
     BrokenFootnote = "PS071" "broken-footnote" Adjustable;
     LinkTarget = "PS072" "link-target" Fixed;
@@ -422,5 +422,33 @@ mod tests {
         assert_eq!(suggest("efective", known), Some("effective"));
         assert_eq!(suggest("titel", known), Some("title"));
         assert_eq!(suggest("zzz", known), None);
+    }
+}
+
+#[cfg(test)]
+mod documented {
+    use super::*;
+
+    /// docs/diagnostics.md has one heading per code, with its number, name and class,
+    /// and no heading for a code that does not exist.
+    #[test]
+    fn every_code_is_documented_and_every_documented_code_exists() {
+        let docs = include_str!("../docs/diagnostics.md");
+        let headings: Vec<&str> = docs
+            .lines()
+            .filter_map(|l| l.strip_prefix("### "))
+            .collect();
+        let expected: Vec<String> = Code::ALL
+            .iter()
+            .map(|c| format!("{} {}", c.number(), c.name()))
+            .collect();
+        assert_eq!(headings, expected);
+        for c in Code::ALL {
+            let heading = format!("### {} {}\n\n*{:?}.*", c.number(), c.name(), c.class());
+            assert!(docs.contains(&heading), "{heading}");
+        }
+        let mut numbers: Vec<&str> = Code::ALL.iter().map(|c| c.number()).collect();
+        numbers.dedup();
+        assert_eq!(numbers.len(), Code::ALL.len());
     }
 }
