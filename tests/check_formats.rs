@@ -89,7 +89,10 @@ fn github_annotations_and_gitlab_code_quality() {
     assert_eq!(issues.len(), 2);
     assert_eq!(issues[1]["check_name"], "link-target");
     assert_eq!(issues[1]["severity"], "major");
-    assert_eq!(issues[1]["location"]["path"], "procedures/global/SOP-0031.md");
+    assert_eq!(
+        issues[1]["location"]["path"],
+        "procedures/global/SOP-0031.md"
+    );
     assert_eq!(issues[1]["location"]["lines"]["begin"], 7);
     assert_eq!(issues[0]["severity"], "minor");
     // The same problem keeps its fingerprint from run to run.
@@ -127,7 +130,9 @@ fn unknown_codes_and_fixed_codes_are_refused_in_the_table() {
     let mut t = with_warnings();
     t.write(
         "book.toml",
-        &format!("{BOOK}\n[diagnostics]\nbroken-refrence-link = \"warn\"\nunknown-field = \"allow\"\n"),
+        &format!(
+            "{BOOK}\n[diagnostics]\nbroken-refrence-link = \"warn\"\nunknown-field = \"allow\"\n"
+        ),
     );
     t.commit("Bad table");
     let out = t.run(&["check"]);
@@ -161,14 +166,18 @@ fn a_release_keeps_its_protected_codes_errors() {
     // Outside a release the table is obeyed...
     let preview = t.run(&["check"]);
     assert_eq!(preview.code, 0, "{}", preview.stderr);
-    assert!(!preview.stderr.contains("stale-approval"), "{}", preview.stderr);
+    assert!(
+        !preview.stderr.contains("stale-approval"),
+        "{}",
+        preview.stderr
+    );
     // ...a release still refuses.
     let release = t.run(&["check", "--release"]);
     assert_eq!(release.code, 1);
     assert!(
-        release
-            .stderr
-            .contains("SOP-0030.md:7: error[stale-approval]: the approval by Jane Roe (recorded in "),
+        release.stderr.contains(
+            "SOP-0030.md:7: error[stale-approval]: the approval by Jane Roe (recorded in "
+        ),
         "{}",
         release.stderr
     );
@@ -211,7 +220,10 @@ fn documents_in_the_style_of_a_public_template_set_build_with_warnings() {
     );
     let page = t.page("cork", "SOP-0040");
     assert!(page.contains("[GHTF/SG5/N6:2012][imdrf-1]"), "{page}");
-    assert!(page.contains("<td>Writes the plan<br>and the report</td>"), "{page}");
+    assert!(
+        page.contains("<td>Writes the plan<br>and the report</td>"),
+        "{page}"
+    );
 }
 
 #[test]
@@ -226,7 +238,10 @@ fn control_characters_in_input_never_reach_the_terminal_raw() {
         let out = t.run(&["check", "--format", format]);
         assert_eq!(out.code, 1);
         for text in [&out.stdout, &out.stderr] {
-            assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+            assert!(
+                !text.contains('\u{1b}') && !text.contains('\u{7}'),
+                "{text:?}"
+            );
         }
     }
 }

@@ -1,0 +1,85 @@
+//! The published output in a real browser: headless Chromium driven by
+//! `tests/browser/e2e.mjs` (Playwright), from `file://` as a reader on a file share
+//! would open it. `.ci/run` installs Chromium and the driver; without them this test
+//! says loudly that it did not run.
+
+mod common;
+use common::*;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn driver() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let ready = Path::new(&chromium).exists()
+        && dir.join("node_modules/playwright-core").exists()
+        && Command::new("node").arg("--version").output().is_ok();
+    if !ready {
+        eprintln!(
+            "\n*** BROWSER TESTS SKIPPED: Chromium, node or tests/browser/node_modules is missing.\n\
+             *** Install them: apt-get install -y chromium nodejs npm && (cd tests/browser && npm ci)\n"
+        );
+        return None;
+    }
+    Some(dir.join("e2e.mjs"))
+}
+
+/// Runs the named checks against `out`; every check must pass.
+fn run_checks(out: &Path, checks: &[&str]) {
+    let Some(script) = driver() else { return };
+    let result = Command::new("node")
+        .arg(script)
+        .arg(out)
+        .args(checks)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        result.status.success(),
+        "browser checks failed:\n{stdout}\n{stderr}"
+    );
+    for check in checks {
+        assert!(stdout.contains(&format!("ok {check}\n")), "{stdout}");
+    }
+}
+
+/// Two releases of a site with an approved addendum: r1, then r2 after a revision.
+fn two_releases() -> SiteTest {
+    let mut t = SiteTest::empty();
+    t.write("book.toml", &format!("{BOOK}{APPROVERS}"));
+    t.write("procedures/global/SOP-0020.md", CAPA);
+    t.write("procedures/global/SOP-0090.md", STERILE);
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        "---\naddendum-to: SOP-0020\nrationale: HPRA expects it.\nstatus: approved\napprovals:\n  - { name: Jane Roe, role: VP Quality, date: 2026-02-21 }\n---\n::: append #responsibilities\n- The Cork site quality head approves supplier CAPAs.\n:::\n",
+    );
+    t.commit("Issue\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    let out = t.run(&["build", "--release", "--version", "r1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &CAPA
+            .replace("10 years", "12 years")
+            .replace("2026-02-20", "2026-02-22"),
+    );
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &t.read("procedures/sites/cork/SOP-0020.md")
+            .replace("2026-02-21", "2026-02-23"),
+    );
+    t.commit("Keep records 12 years\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    let out = t.run(&["build", "--release", "--version", "r2"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    t
+}
+
+#[test]
+fn a_reader_navigates_sees_versions_site_content_and_the_print_mark() {
+    let t = two_releases();
+    run_checks(
+        &t.path("public"),
+        &["navigation", "site-content-marked", "versions", "print"],
+    );
+}

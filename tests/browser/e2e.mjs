@@ -1,0 +1,81 @@
+// End-to-end checks of a built output in headless Chromium, from file://.
+// Usage: node e2e.mjs <output-dir> <check>...   Prints one line per check:
+// "ok <name>" or "FAIL <name>: <why>"; exits 1 if any check failed.
+import { chromium } from "playwright-core";
+import { pathToFileURL } from "node:url";
+import path from "node:path";
+
+const [out, ...names] = process.argv.slice(2);
+const url = (rel) => pathToFileURL(path.join(out, rel)).href;
+
+function expect(cond, why) {
+  if (!cond) throw new Error(why);
+}
+
+const checks = {
+  // The portal leads to a site, the site's index to a document.
+  async navigation(page) {
+    await page.goto(url("index.html"));
+    await page.click("a[href*='cork/']");
+    await page.waitForLoadState();
+    expect(/cork\//.test(page.url()), `portal link opened ${page.url()}`);
+    await page.click("a[href='SOP-0020.html']");
+    await page.waitForLoadState();
+    const h1 = await page.textContent("h1");
+    expect(/Corrective and Preventive Action/.test(h1), `document heading is ${h1}`);
+  },
+  // Site content is marked where a reader sees it.
+  async "site-content-marked"(page) {
+    await page.goto(url("cork/r2/SOP-0020.html"));
+    const piece = page.locator(".piece-site").first();
+    expect(await piece.isVisible(), "no visible site content");
+    const text = await piece.innerText();
+    expect(/Cork site quality head/.test(text), `site piece says ${text}`);
+    const label = await page.locator(".piece-site .piece-label").first().innerText();
+    expect(label.trim().length > 0, "site content has no label");
+  },
+  // An older version says it is superseded, and the switcher moves between versions.
+  async versions(page) {
+    await page.goto(url("cork/r1/SOP-0020.html"));
+    const banner = await page.locator(".superseded").innerText();
+    expect(/Superseded by version r2/.test(banner), `banner says ${banner}`);
+    const options = await page.locator(".version-switch option").allTextContents();
+    expect(options.join("|") === "r2 (latest)|r1", `switcher offers ${options.join("|")}`);
+    await page.selectOption(".version-switch select", { label: "r2 (latest)" });
+    await page.waitForURL(/\/r2\/SOP-0020\.html$/);
+    expect((await page.locator(".superseded").count()) === 0, "the latest version says superseded");
+  },
+  // Printed, a page says it is uncontrolled.
+  async print(page) {
+    await page.goto(url("cork/r2/SOP-0020.html"));
+    await page.emulateMedia({ media: "print" });
+    const footer = page.locator(".print-footer");
+    expect(await footer.isVisible(), "no print footer when printed");
+    expect(/Uncontrolled when printed/.test(await footer.innerText()), "footer text");
+    await page.emulateMedia({ media: "screen" });
+    expect(!(await footer.isVisible()), "print footer shown on screen");
+  },
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+let failed = 0;
+for (const name of names) {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  try {
+    await checks[name](page);
+    expect(errors.length === 0, `script errors: ${errors.join("; ")}`);
+    console.log(`ok ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.message.split("\n")[0]}`);
+  }
+  await page.close();
+}
+await browser.close();
+process.exit(failed ? 1 : 0);
