@@ -125,6 +125,30 @@ pub enum Command {
         #[command(flatten)]
         source: SourceArgs,
     },
+    /// Create a new repository of controlled procedures that checks and builds at once.
+    ///
+    /// Writes into DIR (created if missing):
+    ///   book.toml                                    the book, two sites (austin: FDA;
+    ///                                                galway: EU and FDA), document types
+    ///   procedures/global/sop/SOP-0010.md            a global SOP, approved and in force
+    ///   procedures/sites/galway/SOP-0010-galway.md   Galway's addendum to it (append to
+    ///                                                #responsibilities, replace #records)
+    ///   procedures/sites/austin/WI-AUS-001.md        a work instruction of Austin only
+    ///   .gitignore                                   ignores the output folder, public/
+    ///
+    /// When DIR is not inside a git repository, it also runs `git init` there and commits
+    /// these files, as your git user.name and user.email, or, when none is configured,
+    /// as "procsite init <init@procsite.invalid>". Inside an existing repository it
+    /// commits nothing: review the files and commit them yourself.
+    ///
+    /// It never overwrites: if any of these files exists, it names them all and writes
+    /// nothing.
+    #[command(verbatim_doc_comment)]
+    Init {
+        /// The folder of the new repository.
+        #[arg(default_value = ".", value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Check a published version, or a whole output folder, against its manifest.json.
     Verify {
         /// A site version folder (holding manifest.json) or an output folder.
@@ -233,6 +257,7 @@ pub fn run(cli: Cli) -> ExitCode {
         quiet: cli.quiet,
     };
     match cli.command {
+        Command::Init { dir } => crate::init::run(&cli.root.join(dir)),
         Command::Verify { dir } => verify(&dir),
         Command::Diff {
             site,

@@ -13,6 +13,8 @@
 //! | render | [`render::render_site`] | composed site + theme → files in memory, each distinct piece rendered once for every site |
 //! | write | [`publish`] → [`output`] | version folders → one locked, atomic transaction on the output, with `versions.json`, `latest/`, the portal, the report and the output's manifest |
 //!
+//! [`init`] writes a new repository from the templates under `src/init/`.
+//!
 //! [`build::render`] runs load to render in memory. `diff` and `report` stop after
 //! compose and render no HTML they do not print; a release's `changes.html` compares
 //! with the previous release's composed texts. Only [`output`] writes the published
@@ -28,6 +30,7 @@ pub mod diff;
 pub mod diffcmd;
 pub mod fs;
 pub mod inforce;
+pub mod init;
 pub mod layout;
 pub mod lenient;
 pub mod manifest;

@@ -266,6 +266,8 @@ pub struct PageView {
     pub body: Vec<PieceView>,
     pub referenced_by: Vec<LinkView>,
     pub portal_href: String,
+    /// Navigation between the documents of this site version.
+    pub nav: NavView,
 }
 
 /// A version as the portal and a site's versions page link it.
@@ -400,4 +402,47 @@ pub struct ChangesView {
     pub removed: Vec<LinkView>,
     pub revised: Vec<ChangedDoc>,
     pub portal_href: String,
+}
+
+/// A document in the navigation of a document page.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavItem {
+    pub id: String,
+    /// The title, shortened for the sidebar.
+    pub title: String,
+    pub href: String,
+    /// The page this navigation is on.
+    pub current: bool,
+}
+
+/// A type of document in the navigation: listed, or a link to its group of the index.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavGroup {
+    pub code: String,
+    pub title: String,
+    /// Documents of this type at this site.
+    pub count: usize,
+    /// The type's group on the site's index.
+    pub href: String,
+    /// The type of the current document: listed and open.
+    pub current: bool,
+    /// The documents listed: all of a small type, a window around the current document
+    /// in a large one, none for another type when the site is large (then `href` only).
+    pub items: Vec<NavItem>,
+    /// Documents of the type before and after the listed window.
+    pub more_before: usize,
+    pub more_after: usize,
+}
+
+/// The navigation of a document page between the site version's documents.
+#[derive(Debug, Clone, Serialize)]
+pub struct NavView {
+    pub groups: Vec<NavGroup>,
+    /// The documents before and after this one within its type.
+    pub prev: Option<NavItem>,
+    pub next: Option<NavItem>,
+    /// This document's place in its type, from 1, and the type's title.
+    pub position: usize,
+    pub type_title: String,
+    pub type_count: usize,
 }

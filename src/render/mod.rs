@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod markdown;
+pub mod nav;
 pub mod theme;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -393,6 +394,7 @@ pub fn render_site(
         .iter()
         .map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()))
         .collect();
+    let site_nav = nav::SiteNav::new(site_docs, config);
     let pages: Vec<(Vec<OutFile>, DocRecord, Diagnostics)> = site_docs
         .par_iter()
         .zip(bodies)
@@ -408,6 +410,7 @@ pub fn render_site(
                 build,
                 stamps,
                 shared,
+                site_nav.view(&sd.doc.meta.id),
             );
             let mut file: Vec<OutFile> = render_template(theme, "page.html", &view, &mut d)
                 .map(|bytes| OutFile {
@@ -700,6 +703,7 @@ fn page_view(
     build: &BuildView,
     stamps: &Stamps,
     shared: &Shared,
+    nav: NavView,
 ) -> PageView {
     let in_force = shared.in_force;
     let m = &sd.doc.meta;
@@ -829,6 +833,7 @@ fn page_view(
             })
             .collect(),
         portal_href: "../../index.html".into(),
+        nav,
     }
 }
 
@@ -855,15 +860,9 @@ fn index_view(
     stamps: &Stamps,
     in_force: &crate::inforce::InForceMap,
 ) -> IndexView {
-    let mut groups: BTreeMap<(i64, String), Vec<DocSummary>> = BTreeMap::new();
-    for sd in site_docs {
+    let summary = |sd: &SiteDoc| {
         let m = &sd.doc.meta;
-        let ty = config.types.get(&m.doc_type);
-        let key = (
-            ty.and_then(|t| t.order).unwrap_or(i64::MAX),
-            m.doc_type.clone(),
-        );
-        groups.entry(key).or_default().push(DocSummary {
+        DocSummary {
             id: m.id.clone(),
             title: m.title.clone(),
             doc_type: m.doc_type.clone(),
@@ -883,22 +882,18 @@ fn index_view(
                 f.upcoming_effective
                     .map_or_else(|| f.upcoming_status.as_str().to_string(), |d| d.to_string())
             }),
-        });
-    }
+        }
+    };
     IndexView {
         book: book_view(config),
         site: site.clone(),
         build: build.clone(),
-        groups: groups
+        groups: nav::type_groups(site_docs, config)
             .into_iter()
-            .map(|((_, code), docs)| GroupView {
-                title: config
-                    .types
-                    .get(&code)
-                    .and_then(|t| t.title.clone())
-                    .unwrap_or_else(|| code.clone()),
-                code,
-                docs,
+            .map(|g| GroupView {
+                docs: g.docs.into_iter().map(summary).collect(),
+                title: g.title,
+                code: g.code,
             })
             .collect(),
         omitted: plan

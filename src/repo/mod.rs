@@ -1,5 +1,6 @@
 //! Reading the repository. Only this module talks to git.
 
+pub mod create;
 pub mod git;
 pub mod history;
 pub mod scan;

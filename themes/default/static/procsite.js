@@ -62,6 +62,32 @@
     });
   }
 
+  // Folded panels (narrow screens) open where a link points into them, and for print.
+  var folded = doc.querySelectorAll("details[data-fold-below]");
+  function openTarget() {
+    var id = decodeURIComponent(location.hash.slice(1));
+    var target = id && doc.getElementById(id);
+    if (!target) { return; }
+    var inner = target.querySelector(":scope > details");
+    if (inner) { inner.open = true; }
+    for (var d = target.closest("details"); d; d = d.parentElement.closest("details")) { d.open = true; }
+  }
+  window.addEventListener("hashchange", openTarget);
+  doc.addEventListener("click", function (e) {
+    // A link to the fragment already in the address changes no hash: open it here too.
+    var a = e.target.closest && e.target.closest("a[href^='#']");
+    if (a && a.getAttribute("href") === location.hash) { openTarget(); }
+  });
+  openTarget();
+  var closedForPrint = [];
+  window.addEventListener("beforeprint", function () {
+    folded.forEach(function (d) { if (!d.open) { closedForPrint.push(d); d.open = true; } });
+  });
+  window.addEventListener("afterprint", function () {
+    closedForPrint.forEach(function (d) { d.open = false; });
+    closedForPrint = [];
+  });
+
   // The print footer names the print date and the address of the controlled copy.
   var footer = doc.querySelector(".print-footer");
   if (footer) {
