@@ -149,6 +149,18 @@ pub enum Command {
         #[arg(default_value = ".", value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Serve a preview of the work tree from memory, rebuilt on every change, with live reload.
+    Serve {
+        /// Serve only this site (repeatable). Default: every site.
+        #[arg(long = "site", value_name = "SITE")]
+        sites: Vec<String>,
+        /// The port; 0 picks a free one.
+        #[arg(long, default_value_t = 3000, value_name = "P")]
+        port: u16,
+        /// Listen on this address instead of 127.0.0.1 (the preview becomes visible to the network).
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<std::net::IpAddr>,
+    },
     /// Check a published version, or a whole output folder, against its manifest.json.
     Verify {
         /// A site version folder (holding manifest.json) or an output folder.
@@ -259,6 +271,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Init { dir } => crate::init::run(&cli.root.join(dir)),
         Command::Verify { dir } => verify(&dir),
+        Command::Serve { sites, port, bind } => crate::serve::run(cli.root, sites, port, bind),
         Command::Diff {
             site,
             doc,

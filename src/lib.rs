@@ -44,6 +44,7 @@ pub mod release;
 pub mod render;
 pub mod repo;
 pub mod report;
+pub mod serve;
 pub mod site;
 pub mod stamp;
 #[cfg(test)]

@@ -488,39 +488,7 @@ impl Output {
     /// Every site's versions after `new` is written: sites with a folder or named
     /// in `sites`.
     pub fn listing(&self, sites: &[String], new: &[VersionFolder]) -> Vec<SiteListing> {
-        let mut all: BTreeMap<String, BTreeMap<String, Manifest>> = self.published.sites.clone();
-        // A folder that is neither a configured site nor holds a version is dropped.
-        all.retain(|site, versions| !versions.is_empty() || sites.contains(site));
-        for s in sites {
-            all.entry(s.clone()).or_default();
-        }
-        for v in new {
-            if let Some(m) = v.manifest() {
-                all.entry(v.site.clone())
-                    .or_default()
-                    .insert(v.version.clone(), m);
-            }
-        }
-        all.into_iter()
-            .map(|(site, versions)| {
-                let mut releases: Vec<&Manifest> =
-                    versions.values().filter(|m| m.release).collect();
-                releases.sort_by(|a, b| {
-                    b.date
-                        .cmp(&a.date)
-                        .then_with(|| crate::layout::version_order(&b.version, &a.version))
-                });
-                SiteListing {
-                    site,
-                    releases: releases.into_iter().map(ListedVersion::of).collect(),
-                    unreleased: versions
-                        .values()
-                        .filter(|m| !m.release)
-                        .map(ListedVersion::of)
-                        .collect(),
-                }
-            })
-            .collect()
+        listing_of(&self.published, sites, new)
     }
 
     /// Writes `new` version folders and `files` (portal, report, site pages) with the
@@ -594,21 +562,7 @@ impl Output {
             b"This folder is written by procsite. Its contents are replaced on each build.\n",
         )?;
         let mut counter = Counter::new();
-        let mut top = OutputManifest {
-            format: 1,
-            tool_version: env!("CARGO_PKG_VERSION").to_string(),
-            files: BTreeMap::new(),
-            versions: BTreeMap::new(),
-            released: listing
-                .iter()
-                .flat_map(|s| {
-                    s.releases
-                        .iter()
-                        .map(move |v| format!("{}/{}", s.site, v.version))
-                })
-                .collect(),
-        };
-        top.released.sort();
+        let mut top = OutputManifest::of(listing);
         let replaced: std::collections::BTreeSet<(&str, &str)> = new
             .iter()
             .map(|v| (v.site.as_str(), v.version.as_str()))
@@ -632,9 +586,8 @@ impl Output {
             counter.write_all(&next.join(&rel), &v.files)?;
             top.versions.insert(rel, manifest_hash(&v.files));
         }
-        let mut tree_files = files;
+        let tree_files = root_files(files, listing);
         for s in listing {
-            tree_files.extend(versions_files(s));
             if let Some(newest) = s.releases.first() {
                 let rel = format!("{}/{}", s.site, newest.version);
                 let latest = format!("{}/{LATEST}", s.site);
@@ -648,13 +601,9 @@ impl Output {
                 top.versions.insert(latest, hash);
             }
         }
-        for f in &tree_files {
-            top.files.insert(f.path.clone(), sha256_hex(&f.bytes));
-        }
+        top.add_files(&tree_files);
         counter.write_all(next, &tree_files)?;
-        let mut bytes = serde_json::to_vec_pretty(&top).expect("a manifest serializes");
-        bytes.push(b'\n');
-        fs::write(&next.join(MANIFEST_FILE), &bytes)?;
+        fs::write(&next.join(MANIFEST_FILE), &top.to_bytes())?;
         Ok(())
     }
 
@@ -716,6 +665,47 @@ impl Output {
     }
 }
 
+/// Every site's versions when `new` is added to what is `published`: sites with a
+/// folder or named in `sites`.
+pub fn listing_of(
+    published: &Published,
+    sites: &[String],
+    new: &[VersionFolder],
+) -> Vec<SiteListing> {
+    let mut all: BTreeMap<String, BTreeMap<String, Manifest>> = published.sites.clone();
+    // A folder that is neither a configured site nor holds a version is dropped.
+    all.retain(|site, versions| !versions.is_empty() || sites.contains(site));
+    for s in sites {
+        all.entry(s.clone()).or_default();
+    }
+    for v in new {
+        if let Some(m) = v.manifest() {
+            all.entry(v.site.clone())
+                .or_default()
+                .insert(v.version.clone(), m);
+        }
+    }
+    all.into_iter()
+        .map(|(site, versions)| {
+            let mut releases: Vec<&Manifest> = versions.values().filter(|m| m.release).collect();
+            releases.sort_by(|a, b| {
+                b.date
+                    .cmp(&a.date)
+                    .then_with(|| crate::layout::version_order(&b.version, &a.version))
+            });
+            SiteListing {
+                site,
+                releases: releases.into_iter().map(ListedVersion::of).collect(),
+                unreleased: versions
+                    .values()
+                    .filter(|m| !m.release)
+                    .map(ListedVersion::of)
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
 /// Whether a rename failed because the folder cannot be moved where it is.
 fn replace_refused(e: &FsError) -> bool {
     #[cfg(unix)]
@@ -729,6 +719,95 @@ fn replace_refused(e: &FsError) -> bool {
     {
         e.source.kind() == std::io::ErrorKind::PermissionDenied
     }
+}
+
+impl OutputManifest {
+    /// A manifest with the listing's released versions, before any file is added.
+    fn of(listing: &[SiteListing]) -> OutputManifest {
+        let mut released: Vec<String> = listing
+            .iter()
+            .flat_map(|s| {
+                s.releases
+                    .iter()
+                    .map(move |v| format!("{}/{}", s.site, v.version))
+            })
+            .collect();
+        released.sort();
+        OutputManifest {
+            format: 1,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            files: BTreeMap::new(),
+            versions: BTreeMap::new(),
+            released,
+        }
+    }
+
+    fn add_files(&mut self, files: &[OutFile]) {
+        for f in files {
+            self.files.insert(f.path.clone(), sha256_hex(&f.bytes));
+        }
+    }
+
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a manifest serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+}
+
+/// The files outside version folders: `files` (portal, report, versions pages) and
+/// each site's `versions.json` and `versions.js`.
+fn root_files(mut files: Vec<OutFile>, listing: &[SiteListing]) -> Vec<OutFile> {
+    for s in listing {
+        files.extend(versions_files(s));
+    }
+    files
+}
+
+/// The whole tree that [`Output::commit`] writes into an empty output, in memory:
+/// `new` version folders, each site's `latest/` copy, the files listing them and the
+/// output's manifest, with paths relative to the output root. `procsite serve`
+/// serves this, so what it shows is what a build writes.
+pub fn tree_in_memory(
+    new: &[VersionFolder],
+    files: Vec<OutFile>,
+    listing: &[SiteListing],
+) -> Vec<OutFile> {
+    let mut top = OutputManifest::of(listing);
+    let mut tree = Vec::new();
+    for v in new {
+        let rel = format!("{}/{}", v.site, v.version);
+        top.versions.insert(rel.clone(), manifest_hash(&v.files));
+        tree.extend(v.files.iter().map(|f| OutFile {
+            path: format!("{rel}/{}", f.path),
+            bytes: f.bytes.clone(),
+        }));
+    }
+    let root = root_files(files, listing);
+    for s in listing {
+        let Some(newest) = s.releases.first() else {
+            continue;
+        };
+        let Some(v) = new
+            .iter()
+            .find(|v| v.site == s.site && v.version == newest.version)
+        else {
+            continue;
+        };
+        let latest = format!("{}/{LATEST}", s.site);
+        top.versions.insert(latest.clone(), manifest_hash(&v.files));
+        tree.extend(v.files.iter().map(|f| OutFile {
+            path: format!("{latest}/{}", f.path),
+            bytes: f.bytes.clone(),
+        }));
+    }
+    top.add_files(&root);
+    tree.extend(root);
+    tree.push(OutFile {
+        path: MANIFEST_FILE.to_string(),
+        bytes: top.to_bytes(),
+    });
+    tree
 }
 
 /// The files of a site folder that list its versions.

@@ -74,10 +74,60 @@ pub fn write_tree(
     report: (Vec<OutFile>, ReportLink),
     diags: &mut Diagnostics,
 ) -> Result<Written, Diagnostics> {
-    // Problems of this step only: the caller's may include tags it reported and skipped.
-    let mut own = Diagnostics::new();
     let sites: Vec<String> = config.site.keys().cloned().collect();
     let listing = output.listing(&sites, &folders);
+    let files = listing_pages(config, theme, &listing, report, diags)?;
+    let shown = output.shown().to_path_buf();
+    output.commit(folders, files, &listing).map_err(|e| {
+        let help = e.help();
+        fail(diags, Code::Output, shown, e.to_string(), help);
+        std::mem::take(diags)
+    })
+}
+
+/// The whole output that a build of `rendered` with `folders` (its version folders)
+/// writes into an empty output folder, in memory: what `procsite serve` serves.
+/// The same functions render it as [`write_tree`] writes, so the two cannot differ.
+pub fn tree_in_memory(
+    rendered: &build::Rendered,
+    folders: &[VersionFolder],
+    diags: &mut Diagnostics,
+) -> Result<Vec<OutFile>, Diagnostics> {
+    let (Some(config), Some(theme)) = (&rendered.config, &rendered.theme) else {
+        return Err(std::mem::take(diags));
+    };
+    let Some(report) = build::report_files(rendered, config, theme, rendered.plan.release, diags)
+    else {
+        return Err(std::mem::take(diags));
+    };
+    let sites: Vec<String> = config.site.keys().cloned().collect();
+    let listing = crate::output::listing_of(&Default::default(), &sites, folders);
+    let files = listing_pages(config, theme, &listing, report, diags)?;
+    Ok(crate::output::tree_in_memory(folders, files, &listing))
+}
+
+/// The version folder of one site that `rendered` rendered, with its manifest.
+pub fn folder_of(rendered: &build::Rendered, site: &str, files: Vec<OutFile>) -> VersionFolder {
+    build::version_folder(
+        site,
+        &rendered.plan.version,
+        &rendered.info,
+        rendered.plan.as_of.map(|d| d.to_string()),
+        rendered.plan.release,
+        files,
+    )
+}
+
+/// The report's files, every site's versions page and the portal, for `listing`.
+fn listing_pages(
+    config: &Config,
+    theme: &Theme,
+    listing: &[crate::output::SiteListing],
+    report: (Vec<OutFile>, ReportLink),
+    diags: &mut Diagnostics,
+) -> Result<Vec<OutFile>, Diagnostics> {
+    // Problems of this step only: the caller's may include tags it reported and skipped.
+    let mut own = Diagnostics::new();
     let css = render::inline_css(theme);
     let stamp = BuildView::of_output();
     let withdrawn: Vec<WithdrawnView> = config
@@ -155,12 +205,7 @@ pub fn write_tree(
     if failed {
         return Err(std::mem::take(diags));
     }
-    let shown = output.shown().to_path_buf();
-    output.commit(folders, files, &listing).map_err(|e| {
-        let help = e.help();
-        fail(diags, Code::Output, shown, e.to_string(), help);
-        std::mem::take(diags)
-    })
+    Ok(files)
 }
 
 #[derive(Debug)]
@@ -206,7 +251,6 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let out_path = rendered.plan.output.clone();
     let output = open_output(&out_path, &mut diags)?;
     let version = rendered.plan.version.clone();
-    let date = rendered.plan.as_of.map(|d| d.to_string());
     let mut summary_sites = Vec::new();
     let mut documents = 0;
     let mut bytes = 0;
@@ -219,14 +263,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         ));
         documents += rendered.documents.get(id).copied().unwrap_or(0);
         bytes += files.iter().map(|f| f.bytes.len() as u64).sum::<u64>();
-        let folder = build::version_folder(
-            id,
-            &version,
-            &rendered.info,
-            date.clone(),
-            opts.release,
-            files.clone(),
-        );
+        let folder = folder_of(&rendered, id, files.clone());
         // A released version is never rewritten: building it again must give the same bytes.
         match output.published.version(id, &version) {
             Some(m) if m.release => {

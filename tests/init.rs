@@ -92,7 +92,10 @@ fn a_new_repository_checks_and_builds_both_sites_with_one_commit() {
 
     let check = procsite(&dir, home.path(), &["check"]);
     assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
-    assert_eq!(check.stdout, "check passed: 2 site(s), 2 document(s), 0 errors, 0 warning(s)\n");
+    assert_eq!(
+        check.stdout,
+        "check passed: 2 site(s), 2 document(s), 0 errors, 0 warning(s)\n"
+    );
     assert_eq!(check.stderr, "");
 
     let build = procsite(&dir, home.path(), &["build"]);

@@ -1,0 +1,392 @@
+//! `procsite serve`: the preview tree served from memory, rebuilt on a change, with
+//! the reload generation, the error overlay, and nothing outside the tree readable.
+
+mod common;
+use common::*;
+
+use std::io::{BufRead, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use procsite::serve::{ServeOptions, Server};
+
+/// How long a change may take to show: generous, for a loaded machine.
+const WAIT: Duration = Duration::from_secs(10);
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One request, written by hand so that the target goes out exactly as given.
+fn request(addr: SocketAddr, method: &str, target: &str) -> Reply {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read the reply");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a reply with headers");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
+    Reply {
+        status,
+        head,
+        body: raw[split + 4..].to_vec(),
+    }
+}
+
+fn get(addr: SocketAddr, target: &str) -> Reply {
+    request(addr, "GET", target)
+}
+
+/// The reload generation, as pages see it.
+fn generation(addr: SocketAddr) -> u64 {
+    let r = get(addr, "/__procsite/reload");
+    let v: serde_json::Value = serde_json::from_slice(&r.body).expect("reload answers JSON");
+    v["generation"].as_u64().expect("a generation")
+}
+
+/// Polls until `ok` holds; panics with `what` after [`WAIT`].
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Replaces a file in one step, as editors that save atomically do, so that no
+/// build reads it half-written.
+fn replace(t: &SiteTest, rel: &str, text: &str) {
+    let scratch = t.path("scratch.tmp");
+    std::fs::write(&scratch, text).unwrap();
+    std::fs::create_dir_all(t.path(rel).parent().unwrap()).unwrap();
+    std::fs::rename(&scratch, t.path(rel)).unwrap();
+}
+
+fn start(t: &SiteTest) -> Server {
+    Server::start(ServeOptions {
+        root: t.root().to_path_buf(),
+        port: 0,
+        ..Default::default()
+    })
+    .expect("the server starts")
+}
+
+const PAGE: &str = "/cork/preview/SOP-0020.html";
+
+#[test]
+fn serves_the_preview_rebuilds_on_a_change_and_shows_a_failed_build_over_the_last_good_page() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    let server = start(&t);
+    let addr = server.addr();
+    assert!(addr.ip().is_loopback());
+    assert_eq!(server.url(), format!("http://127.0.0.1:{}/", addr.port()));
+
+    let portal = get(addr, "/");
+    assert_eq!(portal.status, 200);
+    assert!(portal
+        .head
+        .contains("Content-Type: text/html; charset=utf-8"));
+    assert!(
+        portal.text().contains("cork&#x2F;preview&#x2F;index.html"),
+        "{}",
+        portal.text()
+    );
+    let page = get(addr, PAGE);
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("Global scope text."));
+    assert!(page.text().contains("Uncontrolled preview"));
+    assert!(page.text().contains("/__procsite/reload?since="));
+
+    // An edit shows, and the generation advances.
+    let g0 = generation(addr);
+    replace(
+        &t,
+        "procedures/global/SOP-0020.md",
+        &CAPA.replace("Global scope text.", "Scope text edited while serving."),
+    );
+    wait_for("the edit to be served", || {
+        get(addr, PAGE)
+            .text()
+            .contains("Scope text edited while serving.")
+    });
+    let g1 = generation(addr);
+    assert!(g1 > g0, "generation {g0} → {g1}");
+
+    // A broken front-matter: the overlay with file:line and the message, over the
+    // last good page.
+    replace(
+        &t,
+        "procedures/global/SOP-0020.md",
+        &CAPA.replace("effective: 2026-03-01", "efective: 2026-03-01"),
+    );
+    wait_for("the error overlay", || {
+        get(addr, PAGE).text().contains("efective")
+    });
+    let broken = get(addr, PAGE).text();
+    assert!(
+        broken.contains("procedures/global/SOP-0020.md:7"),
+        "{broken}"
+    );
+    assert!(
+        broken.contains("unknown field &#39;efective&#39;"),
+        "{broken}"
+    );
+    assert!(broken.contains("Scope text edited while serving."));
+    let reload: serde_json::Value =
+        serde_json::from_slice(&get(addr, "/__procsite/reload").body).unwrap();
+    assert_eq!(reload["ok"], false);
+    assert!(generation(addr) > g1);
+
+    // Fixed: the overlay goes.
+    replace(&t, "procedures/global/SOP-0020.md", CAPA);
+    wait_for("the overlay to go", || {
+        let text = get(addr, PAGE).text();
+        !text.contains("procsite-serve-errors") && text.contains("Global scope text.")
+    });
+    server.stop();
+}
+
+#[test]
+fn a_site_edit_rebuilds_that_site_and_an_irrelevant_file_rebuilds_nothing() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    let cork = |text: &str| {
+        addendum(
+            "SOP-0020",
+            "Cork asks for it.",
+            &format!("::: append #scope\n{text}\n:::\n"),
+        )
+    };
+    // Uncommitted already, as while editing: every page says so from the start.
+    t.write(
+        "procedures/sites/cork/SOP-0020.md",
+        &cork("Also the Cork line."),
+    );
+    let server = start(&t);
+    let addr = server.addr();
+    assert!(get(addr, PAGE).text().contains("Also the Cork line."));
+    let boston = get(addr, "/boston/preview/SOP-0020.html").body;
+
+    replace(
+        &t,
+        "procedures/sites/cork/SOP-0020.md",
+        &cork("Also the edited Cork line."),
+    );
+    wait_for("the edited addendum at cork", || {
+        get(addr, PAGE)
+            .text()
+            .contains("Also the edited Cork line.")
+    });
+    // Boston's page is the same bytes: only cork's pages were rendered again.
+    let boston_now = get(addr, "/boston/preview/SOP-0020.html").body;
+    assert_eq!(strip_script(&boston), strip_script(&boston_now));
+
+    // Files the build does not read make no build that pages would reload for.
+    let g = generation(addr);
+    t.write("notes.txt", "not a source\n");
+    t.write("procedures/sites/cork/.SOP-0020.md.swp", "editor scratch");
+    // So the next real edit is the next generation.
+    replace(
+        &t,
+        "procedures/sites/cork/SOP-0020.md",
+        &cork("Also the second Cork line."),
+    );
+    wait_for("the second addendum text", || {
+        get(addr, PAGE)
+            .text()
+            .contains("Also the second Cork line.")
+    });
+    assert_eq!(generation(addr), g + 1);
+    server.stop();
+}
+
+/// The page as built, without the reload script (it names the generation).
+fn strip_script(html: &[u8]) -> String {
+    let text = String::from_utf8_lossy(html);
+    match text.find("<script>(function(){var g=") {
+        Some(at) => {
+            let end = text[at..].find("</script>").unwrap() + at + "</script>".len();
+            format!("{}{}", &text[..at], &text[end..])
+        }
+        None => text.into_owned(),
+    }
+}
+
+#[test]
+fn the_served_tree_is_what_a_preview_build_writes() {
+    let mut t = SiteTest::new();
+    replace(
+        &t,
+        "procedures/sites/cork/SOP-0020.md",
+        &addendum(
+            "SOP-0020",
+            "Cork asks for it.",
+            "::: append #scope\nAlso the Cork line.\n:::\n",
+        ),
+    );
+    t.commit("Initial");
+    let out = tempfile::tempdir().unwrap();
+    let built = t.run(&["build", "--out", out.path().to_str().unwrap()]);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    let server = start(&t);
+    let disk = tree_of(out.path());
+    assert!(disk.len() > 10);
+    for (path, bytes) in &disk {
+        if path == ".procsite" {
+            continue; // the marker of procsite's own output folder
+        }
+        let r = get(server.addr(), &format!("/{path}"));
+        assert_eq!(r.status, 200, "{path}");
+        let served = if path.ends_with(".html") {
+            strip_script(&r.body).into_bytes()
+        } else {
+            r.body
+        };
+        assert!(served == *bytes, "{path} differs from the built file");
+    }
+    // The reload script is only ever added to responses.
+    assert!(!disk
+        .values()
+        .any(|b| String::from_utf8_lossy(b).contains("__procsite")));
+    server.stop();
+}
+
+#[test]
+fn nothing_outside_the_tree_can_be_read() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    let server = start(&t);
+    let addr = server.addr();
+    for target in [
+        "/../book.toml",
+        "/%2e%2e/book.toml",
+        "/%2E%2E%2Fbook.toml",
+        "//etc/passwd",
+        "/..%5cbook.toml",
+        "/..\\book.toml",
+        "/cork/preview/../../../book.toml",
+        "/cork/preview/%2e%2e%2f%2e%2e%2f%2e%2e%2fbook.toml",
+        "/%00/etc/passwd",
+        "/book.toml",
+        "/procedures/global/SOP-0020.md",
+        "/.git/config",
+        "/etc/passwd",
+    ] {
+        let r = get(addr, target);
+        assert!(r.status == 404 || r.status == 400, "{target}: {}", r.status);
+        let text = r.text();
+        assert!(
+            !text.contains("[book]") && !text.contains("root:") && !text.contains("id: SOP-0020"),
+            "{target} returned file content: {text}"
+        );
+    }
+    // Folders serve their index.html; without the slash they redirect to it.
+    let folder = get(addr, "/cork/preview");
+    assert_eq!(folder.status, 301);
+    assert!(folder.head.contains("Location: /cork/preview/"));
+    assert_eq!(get(addr, "/cork/preview/").status, 200);
+    // Types by extension; only GET and HEAD.
+    let versions = get(addr, "/cork/versions.json");
+    assert_eq!(versions.status, 200);
+    assert!(versions.head.contains("Content-Type: application/json"));
+    assert_eq!(request(addr, "POST", "/").status, 405);
+    assert_eq!(request(addr, "DELETE", PAGE).status, 405);
+    let head = request(addr, "HEAD", PAGE);
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    server.stop();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_in_procedures_does_not_make_its_target_readable() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    let secret = tempfile::tempdir().unwrap();
+    let target = secret.path().join("secret.md");
+    std::fs::write(
+        &target,
+        "---\nid: SOP-0666\ntitle: Secret\ntype: SOP\n---\nTOP-SECRET-CONTENT\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&target, t.path("procedures/global/leak.md")).unwrap();
+    std::os::unix::fs::symlink(secret.path(), t.path("procedures/global/leakdir")).unwrap();
+    let server = start(&t);
+    let addr = server.addr();
+    for target in [
+        "/",
+        PAGE,
+        "/cork/preview/",
+        "/cork/preview/SOP-0666.html",
+        "/procedures/global/leak.md",
+        "/procedures/global/leakdir/secret.md",
+        "/leak.md",
+        "/cork/preview/search-index.js",
+    ] {
+        let r = get(addr, target);
+        assert!(
+            !r.text().contains("TOP-SECRET-CONTENT"),
+            "{target} leaked the symlink's target"
+        );
+    }
+    server.stop();
+}
+
+#[test]
+fn the_command_prints_its_address_and_serves_from_it() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_procsite"))
+        .args(["serve", "--port", "0", "--site", "cork"])
+        .current_dir(t.root())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run procsite serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("serve printed its address")
+            .expect("stdout");
+        if let Some(at) = line.find("http://") {
+            break line[at..].split_whitespace().next().unwrap().to_string();
+        }
+    };
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
+        "{url}"
+    );
+    let addr: SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    assert_eq!(get(addr, PAGE).status, 200);
+    // Only the site asked for.
+    assert_eq!(get(addr, "/boston/preview/SOP-0020.html").status, 404);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
