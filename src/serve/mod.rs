@@ -554,7 +554,9 @@ fn header(name: &str, value: &str) -> tiny_http::Header {
 }
 
 fn respond(req: tiny_http::Request, status: u16, content_type: &str, body: Vec<u8>) {
+    // The body is in memory: send its length rather than chunks, whatever its size.
     let response = tiny_http::Response::from_data(body)
+        .with_chunked_threshold(usize::MAX)
         .with_status_code(status)
         .with_header(header("Content-Type", content_type))
         .with_header(header("Cache-Control", "no-store"))
