@@ -50,7 +50,10 @@ fn two_releases() -> SiteTest {
     let mut t = SiteTest::empty();
     t.write("book.toml", &format!("{BOOK}{APPROVERS}"));
     t.write("procedures/global/SOP-0020.md", CAPA);
-    t.write("procedures/global/SOP-0090.md", STERILE);
+    t.write(
+        "procedures/global/SOP-0090.md",
+        "---\nid: SOP-0090\ntitle: Sterilization\ntype: SOP\nstatus: approved\neffective: 2026-03-01\napprovals:\n  - { name: Jane Roe, role: VP Quality, date: 2026-02-20 }\n---\n## Scope {#scope}\nSterile devices; a failed cycle opens a corrective action.\n",
+    );
     t.write(
         "procedures/sites/cork/SOP-0020.md",
         "---\naddendum-to: SOP-0020\nrationale: HPRA expects it.\nstatus: approved\napprovals:\n  - { name: Jane Roe, role: VP Quality, date: 2026-02-21 }\n---\n::: append #responsibilities\n- The Cork site quality head approves supplier CAPAs.\n:::\n",
@@ -61,7 +64,7 @@ fn two_releases() -> SiteTest {
     t.write(
         "procedures/global/SOP-0020.md",
         &CAPA
-            .replace("10 years", "12 years")
+            .replace("kept for 10 years", "kept in the Ärchiv for 12 years")
             .replace("2026-02-20", "2026-02-22"),
     );
     t.write(
@@ -80,6 +83,13 @@ fn a_reader_navigates_sees_versions_site_content_and_the_print_mark() {
     let t = two_releases();
     run_checks(
         &t.path("public"),
-        &["navigation", "site-content-marked", "versions", "print"],
+        &[
+            "navigation",
+            "site-content-marked",
+            "versions",
+            "print",
+            "search",
+            "search-isolation",
+        ],
     );
 }

@@ -3,6 +3,7 @@
 pub mod context;
 pub mod markdown;
 pub mod nav;
+pub mod search;
 pub mod theme;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -390,6 +391,20 @@ pub fn render_site(
         bodies.push(body);
     }
 
+    let search_docs: Vec<search::IndexedDoc> = site_docs
+        .iter()
+        .zip(&bodies)
+        .map(|(sd, body)| search::IndexedDoc {
+            id: &sd.doc.meta.id,
+            title: &sd.doc.meta.title,
+            html: body.iter().map(|p| p.html.as_str()).collect(),
+        })
+        .collect();
+    let search_index = OutFile {
+        path: search::SEARCH_INDEX.into(),
+        bytes: search::index_script(&search_docs),
+    };
+    drop(search_docs);
     let titles: BTreeMap<&str, &str> = site_docs
         .iter()
         .map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()))
@@ -444,6 +459,7 @@ pub fn render_site(
         files.extend(file);
         records.push(record);
     }
+    files.push(search_index);
     let record = HistoryFile {
         site: site_view.clone(),
         build: build.clone(),

@@ -24,6 +24,7 @@ const DEFAULT_FILES: &[(&str, &str)] = embedded![
     "templates/harmonization.html",
     "templates/changes.html",
     "templates/macros.html",
+    "templates/search.html",
     "static/style.css",
     "static/procsite.js",
 ];

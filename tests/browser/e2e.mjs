@@ -57,6 +57,43 @@ const checks = {
   },
 };
 
+// The search box: "/" focuses it, a word from a section body finds that section
+// (prefix, case and diacritics folded), arrows and Enter open it at its anchor.
+checks.search = async function (page) {
+  await page.goto(url("cork/r2/index.html"));
+  await page.keyboard.press("/");
+  expect(await page.evaluate(() => document.activeElement.id === "search-input"), "/ does not focus the search box");
+  await page.keyboard.type("ARCHIV");
+  await page.waitForSelector("#search-results [role=option]");
+  const first = await page.locator("#search-results [role=option]").first().innerText();
+  expect(/SOP-0020/.test(first) && /Records/.test(first), `first result is ${first}`);
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/SOP-0020\.html#records$/);
+  // A title match ranks above a body match.
+  await page.goto(url("boston/r2/index.html"));
+  await page.fill("#search-input", "correct");
+  await page.waitForSelector("#search-results [role=option]");
+  const all = await page.locator("#search-results [role=option]").allInnerTexts();
+  expect(/^SOP-0020 Corrective/.test(all[0]), `title match is not first: ${all[0]}`);
+  expect(all.some((r) => /^SOP-0090 Sterilization/.test(r) && /corrective action/.test(r)),
+    `the body match is missing: ${all.join(" | ")}`);
+};
+
+// A site's search never finds another site's addendum text.
+checks["search-isolation"] = async function (page) {
+  await page.goto(url("boston/r2/index.html"));
+  await page.fill("#search-input", "supplier");
+  await page.waitForSelector("#search-results li");
+  const none = await page.locator("#search-results [role=option]").count();
+  expect(none === 0, `boston finds cork's addendum text (${none} results)`);
+  await page.goto(url("cork/r2/index.html"));
+  await page.fill("#search-input", "supplier");
+  await page.waitForSelector("#search-results [role=option]");
+  const cork = await page.locator("#search-results [role=option]").first().innerText();
+  expect(/SOP-0020/.test(cork), `cork does not find its own addendum text: ${cork}`);
+};
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -144,3 +144,145 @@
     header.appendChild(label);
   }
 })();
+
+// Search at the point of use. The index of this site version is a script,
+// search-index.js, loaded when the reader first searches (so it works from file://).
+// Words are folded as the index folds them: lowercase, without diacritics. Each query
+// word matches words it begins; a section must match every query word. An id or title
+// match ranks above a heading match, which ranks above body text.
+(function () {
+  "use strict";
+  var input = document.getElementById("search-input");
+  var list = document.getElementById("search-results");
+  if (!input || !list) { return; }
+  var status = input.parentNode.querySelector(".search-status");
+  var index = null, loading = false, active = -1, results = [];
+  var fold = function (s) { return s.toLowerCase().normalize("NFD").replace(/\p{M}/gu, ""); };
+  var split = function (s) { return fold(s).split(/[^\p{L}\p{N}]+/u).filter(Boolean); };
+
+  function prepare(raw) {
+    var sections = raw.s.map(function (s) {
+      var ids = [], at = 0;
+      (s[4] ? s[4].split(",") : []).forEach(function (g) { at += parseInt(g, 36); ids.push(at); });
+      return { doc: s[0], anchor: s[1], heading: s[2], snippet: s[3], ids: Int32Array.from(ids), head: split(s[2]) };
+    });
+    var docs = raw.d.map(function (d) { return { id: d[0], title: d[1], words: split(d[0] + " " + d[1]) }; });
+    return { words: raw.w, docs: docs, sections: sections };
+  }
+  // The ids of the words that begin with `prefix`: a range, as the words are sorted.
+  function range(words, prefix) {
+    var lo = 0, hi = words.length;
+    while (lo < hi) { var m = (lo + hi) >> 1; if (words[m] < prefix) { lo = m + 1; } else { hi = m; } }
+    var end = lo;
+    while (end < words.length && words[end].lastIndexOf(prefix, 0) === 0) { end++; }
+    return [lo, end];
+  }
+  function has(ids, r) {
+    var lo = 0, hi = ids.length;
+    while (lo < hi) { var m = (lo + hi) >> 1; if (ids[m] < r[0]) { lo = m + 1; } else { hi = m; } }
+    return lo < ids.length && ids[lo] < r[1];
+  }
+  var begins = function (words, t) { return words.some(function (w) { return w.lastIndexOf(t, 0) === 0; }); };
+
+  function search(query) {
+    var terms = split(query);
+    if (!terms.length) { return []; }
+    var ranges = terms.map(function (t) { return range(index.words, t); });
+    var found = [];
+    index.sections.forEach(function (s, n) {
+      var doc = index.docs[s.doc], score = 0;
+      for (var i = 0; i < terms.length; i++) {
+        var best = begins(doc.words, terms[i]) ? 100 : begins(s.head, terms[i]) ? 10 : has(s.ids, ranges[i]) ? 1 : 0;
+        if (!best) { return; }
+        score += best;
+      }
+      found.push({ score: score, n: n, s: s, doc: doc });
+    });
+    found.sort(function (a, b) { return b.score - a.score || a.n - b.n; });
+    var perDoc = {}, out = [];
+    for (var k = 0; k < found.length && out.length < 30; k++) {
+      var id = found[k].doc.id;
+      perDoc[id] = (perDoc[id] || 0) + 1;
+      if (perDoc[id] <= 3) { out.push(found[k]); }
+    }
+    return out;
+  }
+
+  function select(i) {
+    var items = list.querySelectorAll("[role=option]");
+    if (!items.length) { return; }
+    active = (i + items.length) % items.length;
+    items.forEach(function (el, j) { el.setAttribute("aria-selected", j === active ? "true" : "false"); });
+    input.setAttribute("aria-activedescendant", items[active].id);
+    items[active].scrollIntoView({ block: "nearest" });
+  }
+  function show() {
+    list.textContent = "";
+    active = -1;
+    input.removeAttribute("aria-activedescendant");
+    if (!index) { return; }
+    results = search(input.value);
+    var q = input.value.trim();
+    list.hidden = !q;
+    input.setAttribute("aria-expanded", q ? "true" : "false");
+    if (status) { status.textContent = q ? results.length + " result(s)" : ""; }
+    if (q && !results.length) {
+      var none = document.createElement("li");
+      none.className = "search-none";
+      none.textContent = "No section matches every word.";
+      list.appendChild(none);
+    }
+    results.forEach(function (r, i) {
+      var li = document.createElement("li");
+      li.id = "search-result-" + i;
+      li.setAttribute("role", "option");
+      var a = document.createElement("a");
+      a.href = r.doc.id + ".html" + (r.s.anchor ? "#" + r.s.anchor : "");
+      a.tabIndex = -1;
+      var title = document.createElement("span");
+      title.className = "search-doc";
+      title.textContent = r.doc.id + " " + r.doc.title;
+      a.appendChild(title);
+      if (r.s.heading) {
+        var h = document.createElement("span");
+        h.className = "search-section";
+        h.textContent = r.s.heading;
+        a.appendChild(h);
+      }
+      if (r.s.snippet) {
+        var p = document.createElement("span");
+        p.className = "search-snippet";
+        p.textContent = r.s.snippet;
+        a.appendChild(p);
+      }
+      li.appendChild(a);
+      list.appendChild(li);
+    });
+  }
+  function load() {
+    if (index || loading) { return; }
+    loading = true;
+    if (window.PROCSITE_SEARCH) { index = prepare(window.PROCSITE_SEARCH); show(); return; }
+    var script = document.createElement("script");
+    script.src = input.getAttribute("data-index");
+    script.onload = function () { index = prepare(window.PROCSITE_SEARCH); show(); };
+    script.onerror = function () { if (status) { status.textContent = "The search index could not be loaded."; } };
+    document.head.appendChild(script);
+  }
+  input.addEventListener("focus", load);
+  input.addEventListener("input", function () { load(); show(); });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "ArrowDown") { e.preventDefault(); select(active + 1); }
+    else if (e.key === "ArrowUp") { e.preventDefault(); select(active - 1); }
+    else if (e.key === "Enter") {
+      var items = list.querySelectorAll("[role=option] a");
+      var target = items[active < 0 ? 0 : active];
+      if (target) { e.preventDefault(); location.href = target.href; }
+    } else if (e.key === "Escape") { input.value = ""; show(); }
+  });
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    var typing = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+    if (e.key === "/" && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) { e.preventDefault(); input.focus(); }
+  });
+})();

@@ -1,0 +1,326 @@
+//! The full-text search index of a site version, shipped as `search-index.js` (a
+//! script, so that search works from `file://`, offline, on a file share).
+//!
+//! It is made from the HTML of the document bodies exactly as the site's pages show
+//! them, so it holds the site's own content and nothing of another site's. The
+//! index is compact: one sorted list of folded words, and per section the ids of its
+//! words (sorted, gaps in base 36) with the first words of its text as a snippet.
+//! The script `procsite.js` loads it when a reader first searches.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+
+/// The name of the index in a version folder.
+pub const SEARCH_INDEX: &str = "search-index.js";
+
+/// Tags whose start or end separates words.
+const BLOCKS: &[&str] = &[
+    "p",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "div",
+    "td",
+    "th",
+    "tr",
+    "table",
+    "blockquote",
+    "pre",
+    "dt",
+    "dd",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "section",
+    "details",
+    "summary",
+];
+
+/// Characters of a section's text kept as its snippet.
+const SNIPPET_CHARS: usize = 160;
+
+/// A word as the index and the search box compare it: lowercase, without
+/// diacritics (`Prüfung` → `prufung`). The script folds a query the same way.
+pub fn fold(text: &str) -> String {
+    text.to_lowercase()
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .collect()
+}
+
+/// The folded words of a text.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(fold)
+}
+
+/// A section of a document as the page shows it: its anchor, heading and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub anchor: String,
+    pub heading: String,
+    pub text: String,
+}
+
+/// Splits rendered HTML into sections at each heading that has an id; text before
+/// the first heading is a section without anchor. Tags are dropped, entities read.
+pub fn sections(html: &str) -> Vec<Section> {
+    let mut out = vec![Section {
+        anchor: String::new(),
+        heading: String::new(),
+        text: String::new(),
+    }];
+    let mut in_heading = false;
+    let mut rest = html;
+    while let Some(lt) = rest.find('<') {
+        push_text(&mut out, in_heading, &rest[..lt]);
+        let Some(gt) = rest[lt..].find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = &rest[lt + 1..lt + gt];
+        rest = &rest[lt + gt + 1..];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let heading = matches!(name.as_str(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
+        if heading && !tag.starts_with('/') {
+            if let Some(id) = attribute(tag, "id") {
+                out.push(Section {
+                    anchor: id,
+                    heading: String::new(),
+                    text: String::new(),
+                });
+                in_heading = true;
+                continue;
+            }
+        }
+        if heading && tag.starts_with('/') {
+            in_heading = false;
+        }
+        if !BLOCKS.contains(&name.as_str()) {
+            continue;
+        }
+        // Block boundaries separate words; inline tags (em, a, code) do not.
+        let last = out.last_mut().expect("one section at least");
+        let target = if in_heading {
+            &mut last.heading
+        } else {
+            &mut last.text
+        };
+        if !target.ends_with(' ') && !target.is_empty() {
+            target.push(' ');
+        }
+    }
+    push_text(&mut out, in_heading, rest);
+    for s in &mut out {
+        s.heading = squeeze(&s.heading);
+        s.text = squeeze(&s.text);
+    }
+    out.retain(|s| !s.anchor.is_empty() || !s.text.is_empty());
+    out
+}
+
+fn push_text(out: &mut [Section], in_heading: bool, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let last = out.last_mut().expect("one section at least");
+    let target = if in_heading {
+        &mut last.heading
+    } else {
+        &mut last.text
+    };
+    target.push_str(&unescape(text));
+}
+
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let end = tag[at..].find('"')?;
+    Some(unescape(&tag[at..at + end]))
+}
+
+fn unescape(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_string();
+    }
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
+fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The first characters of a text, cut at a word.
+fn snippet(text: &str) -> String {
+    if text.chars().count() <= SNIPPET_CHARS {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(SNIPPET_CHARS).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a);
+    format!("{cut} …")
+}
+
+/// One document of the index: its id, title and body HTML (every piece, in order).
+pub struct IndexedDoc<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub html: String,
+}
+
+#[derive(Serialize)]
+struct Index {
+    /// [id, title] of each document.
+    d: Vec<[String; 2]>,
+    /// Every folded word, sorted.
+    w: Vec<String>,
+    /// [document, anchor, heading, snippet, word ids as base-36 gaps].
+    s: Vec<(usize, String, String, String, String)>,
+}
+
+/// The bytes of `search-index.js` for the documents of a site version.
+pub fn index_script(docs: &[IndexedDoc]) -> Vec<u8> {
+    let parsed: Vec<Vec<Section>> = docs.iter().map(|d| sections(&d.html)).collect();
+    let mut vocabulary = BTreeSet::new();
+    let mut section_words: Vec<Vec<BTreeSet<String>>> = Vec::new();
+    for (doc, secs) in docs.iter().zip(&parsed) {
+        let mut per = Vec::new();
+        for (i, s) in secs.iter().enumerate() {
+            let mut set: BTreeSet<String> = words(&s.heading).chain(words(&s.text)).collect();
+            if i == 0 {
+                set.extend(words(doc.id).chain(words(doc.title)));
+            }
+            vocabulary.extend(set.iter().cloned());
+            per.push(set);
+        }
+        section_words.push(per);
+    }
+    let ids: BTreeMap<&str, usize> = vocabulary
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.as_str(), i))
+        .collect();
+    let mut index = Index {
+        d: docs
+            .iter()
+            .map(|d| [d.id.to_string(), d.title.to_string()])
+            .collect(),
+        w: Vec::new(),
+        s: Vec::new(),
+    };
+    for (n, (secs, per)) in parsed.iter().zip(&section_words).enumerate() {
+        for (s, set) in secs.iter().zip(per) {
+            let mut previous = 0;
+            let gaps: Vec<String> = set
+                .iter()
+                .map(|w| {
+                    let id = ids[w.as_str()];
+                    let gap = id - previous;
+                    previous = id;
+                    base36(gap)
+                })
+                .collect();
+            index.s.push((
+                n,
+                s.anchor.clone(),
+                s.heading.clone(),
+                snippet(&s.text),
+                gaps.join(","),
+            ));
+        }
+    }
+    index.w = vocabulary.into_iter().collect();
+    let json = serde_json::to_string(&index).expect("the index serializes");
+    // U+2028 and U+2029 end a line in older JavaScript engines.
+    let json = json
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029");
+    format!("window.PROCSITE_SEARCH={json};\n").into_bytes()
+}
+
+fn base36(mut n: usize) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[n % 36]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).expect("ASCII digits")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_case_and_diacritics_as_the_search_box_does() {
+        assert_eq!(fold("Prüfung"), "prufung");
+        assert_eq!(fold("ÉTALONNAGE"), "etalonnage");
+        assert_eq!(fold("Ørsted"), "ørsted");
+        let w: Vec<String> = words("Calibração, re-test (SOP-0020)").collect();
+        assert_eq!(w, ["calibracao", "re", "test", "sop", "0020"]);
+    }
+
+    #[test]
+    fn splits_rendered_html_into_sections_by_heading_anchor() {
+        let html = "<p>Intro &amp; more</p>\n<h2 id=\"scope\">Scope</h2>\n<p>All <em>sites</em>.</p><ul><li>one</li><li>two</li></ul><h3 id=\"x\">X &lt;y&gt;</h3>";
+        assert_eq!(
+            sections(html),
+            [
+                Section {
+                    anchor: "".into(),
+                    heading: "".into(),
+                    text: "Intro & more".into()
+                },
+                Section {
+                    anchor: "scope".into(),
+                    heading: "Scope".into(),
+                    text: "All sites. one two".into()
+                },
+                Section {
+                    anchor: "x".into(),
+                    heading: "X <y>".into(),
+                    text: "".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn word_ids_are_sorted_gaps() {
+        assert_eq!(base36(0), "0");
+        assert_eq!(base36(35), "z");
+        assert_eq!(base36(36), "10");
+        let script = String::from_utf8(index_script(&[IndexedDoc {
+            id: "SOP-1",
+            title: "Alpha",
+            html: "<h2 id=\"a\">Beta</h2><p>gamma alpha</p>".into(),
+        }]))
+        .unwrap();
+        assert_eq!(
+            script,
+            "window.PROCSITE_SEARCH={\"d\":[[\"SOP-1\",\"Alpha\"]],\"w\":[\"1\",\"alpha\",\"beta\",\"gamma\",\"sop\"],\"s\":[[0,\"a\",\"Beta\",\"gamma alpha\",\"0,1,1,1,1\"]]};\n"
+        );
+    }
+}
