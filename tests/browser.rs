@@ -27,9 +27,14 @@ fn driver() -> Option<PathBuf> {
 
 /// Runs the named checks against `out`; every check must pass.
 fn run_checks(out: &Path, checks: &[&str]) {
+    run_checks_env(out, checks, &[]);
+}
+
+fn run_checks_env(out: &Path, checks: &[&str], env: &[(&str, &str)]) {
     let Some(script) = driver() else { return };
     let result = Command::new("node")
         .arg(script)
+        .envs(env.iter().copied())
         .arg(out)
         .args(checks)
         .output()
@@ -92,4 +97,24 @@ fn a_reader_navigates_sees_versions_site_content_and_the_print_mark() {
             "search-isolation",
         ],
     );
+}
+
+#[test]
+fn serve_reloads_an_open_page_and_shows_a_broken_file_over_it() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    let server = procsite::serve::Server::start(procsite::serve::ServeOptions {
+        root: t.root().to_path_buf(),
+        port: 0,
+        ..Default::default()
+    })
+    .expect("the server starts");
+    let url = server.url();
+    let root = t.root().to_string_lossy().into_owned();
+    run_checks_env(
+        &t.path("public"),
+        &["serve"],
+        &[("SERVE_URL", url.as_str()), ("SERVE_ROOT", root.as_str())],
+    );
+    server.stop();
 }

@@ -4,6 +4,7 @@
 import { chromium } from "playwright-core";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
+import fs from "node:fs";
 
 const [out, ...names] = process.argv.slice(2);
 const url = (rel) => pathToFileURL(path.join(out, rel)).href;
@@ -92,6 +93,26 @@ checks["search-isolation"] = async function (page) {
   await page.waitForSelector("#search-results [role=option]");
   const cork = await page.locator("#search-results [role=option]").first().innerText();
   expect(/SOP-0020/.test(cork), `cork does not find its own addendum text: ${cork}`);
+};
+
+// procsite serve: an edit reloads the open page with the change; a broken file shows
+// the error overlay over the last good page; fixing it removes the overlay.
+// Needs SERVE_URL (the server's address) and SERVE_ROOT (the repository it serves).
+checks.serve = async function (page) {
+  const root = process.env.SERVE_ROOT;
+  const file = path.join(root, "procedures/global/SOP-0020.md");
+  const good = fs.readFileSync(file, "utf8");
+  await page.goto(process.env.SERVE_URL + "cork/preview/SOP-0020.html");
+  expect(/Global purpose text/.test(await page.textContent(".doc-body")), "the page is not served");
+  fs.writeFileSync(file, good.replace("Global purpose text.", "Purpose edited while serving."));
+  await page.waitForFunction(() => /Purpose edited while serving/.test(document.body.innerText), null, { timeout: 30000 });
+  fs.writeFileSync(file, good.replace("title: Corrective", "titel: Corrective"));
+  await page.waitForSelector("#procsite-serve-errors", { timeout: 30000 });
+  const overlay = await page.textContent("#procsite-serve-errors");
+  expect(/SOP-0020\.md:3:1: error\[unknown-field\]: unknown field 'titel'/.test(overlay), `overlay says ${overlay}`);
+  expect(/Purpose edited while serving/.test(await page.textContent(".doc-body")), "the last good page is not kept");
+  fs.writeFileSync(file, good);
+  await page.waitForFunction(() => !document.getElementById("procsite-serve-errors") && /Global purpose text/.test(document.body.innerText), null, { timeout: 30000 });
 };
 
 const browser = await chromium.launch({
