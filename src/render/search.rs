@@ -44,7 +44,7 @@ const BLOCKS: &[&str] = &[
 ];
 
 /// Characters of a section's text kept as its snippet.
-const SNIPPET_CHARS: usize = 160;
+const SNIPPET_CHARS: usize = 120;
 
 /// A word as the index and the search box compare it: lowercase, without
 /// diacritics (`Prüfung` → `prufung`). The script folds a query the same way.
@@ -191,7 +191,7 @@ struct Index {
     d: Vec<[String; 2]>,
     /// Every folded word, sorted.
     w: Vec<String>,
-    /// [document, anchor, heading, snippet, word ids as base-36 gaps].
+    /// [document, anchor, heading, snippet, word ids as base-32 gaps].
     s: Vec<(usize, String, String, String, String)>,
 }
 
@@ -228,21 +228,18 @@ pub fn index_script(docs: &[IndexedDoc]) -> Vec<u8> {
     for (n, (secs, per)) in parsed.iter().zip(&section_words).enumerate() {
         for (s, set) in secs.iter().zip(per) {
             let mut previous = 0;
-            let gaps: Vec<String> = set
-                .iter()
-                .map(|w| {
-                    let id = ids[w.as_str()];
-                    let gap = id - previous;
-                    previous = id;
-                    base36(gap)
-                })
-                .collect();
+            let mut gaps = String::new();
+            for w in set {
+                let id = ids[w.as_str()];
+                push_number(&mut gaps, id - previous);
+                previous = id;
+            }
             index.s.push((
                 n,
                 s.anchor.clone(),
                 s.heading.clone(),
                 snippet(&s.text),
-                gaps.join(","),
+                gaps,
             ));
         }
     }
@@ -255,18 +252,22 @@ pub fn index_script(docs: &[IndexedDoc]) -> Vec<u8> {
     format!("window.PROCSITE_SEARCH={json};\n").into_bytes()
 }
 
-fn base36(mut n: usize) -> String {
-    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::new();
-    loop {
-        out.push(DIGITS[n % 36]);
-        n /= 36;
-        if n == 0 {
-            break;
-        }
+/// Base-32 digits that end a number.
+const LAST: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
+/// Base-32 digits that another digit follows.
+const MORE: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz6789-_";
+
+/// Appends `n` in base 32, most significant digit first, its last digit taken from
+/// another alphabet: numbers follow each other without separators (most gaps
+/// between word ids take one character).
+fn push_number(out: &mut String, mut n: usize) {
+    let mut digits = vec![LAST[n % 32]];
+    n /= 32;
+    while n > 0 {
+        digits.push(MORE[n % 32]);
+        n /= 32;
     }
-    out.reverse();
-    String::from_utf8(out).expect("ASCII digits")
+    out.extend(digits.iter().rev().map(|&b| b as char));
 }
 
 #[cfg(test)]
@@ -309,9 +310,15 @@ mod tests {
 
     #[test]
     fn word_ids_are_sorted_gaps() {
-        assert_eq!(base36(0), "0");
-        assert_eq!(base36(35), "z");
-        assert_eq!(base36(36), "10");
+        let code = |n| {
+            let mut s = String::new();
+            push_number(&mut s, n);
+            s
+        };
+        assert_eq!(code(0), "A");
+        assert_eq!(code(31), "5");
+        assert_eq!(code(32), "bA");
+        assert_eq!(code(32 * 32 + 1), "baB");
         let script = String::from_utf8(index_script(&[IndexedDoc {
             id: "SOP-1",
             title: "Alpha",
@@ -320,7 +327,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             script,
-            "window.PROCSITE_SEARCH={\"d\":[[\"SOP-1\",\"Alpha\"]],\"w\":[\"1\",\"alpha\",\"beta\",\"gamma\",\"sop\"],\"s\":[[0,\"a\",\"Beta\",\"gamma alpha\",\"0,1,1,1,1\"]]};\n"
+            "window.PROCSITE_SEARCH={\"d\":[[\"SOP-1\",\"Alpha\"]],\"w\":[\"1\",\"alpha\",\"beta\",\"gamma\",\"sop\"],\"s\":[[0,\"a\",\"Beta\",\"gamma alpha\",\"ABBBB\"]]};\n"
         );
     }
 }

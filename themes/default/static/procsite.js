@@ -157,13 +157,18 @@
   if (!input || !list) { return; }
   var status = input.parentNode.querySelector(".search-status");
   var index = null, loading = false, active = -1, results = [];
+  var LAST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", MORE = "abcdefghijklmnopqrstuvwxyz6789-_";
   var fold = function (s) { return s.toLowerCase().normalize("NFD").replace(/\p{M}/gu, ""); };
   var split = function (s) { return fold(s).split(/[^\p{L}\p{N}]+/u).filter(Boolean); };
 
   function prepare(raw) {
     var sections = raw.s.map(function (s) {
-      var ids = [], at = 0;
-      (s[4] ? s[4].split(",") : []).forEach(function (g) { at += parseInt(g, 36); ids.push(at); });
+      // Gaps between word ids in base 32: a digit from LAST ends a number.
+      var ids = [], at = 0, n = 0, code = s[4];
+      for (var i = 0; i < code.length; i++) {
+        var c = code.charAt(i), last = LAST.indexOf(c);
+        if (last >= 0) { at += n * 32 + last; ids.push(at); n = 0; } else { n = n * 32 + MORE.indexOf(c); }
+      }
       return { doc: s[0], anchor: s[1], heading: s[2], snippet: s[3], ids: Int32Array.from(ids), head: split(s[2]) };
     });
     var docs = raw.d.map(function (d) { return { id: d[0], title: d[1], words: split(d[0] + " " + d[1]) }; });
