@@ -204,6 +204,40 @@ impl Ui {
         Counts::of(&sorted)
     }
 
+    /// The report of `publish`: what it published, what it refused.
+    fn published(self, result: Result<crate::publish::PublishSummary, Diagnostics>) -> ExitCode {
+        match result {
+            Ok(summary) => {
+                let Counts { errors, warnings } = self.print_diagnostics(summary.diags);
+                print_notes(&summary.notes);
+                for (tag, version) in &summary.built {
+                    println!("published {tag} as version {version}");
+                }
+                println!(
+                    "{} new version(s), {} published site version(s) verified unchanged, into {}{}",
+                    summary.built.len(),
+                    summary.verified,
+                    display_path(summary.out.strip_prefix(".").unwrap_or(&summary.out)),
+                    if warnings > 0 {
+                        format!(" ({warnings} warning(s))")
+                    } else {
+                        String::new()
+                    }
+                );
+                if summary.refused.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    eprintln!(
+                        "publish failed: {errors} error(s); not published: {}; everything else above was published",
+                        summary.refused.join(", ")
+                    );
+                    ExitCode::from(1)
+                }
+            }
+            Err(diags) => self.failed("publish", diags, true),
+        }
+    }
+
     /// With --verbose, how long each stage took.
     fn timings(self, timings: &[(&'static str, std::time::Duration)]) {
         if self.verbose {
@@ -352,36 +386,12 @@ pub fn run(cli: Cli) -> ExitCode {
             print!("{text}");
             ExitCode::SUCCESS
         }
-        Command::Publish { out } => match crate::publish::publish(&cli.root, out) {
-            Ok(summary) => {
-                let Counts { errors, warnings } = ui.print_diagnostics(summary.diags);
-                print_notes(&summary.notes);
-                for (tag, version) in &summary.built {
-                    println!("published {tag} as version {version}");
-                }
-                println!(
-                    "{} new version(s), {} published site version(s) verified unchanged, into {}{}",
-                    summary.built.len(),
-                    summary.verified,
-                    display_path(summary.out.strip_prefix(".").unwrap_or(&summary.out)),
-                    if warnings > 0 {
-                        format!(" ({warnings} warning(s))")
-                    } else {
-                        String::new()
-                    }
-                );
-                if summary.refused.is_empty() {
-                    ExitCode::SUCCESS
-                } else {
-                    eprintln!(
-                        "publish failed: {errors} error(s); not published: {}; everything else above was published",
-                        summary.refused.join(", ")
-                    );
-                    ExitCode::from(1)
-                }
-            }
-            Err(diags) => ui.failed("publish", diags, true),
-        },
+        Command::Publish { out } => {
+            let progress = ui.progress();
+            let result = crate::publish::publish(&cli.root, out, &progress);
+            progress.finish();
+            ui.published(result)
+        }
         Command::Check {
             format,
             deny_warnings,

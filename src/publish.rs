@@ -336,7 +336,11 @@ fn check_version_is_free(
     }
 }
 
-pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diagnostics> {
+pub fn publish(
+    root: &Path,
+    out: Option<PathBuf>,
+    progress: &crate::progress::Progress,
+) -> Result<PublishSummary, Diagnostics> {
     let mut diags = Diagnostics::new();
     let Some(git) = GitRepo::open(root) else {
         fail(
@@ -472,6 +476,7 @@ pub fn publish(root: &Path, out: Option<PathBuf>) -> Result<PublishSummary, Diag
         let opts = BuildOptions {
             no_html: !missing,
             previous: previous.take(),
+            progress: progress.clone(),
             ..build::release_request(root, tag, &version)
         };
         let rendered = build::render(&opts);
