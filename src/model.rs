@@ -143,6 +143,8 @@ pub struct FrontMatter {
     pub supersedes: Vec<String>,
     #[serde(default)]
     pub former_ids: Vec<String>,
+    pub classification: Option<Classification>,
+    pub training: Option<Training>,
     pub addendum_to: Option<String>,
     pub rationale: Option<String>,
     pub base_revision: Option<u32>,
@@ -163,6 +165,8 @@ pub const DOCUMENT_KEYS: &[&str] = &[
     "clauses",
     "supersedes",
     "former-ids",
+    "classification",
+    "training",
     "extra",
 ];
 
@@ -190,7 +194,37 @@ pub struct DocMeta {
     pub clauses: Vec<String>,
     pub supersedes: Vec<String>,
     pub former_ids: Vec<String>,
+    pub classification: Option<Classification>,
+    pub training: Option<Training>,
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// Who may read a document, shown in its header and print footer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Classification {
+    Internal,
+    Confidential,
+}
+
+impl Classification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Classification::Internal => "internal",
+            Classification::Confidential => "confidential",
+        }
+    }
+}
+
+/// Who must be trained on a revision, and within how many days of its effective date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Training {
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub audience: Vec<String>,
+    pub due_days: Option<u32>,
 }
 
 /// The front-matter of a site addendum.

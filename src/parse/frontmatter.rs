@@ -273,6 +273,8 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
             clauses: fm.clauses,
             supersedes: fm.supersedes,
             former_ids: fm.former_ids,
+            classification: fm.classification,
+            training: fm.training,
             extra: fm.extra,
         })
     };

@@ -154,6 +154,9 @@ pub struct DocView {
     pub clauses: Vec<String>,
     pub supersedes: Vec<String>,
     pub former_ids: Vec<String>,
+    /// "internal" or "confidential".
+    pub classification: Option<String>,
+    pub training: Option<crate::model::Training>,
     pub content_hash: String,
     pub content_hash_short: String,
     pub source: String,

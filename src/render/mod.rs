@@ -791,6 +791,8 @@ fn page_view(
             clauses: m.clauses.clone(),
             supersedes: m.supersedes.clone(),
             former_ids: m.former_ids.clone(),
+            classification: m.classification.map(|c| c.as_str().to_string()),
+            training: m.training.clone(),
             content_hash: sd.content_hash.clone(),
             content_hash_short: sd.content_hash[..12].to_string(),
             source: display_path(&sd.doc.path),
