@@ -316,7 +316,7 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
         .map(|id| {
             let mut d = Diagnostics::new();
             let site_plan = site::plan(&corpus, &in_force, &config, id, plan.release, &mut d);
-            let (docs, cells) = compose_site(&site_plan, &stamps, &mut d);
+            let (docs, cells) = compose_site(&site_plan, &stamps, &in_force, &mut d);
             let files = plan.renders(id).then(|| {
                 let before = previous
                     .as_ref()
@@ -362,6 +362,7 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
 pub fn compose_site<'a>(
     plan: &site::SitePlan<'a>,
     stamps: &Stamps,
+    in_force: &crate::inforce::InForceMap,
     diags: &mut Diagnostics,
 ) -> (Vec<crate::compose::SiteDoc<'a>>, crate::report::SiteCells) {
     let ctx = crate::parse::blocks::SiteCtx {
@@ -386,7 +387,16 @@ pub fn compose_site<'a>(
         crate::compose::compose(sd.doc, None, &ctx, &mut Diagnostics::new()).markdown
     };
     let stale = |sd: &crate::compose::SiteDoc| render::stale_addendum(sd, stamps);
-    let cells = crate::report::site_cells(plan, &docs, &global_of, &stale);
+    let mut cells = crate::report::site_cells(plan, &docs, &global_of, &stale);
+    for sd in &docs {
+        if let Some(t) = cells.texts.get_mut(&sd.doc.meta.id) {
+            let facts = render::published_facts(sd, stamps, in_force);
+            t.revision = facts.revision;
+            t.site_revision = facts.site_revision;
+            t.effective = sd.doc.meta.effective.map(|d| d.to_string());
+            t.last_commit = facts.last_commit;
+        }
+    }
     (docs, cells)
 }
 
@@ -562,7 +572,12 @@ mod tests {
             plan.release,
             &mut Diagnostics::new(),
         );
-        let (docs, cells) = compose_site(&site_plan, &checked.stamps, &mut Diagnostics::new());
+        let (docs, cells) = compose_site(
+            &site_plan,
+            &checked.stamps,
+            &checked.in_force,
+            &mut Diagnostics::new(),
+        );
         let composed = serde_json::to_value(&docs).unwrap();
         assert_eq!(composed[0]["markdown"], "## A {#a}\nText.\n");
         assert_eq!(cells.cells[0].state, "identical");

@@ -61,6 +61,9 @@ pub struct BuildConfig {
     pub release_tags: String,
     /// A semver requirement on the tool version a quality system validated.
     pub procsite_version: Option<String>,
+    /// The address of a change-control record, `{id}` standing for its id: turns
+    /// `Change-Control:` trailers into links.
+    pub change_control_url: Option<String>,
 }
 
 impl Default for BuildConfig {
@@ -70,6 +73,7 @@ impl Default for BuildConfig {
             theme: default_theme(),
             release_tags: default_release_tags(),
             procsite_version: None,
+            change_control_url: None,
         }
     }
 }
@@ -148,9 +152,27 @@ pub struct ReleaseConfig {
     /// Release tags that will never be published, each with the reason.
     #[serde(default)]
     pub withdrawn: BTreeMap<String, String>,
+    /// Every document revised or added since the previous release needs a
+    /// `Change-Control:` trailer in one of the commits that changed it.
+    #[serde(default)]
+    pub require_change_control: bool,
 }
 
 impl Config {
+    /// The link of a change-control id, when `[build] change-control-url` is set.
+    pub fn change_control_href(&self, id: &str) -> Option<String> {
+        let url = self.build.change_control_url.as_deref()?;
+        let mut enc = String::new();
+        for b in id.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                enc.push(b as char);
+            } else {
+                enc.push_str(&format!("%{b:02X}"));
+            }
+        }
+        Some(url.replace("{id}", &enc))
+    }
+
     /// Parses book.toml text. Syntax and schema errors come back as diagnostics
     /// located in `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, Diagnostics> {
@@ -219,6 +241,21 @@ impl Config {
                     ),
                 ),
                 Some(_) => {}
+            }
+        }
+        if let Some(url) = &self.build.change_control_url {
+            let ok =
+                (url.starts_with("https://") || url.starts_with("http://")) && url.contains("{id}");
+            if !ok {
+                diags.push(
+                    Diagnostic::error(
+                        Code::Config,
+                        path,
+                        self.line_of_in_table("[build]", "change-control-url"),
+                        format!("change-control-url \"{url}\" is not an http(s) address with {{id}} in it"),
+                    )
+                    .help("write the address of one change-control record with {id} where its id goes, e.g. change-control-url = \"https://qms.example/cc/{id}\""),
+                );
             }
         }
         if self.site.is_empty() {

@@ -21,47 +21,6 @@ pub struct Hunk {
     /// The addendum operations behind the hunk, e.g. "append #responsibilities".
     pub labels: Vec<String>,
     pub lines: Vec<DiffLine>,
-    /// The same lines side by side: removed lines paired with the lines added in
-    /// their place, for wide screens.
-    pub rows: Vec<SideRow>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SideRow {
-    pub old: Option<DiffLine>,
-    pub new: Option<DiffLine>,
-}
-
-/// Pairs each run of removed lines with the run of added lines that follows it.
-fn side_by_side(lines: &[DiffLine]) -> Vec<SideRow> {
-    let mut rows = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if lines[i].tag == "equal" {
-            rows.push(SideRow {
-                old: Some(lines[i].clone()),
-                new: Some(lines[i].clone()),
-            });
-            i += 1;
-            continue;
-        }
-        let dels: Vec<&DiffLine> = lines[i..]
-            .iter()
-            .take_while(|l| l.tag == "delete")
-            .collect();
-        let ins: Vec<&DiffLine> = lines[i + dels.len()..]
-            .iter()
-            .take_while(|l| l.tag == "insert")
-            .collect();
-        for k in 0..dels.len().max(ins.len()) {
-            rows.push(SideRow {
-                old: dels.get(k).map(|l| (*l).clone()),
-                new: ins.get(k).map(|l| (*l).clone()),
-            });
-        }
-        i += dels.len() + ins.len();
-    }
-    rows
 }
 
 fn escape(s: &str) -> String {
@@ -161,12 +120,7 @@ pub fn labelled_hunks(old: &str, new: &str, origins: &[(String, String)]) -> Vec
                     });
                 }
             }
-            let rows = side_by_side(&lines);
-            Hunk {
-                labels,
-                lines,
-                rows,
-            }
+            Hunk { labels, lines }
         })
         .collect()
 }

@@ -40,6 +40,7 @@ pub mod parse;
 pub mod plan;
 pub mod progress;
 pub mod publish;
+pub mod redline;
 pub mod release;
 pub mod render;
 pub mod repo;

@@ -73,6 +73,13 @@ pub struct DocText {
     pub title: String,
     pub markdown: String,
     pub global: Option<String>,
+    /// The revision published, and the site addendum's, when history is known.
+    pub revision: Option<u32>,
+    pub site_revision: Option<u32>,
+    pub effective: Option<String>,
+    /// The newest commit of the text published (global file and addendum): what a
+    /// later version's changes are counted from.
+    pub last_commit: Option<String>,
 }
 
 /// The cells of one site. `global_of` gives the global text a site document
@@ -142,6 +149,7 @@ pub fn site_cells(
                 title: sd.doc.meta.title.clone(),
                 markdown: sd.markdown.clone(),
                 global: global_text,
+                ..Default::default()
             },
         );
     }

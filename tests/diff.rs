@@ -86,7 +86,7 @@ fn diff_between_two_versions_lists_added_removed_and_revised_documents() {
 }
 
 #[test]
-fn diff_pages_pair_removed_and_added_lines_side_by_side() {
+fn diff_pages_show_the_site_text_as_a_redline_with_the_markdown_diff_one_click_away() {
     let t = SiteTest::new();
     t.write(
         "procedures/sites/cork/SOP-0020.md",
@@ -98,19 +98,13 @@ fn diff_pages_pair_removed_and_added_lines_side_by_side() {
     );
     t.build();
     let page = t.read("public/cork/preview/SOP-0020.diff.html");
-    let side = &page[pos(&page, "diff-sbs")..];
-    let row = side
-        .split("<tr>")
-        .find(|r| r.contains("diff-delete"))
-        .expect("a row with a removed line");
+    let redline = &page[pos(&page, "<div class=\"redline doc-body\">")..pos(&page, "<details class=\"raw-diff\">")];
     assert!(
-        row.contains("diff-insert"),
-        "the removed line is paired with the added one: {row}"
+        redline.contains("<p>Records are kept for <del>10</del><ins>15</ins> years.</p>"),
+        "{redline}"
     );
-    assert!(
-        row.contains("<mark>10</mark>") && row.contains("<mark>15</mark>"),
-        "{row}"
-    );
+    let raw = &page[pos(&page, "<details class=\"raw-diff\">")..];
+    assert!(raw.contains("<mark>10</mark>") && raw.contains("<mark>15</mark>"), "{raw}");
 }
 
 #[test]

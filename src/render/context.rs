@@ -84,6 +84,8 @@ pub struct HistoryRow {
     pub subject: String,
     /// "Key: value" trailers of the commit message.
     pub trailers: Vec<String>,
+    /// The ids of its `Change-Control:` trailers, linked when the book says how.
+    pub change_controls: Vec<ChangeControlView>,
     /// Which file the commit changed: "global", "addendum" or "document".
     pub file: String,
 }
@@ -370,6 +372,10 @@ pub struct DiffView {
     /// A document of this site only: there is no global text.
     pub site_only: bool,
     pub rationale: Option<String>,
+    /// The site's text as it reads, what differs from global marked.
+    pub redline: String,
+    pub redline_stats: crate::redline::Stats,
+    /// The Markdown source diff, one click away from the redline.
     pub hunks: Vec<crate::diff::Hunk>,
     pub portal_href: String,
 }
@@ -385,12 +391,63 @@ pub struct ReportView {
     pub portal_href: String,
 }
 
+/// A change-control record named by a `Change-Control:` trailer.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChangeControlView {
+    pub id: String,
+    /// Its address, from `[build] change-control-url`.
+    pub href: Option<String>,
+}
+
+/// A revision people must be trained on, for a training system to import.
 #[derive(Debug, Clone, Serialize)]
-pub struct ChangedDoc {
+pub struct TrainingNeed {
     pub id: String,
     pub title: String,
+    pub revision: Option<u32>,
+    pub effective: Option<String>,
+    pub audience: Vec<String>,
+    pub due_days: Option<u32>,
+    /// The effective date plus `due-days`.
+    pub due: Option<String>,
     pub href: String,
+}
+
+/// A document added, revised or withdrawn since the previous published version,
+/// with its redline for the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeEntry {
+    #[serde(flatten)]
+    pub facts: ChangeFacts,
+    pub redline_html: String,
     pub hunks: Vec<crate::diff::Hunk>,
+}
+
+/// What `changes.json` says of a document added, revised or withdrawn.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeFacts {
+    pub id: String,
+    pub title: String,
+    #[serde(rename = "type")]
+    pub doc_type: String,
+    /// Its page in this version (None when withdrawn).
+    pub href: Option<String>,
+    pub from_revision: Option<u32>,
+    pub to_revision: Option<u32>,
+    /// The site addendum's revisions, for an adapted document.
+    pub from_site_revision: Option<u32>,
+    pub to_site_revision: Option<u32>,
+    pub effective: Option<String>,
+    /// Why a document is no longer published.
+    pub reason: Option<String>,
+    /// The commits since the previous version, newest first.
+    pub commits: Vec<HistoryRow>,
+    /// Their `Change-Reason:` trailers, in commit order, without repeats.
+    pub change_reasons: Vec<String>,
+    pub change_controls: Vec<ChangeControlView>,
+    /// The approvals of the revision published.
+    pub approvals: Vec<ApprovalView>,
+    pub redline: Option<crate::redline::Stats>,
 }
 
 /// `changes.html`: what changed at this site since the previous published version.
@@ -401,10 +458,30 @@ pub struct ChangesView {
     pub build: BuildView,
     /// The previous published version, when there is one.
     pub previous: Option<String>,
-    pub added: Vec<LinkView>,
-    pub removed: Vec<LinkView>,
-    pub revised: Vec<ChangedDoc>,
+    pub added: Vec<ChangeEntry>,
+    pub revised: Vec<ChangeEntry>,
+    pub withdrawn: Vec<ChangeEntry>,
+    /// Adapted documents whose addendum lags behind a newer global revision.
+    pub stale_adaptations: Vec<LinkView>,
+    pub training: Vec<TrainingNeed>,
     pub portal_href: String,
+}
+
+/// `changes.json`: the same facts as `changes.html`, for other systems to import
+/// (its schema is in docs/changes.schema.json).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangesRecord<'a> {
+    pub format: &'static str,
+    pub site: &'a SiteView,
+    pub version: &'a str,
+    pub previous: Option<&'a str>,
+    pub commit: Option<&'a str>,
+    pub as_of: Option<&'a str>,
+    pub added: Vec<&'a ChangeFacts>,
+    pub revised: Vec<&'a ChangeFacts>,
+    pub withdrawn: Vec<&'a ChangeFacts>,
+    pub stale_adaptations: &'a [LinkView],
+    pub training: &'a [TrainingNeed],
 }
 
 /// A document in the navigation of a document page.

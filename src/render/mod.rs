@@ -1,5 +1,6 @@
 //! Rendering: composed site documents and a theme to files in memory.
 
+pub mod changes;
 pub mod context;
 pub mod markdown;
 pub mod nav;
@@ -75,6 +76,7 @@ pub const WITHHELD: &str =
 fn history_rows(
     doc: Option<&FileStamp>,
     add: Option<&FileStamp>,
+    config: &Config,
     doc_label: &str,
     other_site: impl Fn(&str) -> bool,
 ) -> Vec<HistoryRow> {
@@ -106,6 +108,11 @@ fn history_rows(
                             .map(|(k, v)| format!("{k}: {v}"))
                             .collect()
                     },
+                    change_controls: if other_site(&c.id) {
+                        Vec::new()
+                    } else {
+                        changes::change_controls(&c.trailers, config)
+                    },
                     file: file.to_string(),
                 },
             ));
@@ -114,6 +121,49 @@ fn history_rows(
     // Newest first; the walk order breaks ties between commits of the same second.
     rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     rows.into_iter().map(|r| r.2).collect()
+}
+
+/// What a site version publishes of a document, from its history.
+pub struct PublishedFacts {
+    pub revision: Option<u32>,
+    pub site_revision: Option<u32>,
+    /// The newest commit of the published text: the commit of the revision in force
+    /// for a pending document, else the newest of its file and addendum.
+    pub last_commit: Option<String>,
+}
+
+pub fn published_facts(
+    sd: &SiteDoc,
+    stamps: &Stamps,
+    in_force: &crate::inforce::InForceMap,
+) -> PublishedFacts {
+    let doc_stamp = stamps.get(&sd.doc.path);
+    let add_stamp = sd.addendum.and_then(|a| stamps.get(&a.path));
+    let earlier = in_force.info(&sd.doc.path);
+    let newest = [doc_stamp, add_stamp]
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.last_commit())
+        .fold(
+            None::<&Arc<crate::repo::git::CommitInfo>>,
+            |best, c| match best {
+                Some(b) if b.commit_time >= c.commit_time => Some(b),
+                _ => Some(c),
+            },
+        );
+    PublishedFacts {
+        revision: stamps.git.then(|| match earlier {
+            Some(f) => f.revision,
+            None => doc_stamp.map_or(0, |s| s.revision),
+        }),
+        site_revision: sd
+            .addendum
+            .and(stamps.git.then(|| add_stamp.map_or(0, |s| s.revision))),
+        last_commit: match earlier {
+            Some(f) => Some(f.commit.id.clone()),
+            None => newest.map(|c| c.id.clone()),
+        },
+    }
 }
 
 /// Whether the site's addendum lags behind the global text.
@@ -459,6 +509,29 @@ pub fn render_site(
         files.extend(file);
         records.push(record);
     }
+    // What changed since the previous version, when the build has one to compare with.
+    let changes = changes::view(
+        &changes::Input {
+            previous,
+            cells,
+            records: &records,
+            plan,
+            site_docs,
+        },
+        config,
+        &site_view,
+        build,
+    );
+    if let Some(bytes) = render_template(theme, "changes.html", &changes, diags) {
+        files.push(OutFile {
+            path: "changes.html".into(),
+            bytes,
+        });
+    }
+    files.push(OutFile {
+        path: "changes.json".into(),
+        bytes: changes::json(&changes),
+    });
     files.push(search_index);
     let record = HistoryFile {
         site: site_view.clone(),
@@ -501,24 +574,6 @@ pub fn render_site(
             bytes: bytes.clone(),
         });
     }
-    // What changed since the previous version, when the build has one to compare with.
-    let (added, removed, revised) = match previous {
-        Some((_, old)) => changes_between(old, &cells.texts),
-        None => Default::default(),
-    };
-    let changes = ChangesView {
-        book: book_view(config),
-        site: site_view.clone(),
-        build: build.clone(),
-        previous: previous.map(|(v, _)| v.to_string()),
-        added,
-        removed,
-        revised,
-        portal_href: "../../index.html".into(),
-    };
-    if let Some(file) = render_changes(theme, &changes, diags) {
-        files.push(file);
-    }
     // The harmonization page shows this site's own row data only.
     let mut own = BTreeMap::new();
     own.insert(plan.id.to_string(), cells.clone());
@@ -546,49 +601,6 @@ pub fn render_site(
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
-}
-
-/// `changes.html` of a site version.
-fn render_changes(theme: &Theme, view: &ChangesView, diags: &mut Diagnostics) -> Option<OutFile> {
-    render_template(theme, "changes.html", view, diags).map(|bytes| OutFile {
-        path: "changes.html".into(),
-        bytes,
-    })
-}
-
-/// What changed at a site between two versions' published texts.
-fn changes_between(
-    previous: &BTreeMap<String, crate::report::DocText>,
-    current: &BTreeMap<String, crate::report::DocText>,
-) -> (Vec<LinkView>, Vec<LinkView>, Vec<ChangedDoc>) {
-    let link = |id: &str, t: &crate::report::DocText, href: String| LinkView {
-        id: id.to_string(),
-        title: t.title.clone(),
-        href,
-    };
-    let added = current
-        .iter()
-        .filter(|(id, _)| !previous.contains_key(*id))
-        .map(|(id, t)| link(id, t, format!("{id}.html")))
-        .collect();
-    let removed = previous
-        .iter()
-        .filter(|(id, _)| !current.contains_key(*id))
-        .map(|(id, t)| link(id, t, String::new()))
-        .collect();
-    let revised = current
-        .iter()
-        .filter_map(|(id, t)| {
-            let old = previous.get(id).filter(|o| o.markdown != t.markdown)?;
-            Some(ChangedDoc {
-                id: id.clone(),
-                title: t.title.clone(),
-                href: format!("{id}.html"),
-                hunks: crate::diff::labelled_hunks(&old.markdown, &t.markdown, &[]),
-            })
-        })
-        .collect();
-    (added, removed, revised)
 }
 
 /// The harmonization report of every site, for the quality system owner.
@@ -645,6 +657,10 @@ fn diff_view(
         Some(global) => crate::diff::hunks(global, sd),
         None => Vec::new(),
     };
+    let redline = match global {
+        Some(global) if !hunks.is_empty() => crate::redline::redline(global, &sd.markdown),
+        _ => crate::redline::Redline::default(),
+    };
     DiffView {
         book: book_view(config),
         site: site.clone(),
@@ -654,6 +670,8 @@ fn diff_view(
         identical: hunks.is_empty() && sd.doc.site.is_none(),
         site_only: sd.doc.site.is_some(),
         rationale: sd.addendum.map(|a| a.meta.rationale.clone()),
+        redline: redline.html,
+        redline_stats: redline.stats,
         hunks,
         portal_href: "../../index.html".into(),
     }
@@ -728,6 +746,7 @@ fn page_view(
     let history = history_rows(
         doc_stamp,
         add_stamp,
+        config,
         if sd.doc.site.is_some() {
             "document"
         } else {
@@ -856,7 +875,7 @@ fn page_view(
 }
 
 /// "Superseded by SOP-0021, SOP-0022", or "Withdrawn" when nothing supersedes it.
-fn superseded_by(old: &crate::parse::Document, site_docs: &[SiteDoc]) -> String {
+pub(crate) fn superseded_by(old: &crate::parse::Document, site_docs: &[SiteDoc]) -> String {
     let by: Vec<&str> = site_docs
         .iter()
         .filter(|sd| sd.doc.meta.supersedes.contains(&old.meta.id))
@@ -973,40 +992,6 @@ pub fn render_versions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::DocText;
-
-    fn text(title: &str, markdown: &str) -> DocText {
-        DocText {
-            title: title.into(),
-            markdown: markdown.into(),
-            global: None,
-        }
-    }
-
-    #[test]
-    fn changes_between_two_versions_are_added_withdrawn_and_revised_documents() {
-        let old = BTreeMap::from([
-            ("SOP-1".to_string(), text("One", "Same.\n")),
-            ("SOP-2".to_string(), text("Two", "Before.\n")),
-            ("SOP-3".to_string(), text("Three", "Gone.\n")),
-        ]);
-        let new = BTreeMap::from([
-            ("SOP-1".to_string(), text("One", "Same.\n")),
-            ("SOP-2".to_string(), text("Two", "After.\n")),
-            ("SOP-4".to_string(), text("Four", "New.\n")),
-        ]);
-        let (added, removed, revised) = changes_between(&old, &new);
-        let ids = |l: &[LinkView]| l.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
-        assert_eq!(ids(&added), ["SOP-4"]);
-        assert_eq!(added[0].href, "SOP-4.html");
-        assert_eq!(ids(&removed), ["SOP-3"]);
-        assert_eq!(
-            removed[0].href, "",
-            "a withdrawn document has no page to link"
-        );
-        assert_eq!(revised.len(), 1);
-        assert_eq!(revised[0].id, "SOP-2");
-    }
 
     #[test]
     fn the_portal_links_releases_and_lists_previews_apart() {
