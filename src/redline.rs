@@ -407,7 +407,7 @@ pub fn redline(old: &str, new: &str) -> Redline {
                 w.open_section("rl-added");
                 w.note("Section added.");
                 w.push("<ins class=\"rl-block\">");
-                whole_section(&mut w, s);
+                whole_section(&mut w, s, true);
                 w.push("</ins>");
                 w.close_section();
             }
@@ -479,14 +479,22 @@ fn removed_section(w: &mut Writer, s: &Section) {
     w.open_section("rl-removed");
     w.note("Section removed.");
     w.push("<del class=\"rl-block\">");
-    whole_section(w, s);
+    whole_section(w, s, false);
     w.push("</del>");
     w.close_section();
 }
 
-fn whole_section(w: &mut Writer, s: &Section) {
+/// A section as it reads, its words counted as inserted or deleted.
+fn whole_section(w: &mut Writer, s: &Section, added: bool) {
     for b in s.heading.iter().chain(&s.blocks) {
-        w.push(&whole_block(b));
+        let html = whole_block(b);
+        let n = count_words(&html);
+        if added {
+            w.stats.words_inserted += n;
+        } else {
+            w.stats.words_deleted += n;
+        }
+        w.push(&html);
     }
 }
 

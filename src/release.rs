@@ -184,3 +184,100 @@ pub fn check_unreleased(
         }
     }
 }
+
+/// `[release] require-change-control`: each approved document or addendum changed
+/// since the previous release tag (every one, for a first release) needs a
+/// `Change-Control:` trailer in one of the commits that changed it since.
+pub fn check_change_control(
+    corpus: &Corpus,
+    stamps: &Stamps,
+    source: &crate::repo::Source,
+    config: &Config,
+    diags: &mut Diagnostics,
+) {
+    if !config.release.require_change_control {
+        return;
+    }
+    let history = &source.history;
+    let index: std::collections::HashMap<&str, usize> = history
+        .commits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i))
+        .collect();
+    let glob = crate::repo::git::glob_regex(&config.build.release_tags).ok();
+    // The newest release tag below the built commit, not withdrawn.
+    let previous = source
+        .info
+        .all_tags
+        .iter()
+        .filter(|(name, _, _)| glob.as_ref().is_some_and(|g| g.is_match(name)))
+        .filter(|(name, _, _)| !config.release.withdrawn.contains_key(name))
+        .filter_map(|(name, commit, _)| Some((*index.get(commit.as_str())?, name)))
+        .filter(|(i, _)| *i > 0)
+        .min();
+    let mut check = |path: &std::path::Path, line: usize, id: &str, status: Status| {
+        if status != Status::Approved {
+            return;
+        }
+        let Some(stamp) = stamps.get(path) else {
+            return;
+        };
+        let since: Vec<&crate::repo::git::CommitInfo> = stamp
+            .commits
+            .iter()
+            .filter(|c| match (previous, index.get(c.id.as_str())) {
+                (Some((p, _)), Some(&i)) => !history.is_ancestor(i, p),
+                _ => true,
+            })
+            .map(|c| c.as_ref())
+            .collect();
+        if since.is_empty()
+            || since.iter().any(|c| {
+                c.trailers
+                    .iter()
+                    .any(|(k, v)| k.eq_ignore_ascii_case("Change-Control") && !v.trim().is_empty())
+            })
+        {
+            return;
+        }
+        let commits = since
+            .iter()
+            .take(3)
+            .map(|c| format!("{} (\"{}\")", c.short(), c.subject))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = if since.len() > 3 {
+            format!(" and {} more", since.len() - 3)
+        } else {
+            String::new()
+        };
+        let when = match previous {
+            Some((_, tag)) => format!("since {tag}"),
+            None => "before this first release".to_string(),
+        };
+        diags.push(
+            Diagnostic::error(
+                Code::MissingChangeControl,
+                path,
+                line,
+                format!(
+                    "{id} changed {when} in commit{} {commits}{more}, and none of its commits names a change-control record",
+                    if since.len() == 1 { "" } else { "s" }
+                ),
+            )
+            .help("add a `Change-Control: <id>` trailer to the commit that records the approval of this revision; [release] require-change-control in book.toml asks for one"),
+        );
+    };
+    for d in &corpus.documents {
+        check(&d.path, d.line("id"), &d.meta.id, d.meta.status);
+    }
+    for a in &corpus.addenda {
+        check(
+            &a.path,
+            a.target_line,
+            &format!("the addendum to {}", a.meta.addendum_to),
+            a.meta.status,
+        );
+    }
+}

@@ -98,13 +98,17 @@ fn diff_pages_show_the_site_text_as_a_redline_with_the_markdown_diff_one_click_a
     );
     t.build();
     let page = t.read("public/cork/preview/SOP-0020.diff.html");
-    let redline = &page[pos(&page, "<div class=\"redline doc-body\">")..pos(&page, "<details class=\"raw-diff\">")];
+    let redline = &page[pos(&page, "<div class=\"redline doc-body\">")
+        ..pos(&page, "<details class=\"raw-diff\">")];
     assert!(
         redline.contains("<p>Records are kept for <del>10</del><ins>15</ins> years.</p>"),
         "{redline}"
     );
     let raw = &page[pos(&page, "<details class=\"raw-diff\">")..];
-    assert!(raw.contains("<mark>10</mark>") && raw.contains("<mark>15</mark>"), "{raw}");
+    assert!(
+        raw.contains("<mark>10</mark>") && raw.contains("<mark>15</mark>"),
+        "{raw}"
+    );
 }
 
 #[test]

@@ -111,6 +111,8 @@ pub struct Input<'a> {
     pub records: &'a [DocRecord],
     pub plan: &'a SitePlan<'a>,
     pub site_docs: &'a [SiteDoc<'a>],
+    /// The history of a document the site no longer publishes, by id.
+    pub history_of: &'a dyn Fn(&str) -> Vec<HistoryRow>,
 }
 
 /// The changes of a site version: empty lists but the training needs of every
@@ -217,6 +219,8 @@ pub fn view(input: &Input, config: &Config, site: &SiteView, build: &BuildView) 
             .iter()
             .filter(|(id, _)| !by_id.contains_key(id.as_str()))
         {
+            let commits = commits_between(&(input.history_of)(id), o.last_commit.as_deref(), None);
+            let (change_reasons, change_controls) = reasons_and_controls(&commits);
             view.withdrawn.push(ChangeEntry {
                 facts: ChangeFacts {
                     id: id.clone(),
@@ -229,9 +233,9 @@ pub fn view(input: &Input, config: &Config, site: &SiteView, build: &BuildView) 
                     to_site_revision: None,
                     effective: None,
                     reason: Some(withdrawn_reason(id, input.plan, input.site_docs)),
-                    commits: Vec::new(),
-                    change_reasons: Vec::new(),
-                    change_controls: Vec::new(),
+                    commits,
+                    change_reasons,
+                    change_controls,
                     approvals: Vec::new(),
                     redline: None,
                 },

@@ -510,6 +510,21 @@ pub fn render_site(
         records.push(record);
     }
     // What changed since the previous version, when the build has one to compare with.
+    let history_of = |id: &str| {
+        corpus
+            .documents
+            .iter()
+            .find(|d| d.meta.id == id && d.site.as_deref().is_none_or(|s| s == plan.id))
+            .map(|d| {
+                history_rows(stamps.get(&d.path), None, config, "document", |commit| {
+                    shared
+                        .sites_of_commit
+                        .get(commit)
+                        .is_some_and(|sites| sites.iter().any(|s| s != plan.id))
+                })
+            })
+            .unwrap_or_default()
+    };
     let changes = changes::view(
         &changes::Input {
             previous,
@@ -517,6 +532,7 @@ pub fn render_site(
             records: &records,
             plan,
             site_docs,
+            history_of: &history_of,
         },
         config,
         &site_view,

@@ -26,6 +26,8 @@ pub struct BuildInfo {
     pub dirty_paths: Vec<String>,
     /// Every tag pointing at the built commit, with its date (local seconds).
     pub tags: Vec<(String, i64)>,
+    /// Every tag of the repository: name, commit id, date (local seconds); oldest first.
+    pub all_tags: Vec<(String, String, i64)>,
     /// The root is inside a git repository.
     pub git: bool,
     /// The history is incomplete (a shallow clone).
@@ -100,7 +102,20 @@ pub fn read(
             history: HistoryIndex::default(),
         });
     };
-    info.tags = git.release_tags_at(oid, "*");
+    info.all_tags = git
+        .release_tags("*")
+        .map(|t| {
+            t.into_iter()
+                .map(|(n, o, when)| (n, o.to_string(), when))
+                .collect()
+        })
+        .unwrap_or_default();
+    info.tags = info
+        .all_tags
+        .iter()
+        .filter(|(_, o, _)| *o == oid.to_string())
+        .map(|(n, _, when)| (n.clone(), *when))
+        .collect();
     match git.commit_info(oid) {
         Ok(c) => info.commit = Some(Arc::new(c)),
         Err(e) => {
