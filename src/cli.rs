@@ -321,26 +321,13 @@ pub fn run(cli: Cli) -> ExitCode {
                 from.as_deref(),
                 to.as_deref(),
             ) {
-                Ok(r) if format == "html" => {
-                    let mut diffs: Vec<(String, String)> = Vec::new();
-                    for a in &r.added {
-                        diffs.push((format!("added: {a}"), String::new()));
+                Ok(r) if format == "html" => match crate::diffcmd::to_html(&cli.root, &r) {
+                    Ok(page) => {
+                        print!("{page}");
+                        ExitCode::SUCCESS
                     }
-                    for rm in &r.removed {
-                        diffs.push((format!("removed: {rm}"), String::new()));
-                    }
-                    for c in &r.changed {
-                        diffs.push((
-                            format!("{} {} ({} lines changed)", c.id, c.title, c.lines_changed),
-                            c.diff.clone(),
-                        ));
-                    }
-                    print!(
-                        "{}",
-                        crate::diff::html_page(&format!("procsite diff: site {}", r.site), &diffs)
-                    );
-                    ExitCode::SUCCESS
-                }
+                    Err(d) => ui.failed("diff", d, false),
+                },
                 Ok(r) if format == "json" => {
                     println!(
                         "{}",

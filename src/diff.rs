@@ -134,28 +134,3 @@ pub fn unified(global: &str, site: &str, old_name: &str, new_name: &str) -> Stri
         .header(old_name, new_name)
         .to_string()
 }
-
-/// A self-contained HTML page of unified diffs, for `procsite diff --format html`.
-pub fn html_page(title: &str, diffs: &[(String, String)]) -> String {
-    let mut s = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{t}</title>\n<style>body{{font-family:system-ui,sans-serif;margin:2rem}}pre{{font-size:0.9rem}}.add{{background:#eaf7ee}}.del{{background:#fdecec}}.hdr{{color:#56606e}}</style>\n</head>\n<body>\n<h1>{t}</h1>\n",
-        t = escape(title)
-    );
-    for (heading, diff) in diffs {
-        s.push_str(&format!("<h2>{}</h2>\n<pre>", escape(heading)));
-        for line in diff.lines() {
-            let class = match line.chars().next() {
-                Some('+') if !line.starts_with("+++") => "add",
-                Some('-') if !line.starts_with("---") => "del",
-                _ => "hdr",
-            };
-            s.push_str(&format!(
-                "<span class=\"{class}\">{}</span>\n",
-                escape(line)
-            ));
-        }
-        s.push_str("</pre>\n");
-    }
-    s.push_str("</body>\n</html>\n");
-    s
-}

@@ -16,6 +16,10 @@ pub struct DocDiff {
     pub title: String,
     pub lines_changed: usize,
     pub diff: String,
+    #[serde(skip)]
+    pub old: String,
+    #[serde(skip)]
+    pub new: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -120,6 +124,8 @@ fn doc_diff(
             .filter(|c| c.tag() != similar::ChangeTag::Equal)
             .count(),
         diff: crate::diff::unified(old, new, old_name, new_name),
+        old: old.to_string(),
+        new: new.to_string(),
     }
 }
 
@@ -226,4 +232,80 @@ pub fn to_text(r: &DiffReport, stat: bool) -> String {
         };
     }
     s
+}
+
+/// One document of `diff --format html`.
+#[derive(Serialize)]
+struct HtmlDoc<'a> {
+    id: &'a str,
+    title: &'a str,
+    lines_changed: usize,
+    redline: String,
+    stats: crate::redline::Stats,
+    hunks: Vec<crate::diff::Hunk>,
+}
+
+#[derive(Serialize)]
+struct HtmlView<'a> {
+    book: crate::render::context::BookView,
+    build: crate::render::context::BuildView,
+    css: String,
+    report: &'a DiffReport,
+    /// "global" and the site's name, or the two versions.
+    old_label: String,
+    new_label: String,
+    docs: Vec<HtmlDoc<'a>>,
+    portal_href: &'static str,
+}
+
+/// The report as one HTML page in the book's theme (its style inlined): a redline per
+/// document with the Markdown diff one click away, as on the published diff pages.
+pub fn to_html(root: &Path, r: &DiffReport) -> Result<String, Diagnostics> {
+    let mut d = Diagnostics::new();
+    let sources = crate::repo::scan::scan_work_tree(root, &mut d);
+    let config = crate::config::load(&sources)?;
+    let line = config.line_of_in_table("[build]", "theme");
+    let theme = crate::render::theme::load(&sources, &config.build.theme, line, &mut d)
+        .ok_or_else(|| d.clone())?;
+    let site_name = config
+        .site
+        .get(&r.site)
+        .map_or_else(|| r.site.clone(), |s| s.name.clone());
+    let (old_label, new_label) = match (&r.from, &r.to) {
+        (None, None) => ("global".to_string(), site_name),
+        (f, t) => (
+            f.clone().unwrap_or_else(|| "work tree".into()),
+            t.clone().unwrap_or_else(|| "work tree".into()),
+        ),
+    };
+    let docs = r
+        .changed
+        .iter()
+        .map(|c| {
+            let red = crate::redline::redline(&c.old, &c.new);
+            HtmlDoc {
+                id: &c.id,
+                title: &c.title,
+                lines_changed: c.lines_changed,
+                redline: red.html,
+                stats: red.stats,
+                hunks: crate::diff::labelled_hunks(&c.old, &c.new, &[]),
+            }
+        })
+        .collect();
+    let view = HtmlView {
+        book: crate::render::book_view(&config),
+        build: crate::build::build_view("diff", &Default::default(), false, None),
+        css: crate::render::inline_css(&theme),
+        report: r,
+        old_label,
+        new_label,
+        docs,
+        portal_href: "#",
+    };
+    let mut diags = Diagnostics::new();
+    match crate::render::render_template(&theme, "diffreport.html", &view, &mut diags) {
+        Some(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+        None => Err(diags),
+    }
 }

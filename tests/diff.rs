@@ -145,9 +145,19 @@ fn diff_as_html_and_across_a_rename() {
             "diff", "--site", "cork", "--from", "2026.1", "--to", "2026.2", "--format", "html",
         ])
         .stdout;
+    // Through the theme: its style inlined, a redline, the Markdown diff one click away.
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("<style>/* procsite default theme"), "{html}");
+    let main = main_region(&html);
+    assert!(main.contains("<h1>2026.2 against 2026.1</h1>"), "{main}");
+    assert!(main.contains("<h2>SOP-0030 Complaints</h2>"), "{main}");
     assert!(
-        html.starts_with("<!DOCTYPE html>") && html.contains("<span class=\"add\">+New.</span>"),
-        "{html}"
+        main.contains("<p><del>Old</del><ins>New</ins>.</p>"),
+        "{main}"
+    );
+    assert!(
+        main.contains("<summary>Markdown source diff (2026.1 → 2026.2)</summary>"),
+        "{main}"
     );
 }
 

@@ -196,7 +196,7 @@ fn op_label(op: OpKind, section: &str) -> String {
     }
 }
 
-fn render_template(
+pub(crate) fn render_template(
     theme: &Theme,
     name: &str,
     view: &impl serde::Serialize,

@@ -23,6 +23,7 @@ const DEFAULT_FILES: &[(&str, &str)] = embedded![
     "templates/diff.html",
     "templates/harmonization.html",
     "templates/changes.html",
+    "templates/diffreport.html",
     "templates/macros.html",
     "templates/search.html",
     "static/style.css",
