@@ -113,10 +113,28 @@ fn sanitize(html: &str) -> String {
         .to_string()
 }
 
+/// The HTML of some events, links shown as their text. pulldown-cmark escapes text,
+/// so only raw HTML, images and footnotes need the sanitizer (which costs far more
+/// than rendering).
 fn render(events: &[Event<'_>]) -> String {
+    let mut raw = false;
+    let kept = events.iter().filter(|e| {
+        raw |= matches!(
+            e,
+            Event::Html(_)
+                | Event::InlineHtml(_)
+                | Event::FootnoteReference(_)
+                | Event::Start(Tag::Image { .. } | Tag::FootnoteDefinition(_))
+        );
+        !matches!(e, Event::Start(Tag::Link { .. }) | Event::End(TagEnd::Link))
+    });
     let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, events.iter().cloned());
-    sanitize(&html)
+    pulldown_cmark::html::push_html(&mut html, kept.cloned());
+    if raw {
+        sanitize(&html)
+    } else {
+        html
+    }
 }
 
 fn align_attr(a: pulldown_cmark::Alignment) -> &'static str {
@@ -342,33 +360,49 @@ pub fn redline(old: &str, new: &str) -> Redline {
     // Pairs (old index, new index): by key, then renamed headings between them.
     let mut pair_of_new: Vec<Option<usize>> = vec![None; new.len()];
     let mut paired_old = vec![false; old.len()];
+    // Keys are unique within a side (repeats are numbered), so one map finds them.
+    let by_key: std::collections::HashMap<&str, usize> = old
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.key.as_str(), i))
+        .collect();
     for (j, s) in new.iter().enumerate() {
-        if let Some(i) = old.iter().position(|o| o.key == s.key) {
-            if !paired_old[i] {
-                pair_of_new[j] = Some(i);
-                paired_old[i] = true;
-            }
+        if let Some(&i) = by_key.get(s.key.as_str()) {
+            pair_of_new[j] = Some(i);
+            paired_old[i] = true;
         }
     }
+    // The next paired old section after each new one, from the right.
+    let mut next_paired = vec![None; new.len() + 1];
+    for j in (0..new.len()).rev() {
+        next_paired[j] = pair_of_new[j].or(next_paired[j + 1]);
+    }
+    let mut last_paired: Option<usize> = None;
     for j in 0..new.len() {
-        if pair_of_new[j].is_some() {
+        if let Some(i) = pair_of_new[j] {
+            last_paired = Some(i);
             continue;
         }
-        let lo = pair_of_new[..j].iter().rev().flatten().next().copied();
-        let hi = pair_of_new[j + 1..].iter().flatten().next().copied();
-        let candidate = (lo.map_or(0, |l| l + 1)..hi.unwrap_or(old.len())).find(|&i| {
-            !paired_old[i]
-                && level(&old[i]) == level(&new[j])
-                && similar::TextDiff::from_words(
+        let lo = last_paired.map_or(0, |l| l + 1);
+        let hi = next_paired[j + 1].unwrap_or(old.len()).max(lo);
+        // A renamed heading: an unpaired old section of the same level between the
+        // same neighbours, with a body still alike. Only the first few are tried, so
+        // a document of thousands of new sections stays linear.
+        let candidate = (lo..hi)
+            .filter(|&i| !paired_old[i] && level(&old[i]) == level(&new[j]))
+            .take(4)
+            .find(|&i| {
+                similar::TextDiff::from_words(
                     old[i].key_text().as_str(),
                     new[j].key_text().as_str(),
                 )
                 .ratio()
                     >= 0.5
-        });
+            });
         if let Some(i) = candidate {
             pair_of_new[j] = Some(i);
             paired_old[i] = true;
+            last_paired = Some(i);
         }
     }
     // Pairs out of their old order: those off the longest run kept in order.
@@ -377,8 +411,12 @@ pub fn redline(old: &str, new: &str) -> Redline {
     // Removed sections follow the nearest section before them that is still there.
     let mut removed_after: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     // (The text before the first heading always pairs, so every removed section has one.)
-    for i in (0..old.len()).filter(|&i| !paired_old[i]) {
-        let anchor = (0..i).rev().find(|&k| paired_old[k]).unwrap_or(0);
+    let mut anchor = 0;
+    for i in 0..old.len() {
+        if paired_old[i] {
+            anchor = i;
+            continue;
+        }
         removed_after.entry(anchor).or_default().push(i);
     }
     for (j, s) in new.iter().enumerate() {
@@ -888,12 +926,26 @@ enum Seg<'a> {
     Change(Vec<Tok<'a>>, Vec<Tok<'a>>),
 }
 
+/// Above this many token pairs a block is shown replaced whole instead of word by
+/// word (a paragraph of some 6,000 words on each side): the word diff's time grows
+/// with the product of the lengths when they differ much.
+const WORD_DIFF_LIMIT: usize = 40_000_000;
+
 /// The word diff of two HTML fragments, as the newer one with `<del>` and `<ins>`.
 fn words(old: &str, new: &str, stats: &mut Stats) -> String {
     if old == new {
         return new.to_string();
     }
     let (o, n) = (tokens(old), tokens(new));
+    if o.len().saturating_mul(n.len()) > WORD_DIFF_LIMIT {
+        // Too long to compare word by word in bounded time: the whole text replaced.
+        stats.words_deleted += o.iter().filter(|t| t.is_word()).count();
+        stats.words_inserted += n.iter().filter(|t| t.is_word()).count();
+        let mut out = String::new();
+        wrap(&mut out, &o, "del", false);
+        wrap(&mut out, &n, "ins", true);
+        return out;
+    }
     let (ok, nk): (Vec<&str>, Vec<&str>) = (
         o.iter().map(Tok::key).collect(),
         n.iter().map(Tok::key).collect(),

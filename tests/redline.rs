@@ -116,3 +116,24 @@ fn a_redline_is_the_same_every_time() {
         assert_eq!(procsite::redline::redline(OLD, NEW), a);
     }
 }
+
+#[test]
+fn huge_inputs_stay_bounded() {
+    // Thousands of identical headings pair by their numbered anchors.
+    let old: String = (0..20_000)
+        .map(|i| format!("## Step\n\nText {i}.\n\n"))
+        .collect();
+    let new = old.replacen("Text 7.", "Text seven.", 1);
+    let r = procsite::redline::redline(&old, &new);
+    assert_eq!(r.stats.words_inserted, 1);
+    assert_eq!(r.stats.sections_moved + r.stats.sections_added, 0);
+    // A paragraph too long to compare word by word is shown replaced whole.
+    let a = "word ".repeat(8_000);
+    let b = "other ".repeat(8_000);
+    let r = procsite::redline::redline(&a, &b);
+    assert_eq!(
+        (r.stats.words_deleted, r.stats.words_inserted),
+        (8_000, 8_000)
+    );
+    assert!(r.html.starts_with("<p><del>word word"), "{}", &r.html[..40]);
+}
