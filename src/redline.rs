@@ -412,8 +412,8 @@ pub fn redline(old: &str, new: &str) -> Redline {
     let mut removed_after: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     // (The text before the first heading always pairs, so every removed section has one.)
     let mut anchor = 0;
-    for i in 0..old.len() {
-        if paired_old[i] {
+    for (i, &paired) in paired_old.iter().enumerate() {
+        if paired {
             anchor = i;
             continue;
         }
