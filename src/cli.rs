@@ -161,6 +161,20 @@ pub enum Command {
         #[arg(long, value_name = "ADDR")]
         bind: Option<std::net::IpAddr>,
     },
+    /// Write a complete electronic copy of one site version into a new folder: the
+    /// composed Markdown of every document (its SHA-256 is the page's content hash),
+    /// history.json, changes.json and a manifest.json that `procsite verify` checks.
+    Export {
+        /// The site to export.
+        #[arg(long)]
+        site: String,
+        /// A released version (default: the newest release), or `preview` for the
+        /// uncontrolled work tree.
+        #[arg(long)]
+        version: Option<String>,
+        /// A new or empty folder.
+        dir: PathBuf,
+    },
     /// Check a published version, or a whole output folder, against its manifest.json.
     Verify {
         /// A site version folder (holding manifest.json) or an output folder.
@@ -305,6 +319,30 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Init { dir } => crate::init::run(&cli.root.join(dir)),
         Command::Verify { dir } => verify(&dir),
+        Command::Export { site, version, dir } => {
+            let target = if cli.root == std::path::Path::new(".") {
+                dir.clone()
+            } else {
+                cli.root.join(&dir)
+            };
+            match crate::export::export(&cli.root, &site, version.as_deref(), &target) {
+                Ok(e) => {
+                    if !ui.quiet {
+                        println!(
+                            "exported site {} version {}: {} document(s), {} file(s) into {}; manifest.json sha256 {}",
+                            e.site,
+                            e.version,
+                            e.documents,
+                            e.files,
+                            crate::diag::display_path(&dir),
+                            e.manifest_sha256
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(d) => ui.failed("export", d, true),
+            }
+        }
         Command::Serve { sites, port, bind } => crate::serve::run(cli.root, sites, port, bind),
         Command::Diff {
             site,
