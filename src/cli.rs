@@ -179,6 +179,10 @@ pub enum Command {
     Verify {
         /// A site version folder (holding manifest.json) or an output folder.
         dir: PathBuf,
+        /// Also rebuild every released version from its release tag in this repository
+        /// and compare byte for byte: the strongest check a deployed copy can get.
+        #[arg(long, value_name = "REPO")]
+        source: Option<PathBuf>,
     },
 }
 
@@ -318,7 +322,41 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match cli.command {
         Command::Init { dir } => crate::init::run(&cli.root.join(dir)),
-        Command::Verify { dir } => verify(&dir),
+        Command::Verify { dir, source: None } => verify(&dir),
+        Command::Verify {
+            dir,
+            source: Some(repo),
+        } => {
+            let manifests = verify(&dir);
+            if manifests != ExitCode::SUCCESS {
+                return manifests;
+            }
+            match crate::rebuild::verify_source(&dir, &repo) {
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+                Ok(r) if r.problems.is_empty() => {
+                    println!(
+                        "rebuilt {} released version folder(s) from their tags: all {} file(s) are byte for byte what the source builds",
+                        r.compared.len(),
+                        r.files
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(r) => {
+                    for p in &r.problems {
+                        eprintln!("{p}");
+                    }
+                    eprintln!(
+                        "verification against the source failed: {} difference(s) in {} released version folder(s)",
+                        r.problems.len(),
+                        r.compared.len()
+                    );
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Export { site, version, dir } => {
             let target = if cli.root == std::path::Path::new(".") {
                 dir.clone()

@@ -41,6 +41,7 @@ pub mod parse;
 pub mod plan;
 pub mod progress;
 pub mod publish;
+pub mod rebuild;
 pub mod redline;
 pub mod release;
 pub mod render;

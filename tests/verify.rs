@@ -89,3 +89,98 @@ fn verify_refuses_a_folder_without_manifests() {
     let err = t.expect_failure(&["verify", "procedures"]);
     assert!(err.contains("holds no manifest.json"), "{err}");
 }
+
+/// Two releases published by `publish`.
+fn published() -> SiteTest {
+    let mut t = SiteTest::empty();
+    t.write("book.toml", &format!("{BOOK}{APPROVERS}"));
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved("SOP-0020", "## Scope {#scope}\nFirst.\n", "2026-05-01"),
+    );
+    t.write(
+        "procedures/global/SOP-0090.md",
+        &approved("SOP-0090", "## Scope {#scope}\nSterile.\n", "2026-05-01"),
+    );
+    t.commit("Issue\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.tag("release/2026.1");
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved("SOP-0020", "## Scope {#scope}\nSecond.\n", "2026-06-01"),
+    );
+    t.commit("Revise\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.tag("release/2026.2");
+    assert_eq!(t.run(&["publish"]).code, 0);
+    t
+}
+
+/// Rewrites a file and every manifest above it, as someone covering their tracks would.
+fn forge(t: &SiteTest, rel: &str, text: &str) {
+    use sha2::Digest;
+    let hash = |b: &[u8]| format!("{:x}", sha2::Sha256::digest(b));
+    t.write(&format!("public/{rel}"), text);
+    let (version_dir, file) = rel.rsplit_once('/').unwrap();
+    let mpath = format!("public/{version_dir}/manifest.json");
+    let mut m: serde_json::Value = serde_json::from_str(&t.read(&mpath)).unwrap();
+    m["files"][file] = hash(text.as_bytes()).into();
+    let mtext = serde_json::to_string_pretty(&m).unwrap() + "\n";
+    t.write(&mpath, &mtext);
+    let mut top: serde_json::Value = serde_json::from_str(&t.read("public/manifest.json")).unwrap();
+    top["versions"][version_dir] = hash(mtext.as_bytes()).into();
+    t.write(
+        "public/manifest.json",
+        &(serde_json::to_string_pretty(&top).unwrap() + "\n"),
+    );
+}
+
+#[test]
+fn verify_with_the_source_rebuilds_every_release_and_catches_a_forged_copy() {
+    let t = published();
+    let ok = t.run(&["verify", "public", "--source", "."]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(
+        ok.stdout.lines().last().unwrap(),
+        "rebuilt 9 released version folder(s) from their tags: all 111 file(s) are byte for byte what the source builds"
+    );
+    // An edited page with recomputed manifests passes the manifest check...
+    forge(&t, "cork/2026.1/SOP-0020.html", "<p>Forged.</p>\n");
+    assert_eq!(t.run(&["verify", "public"]).code, 0);
+    // ... and not the rebuild, which names the file.
+    let bad = t.run(&["verify", "public", "--source", "."]);
+    assert_eq!(bad.code, 1);
+    assert_eq!(
+        bad.stderr,
+        "cork/2026.1/SOP-0020.html: differs from the rebuild of release/2026.1\ncork/2026.1/manifest.json: differs from the rebuild of release/2026.1\nverification against the source failed: 2 difference(s) in 9 released version folder(s)\n"
+    );
+}
+
+#[test]
+fn verify_with_the_source_names_both_commits_of_a_moved_tag() {
+    let mut t = published();
+    let was = git2::Repository::open(t.root())
+        .unwrap()
+        .revparse_single("release/2026.2")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap()
+        .id();
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved("SOP-0020", "## Scope {#scope}\nRewritten.\n", "2026-06-01"),
+    );
+    let now = t.commit("Rewrite\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    let repo = git2::Repository::open(t.root()).unwrap();
+    repo.tag_lightweight(
+        "release/2026.2",
+        &repo.find_object(now, None).unwrap(),
+        true,
+    )
+    .unwrap();
+    let bad = t.run(&["verify", "public", "--source", "."]);
+    assert_eq!(bad.code, 1);
+    let first = bad.stderr.lines().next().unwrap().to_string();
+    assert_eq!(
+        first,
+        format!("boston/2026.2: release tag release/2026.2 now names commit {now}, but this version was built from commit {was}")
+    );
+}
