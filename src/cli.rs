@@ -242,6 +242,14 @@ impl Ui {
                         String::new()
                     }
                 );
+                // The head of the chain page → version manifest → versions.json and
+                // output manifest: a reader who kept this hash can check any later copy.
+                if let Ok(bytes) = std::fs::read(summary.out.join(crate::layout::MANIFEST_FILE)) {
+                    println!(
+                        "output manifest.json sha256 {}: keep it with the release record",
+                        crate::manifest::sha256_hex(&bytes)
+                    );
+                }
                 if summary.refused.is_empty() {
                     ExitCode::SUCCESS
                 } else {

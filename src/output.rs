@@ -353,6 +353,8 @@ impl VersionFolder {
 #[derive(Debug, Clone, Serialize)]
 pub struct ListedVersion {
     pub version: String,
+    /// SHA-256 of the version's manifest.json.
+    pub manifest: String,
     pub date: Option<String>,
     pub commit: Option<String>,
     pub dirty: bool,
@@ -363,8 +365,11 @@ pub struct ListedVersion {
 
 impl ListedVersion {
     fn of(m: &Manifest) -> ListedVersion {
+        let mut bytes = serde_json::to_vec_pretty(m).expect("a manifest serializes");
+        bytes.push(b'\n');
         ListedVersion {
             version: m.version.clone(),
+            manifest: sha256_hex(&bytes),
             date: m.date.clone(),
             commit: m.commit.clone(),
             dirty: m.dirty,
@@ -393,6 +398,8 @@ pub struct SiteListing {
 struct VersionEntry<'a> {
     version: &'a str,
     title: &'a str,
+    /// SHA-256 of the version's manifest.json: the link from this list to every file.
+    manifest: &'a str,
     date: &'a Option<String>,
     commit: &'a Option<String>,
     aliases: Vec<&'static str>,
@@ -819,6 +826,7 @@ fn versions_files(s: &SiteListing) -> Vec<OutFile> {
         .map(|(i, v)| VersionEntry {
             version: &v.version,
             title: &v.version,
+            manifest: &v.manifest,
             date: &v.date,
             commit: &v.commit,
             aliases: if i == 0 { vec![LATEST] } else { Vec::new() },

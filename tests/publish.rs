@@ -198,3 +198,35 @@ fn each_published_version_lists_what_changed_since_the_previous_one() {
         .read("public/cork/2026.2/index.html")
         .contains("href=\"changes.html\""));
 }
+
+#[test]
+fn versions_json_and_the_output_manifest_chain_every_page_to_one_printed_hash() {
+    use sha2::Digest;
+    let hash = |b: &[u8]| format!("{:x}", sha2::Sha256::digest(b));
+    let t = repo_with_two_releases();
+    let out = t.run(&["publish"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Each versions.json entry names its version's manifest.json by hash...
+    let versions: serde_json::Value =
+        serde_json::from_str(&t.read("public/cork/versions.json")).unwrap();
+    for v in versions.as_array().unwrap() {
+        let name = v["version"].as_str().unwrap();
+        let bytes = std::fs::read(t.path(&format!("public/cork/{name}/manifest.json"))).unwrap();
+        assert_eq!(v["manifest"], hash(&bytes), "{name}");
+    }
+    // ... the output manifest names every versions.json by hash, and publish prints
+    // the output manifest's own hash last.
+    let top_bytes = std::fs::read(t.path("public/manifest.json")).unwrap();
+    let top: serde_json::Value = serde_json::from_slice(&top_bytes).unwrap();
+    assert_eq!(
+        top["files"]["cork/versions.json"],
+        hash(t.read("public/cork/versions.json").as_bytes())
+    );
+    assert_eq!(
+        out.stdout.lines().last().unwrap(),
+        format!(
+            "output manifest.json sha256 {}: keep it with the release record",
+            hash(&top_bytes)
+        )
+    );
+}
