@@ -168,6 +168,7 @@ mod tests {
 
     fn commit(id: &str) -> Arc<CommitInfo> {
         Arc::new(CommitInfo {
+            committer: String::new(),
             id: id.repeat(40),
             author: "A".into(),
             author_email: "a@x".into(),

@@ -234,6 +234,7 @@ mod tests {
     fn info(tags: &[(&str, i64)], dirty: bool) -> BuildInfo {
         BuildInfo {
             commit: Some(Arc::new(CommitInfo {
+                committer: String::new(),
                 id: "a".repeat(40),
                 author: "A".into(),
                 author_email: "a@x".into(),

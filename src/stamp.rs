@@ -18,6 +18,19 @@ pub fn commit_date(seconds: i64, offset_minutes: i32) -> Date {
     Date(t.date())
 }
 
+/// A commit's time as recorded, its UTC offset kept: `2026-06-04T10:15:00+01:00`.
+pub fn commit_time(seconds: i64, offset_minutes: i32) -> String {
+    let offset =
+        time::UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(time::UtcOffset::UTC);
+    let t = time::OffsetDateTime::from_unix_timestamp(seconds)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .to_offset(offset);
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second][offset_hour sign:mandatory]:[offset_minute]"
+    ))
+    .unwrap_or_default()
+}
+
 struct Parsed<'a> {
     approved: bool,
     approvals: Vec<LenientApproval>,
@@ -511,6 +524,7 @@ mod tests {
 
     fn commit_at(seconds: i64, offset: i32) -> CommitInfo {
         CommitInfo {
+            committer: String::new(),
             id: "0".repeat(40),
             author: String::new(),
             author_email: String::new(),

@@ -894,3 +894,39 @@ fn an_adaptation_reviewed_on_a_branch_that_never_saw_the_global_change_is_stale(
         check.stderr
     );
 }
+
+#[test]
+fn history_shows_author_and_committer_with_times_and_offsets() {
+    let t = SiteTest::new();
+    let repo = git2::Repository::open(t.root()).unwrap();
+    let tree = repo.find_tree(t.stage_all(&repo)).unwrap();
+    // Written in Cork at 09:30 (UTC+1), rebased by someone else in Boston (UTC-5).
+    let author = git2::Signature::new(
+        "Ann Author",
+        "ann@example.com",
+        &git2::Time::new(1_780_302_600, 60),
+    )
+    .unwrap();
+    let committer = git2::Signature::new(
+        "Ben Rebaser",
+        "ben@example.com",
+        &git2::Time::new(1_780_390_800, -300),
+    )
+    .unwrap();
+    repo.commit(Some("HEAD"), &author, &committer, "Issue", &tree, &[])
+        .unwrap();
+    t.build();
+    let history: serde_json::Value =
+        serde_json::from_str(&t.read("public/cork/preview/history.json")).unwrap();
+    let row = &history["documents"][0]["history"][0];
+    assert_eq!(row["date"], "2026-06-01");
+    assert_eq!(row["time"], "2026-06-01T09:30:00+01:00");
+    assert_eq!(row["author"], "Ann Author");
+    assert_eq!(row["committer"], "Ben Rebaser");
+    assert_eq!(row["committed"], "2026-06-02T04:00:00-05:00");
+    let page = t.page("cork", "SOP-0020");
+    assert!(
+        page.contains("<td><time datetime=\"2026-06-01T09:30:00+01:00\">2026-06-01</time><br><span class=\"muted\">09:30:00+01:00</span></td><td>Ann Author<br><span class=\"muted\">committed by Ben Rebaser, <time datetime=\"2026-06-02T04:00:00-05:00\">2026-06-02 04:00:00-05:00</time></span></td>"),
+        "{page}"
+    );
+}

@@ -274,7 +274,10 @@ mod tests {
     fn row(commit: &str, trailers: &[&str]) -> HistoryRow {
         HistoryRow {
             date: String::new(),
+            time: String::new(),
             author: String::new(),
+            committer: String::new(),
+            committed: String::new(),
             commit: commit.into(),
             commit_short: commit.into(),
             subject: String::new(),

@@ -77,8 +77,14 @@ pub struct ApprovalView {
 /// One commit in a document's revision history.
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryRow {
+    /// The author date, and the author time with its UTC offset (RFC 3339).
     pub date: String,
+    pub time: String,
     pub author: String,
+    /// Who committed it, and when, when that is not the author at the same time
+    /// (a rebase, a cherry-pick, a merge button): both are part of the record.
+    pub committer: String,
+    pub committed: String,
     pub commit: String,
     pub commit_short: String,
     pub subject: String,

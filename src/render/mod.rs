@@ -92,7 +92,10 @@ fn history_rows(
                 c.id.clone(),
                 HistoryRow {
                     date: stamp::commit_date(c.author_time, c.author_offset).to_string(),
+                    time: stamp::commit_time(c.author_time, c.author_offset),
                     author: c.author.clone(),
+                    committer: c.committer.clone(),
+                    committed: stamp::commit_time(c.commit_time, c.commit_offset),
                     commit: c.id.clone(),
                     commit_short: c.short().to_string(),
                     subject: if other_site(&c.id) {

@@ -48,6 +48,8 @@ pub struct CommitInfo {
     pub author_offset: i32,
     pub commit_time: i64,
     pub commit_offset: i32,
+    /// Who made the commit (a rebase or a merge button changes it, not the author).
+    pub committer: String,
     pub subject: String,
     /// `Key: value` trailers of the message, in order.
     pub trailers: Vec<(String, String)>,
@@ -76,6 +78,7 @@ impl CommitInfo {
             author_offset: author.when().offset_minutes(),
             commit_time: c.time().seconds(),
             commit_offset: c.time().offset_minutes(),
+            committer: String::from_utf8_lossy(c.committer().name_bytes()).into_owned(),
             subject: String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned(),
             trailers,
             signed: c.header_field_bytes("gpgsig").is_ok(),
