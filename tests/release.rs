@@ -190,3 +190,26 @@ fn what_a_release_does_not_publish_does_not_block_it() {
     );
     assert!(page.contains("A new revision is in-review and not yet approved."));
 }
+
+#[test]
+fn every_page_of_a_release_with_declared_approvals_says_so() {
+    let t = releasable();
+    t.tag("release/2026.1");
+    assert_eq!(t.run(&["publish"]).code, 0);
+    let notice = "<p class=\"evidence-notice\" role=\"note\">Approvals in this release are <strong>declared</strong> in the documents and not corroborated";
+    for page in ["cork/2026.1/SOP-0020", "boston/2026.1/SOP-0090"] {
+        let html = t.read(&format!("public/{page}.html"));
+        assert!(html.contains(notice), "{page}: {html}");
+    }
+    // With evidence required, the notice goes.
+    let mut t = releasable();
+    let book = t.read("book.toml") + "\n[release]\napproval-evidence = \"recorded\"\n";
+    t.write("book.toml", &book);
+    t.commit("Require recorded approvals\n");
+    t.tag("release/2026.1");
+    let out = t.run(&["publish"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!t
+        .read("public/cork/2026.1/SOP-0020.html")
+        .contains("evidence-notice\""));
+}

@@ -7,6 +7,8 @@ use serde::Serialize;
 pub struct BookView {
     pub title: String,
     pub organization: Option<String>,
+    /// What a release requires of approvals: declared, recorded or signed.
+    pub approval_evidence: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

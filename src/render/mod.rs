@@ -32,6 +32,12 @@ pub fn book_view(config: &Config) -> BookView {
     BookView {
         title: config.book.title.clone(),
         organization: config.book.organization.clone(),
+        approval_evidence: match config.release.approval_evidence {
+            Evidence::Declared => "declared",
+            Evidence::Recorded => "recorded",
+            Evidence::Signed => "signed",
+        }
+        .to_string(),
     }
 }
 
@@ -1033,6 +1039,7 @@ mod tests {
             book: BookView {
                 title: "T".into(),
                 organization: None,
+                approval_evidence: "declared".into(),
             },
             css: String::new(),
             sites: vec![PortalSite {
