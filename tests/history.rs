@@ -45,7 +45,7 @@ fn revisions_count_approved_issues_and_changes_count_commits() {
     t.write(
         "procedures/global/SOP-0030.md",
         &approved("SOP-0030", "## A\nSecond text, reviewed.\n", "2026-06-04")
-            .replace("effective: 2026-05-15", "effective: 2026-05-16"),
+            .replace("effective: 2026-06-04", "effective: 2026-06-05"),
     );
     t.commit("Correct the effective date");
     t.build();
@@ -782,7 +782,7 @@ fn a_revision_effective_after_the_as_of_date_waits_and_the_one_in_force_is_publi
     t.write(
         "procedures/global/SOP-0030.md",
         &approved("SOP-0030", "## A\nRevision two text.\n", "2026-06-01")
-            .replace("effective: 2026-05-15", "effective: 2026-09-01"),
+            .replace("effective: 2026-06-01", "effective: 2026-09-01"),
     );
     t.commit("Revision 2, effective 2026-09-01");
     // As of the commit (2026-06-02), revision 1 is in force.

@@ -341,6 +341,23 @@ fn check_approved(
             .help("add `approvals:` with name, role and date of each approver"),
         );
     }
+    // A revision takes effect once approved, never before.
+    let latest = fm.approvals.iter().map(|a| a.date.date).max();
+    if let (Some(effective), Some(approved)) = (fm.effective, latest) {
+        if effective < approved {
+            diags.push(
+                Diagnostic::error(
+                    Code::EffectiveBeforeApproval,
+                    path,
+                    kline("effective"),
+                    format!(
+                        "effective {effective} is before the latest approval of this revision ({approved})"
+                    ),
+                )
+                .help("a revision takes effect on or after its last approval: move `effective` to that date or later"),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -291,10 +291,15 @@ pub fn doc(id: &str, title: &str, extra: &str, body: &str) -> String {
     format!("---\nid: {id}\ntitle: {title}\ntype: SOP\nstatus: draft\n{extra}---\n{body}")
 }
 
-/// An approved document by Jane Roe (VP Quality), effective 2026-05-15.
+/// An approved document by Jane Roe (VP Quality), effective 2026-05-15 or, when it
+/// is approved later, on its approval date (a revision never takes effect before).
 pub fn approved(id: &str, body: &str, approval_date: &str) -> String {
+    let effective = approval_date
+        .get(..10)
+        .unwrap_or(approval_date)
+        .max("2026-05-15");
     format!(
-        "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: {approval_date} }}\n---\n{body}"
+        "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: {effective}\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: {approval_date} }}\n---\n{body}"
     )
 }
 
