@@ -497,13 +497,17 @@ pub fn render_site(
                 .texts
                 .get(&sd.doc.meta.id)
                 .and_then(|t| t.global.as_deref());
-            let diff = diff_view(sd, global, config, &site_view, build);
-            file.extend(
-                render_template(theme, "diff.html", &diff, &mut d).map(|bytes| OutFile {
-                    path: format!("{}.diff.html", sd.doc.meta.id),
-                    bytes,
-                }),
-            );
+            // Only an adapted document has a comparison to show; the page of one
+            // published unchanged says so instead of linking to a page that would.
+            if sd.addendum.is_some() {
+                let diff = diff_view(sd, global, config, &site_view, build);
+                file.extend(
+                    render_template(theme, "diff.html", &diff, &mut d).map(|bytes| OutFile {
+                        path: format!("{}.diff.html", sd.doc.meta.id),
+                        bytes,
+                    }),
+                );
+            }
             let record = DocRecord {
                 doc: view.doc,
                 adaptation: view.adaptation,
