@@ -13,7 +13,7 @@ pub const FALLBACK_EMAIL: &str = "init@procsite.invalid";
 #[derive(Debug)]
 pub struct FirstCommit {
     pub id: String,
-    /// "Name <email>" of the author and committer.
+    /// `Name <email>` of the author and committer.
     pub identity: String,
     /// No identity was configured: the commit is by procsite init.
     pub fallback_identity: bool,
