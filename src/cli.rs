@@ -143,11 +143,23 @@ pub enum Command {
     ///
     /// It never overwrites: if any of these files exists, it names them all and writes
     /// nothing.
+    ///
+    /// With --demo, DIR must be new or empty: it becomes a git repository of its own
+    /// holding the quality system of Brightwater Medical Devices (three sites: raleigh,
+    /// limerick, tuttlingen; FDA and EU markets), with a nine-month history of commits at
+    /// fixed dates and three release tags (release/2026.1, release/2026.2,
+    /// release/2026.3): drafts, approvals recorded with Approved-by trailers, a document
+    /// made obsolete by its successor, a site addendum re-approved after its global
+    /// procedure changed, a revision approved but effective after the last release, and
+    /// a draft in review since. Then run `procsite publish && procsite verify public` there.
     #[command(verbatim_doc_comment)]
     Init {
         /// The folder of the new repository.
         #[arg(default_value = ".", value_name = "DIR")]
         dir: PathBuf,
+        /// Write a demo repository with a released history instead of the scaffold.
+        #[arg(long)]
+        demo: bool,
     },
     /// Serve a preview of the work tree from memory, rebuilt on every change, with live reload.
     Serve {
@@ -329,7 +341,8 @@ pub fn run(cli: Cli) -> ExitCode {
         quiet: cli.quiet,
     };
     match cli.command {
-        Command::Init { dir } => crate::init::run(&cli.root.join(dir)),
+        Command::Init { dir, demo: false } => crate::init::run(&cli.root.join(dir)),
+        Command::Init { dir, demo: true } => crate::init::run_demo(&cli.root.join(dir)),
         Command::Verify { dir, source: None } => verify(&dir),
         Command::Verify {
             dir,

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use crate::diag::display_path;
 
+pub mod demo;
+
 /// The scaffold: each file's path in the new repository and its template.
 const FILES: &[(&str, &str)] = &[
     ("book.toml", include_str!("init/book.toml")),
@@ -88,6 +90,15 @@ fn shown(dir: &Path, rel: &str) -> String {
     let p = dir.join(rel);
     let p = p.strip_prefix(".").unwrap_or(&p);
     display_path(p)
+}
+
+/// How a folder is shown to the user: as they would type it, `.` for where they are.
+fn shown_dir(dir: &Path) -> String {
+    let s = shown(dir, "");
+    match s.trim_end_matches('/') {
+        "" => ".".to_string(),
+        s => s.to_string(),
+    }
 }
 
 /// The scaffold's files (or folders on their way) that exist already under `dir`.
@@ -206,6 +217,103 @@ pub fn run(dir: &Path) -> std::process::ExitCode {
                 format!("cd {cd} && ")
             };
             println!("next: {prefix}procsite check && procsite build, then open public/index.html");
+            std::process::ExitCode::SUCCESS
+        }
+    }
+}
+
+/// What `init --demo` made.
+#[derive(Debug)]
+pub struct DemoCreated {
+    pub dir: PathBuf,
+    pub files: Vec<String>,
+    /// The commit ids, oldest first.
+    pub commits: Vec<String>,
+}
+
+/// The entries of `dir`, sorted, as the user would name them; empty when `dir` does not
+/// exist or holds nothing.
+fn entries(dir: &Path) -> Result<Vec<String>, Refused> {
+    if dir.symlink_metadata().is_ok_and(|m| !m.is_dir()) {
+        return Err(Refused::Exists(vec![display_path(dir)]));
+    }
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut names: Vec<String> = read
+        .filter_map(Result::ok)
+        .map(|e| shown(dir, &e.file_name().to_string_lossy()))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Writes the demo repository into `dir` (created if missing), which must be empty:
+/// `git init`, then the whole scripted history with its release tags, and the files of
+/// its last commit checked out.
+pub fn init_demo(dir: &Path) -> Result<DemoCreated, Refused> {
+    let found = entries(dir)?;
+    if !found.is_empty() {
+        return Err(Refused::Exists(found));
+    }
+    crate::fs::create_dir_all(dir).map_err(|e| Refused::Failed(e.to_string()))?;
+    let (commits, tags) = demo::history();
+    let ids = crate::repo::create::init_with_history(dir, "main", &commits, &tags)
+        .map_err(Refused::Failed)?;
+    Ok(DemoCreated {
+        dir: dir.to_path_buf(),
+        files: demo::paths().into_iter().map(|p| shown(dir, p)).collect(),
+        commits: ids,
+    })
+}
+
+/// `procsite init --demo DIR`: writes the demo and says what it holds and what to run.
+pub fn run_demo(dir: &Path) -> std::process::ExitCode {
+    match init_demo(dir) {
+        Err(Refused::Exists(found)) => {
+            eprintln!(
+                "error: procsite init --demo writes a whole repository into a new or empty folder, and {} holds:",
+                shown_dir(dir)
+            );
+            const SHOWN: usize = 10;
+            for f in found.iter().take(SHOWN) {
+                eprintln!("  {f}");
+            }
+            if found.len() > SHOWN {
+                eprintln!("  ... and {} more", found.len() - SHOWN);
+            }
+            eprintln!("help: name a new folder (`procsite init --demo demo`); nothing was written");
+            std::process::ExitCode::from(1)
+        }
+        Err(Refused::Failed(why)) => {
+            eprintln!("error: {why}");
+            std::process::ExitCode::from(1)
+        }
+        Ok(created) => {
+            for f in &created.files {
+                println!("created {f}");
+            }
+            println!(
+                "committed the quality system of Brightwater Medical Devices (3 sites) as a history of {} commits with {} release tags:",
+                created.commits.len(),
+                demo::releases().len()
+            );
+            for (tag, date, what) in demo::releases() {
+                println!("  {tag}  {date}  {what}");
+            }
+            for subject in demo::since_last_release() {
+                println!("  since then: {subject}");
+            }
+            let cd = shown_dir(&created.dir);
+            let prefix = if cd == "." {
+                String::new()
+            } else {
+                format!("cd {cd} && ")
+            };
+            println!("next: {prefix}procsite publish && procsite verify public");
+            println!(
+                "then: open public/index.html, or run `procsite serve` for a live preview of the work tree"
+            );
             std::process::ExitCode::SUCCESS
         }
     }

@@ -13,7 +13,8 @@
 //! | render | [`render::render_site`] | composed site + theme → files in memory, each distinct piece rendered once for every site |
 //! | write | [`publish`] → [`output`] | version folders → one locked, atomic transaction on the output, with `versions.json`, `latest/`, the portal, the report and the output's manifest |
 //!
-//! [`init`] writes a new repository from the templates under `src/init/`.
+//! [`init`] writes a new repository from the templates under `src/init/`; with `--demo`,
+//! a whole scripted history with three releases ([`init::demo`]).
 //!
 //! [`build::render`] runs load to render in memory. `diff` and `report` stop after
 //! compose and render no HTML they do not print; a release's `changes.html` compares

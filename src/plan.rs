@@ -115,7 +115,12 @@ impl Plan {
             (None, Some(v)) => v.clone(),
             (None, None) => PREVIEW.to_string(),
         };
-        check_version_name(&version, req.release, diags);
+        // Only a name given by a tag or --version is judged: `check --release` of an
+        // untagged commit (a pull request) names no version, and `build --release`
+        // reports that it needs one.
+        if tag.is_some() || req.version.is_some() {
+            check_version_name(&version, req.release, diags);
+        }
         for s in &req.sites {
             if !config.site.contains_key(s) {
                 diags.push(
@@ -290,6 +295,30 @@ mod tests {
             &info(&[("release/2026.1", 0)], true),
         );
         assert_eq!(dirty.tag, None);
+    }
+
+    #[test]
+    fn a_release_check_of_an_untagged_commit_needs_no_version_name() {
+        let (plan, d) = settle(
+            Request {
+                release: true,
+                ..Request::default()
+            },
+            &info(&[], false),
+        );
+        assert!(!d.has_errors(), "{:?}", d.into_sorted());
+        assert_eq!(plan.version, "preview");
+        assert_eq!(plan.tag, None);
+        // Asking for the name of the previews is refused.
+        let (_, d) = settle(
+            Request {
+                release: true,
+                version: Some("preview".into()),
+                ..Request::default()
+            },
+            &info(&[], false),
+        );
+        assert!(d.has_errors());
     }
 
     #[test]

@@ -801,9 +801,14 @@ fn a_revision_effective_after_the_as_of_date_waits_and_the_one_in_force_is_publi
         "{}",
         dd(&page, "Revision")
     );
-    assert!(t
-        .read("public/cork/preview/index.html")
-        .contains("change upcoming: 2026-09-01"));
+    let index = t.read("public/cork/preview/index.html");
+    assert!(index.contains("change upcoming: 2026-09-01"));
+    let row = &index[pos(&index, "href=\"SOP-0030.html\"")..];
+    let row = &row[..pos(row, "</tr>")];
+    assert!(
+        row.contains("<span class=\"visually-hidden\">Revision </span>1</td>"),
+        "the index gives the revision in force, as the page does: {row}"
+    );
     // As of the effective date, revision 2.
     let out = t.run(&["build", "--as-of", "2026-09-01"]);
     assert_eq!(out.code, 0, "{}", out.stderr);

@@ -43,6 +43,14 @@ fn a_release_publishes_approved_documents_without_preview_marks() {
     // A release needs a version name; a release tag on the commit gives one.
     let err = t.expect_failure(&["build", "--release"]);
     assert!(err.contains("a release needs a version"), "{err}");
+    assert!(!err.contains("cannot be a version name"), "{err}");
+    // Checking needs none: a pull request's commit is not tagged.
+    let check = t.run(&["check", "--release"]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert_eq!(
+        check.stdout,
+        "check passed: 3 site(s), 3 document(s), 0 errors, 0 warning(s)\n"
+    );
     t.tag("release/2026.1");
     let tagged = t.run(&["build", "--release"]);
     assert_eq!(tagged.code, 0, "{}", tagged.stderr);

@@ -938,9 +938,12 @@ fn index_view(
             review_due: m.review_due.map(|d| d.to_string()),
             adapted: sd.addendum.is_some(),
             site_only: sd.doc.site.is_some(),
-            revision: stamps
-                .git
-                .then(|| stamps.get(&sd.doc.path).map_or(0, |s| s.revision)),
+            // The revision published, as on the page: an earlier one in force while a
+            // newer one is pending or in progress.
+            revision: stamps.git.then(|| match in_force.info(&sd.doc.path) {
+                Some(f) => f.revision,
+                None => stamps.get(&sd.doc.path).map_or(0, |s| s.revision),
+            }),
             stale_addendum: stale_addendum(sd, stamps),
             adaptation_draft: sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
             review_overdue: review_overdue(m, build),
