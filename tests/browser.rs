@@ -118,3 +118,29 @@ fn serve_reloads_an_open_page_and_shows_a_broken_file_over_it() {
     );
     server.stop();
 }
+
+#[test]
+fn the_demo_shows_a_redline_and_a_change_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let run = |args: &[&str], cwd: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_procsite"))
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["init", "--demo", "demo"], dir.path());
+    run(&["publish"], &demo);
+    let shots = std::env::var("SCREENSHOTS").unwrap_or_default();
+    run_checks_env(
+        &demo.join("public"),
+        &["demo-redline", "demo-changes"],
+        &[("SCREENSHOTS", shots.as_str())],
+    );
+}

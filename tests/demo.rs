@@ -462,3 +462,49 @@ fn a_folder_that_is_not_empty_is_refused_and_nothing_is_written() {
         .stdout
         .contains("--demo"));
 }
+
+#[test]
+fn the_change_record_of_2026_2_links_change_control_and_lists_training() {
+    let d = Demo::shared();
+    let json: serde_json::Value =
+        serde_json::from_str(&d.read("public/limerick/2026.2/changes.json")).unwrap();
+    assert_eq!(json["previous"], "2026.1");
+    let revised = &json["revised"][0];
+    assert_eq!(revised["id"], "SOP-0020");
+    assert_eq!(
+        (
+            revised["from_revision"].as_u64(),
+            revised["to_revision"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+    assert_eq!(
+        (
+            revised["from_site_revision"].as_u64(),
+            revised["to_site_revision"].as_u64()
+        ),
+        (Some(1), Some(2))
+    );
+    assert_eq!(
+        revised["change_controls"],
+        serde_json::json!([{ "id": "CC-2026-012", "href": "https://eqms.brightwater.example/change-control/CC-2026-012" }])
+    );
+    assert!(revised["redline"]["words_inserted"].as_u64().unwrap() > 0);
+    assert_eq!(json["added"][0]["id"], "SOP-0070");
+    assert_eq!(json["withdrawn"][0]["id"], "SOP-0060");
+    assert_eq!(
+        json["withdrawn"][0]["reason"],
+        "Obsolete: Superseded by SOP-0070"
+    );
+    let training: Vec<&str> = json["training"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(training, ["SOP-0020", "SOP-0070"]);
+    // Every release passed require-change-control.
+    for tag in ["release/2026.1", "release/2026.2", "release/2026.3"] {
+        ok(procsite(&d.dir, &["check", "--release", "--ref", tag]));
+    }
+}

@@ -58,6 +58,53 @@ const checks = {
   },
 };
 
+// A screenshot of the page for the record, when SCREENSHOTS names a folder.
+async function shot(page, name) {
+  if (process.env.SCREENSHOTS) {
+    await page.screenshot({ path: path.join(process.env.SCREENSHOTS, `${name}.png`), fullPage: false });
+  }
+}
+
+// The demo's site-vs-global redline: insertions underlined (a cue beyond colour),
+// the Markdown source diff one click away.
+checks["demo-redline"] = async function (page) {
+  await page.setViewportSize({ width: 1100, height: 1400 });
+  await page.goto(url("limerick/2026.2/SOP-0020.diff.html"));
+  const ins = page.locator(".redline ins").first();
+  expect(await ins.isVisible(), "no visible insertion");
+  expect(/Limerick Site Quality Head/.test(await page.locator(".redline").innerText()), "the site's line is missing");
+  const line = await ins.evaluate((e) => getComputedStyle(e).textDecorationLine);
+  expect(/underline/.test(line), `an insertion is marked by colour only (${line})`);
+  const raw = page.locator("details.raw-diff");
+  expect(!(await raw.locator("table.diff").first().isVisible()), "the Markdown diff is open by default");
+  await raw.locator("summary").click();
+  expect(await raw.locator("table.diff").first().isVisible(), "the Markdown diff does not open");
+  await shot(page, "demo-redline");
+};
+
+// The demo's change record for 2026.2 at Limerick: the revised CAPA with its
+// revisions, change control and a redline whose deletions are struck through, in
+// print too; the training table.
+checks["demo-changes"] = async function (page) {
+  await page.setViewportSize({ width: 1100, height: 1400 });
+  await page.goto(url("limerick/2026.2/changes.html"));
+  const revised = page.locator("#change-SOP-0020");
+  const facts = await revised.locator(".change-facts").innerText();
+  expect(/1 → 2/.test(facts) && /CC-2026-012/.test(facts), `revised facts say ${facts}`);
+  expect(/SOP-0070/.test(await page.locator("table.training").innerText()), "SOP-0070 needs no training?");
+  expect((await revised.locator(".redline ins").count()) > 0, "the revision's redline marks nothing");
+  await page.emulateMedia({ media: "print" });
+  const del = revised.locator(".redline del").first();
+  if ((await del.count()) > 0) {
+    const line = await del.evaluate((e) => getComputedStyle(e).textDecorationLine);
+    expect(/line-through/.test(line), `a deletion prints without strike-through (${line})`);
+  }
+  const ins = await revised.locator(".redline ins").first().evaluate((e) => getComputedStyle(e).textDecorationLine);
+  expect(/underline/.test(ins), `an insertion prints without underline (${ins})`);
+  await page.emulateMedia({ media: "screen" });
+  await shot(page, "demo-changes");
+};
+
 // The search box: "/" focuses it, a word from a section body finds that section
 // (prefix, case and diacritics folded), arrows and Enter open it at its anchor.
 checks.search = async function (page) {
