@@ -44,7 +44,7 @@ pub struct BookConfig {
 }
 
 fn default_meanings() -> Vec<String> {
-    ["approved", "reviewed", "authored"]
+    ["approved", "reviewed", "authored", "obsoleted"]
         .iter()
         .map(|s| s.to_string())
         .collect()

@@ -96,6 +96,7 @@ codes! {
     WithdrawnTag = "PS060" "withdrawn-tag" Adjustable;
     ReleasedVersionChanged = "PS061" "released-version-changed" Fixed;
     ReviewInterval = "PS062" "review-interval" Adjustable;
+    ObsoleteRecord = "PS066" "obsolete-record" Protected;
     EffectiveBeforeApproval = "PS067" "effective-before-approval" Protected;
     MissingChangeControl = "PS068" "missing-change-control" Protected;
     BrokenReferenceLink = "PS070" "broken-reference-link" Adjustable;

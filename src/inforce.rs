@@ -152,7 +152,7 @@ fn earlier_in_force(
             key_lines: parsed.key_lines,
             path: doc.path.clone(),
             site: doc.site.clone(),
-            meta,
+            meta: *meta,
             body,
         };
         return Some((earlier, info));

@@ -145,6 +145,7 @@ pub struct FrontMatter {
     pub former_ids: Vec<String>,
     pub classification: Option<Classification>,
     pub training: Option<Training>,
+    pub obsolete: Option<Obsoletion>,
     pub addendum_to: Option<String>,
     pub rationale: Option<String>,
     pub base_revision: Option<u32>,
@@ -167,6 +168,7 @@ pub const DOCUMENT_KEYS: &[&str] = &[
     "former-ids",
     "classification",
     "training",
+    "obsolete",
     "extra",
 ];
 
@@ -196,7 +198,17 @@ pub struct DocMeta {
     pub former_ids: Vec<String>,
     pub classification: Option<Classification>,
     pub training: Option<Training>,
+    /// When and why an obsolete document was withdrawn.
+    pub obsolete: Option<Obsoletion>,
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// `obsolete: { date: 2026-04-06, reason: ... }`: the record of a withdrawal.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Obsoletion {
+    pub date: Date,
+    pub reason: String,
 }
 
 /// Who may read a document, shown in its header and print footer.

@@ -104,9 +104,9 @@ fn two_releases(book_extra: &str) -> SiteTest {
     t.commit("Issue SOP-0050\n\nChange-Reason: UDI rule\nChange-Control: CC-8\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
     t.write(
         "procedures/global/SOP-0040.md",
-        "---\nid: SOP-0040\ntitle: Old labelling\ntype: SOP\nstatus: obsolete\n---\n## Scope {#scope}\nLabels.\n",
+        "---\nid: SOP-0040\ntitle: Old labelling\ntype: SOP\nstatus: obsolete\nobsolete: { date: 2026-06-06, reason: UDI labelling moved to SOP-0050 }\napprovals:\n  - { name: Jane Roe, role: VP Quality, meaning: obsoleted, date: 2026-06-06 }\n---\n## Scope {#scope}\nLabels.\n",
     );
-    t.commit("Withdraw SOP-0040\n\nChange-Control: CC-8\n");
+    t.commit("Withdraw SOP-0040\n\nChange-Control: CC-8\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
     t.tag("release/2026.2");
     t
 }
@@ -188,7 +188,7 @@ fn changes_html_shows_each_revision_with_its_redline_and_linked_change_controls(
         "{main}"
     );
     assert!(
-        main.contains("<dt>Reason</dt><dd>Obsolete: Superseded by SOP-0050</dd>"),
+        main.contains("<dt>Reason</dt><dd>Obsolete: Superseded by SOP-0050 on 2026-06-06: UDI labelling moved to SOP-0050</dd>"),
         "{main}"
     );
     assert!(main.contains("<h2 id=\"training\">Training</h2>"), "{main}");

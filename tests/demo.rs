@@ -286,14 +286,20 @@ fn every_approval_commit_changes_one_document_and_records_its_trailers() {
         for (name, date) in &recorded {
             assert_eq!(date, &day, "{name} approves on the day of {message}");
         }
-        if let Some(effective) = after.lines().find_map(|l| l.strip_prefix("effective: ")) {
+        // A withdrawal is approved after the document took effect, by design.
+        let withdrawn = after.contains("\nstatus: obsolete\n");
+        if let Some(effective) = after
+            .lines()
+            .find_map(|l| l.strip_prefix("effective: "))
+            .filter(|_| !withdrawn)
+        {
             assert!(
                 recorded.iter().all(|(_, date)| effective >= date.as_str()),
                 "{message}: effective {effective}"
             );
         }
     }
-    assert_eq!(approval_commits, 16);
+    assert_eq!(approval_commits, 17);
 }
 
 #[test]
@@ -494,7 +500,7 @@ fn the_change_record_of_2026_2_links_change_control_and_lists_training() {
     assert_eq!(json["withdrawn"][0]["id"], "SOP-0060");
     assert_eq!(
         json["withdrawn"][0]["reason"],
-        "Obsolete: Superseded by SOP-0070"
+        "Obsolete: Superseded by SOP-0070 on 2026-04-06: Replaced by SOP-0070, which decides dispositions in the nonconformance record (internal audit IA-2025-07)"
     );
     let training: Vec<&str> = json["training"]
         .as_array()

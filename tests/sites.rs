@@ -301,7 +301,7 @@ fn obsolete_documents_are_listed_not_published_and_not_linked() {
     let t = SiteTest::new();
     t.write(
         "procedures/global/SOP-0019.md",
-        "---\nid: SOP-0019\ntitle: Old CAPA\nstatus: obsolete\n---\n## A\nOld.\n",
+        "---\nid: SOP-0019\ntitle: Old CAPA\nstatus: obsolete\nobsolete: { date: 2026-01-10, reason: Replaced by SOP-0020 }\napprovals:\n  - { name: Jane Roe, role: VP Quality, meaning: obsoleted, date: 2026-01-10 }\n---\n## A\nOld.\n",
     );
     t.write(
         "procedures/global/SOP-0020.md",

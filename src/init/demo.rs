@@ -95,6 +95,8 @@ mod text {
     pub const SOP_0040_R2: &str = include_str!("demo/SOP-0040.r2.md");
     pub const SOP_0050: &str = include_str!("demo/SOP-0050.md");
     pub const SOP_0060: &str = include_str!("demo/SOP-0060.md");
+    /// Withdrawn: the record of the withdrawal and its approval.
+    pub const SOP_0060_OBSOLETE: &str = include_str!("demo/SOP-0060.obsolete.md");
     pub const SOP_0070: &str = include_str!("demo/SOP-0070.md");
     pub const SOP_0080_R1: &str = include_str!("demo/SOP-0080.r1.md");
     /// Still in review when the history ends.
@@ -114,8 +116,6 @@ enum Form {
     AsIs,
     /// A draft for review: `status: in-review`, without effective date and approvals.
     InReview,
-    /// Withdrawn: `status: obsolete`, the rest as it was.
-    Obsolete,
 }
 
 struct Put {
@@ -137,14 +137,6 @@ const fn in_review(path: &'static str, text: &'static str) -> Put {
         path,
         text,
         form: Form::InReview,
-    }
-}
-
-const fn obsolete(path: &'static str, text: &'static str) -> Put {
-    Put {
-        path,
-        text,
-        form: Form::Obsolete,
     }
 }
 
@@ -297,8 +289,8 @@ const SCRIPT: &[Step] = &[
     Step::Commit {
         at: datetime!(2026-04-06 15:00 -4),
         by: &PRIYA,
-        message: "Withdraw SOP-0060, superseded by SOP-0070\n\nSOP-0070 names SOP-0060 under supersedes and is approved next, under the\nsame change control, whose approval covers this withdrawal.\n\nChange-Control: CC-2026-011\n",
-        puts: &[obsolete(SOP_0060, text::SOP_0060)],
+        message: "Withdraw SOP-0060, superseded by SOP-0070\n\nSOP-0070 names SOP-0060 under supersedes and is approved next, under the\nsame change control. The withdrawal is approved on its own.\n\nChange-Control: CC-2026-011\nApproved-by: Margaret Ellis <margaret.ellis@brightwater.example>\n",
+        puts: &[as_is(SOP_0060, text::SOP_0060_OBSOLETE)],
     },
     Step::Commit {
         at: datetime!(2026-04-07 10:00 -4),
@@ -401,10 +393,7 @@ fn shape(text: &str, form: Form) -> String {
         }
         in_approvals = false;
         match (form, line.trim_end()) {
-            (_, "status: approved") => out.push_str(match form {
-                Form::Obsolete => "status: obsolete\n",
-                _ => "status: in-review\n",
-            }),
+            (_, "status: approved") => out.push_str("status: in-review\n"),
             (Form::InReview, "approvals:") => in_approvals = true,
             (Form::InReview, l) if l.starts_with("effective:") => {}
             _ => out.push_str(line),
@@ -528,15 +517,6 @@ mod tests {
         assert!(front.contains("review-due: 2028-02-01\n"), "{front}");
         let body = |t: &str| t.splitn(3, "---\n").nth(2).unwrap().to_string();
         assert_eq!(body(&draft), body(text::SOP_0030));
-    }
-
-    #[test]
-    fn an_obsolete_document_keeps_its_approvals() {
-        let old = shape(text::SOP_0060, Form::Obsolete);
-        assert_eq!(
-            old,
-            text::SOP_0060.replace("status: approved\n", "status: obsolete\n")
-        );
     }
 
     #[test]

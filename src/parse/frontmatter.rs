@@ -7,7 +7,7 @@ use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::model::{AddendumMeta, DocMeta, FrontMatter, Status, ADDENDUM_KEYS, DOCUMENT_KEYS};
 
 pub enum Kind {
-    Document(DocMeta),
+    Document(Box<DocMeta>),
     /// The addendum's typed front-matter and the line of its `addendum-to:`.
     Addendum(AddendumMeta, usize),
 }
@@ -260,7 +260,7 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
             .doc_type
             .clone()
             .unwrap_or_else(|| id.split(['-', '_']).next().unwrap_or(&id).to_string());
-        Kind::Document(DocMeta {
+        Kind::Document(Box::new(DocMeta {
             id,
             title: fm.title.unwrap_or_default().trim().to_string(),
             doc_type,
@@ -275,8 +275,9 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
             former_ids: fm.former_ids,
             classification: fm.classification,
             training: fm.training,
+            obsolete: fm.obsolete,
             extra: fm.extra,
-        })
+        }))
     };
     Some(Parsed {
         kind,
@@ -305,6 +306,59 @@ pub fn is_valid_id(id: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// A withdrawal is controlled like an issue: when and why, and who approved it.
+fn check_obsolete(
+    path: &Path,
+    fm: &FrontMatter,
+    kline: &dyn Fn(&str) -> usize,
+    diags: &mut Diagnostics,
+) {
+    let Some(o) = &fm.obsolete else {
+        diags.push(
+            Diagnostic::error(
+                Code::ObsoleteRecord,
+                path,
+                kline("status"),
+                "an obsolete document needs the record of its withdrawal",
+            )
+            .help("add `obsolete: { date: YYYY-MM-DD, reason: <why it is withdrawn> }` and an approval with `meaning: obsoleted`"),
+        );
+        return;
+    };
+    if o.reason.trim().is_empty() {
+        diags.push(
+            Diagnostic::error(
+                Code::ObsoleteRecord,
+                path,
+                kline("obsolete"),
+                "the withdrawal has no reason",
+            )
+            .help("say why it is withdrawn, e.g. `reason: Superseded by SOP-0070`"),
+        );
+    }
+    match fm.approvals.iter().filter(|a| a.meaning == "obsoleted").map(|a| a.date.date).max() {
+        None => diags.push(
+            Diagnostic::error(
+                Code::ObsoleteRecord,
+                path,
+                kline("approvals").max(kline("obsolete")),
+                "the withdrawal is not approved: no approval has `meaning: obsoleted`",
+            )
+            .help("add the approval of the withdrawal: `- { name: ..., role: ..., meaning: obsoleted, date: YYYY-MM-DD }`"),
+        ),
+        Some(approved) if o.date < approved => diags.push(
+            Diagnostic::error(
+                Code::ObsoleteRecord,
+                path,
+                kline("obsolete"),
+                format!("the withdrawal is dated {}, before its approval ({approved})", o.date),
+            )
+            .help("a document is withdrawn on or after the approval of its withdrawal: correct the date"),
+        ),
+        Some(_) => {}
+    }
+}
+
 fn check_approved(
     path: &Path,
     status: Status,
@@ -313,6 +367,22 @@ fn check_approved(
     kline: &dyn Fn(&str) -> usize,
     diags: &mut Diagnostics,
 ) {
+    if status == Status::Obsolete && !is_addendum {
+        check_obsolete(path, fm, kline, diags);
+    } else if fm.obsolete.is_some() {
+        diags.push(
+            Diagnostic::error(
+                Code::ObsoleteRecord,
+                path,
+                kline("obsolete"),
+                format!(
+                    "`obsolete:` records a withdrawal, but the status is {}",
+                    status.as_str()
+                ),
+            )
+            .help("set `status: obsolete` to withdraw the document, or remove `obsolete:`"),
+        );
+    }
     if status != Status::Approved {
         return;
     }

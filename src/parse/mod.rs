@@ -163,7 +163,7 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
                     Place::Global => None,
                     Place::Site(s) => Some(s),
                 },
-                meta,
+                meta: *meta,
                 body,
             }),
             (frontmatter::Kind::Addendum(meta, target_line), Place::Site(site)) => {

@@ -94,7 +94,11 @@ fn training_need(sd: &SiteDoc, doc: &DocView) -> Option<TrainingNeed> {
 /// Why a document of the previous version is not in this one.
 fn withdrawn_reason(id: &str, plan: &SitePlan, site_docs: &[SiteDoc]) -> String {
     if let Some(d) = plan.obsolete.iter().find(|d| d.meta.id == id) {
-        return format!("Obsolete: {}", super::superseded_by(d, site_docs));
+        let by = super::superseded_by(d, site_docs);
+        return match &d.meta.obsolete {
+            Some(o) => format!("Obsolete: {by} on {}: {}", o.date, o.reason.trim()),
+            None => format!("Obsolete: {by}"),
+        };
     }
     if let Some(o) = plan.omitted.iter().find(|o| o.doc.meta.id == id) {
         return format!("Not published at this site: {}", o.reason);
