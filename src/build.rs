@@ -346,6 +346,9 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
         }
         rendered.cells.insert(id, cells);
     }
+    if plan.release {
+        release::check_clause_gaps(&config, &rendered.cells, &plan.sites, &mut diags);
+    }
     rendered.titles = in_force
         .documents(&corpus)
         .map(|d| (d.meta.id.clone(), d.meta.title.clone()))

@@ -148,6 +148,19 @@ pub struct ReleaseConfig {
     /// Release tags that will never be published, each with the reason.
     #[serde(default)]
     pub withdrawn: BTreeMap<String, String>,
+    /// What a release makes of a required clause a site does not cover.
+    #[serde(default)]
+    pub clause_gaps: ClauseGaps,
+}
+
+/// `[release] clause-gaps`: a required clause without a citing document is a warning
+/// in a release, or an error that refuses it.
+#[derive(serde::Serialize, Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ClauseGaps {
+    #[default]
+    Warn,
+    Error,
 }
 
 impl Config {
@@ -216,6 +229,17 @@ impl Config {
                     .help(
                         "it reports input procsite cannot read or understand, which would be \
                          published wrong; fix the input instead",
+                    ),
+                ),
+                Some(Code::ClauseGap) => diags.push(
+                    Diagnostic::error(
+                        Code::Config,
+                        path,
+                        line,
+                        "the level of clause-gap is set in [release], not here",
+                    )
+                    .help(
+                        "remove this line and write [release] clause-gaps = \"warn\" or \"error\"",
                     ),
                 ),
                 Some(_) => {}

@@ -96,6 +96,8 @@ codes! {
     WithdrawnTag = "PS060" "withdrawn-tag" Adjustable;
     ReleasedVersionChanged = "PS061" "released-version-changed" Fixed;
     ReviewInterval = "PS062" "review-interval" Adjustable;
+    ClauseGap = "PS063" "clause-gap" Protected;
+    ExternalEdition = "PS064" "external-edition" Adjustable;
     BrokenReferenceLink = "PS070" "broken-reference-link" Adjustable;
     BrokenFootnote = "PS071" "broken-footnote" Adjustable;
     LinkTarget = "PS072" "link-target" Fixed;
