@@ -201,7 +201,8 @@ pub fn check_clause_gaps(
         for gap in crate::report::clause_gaps(config, site, &sc.clauses) {
             let header = format!("[market.{}]", gap.market);
             let line = match config.line_of(&header) {
-                0 => config.line_of_in_table(&format!("[market.\"{}\"]", gap.market), "required-clauses"),
+                0 => config
+                    .line_of_in_table(&format!("[market.\"{}\"]", gap.market), "required-clauses"),
                 _ => config.line_of_in_table(&header, "required-clauses"),
             };
             let message = format!(
@@ -209,7 +210,9 @@ pub fn check_clause_gaps(
                 gap.site, gap.market, gap.clause, gap.site
             );
             let d = match config.release.clause_gaps {
-                ClauseGaps::Warn => Diagnostic::warning(Code::ClauseGap, CONFIG_FILE, line, message),
+                ClauseGaps::Warn => {
+                    Diagnostic::warning(Code::ClauseGap, CONFIG_FILE, line, message)
+                }
                 ClauseGaps::Error => Diagnostic::error(Code::ClauseGap, CONFIG_FILE, line, message),
             };
             diags.push(d.help(format!(

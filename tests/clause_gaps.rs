@@ -50,7 +50,13 @@ fn a_release_warns_of_each_gap_by_default_and_publishes() {
     t.tag("release/2026.1");
     let check = t.run(&["check", "--release"]);
     assert_eq!(check.code, 0, "{}", check.stderr);
-    assert!(check.stderr.starts_with(&GAPS.replace("SEVERITY", "warning")), "{}", check.stderr);
+    assert!(
+        check
+            .stderr
+            .starts_with(&GAPS.replace("SEVERITY", "warning")),
+        "{}",
+        check.stderr
+    );
     let preview = t.run(&["check"]);
     assert_eq!(preview.code, 0);
     assert!(!preview.stderr.contains("clause-gap"), "{}", preview.stderr);
@@ -75,11 +81,19 @@ fn clause_gaps_error_refuses_the_release_until_every_gap_is_covered() {
     // A preview still builds, and the report still shows the gap.
     t.build();
     let report = t.read("public/report/report.md");
-    assert!(report.contains("| Cork | 1 / 1 | 100% | MDR Art. 87 |"), "{report}");
+    assert!(
+        report.contains("| Cork | 1 / 1 | 100% | MDR Art. 87 |"),
+        "{report}"
+    );
     // A document that cites the clause for the EU closes the gaps.
     t.write(
         "procedures/global/SOP-0100.md",
-        &approved("SOP-0100", "## Vigilance {#vigilance}\nReports.\n", "2026-05-01").replace(
+        &approved(
+            "SOP-0100",
+            "## Vigilance {#vigilance}\nReports.\n",
+            "2026-05-01",
+        )
+        .replace(
             "effective: 2026-05-15\n",
             "effective: 2026-05-15\nmarkets: [EU]\nclauses: [\"MDR Art. 87\"]\n",
         ),

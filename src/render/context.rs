@@ -271,6 +271,27 @@ pub struct PageView {
     pub portal_href: String,
     /// Navigation between the documents of this site version.
     pub nav: NavView,
+    /// What every printed page of the document carries in its margins.
+    pub print: PrintStampView,
+}
+
+/// The control stamp of a printed document page, as plain text (templates write it into
+/// CSS strings with the `css_string` filter). The print date and time, and the address
+/// the page was opened from, are only known when it is printed: the page's script adds
+/// them, and without script the stamp keeps a blank for the date and `address`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrintStampView {
+    /// "SOP-0020 · Rev. 3 + site 1 · Effective 2026-03-01".
+    pub document: String,
+    /// "CONFIDENTIAL", "DRAFT", both joined by " · ", or empty.
+    pub marks: String,
+    /// "Cork (IE) · Version 2026.1", or "… · Uncontrolled preview".
+    pub site: String,
+    /// "Uncontrolled when printed".
+    pub uncontrolled: String,
+    /// Where the controlled copy is published, relative to the output root:
+    /// "cork/2026.1/SOP-0020.html".
+    pub address: String,
 }
 
 /// A version as the portal and a site's versions page link it.

@@ -774,6 +774,13 @@ fn page_view(
                 acc
             }),
     });
+    let revision = stamps.git.then(|| match in_force.info(&sd.doc.path) {
+        Some(f) => f.revision,
+        None => doc_stamp.map_or(0, |s| s.revision),
+    });
+    let site_revision = sd
+        .addendum
+        .and(stamps.git.then(|| add_stamp.map_or(0, |s| s.revision)));
     PageView {
         book: book_view(config),
         site: site.clone(),
@@ -799,19 +806,14 @@ fn page_view(
             site_only: sd.doc.site.is_some(),
             adapted: sd.addendum.is_some(),
             draft: is_draft(m.status) || sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
-            revision: stamps.git.then(|| match in_force.info(&sd.doc.path) {
-                Some(f) => f.revision,
-                None => doc_stamp.map_or(0, |s| s.revision),
-            }),
+            revision,
             upcoming: in_force.info(&sd.doc.path).map(|f| UpcomingView {
                 status: f.upcoming_status.as_str().into(),
                 effective: f.upcoming_effective.map(|d| d.to_string()),
                 revision: doc_stamp.map_or(0, |s| s.revision),
                 since: stamp::commit_date(f.commit.commit_time, f.commit.commit_offset).to_string(),
             }),
-            site_revision: sd
-                .addendum
-                .and(stamps.git.then(|| add_stamp.map_or(0, |s| s.revision))),
+            site_revision,
             changes: history.len(),
             last_changed: newest.map(|r| r.date.clone()),
             source_commit: match in_force.info(&sd.doc.path) {
@@ -852,6 +854,46 @@ fn page_view(
             .collect(),
         portal_href: "../../index.html".into(),
         nav,
+        print: print_stamp(sd, site, build, revision, site_revision),
+    }
+}
+
+/// The control stamp of every printed page of a document.
+fn print_stamp(
+    sd: &SiteDoc,
+    site: &SiteView,
+    build: &BuildView,
+    revision: Option<u32>,
+    site_revision: Option<u32>,
+) -> PrintStampView {
+    let m = &sd.doc.meta;
+    let revision = match (revision, site_revision) {
+        (Some(r), Some(s)) if s > 0 => format!("Rev. {r} + site {s}"),
+        (Some(r), _) => format!("Rev. {r}"),
+        (None, _) => "Rev. not recorded".to_string(),
+    };
+    let effective = m.effective.map_or_else(
+        || "Not yet effective".to_string(),
+        |d| format!("Effective {d}"),
+    );
+    let mut marks: Vec<String> = m
+        .classification
+        .map(|c| c.as_str().to_uppercase())
+        .into_iter()
+        .collect();
+    if is_draft(m.status) || sd.addendum.is_some_and(|a| is_draft(a.meta.status)) {
+        marks.push("DRAFT".into());
+    }
+    PrintStampView {
+        document: format!("{} · {revision} · {effective}", m.id),
+        marks: marks.join(" · "),
+        site: if build.preview {
+            format!("{} · Uncontrolled preview", site.name)
+        } else {
+            format!("{} · Version {}", site.name, build.version)
+        },
+        uncontrolled: "Uncontrolled when printed".into(),
+        address: format!("{}/{}/{}.html", site.id, build.version, m.id),
     }
 }
 
