@@ -171,6 +171,7 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
     let Loaded { source, config } = loaded;
     let corpus = parse::parse_corpus(&source.sources, config, diags);
     let ids_unique = site::validate(&corpus, config, diags);
+    crate::external::check_editions(&corpus, diags);
     if !corpus.unreadable.is_empty() {
         report_skipped(diags, corpus.unreadable.len());
         return None;

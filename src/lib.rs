@@ -28,6 +28,7 @@ pub mod diag;
 pub mod diagfmt;
 pub mod diff;
 pub mod diffcmd;
+pub mod external;
 pub mod fs;
 pub mod inforce;
 pub mod init;

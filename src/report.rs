@@ -85,6 +85,19 @@ pub fn site_cells(
 ) -> SiteCells {
     let mut out = SiteCells::default();
     for sd in site_docs {
+        if sd.doc.meta.is_external() {
+            // The register's standards are not procedures: no cell, no score; their
+            // text is kept for what changed between versions.
+            out.texts.insert(
+                sd.doc.meta.id.clone(),
+                DocText {
+                    title: sd.doc.meta.title.clone(),
+                    markdown: sd.markdown.clone(),
+                    global: None,
+                },
+            );
+            continue;
+        }
         let mut global_text = None;
         let (state, detail, lines_changed, similarity) = if sd.doc.site.is_some() {
             ("site-only", String::new(), 0, 0)
@@ -145,7 +158,7 @@ pub fn site_cells(
             },
         );
     }
-    for o in &plan.omitted {
+    for o in plan.omitted.iter().filter(|o| !o.doc.meta.is_external()) {
         out.cells.push(Cell {
             doc: o.doc.meta.id.clone(),
             site: plan.id.to_string(),

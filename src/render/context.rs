@@ -107,6 +107,32 @@ pub struct DocSummary {
     pub review_overdue: bool,
     /// A newer revision is upcoming: its effective date, or its status.
     pub upcoming: Option<String>,
+    /// An entry of the external-documents register.
+    pub external: Option<ExternalView>,
+}
+
+/// What the register says of an external document (a standard or a regulation).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExternalView {
+    /// How procedures cite it, e.g. "ISO 14971".
+    pub designation: String,
+    pub publisher: String,
+    pub edition: String,
+    /// The date of the edition.
+    pub date: Option<String>,
+    /// The ids of the sites that use it; empty for every site.
+    pub sites: Vec<String>,
+    /// The documents of this site version whose `clauses` cite it.
+    pub cited_by: Vec<CitationView>,
+}
+
+/// A document that cites an external document, with the clauses that do.
+#[derive(Debug, Clone, Serialize)]
+pub struct CitationView {
+    pub id: String,
+    pub title: String,
+    pub href: String,
+    pub clauses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -187,6 +213,8 @@ pub struct DocView {
     /// A newer revision than the one published: pending its effective date, or (in a
     /// release) still being drafted.
     pub upcoming: Option<UpcomingView>,
+    /// An entry of the external-documents register.
+    pub external: Option<ExternalView>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -354,6 +354,20 @@ pub fn render_site(
         };
         targets.absent.insert(&d.meta.id, (Code::DraftLink, why));
     }
+    for d in &plan.other_sites {
+        let sites = d
+            .meta
+            .external
+            .as_ref()
+            .map_or_else(String::new, |e| e.sites.join(", "));
+        targets.absent.insert(
+            &d.meta.id,
+            (
+                Code::LinkTarget,
+                format!("the external-documents register lists it for sites {sites} only"),
+            ),
+        );
+    }
     for doc in &corpus.documents {
         if let Some(s) = doc.site.as_deref().filter(|s| *s != plan.id) {
             targets.absent.insert(
@@ -410,6 +424,7 @@ pub fn render_site(
         .map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()))
         .collect();
     let site_nav = nav::SiteNav::new(site_docs, config);
+    let citations = citations(site_docs);
     let pages: Vec<(Vec<OutFile>, DocRecord, Diagnostics)> = site_docs
         .par_iter()
         .zip(bodies)
@@ -426,6 +441,7 @@ pub fn render_site(
                 stamps,
                 shared,
                 site_nav.view(&sd.doc.meta.id),
+                &citations,
             );
             let mut file: Vec<OutFile> = render_template(theme, "page.html", &view, &mut d)
                 .map(|bytes| OutFile {
@@ -720,6 +736,7 @@ fn page_view(
     stamps: &Stamps,
     shared: &Shared,
     nav: NavView,
+    citations: &BTreeMap<String, Vec<CitationView>>,
 ) -> PageView {
     let in_force = shared.in_force;
     let m = &sd.doc.meta;
@@ -830,6 +847,7 @@ fn page_view(
             stale_addendum: stale_addendum(sd, stamps),
             review_overdue: review_overdue(m, build),
             history,
+            external: external_view(m, citations),
         },
         adaptation,
         toc: sd
@@ -858,6 +876,55 @@ fn page_view(
     }
 }
 
+/// The documents of a site version that cite each of its external documents in their
+/// `clauses`, by the external document's id.
+fn citations(site_docs: &[SiteDoc]) -> BTreeMap<String, Vec<CitationView>> {
+    let register: Vec<&crate::parse::Document> = site_docs
+        .iter()
+        .map(|sd| sd.doc)
+        .filter(|d| d.meta.is_external())
+        .collect();
+    let mut out: BTreeMap<String, Vec<CitationView>> = BTreeMap::new();
+    if register.is_empty() {
+        return out;
+    }
+    for sd in site_docs.iter().filter(|sd| !sd.doc.meta.is_external()) {
+        let mut by_entry: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for c in &sd.doc.meta.clauses {
+            if let Some((entry, _)) = crate::external::cited(c, &register) {
+                by_entry.entry(&entry.meta.id).or_default().push(c.clone());
+            }
+        }
+        for (entry, clauses) in by_entry {
+            out.entry(entry.to_string())
+                .or_default()
+                .push(CitationView {
+                    id: sd.doc.meta.id.clone(),
+                    title: sd.doc.meta.title.clone(),
+                    href: format!("{}.html", sd.doc.meta.id),
+                    clauses,
+                });
+        }
+    }
+    out
+}
+
+/// The register's view of an external document, with the documents citing it.
+fn external_view(
+    m: &crate::model::DocMeta,
+    citations: &BTreeMap<String, Vec<CitationView>>,
+) -> Option<ExternalView> {
+    let e = m.external.as_ref()?;
+    Some(ExternalView {
+        designation: e.designation.clone(),
+        publisher: e.publisher.clone(),
+        edition: e.edition.clone(),
+        date: e.date.map(|d| d.to_string()),
+        sites: e.sites.clone(),
+        cited_by: citations.get(&m.id).cloned().unwrap_or_default(),
+    })
+}
+
 /// The control stamp of every printed page of a document.
 fn print_stamp(
     sd: &SiteDoc,
@@ -872,10 +939,11 @@ fn print_stamp(
         (Some(r), _) => format!("Rev. {r}"),
         (None, _) => "Rev. not recorded".to_string(),
     };
-    let effective = m.effective.map_or_else(
-        || "Not yet effective".to_string(),
-        |d| format!("Effective {d}"),
-    );
+    let effective = match (m.effective, &m.external) {
+        (Some(d), _) => format!("Effective {d}"),
+        (None, Some(e)) => format!("{} edition {}", e.designation, e.edition),
+        (None, None) => "Not yet effective".to_string(),
+    };
     let mut marks: Vec<String> = m
         .classification
         .map(|c| c.as_str().to_uppercase())
@@ -942,6 +1010,7 @@ fn index_view(
                 f.upcoming_effective
                     .map_or_else(|| f.upcoming_status.as_str().to_string(), |d| d.to_string())
             }),
+            external: external_view(m, &BTreeMap::new()),
         }
     };
     IndexView {
