@@ -192,6 +192,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
             );
         }
     }
+    check_retention_types(corpus, config, diags);
     for (site_id, site) in &config.site {
         for doc_id in site.exclude.keys() {
             let global = ids.get(doc_id.as_str()).filter(|d| d.site.is_none());
@@ -212,6 +213,40 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
         }
     }
     ids_unique
+}
+
+/// A `[retention.<type>]` names a type `[types]` configures or a document has, so a
+/// misspelt type cannot leave the documents of the real one without their period.
+fn check_retention_types(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
+    let mut known: Vec<&str> = corpus
+        .documents
+        .iter()
+        .map(|d| d.meta.doc_type.as_str())
+        .chain(config.types.keys().map(String::as_str))
+        .collect();
+    known.sort();
+    known.dedup();
+    for ty in config.retention.keys() {
+        if known.contains(&ty.as_str()) {
+            continue;
+        }
+        let line = match config.line_of(&format!("[retention.{ty}]")) {
+            0 => config.line_of_in_table("[retention]", ty),
+            n => n,
+        };
+        diags.push(
+            Diagnostic::error(
+                Code::Config,
+                crate::config::CONFIG_FILE,
+                line,
+                format!(
+                    "retention for type '{ty}', which no document has and [types] does not configure{}",
+                    did_you_mean(ty, known.iter().copied())
+                ),
+            )
+            .help(format!("document types: {}", known.join(", "))),
+        );
+    }
 }
 
 /// The `sites` of an external document name configured sites, and only a global

@@ -215,6 +215,15 @@ pub struct DocView {
     pub upcoming: Option<UpcomingView>,
     /// An entry of the external-documents register.
     pub external: Option<ExternalView>,
+    /// How long documents of this type are kept (`[retention.<type>]`), and why.
+    pub retention: Option<RetentionView>,
+}
+
+/// How long the documents of a type are kept, and the requirement that says so.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionView {
+    pub years: u32,
+    pub rule: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

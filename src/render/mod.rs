@@ -848,6 +848,10 @@ fn page_view(
             review_overdue: review_overdue(m, build),
             history,
             external: external_view(m, citations),
+            retention: config.retention.get(&m.doc_type).map(|r| RetentionView {
+                years: r.years,
+                rule: r.rule.clone(),
+            }),
         },
         adaptation,
         toc: sd
