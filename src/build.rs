@@ -171,6 +171,7 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
     let Loaded { source, config } = loaded;
     let corpus = parse::parse_corpus(&source.sources, config, diags);
     let ids_unique = site::validate(&corpus, config, diags);
+    crate::external::check_editions(&corpus, diags);
     if !corpus.unreadable.is_empty() {
         report_skipped(diags, corpus.unreadable.len());
         return None;
@@ -346,6 +347,9 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
             rendered.documents.insert(id.clone(), documents);
         }
         rendered.cells.insert(id, cells);
+    }
+    if plan.release {
+        release::check_clause_gaps(&config, &rendered.cells, &plan.sites, &mut diags);
     }
     rendered.titles = in_force
         .documents(&corpus)

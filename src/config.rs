@@ -25,6 +25,9 @@ pub struct Config {
     pub market: BTreeMap<String, MarketConfig>,
     #[serde(default)]
     pub release: ReleaseConfig,
+    /// How long the documents of each type are kept, and the requirement that says so.
+    #[serde(default)]
+    pub retention: BTreeMap<String, RetentionConfig>,
     /// A diagnostic's level by its name (or number): error, warn or allow.
     #[serde(default)]
     pub diagnostics: BTreeMap<String, crate::diag::Level>,
@@ -156,6 +159,29 @@ pub struct ReleaseConfig {
     /// `Change-Control:` trailer in one of the commits that changed it.
     #[serde(default)]
     pub require_change_control: bool,
+    /// What a release makes of a required clause a site does not cover.
+    #[serde(default)]
+    pub clause_gaps: ClauseGaps,
+}
+
+/// `[retention.<type>]`: the retention period of a document type and its source.
+#[derive(serde::Serialize, Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RetentionConfig {
+    pub years: u32,
+    /// The requirement the period follows, e.g. "21 CFR 820.180: 2 years beyond the
+    /// device's life".
+    pub rule: String,
+}
+
+/// `[release] clause-gaps`: a required clause without a citing document is a warning
+/// in a release, or an error that refuses it.
+#[derive(serde::Serialize, Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ClauseGaps {
+    #[default]
+    Warn,
+    Error,
 }
 
 impl Config {
@@ -240,6 +266,17 @@ impl Config {
                          published wrong; fix the input instead",
                     ),
                 ),
+                Some(Code::ClauseGap) => diags.push(
+                    Diagnostic::error(
+                        Code::Config,
+                        path,
+                        line,
+                        "the level of clause-gap is set in [release], not here",
+                    )
+                    .help(
+                        "remove this line and write [release] clause-gaps = \"warn\" or \"error\"",
+                    ),
+                ),
                 Some(_) => {}
             }
         }
@@ -322,6 +359,37 @@ impl Config {
                         format!("release tag {tag} is withdrawn without a reason"),
                     )
                     .help("write why the tag is never published, e.g. \"stale addendum found after tagging\""),
+                );
+            }
+        }
+        for (ty, r) in &self.retention {
+            let header = format!("[retention.{ty}]");
+            let line = match self.line_of(&header) {
+                0 => self.line_of_in_table("[retention]", ty),
+                _ => self.line_of(&header),
+            };
+            if r.years == 0 {
+                diags.push(
+                    Diagnostic::error(
+                        Code::Config,
+                        path,
+                        self.line_of_in_table(&header, "years").max(line),
+                        format!("the retention of type {ty} is 0 years"),
+                    )
+                    .help(
+                        "write how many years the documents of this type are kept, e.g. years = 15",
+                    ),
+                );
+            }
+            if r.rule.trim().is_empty() {
+                diags.push(
+                    Diagnostic::error(
+                        Code::Config,
+                        path,
+                        self.line_of_in_table(&header, "rule").max(line),
+                        format!("the retention of type {ty} names no rule"),
+                    )
+                    .help("write the requirement it follows, e.g. rule = \"21 CFR 820.180: 2 years beyond the device's life\""),
                 );
             }
         }

@@ -96,6 +96,8 @@ codes! {
     WithdrawnTag = "PS060" "withdrawn-tag" Adjustable;
     ReleasedVersionChanged = "PS061" "released-version-changed" Fixed;
     ReviewInterval = "PS062" "review-interval" Adjustable;
+    ClauseGap = "PS063" "clause-gap" Protected;
+    ExternalEdition = "PS064" "external-edition" Adjustable;
     ObsoleteRecord = "PS066" "obsolete-record" Protected;
     EffectiveBeforeApproval = "PS067" "effective-before-approval" Protected;
     MissingChangeControl = "PS068" "missing-change-control" Protected;

@@ -32,7 +32,8 @@ fn in_force_at(meta: &crate::model::DocMeta, as_of: Option<Date>) -> bool {
         && match (meta.effective, as_of) {
             (Some(e), Some(t)) => e <= t,
             (Some(_), None) => true,
-            (None, _) => false,
+            // A register entry is in force from its approval unless it names a date.
+            (None, _) => meta.is_external(),
         }
 }
 
@@ -150,6 +151,7 @@ fn earlier_in_force(
         let earlier = Document {
             anchors: crate::parse::stable_anchors(&body),
             key_lines: parsed.key_lines,
+            clause_lines: parsed.clause_lines,
             path: doc.path.clone(),
             site: doc.site.clone(),
             meta: *meta,

@@ -30,6 +30,7 @@ pub mod diagfmt;
 pub mod diff;
 pub mod diffcmd;
 pub mod export;
+pub mod external;
 pub mod fs;
 pub mod inforce;
 pub mod init;

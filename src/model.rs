@@ -149,9 +149,41 @@ pub struct FrontMatter {
     pub addendum_to: Option<String>,
     pub rationale: Option<String>,
     pub base_revision: Option<u32>,
+    /// External documents (`type: external`): how procedures cite it in `clauses`.
+    pub designation: Option<String>,
+    pub publisher: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub edition: Option<String>,
+    /// The date of the edition.
+    pub date: Option<Date>,
+    /// The sites that use an external document; none means every site.
+    pub sites: Option<Vec<String>>,
     #[serde(default)]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
+
+/// A value written as text or as a number (`edition: 2019`), kept as text.
+fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Integer(i64),
+        Float(f64),
+    }
+    Ok(match Option::<TextOrNumber>::deserialize(d)? {
+        None => None,
+        Some(TextOrNumber::Text(s)) => Some(s),
+        Some(TextOrNumber::Integer(n)) => Some(n.to_string()),
+        Some(TextOrNumber::Float(f)) => Some(f.to_string()),
+    })
+}
+
+/// The document type of the external-documents register.
+pub const EXTERNAL_TYPE: &str = "external";
+
+/// The keys only an external document (`type: external`) takes.
+pub const EXTERNAL_KEYS: &[&str] = &["designation", "publisher", "edition", "date", "sites"];
 
 pub const DOCUMENT_KEYS: &[&str] = &[
     "id",
@@ -169,6 +201,11 @@ pub const DOCUMENT_KEYS: &[&str] = &[
     "classification",
     "training",
     "obsolete",
+    "designation",
+    "publisher",
+    "edition",
+    "date",
+    "sites",
     "extra",
 ];
 
@@ -200,7 +237,15 @@ pub struct DocMeta {
     pub training: Option<Training>,
     /// When and why an obsolete document was withdrawn.
     pub obsolete: Option<Obsoletion>,
+    /// Set for an entry of the external-documents register (`type: external`).
+    pub external: Option<Box<ExternalMeta>>,
     pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl DocMeta {
+    pub fn is_external(&self) -> bool {
+        self.external.is_some()
+    }
 }
 
 /// `obsolete: { date: 2026-04-06, reason: ... }`: the record of a withdrawal.
@@ -209,6 +254,21 @@ pub struct DocMeta {
 pub struct Obsoletion {
     pub date: Date,
     pub reason: String,
+}
+
+/// A standard or regulation the quality system cites: an entry of the
+/// external-documents register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExternalMeta {
+    /// How procedures cite it in `clauses`, e.g. "ISO 14971".
+    pub designation: String,
+    pub publisher: String,
+    /// e.g. "2019", or "2019+A11:2021".
+    pub edition: String,
+    /// The date of the edition.
+    pub date: Option<Date>,
+    /// The sites that use it; empty means every site.
+    pub sites: Vec<String>,
 }
 
 /// Who may read a document, shown in its header and print footer.

@@ -1,7 +1,7 @@
 //! Release mode: what a controlled release refuses. Every problem is listed with its
 //! file and line, and nothing is written while any remains.
 
-use crate::config::{Config, Evidence, CONFIG_FILE};
+use crate::config::{ClauseGaps, Config, Evidence, CONFIG_FILE};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{Approval, Status};
 use crate::parse::Corpus;
@@ -279,5 +279,43 @@ pub fn check_change_control(
             &format!("the addendum to {}", a.meta.addendum_to),
             a.meta.status,
         );
+    }
+}
+
+/// Every required clause of a market that a site serving it does not cover, located
+/// at the market's `required-clauses` line: a warning, or with `[release] clause-gaps
+/// = "error"` an error that refuses the release. Only for the sites this build renders.
+pub fn check_clause_gaps(
+    config: &Config,
+    cells: &std::collections::BTreeMap<String, crate::report::SiteCells>,
+    sites: &[String],
+    diags: &mut Diagnostics,
+) {
+    for site in sites {
+        let Some(sc) = cells.get(site) else {
+            continue;
+        };
+        for gap in crate::report::clause_gaps(config, site, &sc.clauses) {
+            let header = format!("[market.{}]", gap.market);
+            let line = match config.line_of(&header) {
+                0 => config
+                    .line_of_in_table(&format!("[market.\"{}\"]", gap.market), "required-clauses"),
+                _ => config.line_of_in_table(&header, "required-clauses"),
+            };
+            let message = format!(
+                "site {} serves market {}, which requires clause '{}', and no document published at {} cites it",
+                gap.site, gap.market, gap.clause, gap.site
+            );
+            let d = match config.release.clause_gaps {
+                ClauseGaps::Warn => {
+                    Diagnostic::warning(Code::ClauseGap, CONFIG_FILE, line, message)
+                }
+                ClauseGaps::Error => Diagnostic::error(Code::ClauseGap, CONFIG_FILE, line, message),
+            };
+            diags.push(d.help(format!(
+                "cite it in the `clauses` of a document published at {} (clauses: [\"{}\"]), or remove it from [market.{}] required-clauses if the market does not require it",
+                gap.site, gap.clause, gap.market
+            )));
+        }
     }
 }

@@ -92,6 +92,20 @@ pub fn site_cells(
 ) -> SiteCells {
     let mut out = SiteCells::default();
     for sd in site_docs {
+        if sd.doc.meta.is_external() {
+            // The register's standards are not procedures: no cell, no score; their
+            // text is kept for what changed between versions.
+            out.texts.insert(
+                sd.doc.meta.id.clone(),
+                DocText {
+                    title: sd.doc.meta.title.clone(),
+                    markdown: sd.markdown.clone(),
+                    global: None,
+                    ..Default::default()
+                },
+            );
+            continue;
+        }
         let mut global_text = None;
         let (state, detail, lines_changed, similarity) = if sd.doc.site.is_some() {
             ("site-only", String::new(), 0, 0)
@@ -153,7 +167,7 @@ pub fn site_cells(
             },
         );
     }
-    for o in &plan.omitted {
+    for o in plan.omitted.iter().filter(|o| !o.doc.meta.is_external()) {
         out.cells.push(Cell {
             doc: o.doc.meta.id.clone(),
             site: plan.id.to_string(),
@@ -170,6 +184,43 @@ pub fn site_cells(
         });
     }
     out
+}
+
+/// A clause a market requires that no document a site serving it publishes cites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClauseGap {
+    pub site: String,
+    pub market: String,
+    pub clause: String,
+}
+
+/// The gaps of one site: for each market it serves (in the order book.toml lists
+/// them), each required clause that none of `cited` (clause → citing documents) has.
+pub fn clause_gaps(
+    config: &Config,
+    site: &str,
+    cited: &BTreeMap<String, Vec<String>>,
+) -> Vec<ClauseGap> {
+    let Some(cfg) = config.site.get(site) else {
+        return Vec::new();
+    };
+    let mut gaps: Vec<ClauseGap> = Vec::new();
+    for market in &cfg.markets {
+        let Some(m) = config.market.get(market) else {
+            continue;
+        };
+        for clause in &m.required_clauses {
+            let gap = ClauseGap {
+                site: site.to_string(),
+                market: market.clone(),
+                clause: clause.clone(),
+            };
+            if !cited.contains_key(clause) && !gaps.contains(&gap) {
+                gaps.push(gap);
+            }
+        }
+    }
+    gaps
 }
 
 /// Puts the cells of the given sites together.
@@ -191,11 +242,9 @@ pub fn assemble(
             .filter(|c| c.state == "identical" || c.state == "adapted")
             .count();
         let identical = sc.cells.iter().filter(|c| c.state == "identical").count();
-        let required: BTreeSet<&String> = cfg
-            .markets
-            .iter()
-            .filter_map(|m| config.market.get(m))
-            .flat_map(|m| m.required_clauses.iter())
+        let gaps: BTreeSet<String> = clause_gaps(config, site, &sc.clauses)
+            .into_iter()
+            .map(|g| g.clause)
             .collect();
         sites.push(SiteScore {
             id: site.clone(),
@@ -205,11 +254,7 @@ pub fn assemble(
             score: (identical * 100)
                 .checked_div(applicable)
                 .map_or(100, |s| s as u32),
-            gaps: required
-                .into_iter()
-                .filter(|c| !sc.clauses.contains_key(*c))
-                .cloned()
-                .collect(),
+            gaps: gaps.into_iter().collect(),
         });
         for c in &sc.cells {
             documents.entry(c.doc.clone()).or_default().push(c.clone());

@@ -28,6 +28,8 @@ pub struct SitePlan<'a> {
     pub unreleased: Vec<&'a Document>,
     /// Obsolete documents of this site: listed, never published as current.
     pub obsolete: Vec<&'a Document>,
+    /// External documents the register lists for other sites only.
+    pub other_sites: Vec<&'a Document>,
 }
 
 /// Repository-wide rules: unique ids, addenda naming real documents, one addendum
@@ -127,6 +129,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
             }
         }
         check_type_rules(doc, config, diags);
+        check_external_sites(doc, config, diags);
         check_meanings(
             &doc.path,
             doc.line("approvals"),
@@ -189,6 +192,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
             );
         }
     }
+    check_retention_types(corpus, config, diags);
     for (site_id, site) in &config.site {
         for doc_id in site.exclude.keys() {
             let global = ids.get(doc_id.as_str()).filter(|d| d.site.is_none());
@@ -209,6 +213,78 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
         }
     }
     ids_unique
+}
+
+/// A `[retention.<type>]` names a type `[types]` configures or a document has, so a
+/// misspelt type cannot leave the documents of the real one without their period.
+fn check_retention_types(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) {
+    let mut known: Vec<&str> = corpus
+        .documents
+        .iter()
+        .map(|d| d.meta.doc_type.as_str())
+        .chain(config.types.keys().map(String::as_str))
+        .collect();
+    known.sort();
+    known.dedup();
+    for ty in config.retention.keys() {
+        if known.contains(&ty.as_str()) {
+            continue;
+        }
+        let line = match config.line_of(&format!("[retention.{ty}]")) {
+            0 => config.line_of_in_table("[retention]", ty),
+            n => n,
+        };
+        diags.push(
+            Diagnostic::error(
+                Code::Config,
+                crate::config::CONFIG_FILE,
+                line,
+                format!(
+                    "retention for type '{ty}', which no document has and [types] does not configure{}",
+                    did_you_mean(ty, known.iter().copied())
+                ),
+            )
+            .help(format!("document types: {}", known.join(", "))),
+        );
+    }
+}
+
+/// The `sites` of an external document name configured sites, and only a global
+/// entry has them (a site's own entry is that site's).
+fn check_external_sites(doc: &Document, config: &Config, diags: &mut Diagnostics) {
+    let Some(ext) = &doc.meta.external else {
+        return;
+    };
+    if let (Some(site), false) = (&doc.site, ext.sites.is_empty()) {
+        diags.push(
+            Diagnostic::error(
+                Code::FrontMatter,
+                &*doc.path,
+                doc.line("sites"),
+                format!("an external document of site {site} cannot list sites"),
+            )
+            .help("remove `sites:`, or move the entry to procedures/global/ to share it between sites"),
+        );
+    }
+    for s in &ext.sites {
+        if !config.site.contains_key(s) {
+            diags.push(
+                Diagnostic::error(
+                    Code::FrontMatter,
+                    &*doc.path,
+                    doc.line("sites"),
+                    format!(
+                        "unknown site '{s}' in sites{}",
+                        did_you_mean(s, config.site.keys().map(String::as_str))
+                    ),
+                )
+                .help(format!(
+                    "sites in book.toml: {}",
+                    config.site.keys().cloned().collect::<Vec<_>>().join(", ")
+                )),
+            );
+        }
+    }
 }
 
 /// Every document becomes `<id>.html`: an id may not take a generated page's name,
@@ -295,7 +371,7 @@ fn months_between(a: crate::model::Date, b: crate::model::Date) -> i64 {
 
 fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
     let Some(ty) = config.types.get(&doc.meta.doc_type) else {
-        if !config.types.is_empty() {
+        if !config.types.is_empty() && !doc.meta.is_external() {
             diags.push(
                 Diagnostic::warning(
                     Code::UnknownType,
@@ -443,6 +519,7 @@ pub fn plan<'a>(
     let mut omitted = Vec::new();
     let mut unreleased = Vec::new();
     let mut obsolete = Vec::new();
+    let mut other_sites = Vec::new();
     let mut sorted: Vec<&Document> = in_force.documents(corpus).collect();
     sorted.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
     for doc in sorted {
@@ -463,6 +540,15 @@ pub fn plan<'a>(
                 continue;
             }
             None => {}
+        }
+        if doc
+            .meta
+            .external
+            .as_ref()
+            .is_some_and(|e| !e.sites.is_empty() && !e.sites.iter().any(|s| s == site_id))
+        {
+            other_sites.push(doc);
+            continue;
         }
         let addendum = addenda.get(doc.meta.id.as_str()).copied();
         let reason = if let Some(reason) = site.exclude.get(&doc.meta.id) {
@@ -528,6 +614,7 @@ pub fn plan<'a>(
         omitted,
         unreleased,
         obsolete,
+        other_sites,
     }
 }
 

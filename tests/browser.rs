@@ -144,3 +144,112 @@ fn the_demo_shows_a_redline_and_a_change_record() {
         &[("SCREENSHOTS", shots.as_str())],
     );
 }
+
+/// A confidential procedure long enough to print on several pages, adapted at Cork,
+/// released as r1.
+fn long_release() -> SiteTest {
+    let mut t = SiteTest::empty();
+    t.write("book.toml", &format!("{BOOK}{APPROVERS}"));
+    let sections: String = (1..=30)
+        .map(|n| {
+            format!(
+                "## Step {n} {{#step-{n}}}\nThe operator checks the line clearance record, the batch number and the \
+                 equipment status before step {n}, and signs the batch record. Any deviation is reported \
+                 to the shift supervisor at once.\n\n- Record the time.\n- Record the result.\n\n"
+            )
+        })
+        .collect();
+    t.write(
+        "procedures/global/SOP-0100.md",
+        &format!(
+            "---\nid: SOP-0100\ntitle: Line Clearance\ntype: SOP\nstatus: approved\neffective: 2026-03-01\nclassification: confidential\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: 2026-02-20 }}\n---\n{sections}"
+        ),
+    );
+    t.write("procedures/global/SOP-0090.md", STERILE);
+    t.write(
+        "procedures/sites/cork/SOP-0100.md",
+        "---\naddendum-to: SOP-0100\nrationale: HPRA inspection finding.\nstatus: approved\napprovals:\n  - { name: Jane Roe, role: VP Quality, date: 2026-02-21 }\n---\n::: append #step-3\nAt Cork, the second operator countersigns.\n:::\n",
+    );
+    t.commit("Issue\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    let out = t.run(&["build", "--release", "--version", "r1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    t
+}
+
+#[test]
+fn every_printed_page_carries_the_control_stamp() {
+    if Command::new("pdftotext").arg("-v").output().is_err() {
+        eprintln!(
+            "\n*** PRINT TEST SKIPPED: pdftotext is missing (apt-get install -y poppler-utils)\n"
+        );
+        return;
+    }
+    let t = long_release();
+    let text = t.path("print.json");
+    run_checks_env(
+        &t.path("public"),
+        &["print-pdf"],
+        &[
+            ("PRINT_PAGE", "cork/r1/SOP-0100.html"),
+            ("PRINT_OUT", text.to_str().unwrap()),
+        ],
+    );
+    if driver().is_none() {
+        return;
+    }
+    let printed: serde_json::Value = serde_json::from_str(&t.read("print.json")).unwrap();
+    // The temporary folder's path needs no percent-encoding in a file:// URL.
+    let address = format!(
+        "file://{}",
+        t.path("public/cork/r1/SOP-0100.html").display()
+    );
+    let printed_at = regex::Regex::new(
+        r"^UNCONTROLLED WHEN PRINTED · Printed \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC[+-]\d{2}:\d{2}$",
+    )
+    .unwrap();
+    for (mode, footer) in [
+        ("script", format!("Controlled copy: {address}")),
+        (
+            "noscript",
+            "Controlled copy: cork/r1/SOP-0100.html".to_string(),
+        ),
+    ] {
+        let pages = printed[mode].as_array().unwrap();
+        assert!(pages.len() >= 3, "{mode}: {} page(s)", pages.len());
+        for (n, page) in pages.iter().enumerate() {
+            let lines: Vec<&str> = page.as_str().unwrap().lines().map(str::trim).collect();
+            let expected = [
+                "SOP-0100 · Rev. 1 + site 1 · Effective 2026-03-01",
+                "CONFIDENTIAL",
+                "Cork · Version r1",
+                footer.as_str(),
+                &format!("Page {} of {}", n + 1, pages.len()),
+            ];
+            for line in expected {
+                assert!(
+                    lines.contains(&line),
+                    "{mode}, page {}: no line {line:?} in\n{}",
+                    n + 1,
+                    lines.join("\n")
+                );
+            }
+            let when = if mode == "script" {
+                lines.iter().any(|l| printed_at.is_match(l))
+            } else {
+                lines.contains(&"UNCONTROLLED WHEN PRINTED · Printed on ____________")
+            };
+            assert!(
+                when,
+                "{mode}, page {}: no print date line in\n{}",
+                n + 1,
+                lines.join("\n")
+            );
+        }
+        // Nothing of the text is lost under the stamp.
+        let all: String = pages.iter().map(|p| p.as_str().unwrap()).collect();
+        for n in 1..=30 {
+            assert!(all.contains(&format!("Step {n}\n")), "{mode}: no Step {n}");
+        }
+        assert!(all.contains("At Cork, the second operator countersigns."));
+    }
+}

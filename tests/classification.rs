@@ -27,9 +27,17 @@ fn classification_and_training_are_shown_in_the_header_and_print_footer() {
         page.contains("<div><dt>Training</dt><dd>required for Operators, QA, within 30 days of the effective date</dd></div>"),
         "{page}"
     );
+    // Every printed page carries the classification in its stamp, and so does the end
+    // of the document.
     assert!(
         page.contains(
-            "<div class=\"print-footer\"><strong>CONFIDENTIAL.</strong> Uncontrolled when printed."
+            "@page {\n  @top-left { content: \"SOP-0030 · Rev. 0 · Not yet effective\"; }\n  @top-center { content: \"CONFIDENTIAL · DRAFT\"; }\n  @top-right { content: \"Cork · Uncontrolled preview\"; }\n"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "<div class=\"print-footer\"><strong>End of document.</strong> <strong>CONFIDENTIAL · DRAFT.</strong> SOP-0030 · Rev. 0 · Not yet effective · Cork · Uncontrolled preview. Uncontrolled when printed, printed on <span class=\"print-when\">____________</span>."
         ),
         "{page}"
     );

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
-use crate::model::{AddendumMeta, DocMeta, FrontMatter, Status, ADDENDUM_KEYS, DOCUMENT_KEYS};
+use crate::model::{
+    AddendumMeta, DocMeta, ExternalMeta, FrontMatter, Status, ADDENDUM_KEYS, DOCUMENT_KEYS,
+    EXTERNAL_KEYS, EXTERNAL_TYPE,
+};
 
 pub enum Kind {
     Document(Box<DocMeta>),
@@ -19,6 +22,8 @@ pub struct Parsed<'a> {
     pub body: &'a str,
     /// 1-based line number of the body's first line in the file.
     pub body_line: usize,
+    /// 1-based line in the file of each entry of `clauses`, in order.
+    pub clause_lines: Vec<usize>,
 }
 
 pub struct Split<'a> {
@@ -183,6 +188,10 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         }
     };
     let kline = |key: &str| key_line(&keys, key, split.yaml_line);
+    let clause_lines = clause_lines(split.yaml, kline("clauses") - base, &fm.clauses)
+        .into_iter()
+        .map(|l| l + base)
+        .collect();
     let kind = if is_addendum {
         let target = fm.addendum_to.clone().unwrap_or_default();
         let rationale = fm.rationale.clone().unwrap_or_default();
@@ -255,11 +264,38 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
             return None;
         }
         let status = fm.status.unwrap_or(Status::Draft);
-        check_approved(path, status, false, &fm, &kline, diags);
         let doc_type = fm
             .doc_type
             .clone()
             .unwrap_or_else(|| id.split(['-', '_']).next().unwrap_or(&id).to_string());
+        let external = if doc_type == EXTERNAL_TYPE {
+            Some(Box::new(external_meta(path, &fm, &kline, diags)?))
+        } else {
+            let mut stray = false;
+            for (key, line) in keys
+                .iter()
+                .filter(|(k, _)| EXTERNAL_KEYS.contains(&k.as_str()))
+            {
+                stray = true;
+                diags.push(
+                    Diagnostic::error(
+                        Code::UnknownField,
+                        path,
+                        line + base,
+                        format!("field '{key}' belongs to external documents (type: external)"),
+                    )
+                    .col(1)
+                    .help("set `type: external` for an entry of the external-documents register, or put the value under `extra:`"),
+                );
+            }
+            if stray {
+                return None;
+            }
+            // A register entry needs no approvals: it is controlled by the repository's
+            // change control and its history.
+            check_approved(path, status, false, &fm, &kline, diags);
+            None
+        };
         Kind::Document(Box::new(DocMeta {
             id,
             title: fm.title.unwrap_or_default().trim().to_string(),
@@ -276,6 +312,7 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
             classification: fm.classification,
             training: fm.training,
             obsolete: fm.obsolete,
+            external,
             extra: fm.extra,
         }))
     };
@@ -284,6 +321,76 @@ pub fn parse_file<'a>(path: &Path, text: &'a str, diags: &mut Diagnostics) -> Op
         key_lines: keys.iter().map(|(k, l)| (k.clone(), l + base)).collect(),
         body: split.body,
         body_line: split.body_line,
+        clause_lines,
+    })
+}
+
+/// The line (1-based in `yaml`) of each clause, searched in order from the line of the
+/// `clauses` key, so an entry of a block list gets its own line and an inline list
+/// the key's.
+fn clause_lines(yaml: &str, key_line: usize, clauses: &[String]) -> Vec<usize> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let mut at = key_line.saturating_sub(1);
+    clauses
+        .iter()
+        .map(
+            |c| match (at..lines.len()).find(|&i| lines[i].contains(c.as_str())) {
+                Some(i) => {
+                    at = i;
+                    i + 1
+                }
+                None => key_line,
+            },
+        )
+        .collect()
+}
+
+/// The register fields of an external document, each required one reported at the
+/// `type:` line when missing. An external document cites no clauses: procedures cite it.
+fn external_meta(
+    path: &Path,
+    fm: &FrontMatter,
+    kline: &dyn Fn(&str) -> usize,
+    diags: &mut Diagnostics,
+) -> Option<ExternalMeta> {
+    let mut ok = true;
+    for (key, value, example) in [
+        ("designation", &fm.designation, "designation: ISO 14971"),
+        ("publisher", &fm.publisher, "publisher: ISO"),
+        ("edition", &fm.edition, "edition: \"2019\""),
+    ] {
+        if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    Code::MissingField,
+                    path,
+                    kline("type"),
+                    format!("an external document needs '{key}'"),
+                )
+                .help(format!("add `{example}` to the front-matter")),
+            );
+        }
+    }
+    if !fm.clauses.is_empty() {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                Code::FrontMatter,
+                path,
+                kline("clauses"),
+                "an external document cites no clauses: procedures cite it",
+            )
+            .help("remove `clauses:`; a procedure names it in its own clauses, e.g. \"ISO 14971:2019 7.1\""),
+        );
+    }
+    let trimmed = |v: &Option<String>| v.as_deref().unwrap_or_default().trim().to_string();
+    ok.then(|| ExternalMeta {
+        designation: trimmed(&fm.designation),
+        publisher: trimmed(&fm.publisher),
+        edition: trimmed(&fm.edition),
+        date: fm.date,
+        sites: fm.sites.clone().unwrap_or_default(),
     })
 }
 

@@ -24,6 +24,8 @@ pub struct Document {
     pub anchors: BTreeMap<usize, String>,
     /// 1-based line of each front-matter key, for diagnostics.
     pub key_lines: BTreeMap<String, usize>,
+    /// 1-based line of each entry of `clauses`, in order.
+    pub clause_lines: Vec<usize>,
     pub site: Option<String>,
     pub meta: DocMeta,
     pub body: Vec<Node>,
@@ -151,7 +153,12 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
                 .extend(frontmatter::guess_id(&file.text));
             continue;
         };
-        let (body_text, body_line, key_lines) = (parsed.body, parsed.body_line, parsed.key_lines);
+        let (body_text, body_line, key_lines, clause_lines) = (
+            parsed.body,
+            parsed.body_line,
+            parsed.key_lines,
+            parsed.clause_lines,
+        );
         let is_addendum = matches!(parsed.kind, frontmatter::Kind::Addendum(..));
         let body = blocks::parse_body(&path, body_text, body_line, is_addendum, config, diags);
         match (parsed.kind, place) {
@@ -159,6 +166,7 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
                 anchors: stable_anchors(&body),
                 path,
                 key_lines,
+                clause_lines,
                 site: match place {
                     Place::Global => None,
                     Place::Site(s) => Some(s),

@@ -117,6 +117,32 @@ pub struct DocSummary {
     pub review_overdue: bool,
     /// A newer revision is upcoming: its effective date, or its status.
     pub upcoming: Option<String>,
+    /// An entry of the external-documents register.
+    pub external: Option<ExternalView>,
+}
+
+/// What the register says of an external document (a standard or a regulation).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExternalView {
+    /// How procedures cite it, e.g. "ISO 14971".
+    pub designation: String,
+    pub publisher: String,
+    pub edition: String,
+    /// The date of the edition.
+    pub date: Option<String>,
+    /// The ids of the sites that use it; empty for every site.
+    pub sites: Vec<String>,
+    /// The documents of this site version whose `clauses` cite it.
+    pub cited_by: Vec<CitationView>,
+}
+
+/// A document that cites an external document, with the clauses that do.
+#[derive(Debug, Clone, Serialize)]
+pub struct CitationView {
+    pub id: String,
+    pub title: String,
+    pub href: String,
+    pub clauses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -197,6 +223,17 @@ pub struct DocView {
     /// A newer revision than the one published: pending its effective date, or (in a
     /// release) still being drafted.
     pub upcoming: Option<UpcomingView>,
+    /// An entry of the external-documents register.
+    pub external: Option<ExternalView>,
+    /// How long documents of this type are kept (`[retention.<type>]`), and why.
+    pub retention: Option<RetentionView>,
+}
+
+/// How long the documents of a type are kept, and the requirement that says so.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionView {
+    pub years: u32,
+    pub rule: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -281,6 +318,27 @@ pub struct PageView {
     pub portal_href: String,
     /// Navigation between the documents of this site version.
     pub nav: NavView,
+    /// What every printed page of the document carries in its margins.
+    pub print: PrintStampView,
+}
+
+/// The control stamp of a printed document page, as plain text (templates write it into
+/// CSS strings with the `css_string` filter). The print date and time, and the address
+/// the page was opened from, are only known when it is printed: the page's script adds
+/// them, and without script the stamp keeps a blank for the date and `address`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PrintStampView {
+    /// "SOP-0020 · Rev. 3 + site 1 · Effective 2026-03-01".
+    pub document: String,
+    /// "CONFIDENTIAL", "DRAFT", both joined by " · ", or empty.
+    pub marks: String,
+    /// "Cork (IE) · Version 2026.1", or "… · Uncontrolled preview".
+    pub site: String,
+    /// "Uncontrolled when printed".
+    pub uncontrolled: String,
+    /// Where the controlled copy is published, relative to the output root:
+    /// "cork/2026.1/SOP-0020.html".
+    pub address: String,
 }
 
 /// A version as the portal and a site's versions page link it.

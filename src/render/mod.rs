@@ -413,6 +413,20 @@ pub fn render_site(
         };
         targets.absent.insert(&d.meta.id, (Code::DraftLink, why));
     }
+    for d in &plan.other_sites {
+        let sites = d
+            .meta
+            .external
+            .as_ref()
+            .map_or_else(String::new, |e| e.sites.join(", "));
+        targets.absent.insert(
+            &d.meta.id,
+            (
+                Code::LinkTarget,
+                format!("the external-documents register lists it for sites {sites} only"),
+            ),
+        );
+    }
     for doc in &corpus.documents {
         if let Some(s) = doc.site.as_deref().filter(|s| *s != plan.id) {
             targets.absent.insert(
@@ -469,6 +483,7 @@ pub fn render_site(
         .map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()))
         .collect();
     let site_nav = nav::SiteNav::new(site_docs, config);
+    let citations = citations(site_docs);
     let pages: Vec<(Vec<OutFile>, DocRecord, Diagnostics)> = site_docs
         .par_iter()
         .zip(bodies)
@@ -485,6 +500,7 @@ pub fn render_site(
                 stamps,
                 shared,
                 site_nav.view(&sd.doc.meta.id),
+                &citations,
             );
             let mut file: Vec<OutFile> = render_template(theme, "page.html", &view, &mut d)
                 .map(|bytes| OutFile {
@@ -767,6 +783,7 @@ fn page_view(
     stamps: &Stamps,
     shared: &Shared,
     nav: NavView,
+    citations: &BTreeMap<String, Vec<CitationView>>,
 ) -> PageView {
     let in_force = shared.in_force;
     let m = &sd.doc.meta;
@@ -822,6 +839,13 @@ fn page_view(
                 acc
             }),
     });
+    let revision = stamps.git.then(|| match in_force.info(&sd.doc.path) {
+        Some(f) => f.revision,
+        None => doc_stamp.map_or(0, |s| s.revision),
+    });
+    let site_revision = sd
+        .addendum
+        .and(stamps.git.then(|| add_stamp.map_or(0, |s| s.revision)));
     PageView {
         book: book_view(config),
         site: site.clone(),
@@ -847,19 +871,14 @@ fn page_view(
             site_only: sd.doc.site.is_some(),
             adapted: sd.addendum.is_some(),
             draft: is_draft(m.status) || sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
-            revision: stamps.git.then(|| match in_force.info(&sd.doc.path) {
-                Some(f) => f.revision,
-                None => doc_stamp.map_or(0, |s| s.revision),
-            }),
+            revision,
             upcoming: in_force.info(&sd.doc.path).map(|f| UpcomingView {
                 status: f.upcoming_status.as_str().into(),
                 effective: f.upcoming_effective.map(|d| d.to_string()),
                 revision: doc_stamp.map_or(0, |s| s.revision),
                 since: stamp::commit_date(f.commit.commit_time, f.commit.commit_offset).to_string(),
             }),
-            site_revision: sd
-                .addendum
-                .and(stamps.git.then(|| add_stamp.map_or(0, |s| s.revision))),
+            site_revision,
             changes: history.len(),
             last_changed: newest.map(|r| r.date.clone()),
             source_commit: match in_force.info(&sd.doc.path) {
@@ -876,6 +895,11 @@ fn page_view(
             stale_addendum: stale_addendum(sd, stamps),
             review_overdue: review_overdue(m, build),
             history,
+            external: external_view(m, citations),
+            retention: config.retention.get(&m.doc_type).map(|r| RetentionView {
+                years: r.years,
+                rule: r.rule.clone(),
+            }),
         },
         adaptation,
         toc: sd
@@ -900,6 +924,96 @@ fn page_view(
             .collect(),
         portal_href: "../../index.html".into(),
         nav,
+        print: print_stamp(sd, site, build, revision, site_revision),
+    }
+}
+
+/// The documents of a site version that cite each of its external documents in their
+/// `clauses`, by the external document's id.
+fn citations(site_docs: &[SiteDoc]) -> BTreeMap<String, Vec<CitationView>> {
+    let register: Vec<&crate::parse::Document> = site_docs
+        .iter()
+        .map(|sd| sd.doc)
+        .filter(|d| d.meta.is_external())
+        .collect();
+    let mut out: BTreeMap<String, Vec<CitationView>> = BTreeMap::new();
+    if register.is_empty() {
+        return out;
+    }
+    for sd in site_docs.iter().filter(|sd| !sd.doc.meta.is_external()) {
+        let mut by_entry: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for c in &sd.doc.meta.clauses {
+            if let Some((entry, _)) = crate::external::cited(c, &register) {
+                by_entry.entry(&entry.meta.id).or_default().push(c.clone());
+            }
+        }
+        for (entry, clauses) in by_entry {
+            out.entry(entry.to_string())
+                .or_default()
+                .push(CitationView {
+                    id: sd.doc.meta.id.clone(),
+                    title: sd.doc.meta.title.clone(),
+                    href: format!("{}.html", sd.doc.meta.id),
+                    clauses,
+                });
+        }
+    }
+    out
+}
+
+/// The register's view of an external document, with the documents citing it.
+fn external_view(
+    m: &crate::model::DocMeta,
+    citations: &BTreeMap<String, Vec<CitationView>>,
+) -> Option<ExternalView> {
+    let e = m.external.as_ref()?;
+    Some(ExternalView {
+        designation: e.designation.clone(),
+        publisher: e.publisher.clone(),
+        edition: e.edition.clone(),
+        date: e.date.map(|d| d.to_string()),
+        sites: e.sites.clone(),
+        cited_by: citations.get(&m.id).cloned().unwrap_or_default(),
+    })
+}
+
+/// The control stamp of every printed page of a document.
+fn print_stamp(
+    sd: &SiteDoc,
+    site: &SiteView,
+    build: &BuildView,
+    revision: Option<u32>,
+    site_revision: Option<u32>,
+) -> PrintStampView {
+    let m = &sd.doc.meta;
+    let revision = match (revision, site_revision) {
+        (Some(r), Some(s)) if s > 0 => format!("Rev. {r} + site {s}"),
+        (Some(r), _) => format!("Rev. {r}"),
+        (None, _) => "Rev. not recorded".to_string(),
+    };
+    let effective = match (m.effective, &m.external) {
+        (Some(d), _) => format!("Effective {d}"),
+        (None, Some(e)) => format!("{} edition {}", e.designation, e.edition),
+        (None, None) => "Not yet effective".to_string(),
+    };
+    let mut marks: Vec<String> = m
+        .classification
+        .map(|c| c.as_str().to_uppercase())
+        .into_iter()
+        .collect();
+    if is_draft(m.status) || sd.addendum.is_some_and(|a| is_draft(a.meta.status)) {
+        marks.push("DRAFT".into());
+    }
+    PrintStampView {
+        document: format!("{} · {revision} · {effective}", m.id),
+        marks: marks.join(" · "),
+        site: if build.preview {
+            format!("{} · Uncontrolled preview", site.name)
+        } else {
+            format!("{} · Version {}", site.name, build.version)
+        },
+        uncontrolled: "Uncontrolled when printed".into(),
+        address: format!("{}/{}/{}.html", site.id, build.version, m.id),
     }
 }
 
@@ -951,6 +1065,7 @@ fn index_view(
                 f.upcoming_effective
                     .map_or_else(|| f.upcoming_status.as_str().to_string(), |d| d.to_string())
             }),
+            external: external_view(m, &BTreeMap::new()),
         }
     };
     IndexView {

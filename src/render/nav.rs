@@ -33,7 +33,8 @@ pub struct TypeGroup<'a> {
 /// The site's documents grouped by type: by the type's `order`, then its code; within a
 /// type, in the site's document order. The index and the navigation share this order.
 pub fn type_groups<'a>(site_docs: &'a [SiteDoc<'a>], config: &Config) -> Vec<TypeGroup<'a>> {
-    let mut groups: BTreeMap<(i64, &str), Vec<&SiteDoc>> = BTreeMap::new();
+    // The external documents come after the procedures, unless `order` says otherwise.
+    let mut groups: BTreeMap<(i64, bool, &str), Vec<&SiteDoc>> = BTreeMap::new();
     for sd in site_docs {
         let code = sd.doc.meta.doc_type.as_str();
         let order = config
@@ -41,16 +42,23 @@ pub fn type_groups<'a>(site_docs: &'a [SiteDoc<'a>], config: &Config) -> Vec<Typ
             .get(code)
             .and_then(|t| t.order)
             .unwrap_or(i64::MAX);
-        groups.entry((order, code)).or_default().push(sd);
+        let external = code == crate::model::EXTERNAL_TYPE;
+        groups.entry((order, external, code)).or_default().push(sd);
     }
     groups
         .into_iter()
-        .map(|((_, code), docs)| TypeGroup {
+        .map(|((_, external, code), docs)| TypeGroup {
             title: config
                 .types
                 .get(code)
                 .and_then(|t| t.title.clone())
-                .unwrap_or_else(|| code.to_string()),
+                .unwrap_or_else(|| {
+                    if external {
+                        "External documents".to_string()
+                    } else {
+                        code.to_string()
+                    }
+                }),
             code: code.to_string(),
             docs,
         })

@@ -112,7 +112,38 @@ pub fn load(
         );
         return None;
     }
+    tera.register_filter("css_string", css_string_filter);
     Some(Theme { tera, statics })
+}
+
+/// Text as a quoted CSS string, for `content:` in a `<style>` element: quotes and
+/// backslashes escaped, line breaks as `\A`, and `<` as `\3C` so no text can close the
+/// element. Templates mark the result `| safe`.
+pub fn css_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\A "),
+            '<' | '>' | '&' => out.push_str(&format!("\\{:X} ", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\{:X} ", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn css_string_filter(
+    value: &tera::Value,
+    _: &std::collections::HashMap<String, tera::Value>,
+) -> tera::Result<tera::Value> {
+    match value.as_str() {
+        Some(s) => Ok(tera::Value::String(css_string(s))),
+        None => Err(tera::Error::msg("css_string takes a string")),
+    }
 }
 
 /// Tera's errors nest their cause; show the whole chain on one line.
@@ -125,4 +156,19 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::css_string;
+
+    #[test]
+    fn css_strings_cannot_end_the_string_or_the_style_element() {
+        assert_eq!(css_string("Cork (IE)"), "\"Cork (IE)\"");
+        assert_eq!(
+            css_string("a \"b\" \\ c\nd</style><script>"),
+            "\"a \\\"b\\\" \\\\ c\\A d\\3C /style\\3E \\3C script\\3E \""
+        );
+        assert_eq!(css_string("tab\there"), "\"tab\\9 here\"");
+    }
 }

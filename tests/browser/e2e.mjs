@@ -5,6 +5,7 @@ import { chromium } from "playwright-core";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 import fs from "node:fs";
+import { execFileSync } from "node:child_process";
 
 const [out, ...names] = process.argv.slice(2);
 const url = (rel) => pathToFileURL(path.join(out, rel)).href;
@@ -126,6 +127,28 @@ checks.search = async function (page) {
   expect(/^SOP-0020 Corrective/.test(all[0]), `title match is not first: ${all[0]}`);
   expect(all.some((r) => /^SOP-0090 Sterilization/.test(r) && /corrective action/.test(r)),
     `the body match is missing: ${all.join(" | ")}`);
+};
+
+// Printed to PDF as a reader's browser prints it, with script and without: the text of
+// each printed page, for tests/browser.rs to find the control stamp on every one.
+// PRINT_PAGE is the page (relative to the output), PRINT_OUT the JSON file written:
+// { "script": [text of page 1, ...], "noscript": [...] }; the PDFs are kept beside it.
+checks["print-pdf"] = async function () {
+  const result = {};
+  for (const [name, javaScriptEnabled] of [["script", true], ["noscript", false]]) {
+    const context = await browser.newContext({ javaScriptEnabled });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(url(process.env.PRINT_PAGE));
+    const pdf = `${process.env.PRINT_OUT}.${name}.pdf`;
+    await page.pdf({ path: pdf, preferCSSPageSize: true });
+    await context.close();
+    expect(errors.length === 0, `script errors: ${errors.join("; ")}`);
+    const text = execFileSync("pdftotext", ["-enc", "UTF-8", pdf, "-"], { encoding: "utf8" });
+    result[name] = text.split("\f").filter((t) => t.trim() !== "");
+  }
+  fs.writeFileSync(process.env.PRINT_OUT, JSON.stringify(result, null, 1));
 };
 
 // A site's search never finds another site's addendum text.

@@ -88,15 +88,37 @@
     closedForPrint = [];
   });
 
-  // The print footer names the print date and the address of the controlled copy.
-  var footer = doc.querySelector(".print-footer");
-  if (footer) {
-    var base = footer.textContent;
-    window.addEventListener("beforeprint", function () {
-      var d = new Date().toISOString().slice(0, 10);
-      footer.textContent = base + " · printed " + d + " · " + location.href;
-    });
-    window.addEventListener("afterprint", function () { footer.textContent = base; });
+  // The control stamp on every printed page (the @page margins of #print-stamp) and the
+  // footer at the end of the document: the print date and time, and the address of the
+  // controlled copy, as this page was opened. Without script they keep a blank to fill in.
+  var stampStyle = doc.getElementById("print-stamp");
+  if (stampStyle) {
+    var now = doc.createElement("style");
+    now.media = "print";
+    now.id = "print-stamp-now";
+    stampStyle.parentNode.insertBefore(now, stampStyle.nextSibling);
+    var two = function (n) { return (n < 10 ? "0" : "") + n; };
+    var when = function (d) {
+      var off = -d.getTimezoneOffset(), sign = off < 0 ? "-" : "+";
+      off = Math.abs(off);
+      return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
+        two(d.getHours()) + ":" + two(d.getMinutes()) + " UTC" + sign + two(Math.floor(off / 60)) + ":" + two(off % 60);
+    };
+    var css = function (s) { return '"' + s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\A ") + '"'; };
+    var fill = function () {
+      var printed = when(new Date()), here = location.href;
+      now.textContent = "@page { @bottom-left { content: " +
+        css("UNCONTROLLED WHEN PRINTED · Printed " + printed + "\nControlled copy: " + here) + "; } }";
+      doc.querySelectorAll(".print-footer .print-when").forEach(function (el) { el.textContent = printed; });
+      doc.querySelectorAll(".print-footer .print-address").forEach(function (el) { el.textContent = here; });
+    };
+    window.addEventListener("beforeprint", fill);
+    // Browsers that print without a beforeprint event still switch to the print media.
+    if (window.matchMedia) {
+      var media = window.matchMedia("print");
+      var onChange = function (e) { if (e.matches) { fill(); } };
+      if (media.addEventListener) { media.addEventListener("change", onChange); } else if (media.addListener) { media.addListener(onChange); }
+    }
   }
 })();
 
