@@ -421,7 +421,19 @@ fn stamp_corpus(corpus: &parse::Corpus, source: &repo::Source, config: &Config) 
                 .map(|a| (a.path.as_path(), a.meta.approvals.as_slice())),
         )
         .map(|(p, approvals)| (p, texts.get(p).copied().unwrap_or_default(), approvals));
-    let files = stamp::stamp_all(&source.history, config, files);
+    // The release tags at the built commit; a signature on one counts for its signer.
+    let release_tags: Vec<(String, crate::signature::Signature)> =
+        match repo::git::glob_regex(&config.build.release_tags) {
+            Ok(re) => source
+                .info
+                .tag_signatures
+                .iter()
+                .filter(|(name, _)| re.is_match(name))
+                .cloned()
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+    let files = stamp::stamp_all(&source.history, config, &release_tags, files);
     let by_id: std::collections::BTreeMap<&str, &std::path::Path> = corpus
         .documents
         .iter()

@@ -26,6 +26,8 @@ pub struct BuildInfo {
     pub dirty_paths: Vec<String>,
     /// Every tag pointing at the built commit, with its date (local seconds).
     pub tags: Vec<(String, i64)>,
+    /// The signatures of the annotated tags among them, by tag name.
+    pub tag_signatures: Vec<(String, crate::signature::Signature)>,
     /// The root is inside a git repository.
     pub git: bool,
     /// The history is incomplete (a shallow clone).
@@ -101,6 +103,11 @@ pub fn read(
         });
     };
     info.tags = git.release_tags_at(oid, "*");
+    info.tag_signatures = info
+        .tags
+        .iter()
+        .filter_map(|(name, _)| Some((name.clone(), git.tag_signature(name)?)))
+        .collect();
     match git.commit_info(oid) {
         Ok(c) => info.commit = Some(Arc::new(c)),
         Err(e) => {
