@@ -96,6 +96,7 @@ codes! {
     WithdrawnTag = "PS060" "withdrawn-tag" Adjustable;
     ReleasedVersionChanged = "PS061" "released-version-changed" Fixed;
     ReviewInterval = "PS062" "review-interval" Adjustable;
+    BadSignature = "PS063" "bad-signature" Adjustable;
     BrokenReferenceLink = "PS070" "broken-reference-link" Adjustable;
     BrokenFootnote = "PS071" "broken-footnote" Adjustable;
     LinkTarget = "PS072" "link-target" Fixed;

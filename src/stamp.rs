@@ -580,6 +580,24 @@ pub fn report(
                     .help("an approval cannot be recorded before it is given; correct the date"),
                 );
             }
+            if let SignatureStatus::Invalid { reason } = &s.signature {
+                diags.push(
+                    Diagnostic::warning(
+                        Code::BadSignature,
+                        path,
+                        line,
+                        format!(
+                            "the SSH signature of commit {} that records the approval by {} does not verify: {reason}",
+                            short(&s.evidence_commit),
+                            a.name
+                        ),
+                    )
+                    .help(format!(
+                        "the commit is not what was signed: find out how the signature got there, then have {} sign the approval again (git commit -S)",
+                        a.name
+                    )),
+                );
+            }
             if s.stale {
                 diags.push(
                     stale(Code::StaleApproval, path, line, approved, format!(

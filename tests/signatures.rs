@@ -146,22 +146,56 @@ fn an_ecdsa_p256_key_is_verified_too() {
     )));
 }
 
-/// Builds a preview and a release of the approval signed by `sign`; returns the
-/// evidence cell of the preview page and the release's approval-evidence error.
-fn rejected(k: &Keys, sign: impl FnOnce(&str) -> String) -> (git2::Oid, String, String) {
+/// What procsite says of an approval signed by `sign`.
+struct Rejected {
+    oid: git2::Oid,
+    /// The evidence cell of the preview page.
+    cell: String,
+    /// The release's approval-evidence error, with its help.
+    release: String,
+    /// The warning `check` gives, if any, with its help.
+    warning: Option<String>,
+}
+
+/// Builds a preview and a release of the approval signed by `sign`.
+fn rejected(k: &Keys, sign: impl FnOnce(&str) -> String) -> Rejected {
     let mut t = repo(k);
     let oid = t.commit_signed_with(APPROVAL, sign);
     t.build();
     let cell = evidence_cell(&t.page("cork", "SOP-0030"));
+    let check = t.run(&["check"]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    let warning = check.stderr.find(": warning[").map(|_| {
+        let start = pos(&check.stderr, "procedures/global/SOP-0030.md:7: warning[");
+        check.stderr[start..]
+            .lines()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
     let err = t.expect_failure(&["build", "--release", "--version", "r1"]);
     assert!(!t.exists("public/cork/r1"), "nothing is released");
-    (oid, cell, evidence_error(&err))
+    Rejected {
+        oid,
+        cell,
+        release: evidence_error(&err),
+        warning,
+    }
 }
 
 #[test]
 fn a_key_registered_for_nobody_is_not_the_approvers_signature() {
     let k = keys();
-    let (oid, cell, err) = rejected(&k, |buf| sshsig(&k.stranger, buf));
+    let Rejected {
+        oid,
+        cell,
+        release: err,
+        warning,
+    } = rejected(&k, |buf| sshsig(&k.stranger, buf));
+    assert_eq!(
+        warning, None,
+        "a valid signature by another key is no warning"
+    );
     let fp = fingerprint(&k.stranger);
     assert_eq!(
         cell,
@@ -182,7 +216,12 @@ fn a_key_registered_for_nobody_is_not_the_approvers_signature() {
 #[test]
 fn another_approvers_key_is_not_the_approvers_signature() {
     let k = keys();
-    let (oid, cell, err) = rejected(&k, |buf| sshsig(&k.alex, buf));
+    let Rejected {
+        oid,
+        cell,
+        release: err,
+        ..
+    } = rejected(&k, |buf| sshsig(&k.alex, buf));
     let fp = fingerprint(&k.alex);
     assert!(
         cell.ends_with(&format!(
@@ -203,9 +242,21 @@ fn another_approvers_key_is_not_the_approvers_signature() {
 fn a_signature_copied_from_another_commit_does_not_verify() {
     let k = keys();
     // Jane's genuine signature, but of a commit with another message.
-    let (oid, cell, err) = rejected(&k, |buf| {
+    let Rejected {
+        oid,
+        cell,
+        release: err,
+        warning,
+    } = rejected(&k, |buf| {
         sshsig(&k.jane, &buf.replace("Issue SOP-0030", "Fix a typo"))
     });
+    assert_eq!(
+        warning.unwrap(),
+        format!(
+            "procedures/global/SOP-0030.md:7: warning[bad-signature]: the SSH signature of commit {} that records the approval by Jane Roe does not verify: it does not match the signed content: the commit or tag was changed after it was signed, or the signature belongs to another one\n  help: the commit is not what was signed: find out how the signature got there, then have Jane Roe sign the approval again (git commit -S)",
+            short(oid)
+        )
+    );
     assert!(
         cell.ends_with(">recorded</span> <span class=\"signature signature-invalid\" title=\"it does not match the signed content: the commit or tag was changed after it was signed, or the signature belongs to another one\">SSH signature does not verify</span>"),
         "{cell}"
@@ -222,13 +273,21 @@ fn a_signature_copied_from_another_commit_does_not_verify() {
 #[test]
 fn a_garbage_ssh_signature_does_not_verify() {
     let k = keys();
-    let (oid, cell, err) = rejected(&k, |_| {
+    let Rejected {
+        oid,
+        cell,
+        release: err,
+        warning,
+    } = rejected(&k, |_| {
         "-----BEGIN SSH SIGNATURE-----\nU1NIU0lHAAAAAQ==garbage\n-----END SSH SIGNATURE-----".into()
     });
     assert!(
         cell.ends_with(">recorded</span> <span class=\"signature signature-invalid\" title=\"the signature is damaged: it cannot be read\">SSH signature does not verify</span>"),
         "{cell}"
     );
+    assert!(warning
+        .unwrap()
+        .contains("warning[bad-signature]: the SSH signature of commit "));
     assert_eq!(
         err,
         format!(
@@ -241,7 +300,12 @@ fn a_garbage_ssh_signature_does_not_verify() {
 #[test]
 fn a_gpg_signature_is_shown_present_and_never_counts_as_signed() {
     let k = keys();
-    let (oid, cell, err) = rejected(&k, |_| {
+    let Rejected {
+        oid,
+        cell,
+        release: err,
+        warning,
+    } = rejected(&k, |_| {
         "-----BEGIN PGP SIGNATURE-----\n\niQEzBAABCAAdFiEEexample\n-----END PGP SIGNATURE-----"
             .into()
     });
@@ -252,6 +316,7 @@ fn a_gpg_signature_is_shown_present_and_never_counts_as_signed() {
             short(oid)
         )
     );
+    assert_eq!(warning, None);
     assert_eq!(
         err,
         format!(
