@@ -188,7 +188,7 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
         );
         return None;
     }
-    let stamps = stamp_corpus(&corpus, source, config);
+    let stamps = stamp_corpus(&corpus, source, config, plan);
     stamp::report(&corpus, &stamps, plan.release, diags);
     release::check_tool_version(config, plan.release, diags);
     if let Some(t) = plan.as_of {
@@ -403,7 +403,12 @@ fn report_skipped(diags: &mut Diagnostics, files: usize) {
     );
 }
 
-fn stamp_corpus(corpus: &parse::Corpus, source: &repo::Source, config: &Config) -> Stamps {
+fn stamp_corpus(
+    corpus: &parse::Corpus,
+    source: &repo::Source,
+    config: &Config,
+    plan: &Plan,
+) -> Stamps {
     let texts: std::collections::BTreeMap<&std::path::Path, &str> = source
         .sources
         .files
@@ -421,7 +426,9 @@ fn stamp_corpus(corpus: &parse::Corpus, source: &repo::Source, config: &Config) 
                 .map(|a| (a.path.as_path(), a.meta.approvals.as_slice())),
         )
         .map(|(p, approvals)| (p, texts.get(p).copied().unwrap_or_default(), approvals));
-    // The release tags at the built commit; a signature on one counts for its signer.
+    // Release tags whose signature counts for its signer: in a release, the tag it
+    // publishes only, so tags added later to the same commit never change a released
+    // version; in a preview, every release tag at the built commit.
     let release_tags: Vec<(String, crate::signature::Signature)> =
         match repo::git::glob_regex(&config.build.release_tags) {
             Ok(re) => source
@@ -429,6 +436,7 @@ fn stamp_corpus(corpus: &parse::Corpus, source: &repo::Source, config: &Config) 
                 .tag_signatures
                 .iter()
                 .filter(|(name, _)| re.is_match(name))
+                .filter(|(name, _)| !plan.release || plan.tag.as_ref() == Some(name))
                 .cloned()
                 .collect(),
             Err(_) => Vec::new(),

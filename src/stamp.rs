@@ -48,7 +48,7 @@ pub enum SignatureStatus {
     #[default]
     None,
     /// An SSH signature that verifies with a key registered for the approver: of the
-    /// evidence commit, or of the release tag `tag` at the built commit.
+    /// evidence commit, or of the release tag `tag`.
     Verified {
         fingerprint: String,
         tag: Option<String>,
@@ -154,7 +154,7 @@ impl FileStamp {
 
 /// What evidence is looked up in: Approved-by trailers by e-mail address (the walk
 /// indexes of the commits carrying them), the registered SSH keys by fingerprint,
-/// and the signatures of the release tags at the built commit.
+/// and the signatures of the release tags that count for this build.
 pub struct Trailers<'a> {
     by_email: HashMap<String, Vec<usize>>,
     /// Fingerprint → the `[approvers]` entries the key is registered for.
@@ -394,9 +394,8 @@ struct Found {
 /// The best evidence for an approval: an `Approved-by:` trailer of a registered
 /// approver with the approval's name, role and site, valid on the approval's date,
 /// at or after the last change of the approved text, in a commit that changed the
-/// file (a squash-merged pull request, say); signed when that commit, or a release
-/// tag at the built commit, carries an SSH signature that verifies with a key
-/// registered for that approver. A trailer in a commit about other documents, merge
+/// file (a squash-merged pull request, say); signed when that commit, or the release's
+/// tag, carries an SSH signature that verifies with a key registered for that approver. A trailer in a commit about other documents, merge
 /// commits included, is no evidence for this one.
 #[allow(clippy::too_many_arguments)]
 fn evidence(
@@ -460,7 +459,8 @@ fn evidence(
 }
 
 /// Stamps of every source file by path, for the files of a build.
-/// `release_tags`: the signatures of the release tags at the built commit.
+/// `release_tags`: the signatures of the release tags that count for this build (a
+/// release's own tag; in a preview, every release tag at the built commit).
 pub fn stamp_all<'a>(
     history: &HistoryIndex,
     config: &Config,

@@ -373,14 +373,36 @@ fn a_release_tag_signed_by_the_approver_signs_the_recorded_approvals() {
         "{err}"
     );
     t.tag_signed_with("release/2026.2", |buf| sshsig(&k.jane, buf));
-    let out = t.run(&["build", "--release", "--version", "2026.2"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
+    // publish releases 2026.2, whose tag Jane signed; 2026.1 stays refused: a release
+    // counts the signature of its own tag only, whatever else is tagged later.
+    let out = t.run(&["publish"]);
+    assert!(
+        out.stderr.contains("that records it is not signed"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(t.version_names("cork"), ["2026.2"]);
     assert!(
         evidence_cell(&t.read("public/cork/2026.2/SOP-0030.html")).ends_with(&format!(
             ">signed</span> <span class=\"signature signature-verified\">SSH signature of release tag release/2026.2 verified (key {})</span>",
             fingerprint(&k.jane)
         ))
     );
+    let err = t.expect_failure(&[
+        "build",
+        "--release",
+        "--version",
+        "2026.1",
+        "--out",
+        "other",
+    ]);
+    assert!(
+        evidence_error(&err).contains("that records it is not signed"),
+        "{err}"
+    );
+    // A preview shows what the tags at its commit say.
+    t.build();
+    assert!(evidence_cell(&t.page("cork", "SOP-0030")).contains(">signed</span>"));
     // A tag whose object was changed after signing (here: its message) does not count.
     let mut t = repo(&k);
     t.commit(APPROVAL);
