@@ -593,6 +593,22 @@ mod tests {
     }
 
     #[test]
+    fn an_approver_is_valid_from_and_to_both_days_included() {
+        let text = format!(
+            "{MINIMAL}[approvers.j]\nname = \"J\"\nvalid-from = 2026-01-01\nvalid-to = 2026-12-31\n"
+        );
+        let c = Config::parse(Path::new("book.toml"), &text).unwrap();
+        let j = &c.approvers["j"];
+        let day = |y, m, d| {
+            time::Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap()
+        };
+        assert!(!j.valid_on(day(2025, 12, 31)));
+        assert!(j.valid_on(day(2026, 1, 1)));
+        assert!(j.valid_on(day(2026, 12, 31)));
+        assert!(!j.valid_on(day(2027, 1, 1)));
+    }
+
+    #[test]
     fn rejects_non_slug_site_ids() {
         let text = "[book]\ntitle = \"T\"\n[site.Cork]\nname = \"Cork\"\n";
         let err = Config::parse(Path::new("book.toml"), text)
