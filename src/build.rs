@@ -189,7 +189,7 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
         );
         return None;
     }
-    let stamps = stamp_corpus(&corpus, source, config);
+    let stamps = stamp_corpus(&corpus, source, config, plan);
     stamp::report(&corpus, &stamps, plan.release, diags);
     release::check_tool_version(config, plan.release, diags);
     if let Some(t) = plan.as_of {
@@ -418,7 +418,12 @@ fn report_skipped(diags: &mut Diagnostics, files: usize) {
     );
 }
 
-fn stamp_corpus(corpus: &parse::Corpus, source: &repo::Source, config: &Config) -> Stamps {
+fn stamp_corpus(
+    corpus: &parse::Corpus,
+    source: &repo::Source,
+    config: &Config,
+    plan: &Plan,
+) -> Stamps {
     let texts: std::collections::BTreeMap<&std::path::Path, &str> = source
         .sources
         .files
@@ -436,7 +441,22 @@ fn stamp_corpus(corpus: &parse::Corpus, source: &repo::Source, config: &Config) 
                 .map(|a| (a.path.as_path(), a.meta.approvals.as_slice())),
         )
         .map(|(p, approvals)| (p, texts.get(p).copied().unwrap_or_default(), approvals));
-    let files = stamp::stamp_all(&source.history, config, files);
+    // Release tags whose signature counts for its signer: in a release, the tag it
+    // publishes only, so tags added later to the same commit never change a released
+    // version; in a preview, every release tag at the built commit.
+    let release_tags: Vec<(String, crate::signature::Signature)> =
+        match repo::git::glob_regex(&config.build.release_tags) {
+            Ok(re) => source
+                .info
+                .tag_signatures
+                .iter()
+                .filter(|(name, _)| re.is_match(name))
+                .filter(|(name, _)| !plan.release || plan.tag.as_ref() == Some(name))
+                .cloned()
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+    let files = stamp::stamp_all(&source.history, config, &release_tags, files);
     let by_id: std::collections::BTreeMap<&str, &std::path::Path> = corpus
         .documents
         .iter()

@@ -126,7 +126,33 @@ pub struct ApproverConfig {
     /// Sites this person may approve for; empty means any site.
     #[serde(default)]
     pub sites: Vec<String>,
+    /// The first day this person's approvals count.
     pub valid_from: Option<toml::value::Datetime>,
+    /// The last day this person's approvals count.
+    pub valid_to: Option<toml::value::Datetime>,
+    /// Public keys (OpenSSH format) whose signatures count as this person's.
+    #[serde(default)]
+    pub ssh_keys: Vec<String>,
+}
+
+impl ApproverConfig {
+    /// Whether an approval dated `date` falls within valid-from and valid-to.
+    pub fn valid_on(&self, date: time::Date) -> bool {
+        let from = self.valid_from.as_ref().and_then(toml_date);
+        let to = self.valid_to.as_ref().and_then(toml_date);
+        from.is_none_or(|f| date >= f) && to.is_none_or(|t| date <= t)
+    }
+}
+
+/// The calendar date of a TOML date (a date-time's date part).
+fn toml_date(d: &toml::value::Datetime) -> Option<time::Date> {
+    let d = d.date?;
+    time::Date::from_calendar_date(
+        i32::from(d.year),
+        time::Month::try_from(d.month).ok()?,
+        d.day,
+    )
+    .ok()
 }
 
 #[derive(serde::Serialize, Debug, Clone, Default, Deserialize)]
@@ -413,6 +439,7 @@ impl Config {
                 }
             }
         }
+        self.validate_approvers(path, diags);
         for market in self.market.keys() {
             if !self.site.values().any(|s| s.markets.contains(market)) {
                 diags.push(Diagnostic::warning(
@@ -421,6 +448,102 @@ impl Config {
                     self.line_of(&format!("[market.{market}]")),
                     format!("market '{market}' is configured but no site serves it"),
                 ));
+            }
+        }
+    }
+
+    /// The approver registry: dates that are dates, in order, and SSH public keys that
+    /// procsite can verify signatures with, each registered for one person.
+    fn validate_approvers(&self, path: &Path, diags: &mut Diagnostics) {
+        let mut owners: BTreeMap<String, (&str, &str)> = BTreeMap::new();
+        for (id, approver) in &self.approvers {
+            let header = format!("[approvers.{id}]");
+            for (field, value) in [
+                ("valid-from", &approver.valid_from),
+                ("valid-to", &approver.valid_to),
+            ] {
+                if let Some(v) = value
+                    .as_ref()
+                    .filter(|v| v.time.is_some() || v.date.is_none())
+                {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Config,
+                            path,
+                            self.line_of_in_table(&header, field),
+                            format!("{field} of approver '{id}' is {v}, not a date"),
+                        )
+                        .help(format!(
+                            "write a date without a time, e.g. {field} = 2026-01-01"
+                        )),
+                    );
+                }
+            }
+            let from = approver.valid_from.as_ref().and_then(toml_date);
+            let to = approver.valid_to.as_ref().and_then(toml_date);
+            if let (Some(f), Some(t)) = (from, to) {
+                if t < f {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::Config,
+                            path,
+                            self.line_of_in_table(&header, "valid-to"),
+                            format!("valid-to of approver '{id}' ({t}) is before valid-from ({f})"),
+                        )
+                        .help("valid-to is the last day this person's approvals count; correct one of the dates"),
+                    );
+                }
+            }
+            for (n, key) in approver.ssh_keys.iter().enumerate() {
+                let line = match key.split_whitespace().nth(1) {
+                    Some(blob) if !blob.is_empty() => self.line_of_in_table(&header, blob),
+                    _ => 0,
+                };
+                let line = match line {
+                    0 => self.line_of_in_table(&header, "ssh-keys"),
+                    l => l,
+                };
+                match crate::signature::parse_public_key(key) {
+                    Ok(k) => {
+                        let fp = crate::signature::fingerprint(&k);
+                        match owners.get(&fp) {
+                            Some((other, name)) if *name != approver.name => diags.push(
+                                Diagnostic::error(
+                                    Code::Config,
+                                    path,
+                                    line,
+                                    format!(
+                                        "the SSH key {fp} is registered for both '{other}' ({name}) and '{id}' ({}): a signature must name one person",
+                                        approver.name
+                                    ),
+                                )
+                                .help("each person signs with a key of their own; remove the key from the approver it does not belong to"),
+                            ),
+                            _ => {
+                                owners.insert(fp, (id.as_str(), approver.name.as_str()));
+                            }
+                        }
+                    }
+                    Err(why) => {
+                        let help = if why.starts_with("this is a private key") {
+                            "remove it from book.toml now and replace the key pair, since the repository has exposed it; register only the public key: the one line of the .pub file".to_string()
+                        } else {
+                            format!(
+                                "paste the one line of the public key file, e.g. ssh-keys = [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA… {}\"] from `cat ~/.ssh/id_ed25519.pub`; make one with `ssh-keygen -t ed25519`",
+                                approver.emails.first().map_or("name", String::as_str)
+                            )
+                        };
+                        diags.push(
+                            Diagnostic::error(
+                                Code::Config,
+                                path,
+                                line,
+                                format!("ssh-keys of approver '{id}', key {}: {why}", n + 1),
+                            )
+                            .help(help),
+                        );
+                    }
+                }
             }
         }
     }
@@ -572,6 +695,22 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("did you mean 'exclude'"), "{msg}");
+    }
+
+    #[test]
+    fn an_approver_is_valid_from_and_to_both_days_included() {
+        let text = format!(
+            "{MINIMAL}[approvers.j]\nname = \"J\"\nvalid-from = 2026-01-01\nvalid-to = 2026-12-31\n"
+        );
+        let c = Config::parse(Path::new("book.toml"), &text).unwrap();
+        let j = &c.approvers["j"];
+        let day = |y, m, d| {
+            time::Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap()
+        };
+        assert!(!j.valid_on(day(2025, 12, 31)));
+        assert!(j.valid_on(day(2026, 1, 1)));
+        assert!(j.valid_on(day(2026, 12, 31)));
+        assert!(!j.valid_on(day(2027, 1, 1)));
     }
 
     #[test]

@@ -98,6 +98,7 @@ codes! {
     ReviewInterval = "PS062" "review-interval" Adjustable;
     ClauseGap = "PS063" "clause-gap" Protected;
     ExternalEdition = "PS064" "external-edition" Adjustable;
+    BadSignature = "PS065" "bad-signature" Adjustable;
     ObsoleteRecord = "PS066" "obsolete-record" Protected;
     EffectiveBeforeApproval = "PS067" "effective-before-approval" Protected;
     MissingChangeControl = "PS068" "missing-change-control" Protected;

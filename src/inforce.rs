@@ -180,7 +180,7 @@ mod tests {
             commit_offset: 0,
             subject: "s".into(),
             trailers: Vec::new(),
-            signed: false,
+            signature: crate::signature::Signature::None,
             merge: false,
         })
     }

@@ -50,6 +50,7 @@ pub mod render;
 pub mod repo;
 pub mod report;
 pub mod serve;
+pub mod signature;
 pub mod site;
 pub mod stamp;
 #[cfg(test)]

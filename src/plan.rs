@@ -249,7 +249,7 @@ mod tests {
                 commit_offset: 0,
                 subject: "s".into(),
                 trailers: Vec::new(),
-                signed: false,
+                signature: crate::signature::Signature::None,
                 merge: false,
             })),
             tags: tags.iter().map(|(t, w)| (t.to_string(), *w)).collect(),

@@ -6,7 +6,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::model::{Approval, Status};
 use crate::parse::Corpus;
 use crate::repo::BuildInfo;
-use crate::stamp::{FileStamp, Stamps};
+use crate::stamp::{ApprovalStamp, FileStamp, SignatureStatus, Stamps};
 
 /// The tool version against `[build] procsite-version`. An invalid requirement is an
 /// error in any build; a tool outside it refuses releases only.
@@ -98,6 +98,39 @@ fn rank(e: Evidence) -> &'static str {
     }
 }
 
+/// Why an approval recorded by `commit` is not signed, from its signature status.
+fn not_signed_because(status: &SignatureStatus, name: &str, commit: &str) -> String {
+    match status {
+        SignatureStatus::None => format!("commit {commit} that records it is not signed"),
+        SignatureStatus::Unregistered { .. } => format!(
+            "commit {commit} that records it has an {}",
+            status.text(name).unwrap_or_default()
+        ),
+        SignatureStatus::Invalid { reason } => {
+            format!(
+                "the SSH signature of commit {commit} that records it does not verify: {reason}"
+            )
+        }
+        SignatureStatus::Gpg => format!(
+            "commit {commit} that records it has a GPG signature, which procsite does not verify"
+        ),
+        SignatureStatus::Other => format!(
+            "commit {commit} that records it has a signature of a format procsite does not verify"
+        ),
+        SignatureStatus::Verified { .. } => String::new(),
+    }
+}
+
+/// How to get an approval signed: SSH signing in git and the key in the registry.
+fn how_to_sign(name: &str, approver: &str) -> String {
+    format!(
+        "{name} signs the commit that records the approval with an SSH key registered for them: \
+         `git config gpg.format ssh`, `git config user.signingkey ~/.ssh/id_ed25519.pub`, \
+         `git commit -S`; register the public key under [approvers.{approver}] ssh-keys in book.toml \
+         (a release tag they sign with `git tag -s` counts too)"
+    )
+}
+
 /// Approvals of approved documents and addenda against `[release] approval-evidence`:
 /// below it is an error in a release; with the default `declared`, each approval
 /// without evidence is a warning.
@@ -109,6 +142,20 @@ pub fn check_evidence(
     diags: &mut Diagnostics,
 ) {
     let required = config.release.approval_evidence;
+    // The registry entry of a person, for the help: the entry that gave the evidence,
+    // else the one with the approval's name.
+    let approver_of = |a: &Approval, stamp: Option<&ApprovalStamp>| -> String {
+        stamp
+            .and_then(|s| s.approver.clone())
+            .or_else(|| {
+                config
+                    .approvers
+                    .iter()
+                    .find(|(_, p)| p.name.eq_ignore_ascii_case(&a.name))
+                    .map(|(id, _)| id.clone())
+            })
+            .unwrap_or_else(|| "<key>".into())
+    };
     let mut check = |path: &std::path::Path,
                      line: usize,
                      status: Status,
@@ -118,19 +165,36 @@ pub fn check_evidence(
             return;
         }
         for (i, a) in approvals.iter().enumerate() {
-            let have = stamp
-                .and_then(|s| s.approvals.get(i))
-                .map_or(Evidence::Declared, |s| s.evidence);
+            let s = stamp.and_then(|s| s.approvals.get(i));
+            let have = s.map_or(Evidence::Declared, |s| s.evidence);
             if have < required && release {
-                diags.push(
-                    Diagnostic::error(Code::ApprovalEvidence, path, line, format!(
-                        "the approval by {} is {}, and a release requires {} approvals",
-                        a.name, rank(have), rank(required)
-                    ))
-                    .help(format!(
-                        "record it with an `Approved-by: {} <email>` trailer in the commit (and sign it for `signed`); [release] approval-evidence in book.toml",
+                let mut message = format!(
+                    "the approval by {} is {}, and a release requires {} approvals",
+                    a.name,
+                    rank(have),
+                    rank(required)
+                );
+                let help = match (have, required) {
+                    (Evidence::Recorded, _) => {
+                        if let Some(s) = s {
+                            let commit = s.evidence_commit.as_ref().map_or("", |c| c.short());
+                            message.push_str(": ");
+                            message.push_str(&not_signed_because(&s.signature, &a.name, commit));
+                        }
+                        how_to_sign(&a.name, &approver_of(a, s))
+                    }
+                    (_, Evidence::Signed) => format!(
+                        "record it with an `Approved-by: {} <email>` trailer in the commit that approves the text; then {}",
+                        a.name,
+                        how_to_sign(&a.name, &approver_of(a, s))
+                    ),
+                    _ => format!(
+                        "record it with an `Approved-by: {} <email>` trailer of an approver in [approvers]; [release] approval-evidence in book.toml sets what a release requires",
                         a.name
-                    )),
+                    ),
+                };
+                diags.push(
+                    Diagnostic::error(Code::ApprovalEvidence, path, line, message).help(help),
                 );
             } else if have == Evidence::Declared && required == Evidence::Declared && release {
                 diags.push(

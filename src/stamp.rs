@@ -10,6 +10,7 @@ use crate::lenient::LenientApproval;
 use crate::model::{Approval, Date};
 use crate::repo::git::CommitInfo;
 use crate::repo::history::{FileVersion, HistoryIndex};
+use crate::signature::Signature;
 
 /// The calendar date of a commit, in the time zone it was recorded in.
 pub fn commit_date(seconds: i64, offset_minutes: i32) -> Date {
@@ -52,12 +53,81 @@ fn same_approval(a: &Approval, l: &LenientApproval) -> bool {
         && l.date.as_deref() == Some(a.date.text.as_str())
 }
 
+/// What the signature on an approval's evidence says of the approver.
+#[derive(serde::Serialize, Debug, Clone, PartialEq, Eq, Default)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum SignatureStatus {
+    /// No evidence commit, or an unsigned one.
+    #[default]
+    None,
+    /// An SSH signature that verifies with a key registered for the approver: of the
+    /// evidence commit, or of the release tag `tag`.
+    Verified {
+        fingerprint: String,
+        tag: Option<String>,
+    },
+    /// An SSH signature that verifies, with a key not registered for the approver
+    /// (registered for `owner`, when it is someone else's).
+    Unregistered {
+        fingerprint: String,
+        owner: Option<String>,
+    },
+    /// An SSH signature that does not verify, and why.
+    Invalid { reason: String },
+    /// A GPG signature: present, never verified.
+    Gpg,
+    /// A signature of another format: present, never verified.
+    Other,
+}
+
+impl SignatureStatus {
+    /// The status as the page shows it beside an approval by `name`.
+    pub fn text(&self, name: &str) -> Option<String> {
+        Some(match self {
+            SignatureStatus::None => return None,
+            SignatureStatus::Verified {
+                fingerprint,
+                tag: None,
+            } => format!("SSH signature verified (key {fingerprint})"),
+            SignatureStatus::Verified {
+                fingerprint,
+                tag: Some(tag),
+            } => format!("SSH signature of release tag {tag} verified (key {fingerprint})"),
+            SignatureStatus::Unregistered { fingerprint, owner } => format!(
+                "SSH signature by a key not registered for {name} (key {fingerprint}{})",
+                owner
+                    .as_ref()
+                    .map_or(String::new(), |o| format!(", registered for {o}"))
+            ),
+            SignatureStatus::Invalid { .. } => "SSH signature does not verify".into(),
+            SignatureStatus::Gpg => "GPG signature present, not verified".into(),
+            SignatureStatus::Other => "signature of an unknown format present, not verified".into(),
+        })
+    }
+
+    /// A short word for the status, for styling and for history.json.
+    pub fn word(&self) -> &'static str {
+        match self {
+            SignatureStatus::None => "none",
+            SignatureStatus::Verified { .. } => "verified",
+            SignatureStatus::Unregistered { .. } => "unregistered",
+            SignatureStatus::Invalid { .. } => "invalid",
+            SignatureStatus::Gpg => "gpg",
+            SignatureStatus::Other => "other",
+        }
+    }
+}
+
 /// How an approval is evidenced.
 #[derive(serde::Serialize, Debug, Clone)]
 pub struct ApprovalStamp {
     pub evidence: Evidence,
     /// The commit whose trailer records the approval.
     pub evidence_commit: Option<Arc<CommitInfo>>,
+    /// The `[approvers.<key>]` entry whose trailer is the evidence.
+    pub approver: Option<String>,
+    /// The signature on the evidence, as it concerns that approver.
+    pub signature: SignatureStatus,
     /// The commit that recorded the approval in the front-matter.
     pub recorded_in: Option<Arc<CommitInfo>>,
     /// Walk index of that commit (smaller is newer).
@@ -95,13 +165,22 @@ impl FileStamp {
     }
 }
 
-/// Approved-by trailers by e-mail address: the walk indexes of the commits carrying them.
-pub struct Trailers {
+/// What evidence is looked up in: Approved-by trailers by e-mail address (the walk
+/// indexes of the commits carrying them), the registered SSH keys by fingerprint,
+/// and the signatures of the release tags that count for this build.
+pub struct Trailers<'a> {
     by_email: HashMap<String, Vec<usize>>,
+    /// Fingerprint → the `[approvers]` entries the key is registered for.
+    key_owners: HashMap<String, Vec<&'a str>>,
+    release_tags: &'a [(String, Signature)],
 }
 
-impl Trailers {
-    pub fn new(history: &HistoryIndex) -> Trailers {
+impl<'a> Trailers<'a> {
+    pub fn new(
+        history: &HistoryIndex,
+        config: &'a Config,
+        release_tags: &'a [(String, Signature)],
+    ) -> Trailers<'a> {
         let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, c) in history.commits.iter().enumerate() {
             for (k, v) in &c.trailers {
@@ -116,7 +195,71 @@ impl Trailers {
                 }
             }
         }
-        Trailers { by_email }
+        let mut key_owners: HashMap<String, Vec<&str>> = HashMap::new();
+        for (id, approver) in &config.approvers {
+            for key in &approver.ssh_keys {
+                // Keys were validated when book.toml was loaded.
+                if let Ok(k) = crate::signature::parse_public_key(key) {
+                    key_owners
+                        .entry(crate::signature::fingerprint(&k))
+                        .or_default()
+                        .push(id);
+                }
+            }
+        }
+        Trailers {
+            by_email,
+            key_owners,
+            release_tags,
+        }
+    }
+
+    fn registered_for(&self, fingerprint: &str, approver: &str) -> bool {
+        self.key_owners
+            .get(fingerprint)
+            .is_some_and(|ids| ids.contains(&approver))
+    }
+
+    /// What a commit's signature (or, failing it, a release tag's) says of the
+    /// approver `id` of the registry.
+    fn status(&self, config: &Config, signature: &Signature, id: &str) -> SignatureStatus {
+        let own = match signature {
+            Signature::None => SignatureStatus::None,
+            Signature::Ssh { fingerprint } if self.registered_for(fingerprint, id) => {
+                return SignatureStatus::Verified {
+                    fingerprint: fingerprint.clone(),
+                    tag: None,
+                }
+            }
+            Signature::Ssh { fingerprint } => SignatureStatus::Unregistered {
+                fingerprint: fingerprint.clone(),
+                owner: self.key_owners.get(fingerprint).map(|ids| {
+                    ids.iter()
+                        .map(|i| config.approvers.get(*i).map_or(*i, |a| a.name.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }),
+            },
+            Signature::SshInvalid { reason } => SignatureStatus::Invalid {
+                reason: reason.clone(),
+            },
+            Signature::SshUnchecked => SignatureStatus::Invalid {
+                reason: "it was not checked".into(),
+            },
+            Signature::Gpg => SignatureStatus::Gpg,
+            Signature::Other => SignatureStatus::Other,
+        };
+        for (tag, sig) in self.release_tags {
+            if let Signature::Ssh { fingerprint } = sig {
+                if self.registered_for(fingerprint, id) {
+                    return SignatureStatus::Verified {
+                        fingerprint: fingerprint.clone(),
+                        tag: Some(tag.clone()),
+                    };
+                }
+            }
+        }
+        own
     }
 }
 
@@ -203,11 +346,12 @@ pub fn stamp_file(
                 .map(|v| v.path.as_path())
                 .and_then(crate::parse::site_folder);
             let own: Vec<usize> = versions.iter().map(|v| v.commit).collect();
-            let (evidence, evidence_commit) =
-                evidence(history, trailers, config, a, body_since, &own, site);
+            let found = evidence(history, trailers, config, a, body_since, &own, site);
             ApprovalStamp {
-                evidence,
-                evidence_commit,
+                evidence: found.evidence,
+                evidence_commit: found.commit,
+                approver: found.approver,
+                signature: found.signature,
                 recorded_in,
                 recorded_index: recorded.map(|i| versions[i].commit),
                 stale,
@@ -251,11 +395,21 @@ impl FileStamp {
     }
 }
 
+/// The evidence found for one approval.
+#[derive(Default)]
+struct Found {
+    evidence: Evidence,
+    commit: Option<Arc<CommitInfo>>,
+    approver: Option<String>,
+    signature: SignatureStatus,
+}
+
 /// The best evidence for an approval: an `Approved-by:` trailer of a registered
-/// approver with the approval's name, at or after the last change of the approved
-/// text, in a commit that changed the file (a squash-merged pull request, say);
-/// signed when that commit carries a signature. A trailer in a commit about other
-/// documents, merge commits included, is no evidence for this one.
+/// approver with the approval's name, role and site, valid on the approval's date,
+/// at or after the last change of the approved text, in a commit that changed the
+/// file (a squash-merged pull request, say); signed when that commit, or the release's
+/// tag, carries an SSH signature that verifies with a key registered for that approver. A trailer in a commit about other documents, merge
+/// commits included, is no evidence for this one.
 #[allow(clippy::too_many_arguments)]
 fn evidence(
     history: &HistoryIndex,
@@ -265,15 +419,15 @@ fn evidence(
     body_since: Option<usize>,
     own: &[usize],
     site: Option<&str>,
-) -> (Evidence, Option<Arc<CommitInfo>>) {
+) -> Found {
     let Some(bound) = body_since else {
-        return (Evidence::Declared, None);
+        return Found::default();
     };
-    let mut best: (Evidence, Option<Arc<CommitInfo>>) = (Evidence::Declared, None);
-    for approver in config
+    let mut best = Found::default();
+    for (id, approver) in config
         .approvers
-        .values()
-        .filter(|p| p.name.eq_ignore_ascii_case(&a.name))
+        .iter()
+        .filter(|(_, p)| p.name.eq_ignore_ascii_case(&a.name))
     {
         if !approver.roles.is_empty() && !approver.roles.contains(&a.role) {
             continue;
@@ -283,19 +437,7 @@ fn evidence(
         {
             continue;
         }
-        let from = approver
-            .valid_from
-            .as_ref()
-            .and_then(|d| d.date)
-            .and_then(|d| {
-                time::Date::from_calendar_date(
-                    i32::from(d.year),
-                    time::Month::try_from(d.month).ok()?,
-                    d.day,
-                )
-                .ok()
-            });
-        if from.is_some_and(|f| a.date.date.0 < f) {
+        if !approver.valid_on(a.date.date.0) {
             continue;
         }
         for email in &approver.emails {
@@ -309,13 +451,19 @@ fn evidence(
                 if i > bound || !own.contains(&i) {
                     continue;
                 }
-                let ev = if c.signed {
+                let signature = trailers.status(config, &c.signature, id);
+                let ev = if matches!(signature, SignatureStatus::Verified { .. }) {
                     Evidence::Signed
                 } else {
                     Evidence::Recorded
                 };
-                if best.1.is_none() || ev > best.0 {
-                    best = (ev, Some(c.clone()));
+                if best.commit.is_none() || ev > best.evidence {
+                    best = Found {
+                        evidence: ev,
+                        commit: Some(c.clone()),
+                        approver: Some(id.clone()),
+                        signature,
+                    };
                 }
             }
         }
@@ -324,12 +472,15 @@ fn evidence(
 }
 
 /// Stamps of every source file by path, for the files of a build.
+/// `release_tags`: the signatures of the release tags that count for this build (a
+/// release's own tag; in a preview, every release tag at the built commit).
 pub fn stamp_all<'a>(
     history: &HistoryIndex,
     config: &Config,
+    release_tags: &[(String, Signature)],
     files: impl Iterator<Item = (&'a Path, &'a str, &'a [Approval])>,
 ) -> BTreeMap<std::path::PathBuf, FileStamp> {
-    let trailers = Trailers::new(history);
+    let trailers = Trailers::new(history, config, release_tags);
     files
         .map(|(path, text, approvals)| {
             let s = stamp_file(
@@ -442,6 +593,24 @@ pub fn report(
                     .help("an approval cannot be recorded before it is given; correct the date"),
                 );
             }
+            if let SignatureStatus::Invalid { reason } = &s.signature {
+                diags.push(
+                    Diagnostic::warning(
+                        Code::BadSignature,
+                        path,
+                        line,
+                        format!(
+                            "the SSH signature of commit {} that records the approval by {} does not verify: {reason}",
+                            short(&s.evidence_commit),
+                            a.name
+                        ),
+                    )
+                    .help(format!(
+                        "the commit is not what was signed: find out how the signature got there, then have {} sign the approval again (git commit -S)",
+                        a.name
+                    )),
+                );
+            }
             if s.stale {
                 diags.push(
                     stale(Code::StaleApproval, path, line, approved, format!(
@@ -534,7 +703,7 @@ mod tests {
             commit_offset: offset,
             subject: String::new(),
             trailers: Vec::new(),
-            signed: false,
+            signature: crate::signature::Signature::None,
             merge: false,
         }
     }

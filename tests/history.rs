@@ -518,27 +518,6 @@ fn a_change_merged_from_a_branch_counts_once() {
 }
 
 #[test]
-fn a_signed_commit_with_a_trailer_is_signed_evidence_not_verified() {
-    let mut t = SiteTest::new();
-    t.write(
-        "book.toml",
-        &format!(
-            "{BOOK}\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\n"
-        ),
-    );
-    t.commit("Configuration");
-    t.write(
-        "procedures/global/SOP-0030.md",
-        &approved("SOP-0030", "## A\nV1.\n", "2026-06-01"),
-    );
-    t.commit_signed("Issue SOP-0030\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
-    t.build();
-    assert!(t
-        .page("cork", "SOP-0030")
-        .contains(">signed (not verified)</span>"));
-}
-
-#[test]
 fn only_a_new_approval_of_the_addendum_clears_a_stale_adaptation() {
     let mut t = SiteTest::new();
     let add = |rationale: &str, date: &str| {

@@ -64,12 +64,19 @@ pub struct ApprovalView {
     pub role: String,
     pub meaning: String,
     pub date: String,
-    /// "declared", "recorded" or "signed (not verified)".
+    /// "declared", "recorded" or "signed".
     pub evidence: String,
     /// "declared", "recorded" or "signed", for styling.
     pub evidence_level: String,
     /// The commit whose Approved-by trailer is the evidence.
     pub evidence_commit: Option<String>,
+    /// The signature on the evidence, as it concerns the approver, e.g. "SSH signature
+    /// verified (key SHA256:…)"; none when there is no signature.
+    pub signature: Option<String>,
+    /// "none", "verified", "unregistered", "invalid", "gpg" or "other", for styling.
+    pub signature_status: String,
+    /// Why a signature does not verify.
+    pub signature_problem: Option<String>,
     /// The commit that recorded the approval in the front-matter.
     pub recorded_in: Option<String>,
     /// The text changed after the approval was recorded.

@@ -47,13 +47,14 @@ fn approvals(list: &[Approval], stamp: Option<&FileStamp>) -> Vec<ApprovalView> 
         .map(|(i, a)| {
             let s = stamp.and_then(|s| s.approvals.get(i));
             let level = s.map_or(Evidence::Declared, |s| s.evidence);
+            let signature = s.map(|s| &s.signature);
             ApprovalView {
                 name: a.name.clone(),
                 role: a.role.clone(),
                 meaning: a.meaning.clone(),
                 date: a.date.text.clone(),
                 evidence: match level {
-                    Evidence::Signed => "signed (not verified)",
+                    Evidence::Signed => "signed",
                     Evidence::Recorded => "recorded",
                     Evidence::Declared => "declared",
                 }
@@ -62,6 +63,12 @@ fn approvals(list: &[Approval], stamp: Option<&FileStamp>) -> Vec<ApprovalView> 
                 evidence_commit: s
                     .and_then(|s| s.evidence_commit.as_ref())
                     .map(|c| c.short().to_string()),
+                signature: signature.and_then(|g| g.text(&a.name)),
+                signature_status: signature.map_or("none", |g| g.word()).into(),
+                signature_problem: match signature {
+                    Some(stamp::SignatureStatus::Invalid { reason }) => Some(reason.clone()),
+                    _ => None,
+                },
                 recorded_in: s
                     .and_then(|s| s.recorded_in.as_ref())
                     .map(|c| c.short().to_string()),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use git2::{ObjectType, Oid, Repository, StatusOptions, TreeWalkMode, TreeWalkResult};
 
 use super::scan::is_source;
+use crate::signature::Signature;
 
 /// A tag glob (`release/*`) as an anchored regular expression.
 pub fn glob_regex(glob: &str) -> Result<regex::Regex, String> {
@@ -53,23 +54,25 @@ pub struct CommitInfo {
     pub subject: String,
     /// `Key: value` trailers of the message, in order.
     pub trailers: Vec<(String, String)>,
-    /// The commit carries a GPG or SSH signature header (not verified).
-    pub signed: bool,
+    /// The commit's signature; an SSH signature is verified when the commit records
+    /// an approval (an `Approved-by:` trailer), the only case where it is evidence.
+    pub signature: Signature,
     /// A merge commit (more than one parent).
     pub merge: bool,
 }
 
 impl CommitInfo {
-    pub fn from_commit(c: &git2::Commit) -> CommitInfo {
+    pub fn from_commit(repo: &Repository, c: &git2::Commit) -> CommitInfo {
         let author = c.author();
         let message = String::from_utf8_lossy(c.message_bytes()).into_owned();
-        let trailers = git2::message_trailers_strs(&message)
+        let trailers: Vec<(String, String)> = git2::message_trailers_strs(&message)
             .map(|t| {
                 t.iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect()
             })
             .unwrap_or_default();
+        let signature = commit_signature(repo, c, records_approval(&trailers));
         CommitInfo {
             id: c.id().to_string(),
             author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
@@ -81,7 +84,7 @@ impl CommitInfo {
             committer: String::from_utf8_lossy(c.committer().name_bytes()).into_owned(),
             subject: String::from_utf8_lossy(c.summary_bytes().unwrap_or_default()).into_owned(),
             trailers,
-            signed: c.header_field_bytes("gpgsig").is_ok(),
+            signature,
             merge: c.parent_count() > 1,
         }
     }
@@ -89,6 +92,54 @@ impl CommitInfo {
     pub fn short(&self) -> &str {
         short_id(&self.id)
     }
+}
+
+/// Whether a commit's trailers record an approval, making its signature evidence.
+pub fn records_approval(trailers: &[(String, String)]) -> bool {
+    trailers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("Approved-by"))
+}
+
+/// The signature of a commit: its `gpgsig` header over the commit without it.
+fn commit_signature(repo: &Repository, c: &git2::Commit, verify: bool) -> Signature {
+    let Ok(armored) = c.header_field_bytes("gpgsig") else {
+        return Signature::None;
+    };
+    if !verify {
+        return Signature::kind_of(&armored);
+    }
+    match repo.extract_signature(&c.id(), None) {
+        Ok((sig, signed)) => Signature::verify(&sig, &signed),
+        Err(e) => match Signature::kind_of(&armored) {
+            Signature::SshUnchecked => Signature::SshInvalid {
+                reason: format!("it cannot be read from the commit: {}", e.message()),
+            },
+            other => other,
+        },
+    }
+}
+
+/// Where a signature starts in a signed tag object: the last line that begins a
+/// signature, as git reads it; `None` when the tag is not signed.
+fn tag_signature_start(raw: &[u8]) -> Option<usize> {
+    const MARKERS: [&[u8]; 3] = [
+        b"-----BEGIN SSH SIGNATURE-----",
+        b"-----BEGIN PGP SIGNATURE-----",
+        b"-----BEGIN SIGNED MESSAGE-----",
+    ];
+    let mut start = None;
+    let mut at = 0;
+    while at < raw.len() {
+        if MARKERS.iter().any(|m| raw[at..].starts_with(m)) {
+            start = Some(at);
+        }
+        at = raw[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(raw.len(), |eol| at + eol + 1);
+    }
+    start
 }
 
 /// A commit id as pages show it: its first 10 characters.
@@ -181,8 +232,25 @@ impl GitRepo {
     pub fn commit_info(&self, oid: Oid) -> Result<CommitInfo, String> {
         self.repo
             .find_commit(oid)
-            .map(|c| CommitInfo::from_commit(&c))
+            .map(|c| CommitInfo::from_commit(&self.repo, &c))
             .map_err(|e| e.message().to_string())
+    }
+
+    /// The signature of the annotated tag `name` over the tag object before it, or
+    /// `None` for a lightweight tag. An SSH signature is verified.
+    pub fn tag_signature(&self, name: &str) -> Option<Signature> {
+        let reference = self
+            .repo
+            .find_reference(&format!("refs/tags/{name}"))
+            .ok()?;
+        let tag = reference.peel_to_tag().ok()?;
+        let odb = self.repo.odb().ok()?;
+        let object = odb.read(tag.id()).ok()?;
+        let raw = object.data();
+        Some(match tag_signature_start(raw) {
+            Some(start) => Signature::verify(&raw[start..], &raw[..start]),
+            None => Signature::None,
+        })
     }
 
     pub fn is_shallow(&self) -> bool {
@@ -262,5 +330,59 @@ impl GitRepo {
                 Ok((p, blob.content().to_vec()))
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A commit and a release tag signed by git 2.47 with `gpg.format = ssh` and
+    // OpenSSH 9.2's ssh-keygen, and the public key of the key pair they used.
+    const COMMIT: &[u8] = include_bytes!("../../tests/fixtures/git-ssh/commit.txt");
+    const TAG: &[u8] = include_bytes!("../../tests/fixtures/git-ssh/tag.txt");
+    const KEY: &str = include_str!("../../tests/fixtures/git-ssh/jane.pub");
+
+    fn jane() -> Signature {
+        let key = crate::signature::parse_public_key(KEY).unwrap();
+        Signature::Ssh {
+            fingerprint: crate::signature::fingerprint(&key),
+        }
+    }
+
+    fn read_commit(raw: &[u8]) -> CommitInfo {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let oid = repo.odb().unwrap().write(ObjectType::Commit, raw).unwrap();
+        let commit = repo.find_commit(oid).unwrap();
+        CommitInfo::from_commit(&repo, &commit)
+    }
+
+    #[test]
+    fn a_commit_signed_by_git_with_an_ssh_key_verifies() {
+        assert_eq!(read_commit(COMMIT).signature, jane());
+        let text = String::from_utf8_lossy(COMMIT);
+        let altered = text.replace("Issue SOP-0001", "Issue SOP-0002");
+        assert!(matches!(
+            read_commit(altered.as_bytes()).signature,
+            Signature::SshInvalid { .. }
+        ));
+        // Without an Approved-by trailer, nothing depends on the signature.
+        let unapproved = text.replace("Approved-by", "Reviewed-by");
+        assert_eq!(
+            read_commit(unapproved.as_bytes()).signature,
+            Signature::SshUnchecked
+        );
+    }
+
+    #[test]
+    fn a_tag_signed_by_git_with_an_ssh_key_verifies() {
+        let start = tag_signature_start(TAG).unwrap();
+        assert!(TAG[..start].ends_with(b"Release 2026.1\n"));
+        assert_eq!(Signature::verify(&TAG[start..], &TAG[..start]), jane());
+        assert_eq!(
+            tag_signature_start(b"object 0\ntype commit\n\nNot signed\n"),
+            None
+        );
     }
 }

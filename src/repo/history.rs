@@ -309,7 +309,7 @@ pub fn walk(git: &GitRepo, head: Oid, identify: Identify) -> Result<HistoryIndex
                                 commit_changes(&mut trees, &c, known, dir, prefix);
                             reuse = next;
                             Ok((
-                                CommitInfo::from_commit(&c),
+                                CommitInfo::from_commit(&repo, &c),
                                 c.parent_ids().collect(),
                                 changes,
                             ))

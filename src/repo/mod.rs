@@ -28,6 +28,8 @@ pub struct BuildInfo {
     pub tags: Vec<(String, i64)>,
     /// Every tag of the repository: name, commit id, date (local seconds); oldest first.
     pub all_tags: Vec<(String, String, i64)>,
+    /// The signatures of the annotated tags among them, by tag name.
+    pub tag_signatures: Vec<(String, crate::signature::Signature)>,
     /// The root is inside a git repository.
     pub git: bool,
     /// The history is incomplete (a shallow clone).
@@ -115,6 +117,11 @@ pub fn read(
         .iter()
         .filter(|(_, o, _)| *o == oid.to_string())
         .map(|(n, _, when)| (n.clone(), *when))
+        .collect();
+    info.tag_signatures = info
+        .tags
+        .iter()
+        .filter_map(|(name, _)| Some((name.clone(), git.tag_signature(name)?)))
         .collect();
     match git.commit_info(oid) {
         Ok(c) => info.commit = Some(Arc::new(c)),

@@ -343,8 +343,13 @@ impl SiteTest {
         oid
     }
 
-    /// Commits every file with a (fake) GPG signature header, as `git commit -S` would.
-    pub fn commit_signed(&mut self, message: &str) -> git2::Oid {
+    /// Commits every file with the signature `sign` makes of the commit's bytes, as
+    /// `git commit -S` would (the signature goes into the `gpgsig` header).
+    pub fn commit_signed_with(
+        &mut self,
+        message: &str,
+        sign: impl FnOnce(&str) -> String,
+    ) -> git2::Oid {
         let repo = git2::Repository::open(self.root()).unwrap();
         let tree = repo.find_tree(self.stage_all(&repo)).unwrap();
         let sig = self.next_signature();
@@ -352,13 +357,38 @@ impl SiteTest {
         let buf = repo
             .commit_create_buffer(&sig, &sig, message, &tree, &[&parent])
             .unwrap();
-        let signature =
-            "-----BEGIN PGP SIGNATURE-----\n\niQEzBAABCAAdFiEEexample\n-----END PGP SIGNATURE-----";
-        let oid = repo
-            .commit_signed(buf.as_str().unwrap(), signature, None)
-            .unwrap();
+        let content = buf.as_str().unwrap();
+        let signature = sign(content);
+        let oid = repo.commit_signed(content, &signature, None).unwrap();
         let head = repo.head().unwrap().name().unwrap().to_string();
         repo.reference(&head, oid, true, "signed commit").unwrap();
+        oid
+    }
+
+    /// Tags HEAD with an annotated tag signed by `sign` (given the tag object's bytes
+    /// before the signature), as `git tag -s` would: the signature follows the message.
+    pub fn tag_signed_with(&mut self, name: &str, sign: impl FnOnce(&str) -> String) -> git2::Oid {
+        let repo = git2::Repository::open(self.root()).unwrap();
+        let head = repo.head().unwrap().peel_to_commit().unwrap();
+        let sig = self.next_signature();
+        let content = format!(
+            "object {}\ntype commit\ntag {name}\ntagger {} <{}> {} +0000\n\nRelease\n",
+            head.id(),
+            sig.name().unwrap(),
+            sig.email().unwrap(),
+            sig.when().seconds()
+        );
+        let signature = sign(&content);
+        let oid = repo
+            .odb()
+            .unwrap()
+            .write(
+                git2::ObjectType::Tag,
+                format!("{content}{signature}").as_bytes(),
+            )
+            .unwrap();
+        repo.reference(&format!("refs/tags/{name}"), oid, false, "signed tag")
+            .unwrap();
         oid
     }
 }
