@@ -23,7 +23,8 @@ pub struct Hunk {
     pub lines: Vec<DiffLine>,
 }
 
-fn escape(s: &str) -> String {
+/// Text as HTML: the characters markup gives meaning to, escaped.
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
