@@ -131,6 +131,21 @@ fn how_to_sign(name: &str, approver: &str) -> String {
     )
 }
 
+/// The `Approves:` trailer that records `a` for document `id` as its file is now.
+fn approves_line(config: &Config, id: &str, a: &Approval, stamp: Option<&FileStamp>) -> String {
+    let email = config
+        .approvers
+        .values()
+        .find(|p| p.name.eq_ignore_ascii_case(&a.name))
+        .and_then(|p| p.emails.first())
+        .map_or("email", String::as_str);
+    format!(
+        "Approves: {id} sha256:{} {} <{email}>",
+        stamp.map_or("<sha256 of the file>", |s| s.file_sha256.as_str()),
+        a.name
+    )
+}
+
 /// Approvals of approved documents and addenda against `[release] approval-evidence`:
 /// below it is an error in a release; with the default `declared`, each approval
 /// without evidence is a warning.
@@ -158,6 +173,7 @@ pub fn check_evidence(
     };
     let mut check = |path: &std::path::Path,
                      line: usize,
+                     id: &str,
                      status: Status,
                      approvals: &[Approval],
                      stamp: Option<&FileStamp>| {
@@ -189,8 +205,9 @@ pub fn check_evidence(
                         how_to_sign(&a.name, &approver_of(a, s))
                     ),
                     _ => format!(
-                        "record it with an `Approved-by: {} <email>` trailer of an approver in [approvers]; [release] approval-evidence in book.toml sets what a release requires",
-                        a.name
+                        "record it with an `Approved-by: {} <email>` trailer of an approver in [approvers], in a commit that changes this document only; in a commit that changes several, the trailer names it: `{}`; [release] approval-evidence in book.toml sets what a release requires",
+                        a.name,
+                        approves_line(config, id, a, stamp)
                     ),
                 };
                 diags.push(
@@ -199,7 +216,7 @@ pub fn check_evidence(
             } else if have == Evidence::Declared && required == Evidence::Declared && release {
                 diags.push(
                     Diagnostic::warning(Code::DeclaredApproval, path, line, format!("the approval by {} is only declared: no Approved-by trailer records it", a.name))
-                        .help(format!("record it with an `Approved-by: {} <email>` trailer of an approver in [approvers]", a.name)),
+                        .help(format!("record it with an `Approved-by: {} <email>` trailer of an approver in [approvers], in a commit that changes this document only; in a commit that changes several, the trailer names it: `{}`", a.name, approves_line(config, id, a, stamp))),
                 );
             }
         }
@@ -208,6 +225,7 @@ pub fn check_evidence(
         check(
             &d.path,
             d.line("approvals"),
+            &d.meta.id,
             d.meta.status,
             &d.meta.approvals,
             stamps.get(&d.path),
@@ -217,6 +235,7 @@ pub fn check_evidence(
         check(
             &a.path,
             a.target_line,
+            &a.meta.addendum_to,
             a.meta.status,
             &a.meta.approvals,
             stamps.get(&a.path),

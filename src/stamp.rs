@@ -157,6 +157,8 @@ pub struct FileStamp {
     pub uncommitted: bool,
     /// One entry per approval of the current front-matter.
     pub approvals: Vec<ApprovalStamp>,
+    /// SHA-256 of the file as it is now: what an `Approves:` trailer names.
+    pub file_sha256: String,
 }
 
 impl FileStamp {
@@ -170,9 +172,31 @@ impl FileStamp {
 /// and the signatures of the release tags that count for this build.
 pub struct Trailers<'a> {
     by_email: HashMap<String, Vec<usize>>,
+    /// `Approves: <ID> sha256:<hash> Name <email>` trailers by e-mail address: the
+    /// commit, the document id and the SHA-256 of the file as that commit left it.
+    approves: HashMap<String, Vec<(usize, String, String)>>,
+    /// How many controlled documents each commit changed (a document and its addenda
+    /// count as one): a bare `Approved-by:` names no document, so it counts only in a
+    /// commit that changed one.
+    documents_changed: Vec<usize>,
     /// Fingerprint → the `[approvers]` entries the key is registered for.
     key_owners: HashMap<String, Vec<&'a str>>,
     release_tags: &'a [(String, Signature)],
+}
+
+/// `SOP-0020 sha256:<hex> Jane Roe <jane@acme.example>` → (email, id, hash).
+fn parse_approves(value: &str) -> Option<(String, String, String)> {
+    let mut words = value.split_whitespace();
+    let id = words.next()?.to_string();
+    let hash = words.next()?.strip_prefix("sha256:")?.to_ascii_lowercase();
+    let email = value
+        .split('<')
+        .nth(1)?
+        .split('>')
+        .next()?
+        .trim()
+        .to_ascii_lowercase();
+    Some((email, id, hash))
 }
 
 impl<'a> Trailers<'a> {
@@ -182,8 +206,15 @@ impl<'a> Trailers<'a> {
         release_tags: &'a [(String, Signature)],
     ) -> Trailers<'a> {
         let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut approves: HashMap<String, Vec<(usize, String, String)>> = HashMap::new();
         for (i, c) in history.commits.iter().enumerate() {
             for (k, v) in &c.trailers {
+                if k.eq_ignore_ascii_case("Approves") {
+                    if let Some((email, id, hash)) = parse_approves(v) {
+                        approves.entry(email).or_default().push((i, id, hash));
+                    }
+                    continue;
+                }
                 if !k.eq_ignore_ascii_case("Approved-by") {
                     continue;
                 }
@@ -207,8 +238,23 @@ impl<'a> Trailers<'a> {
                 }
             }
         }
+        let mut keys: Vec<std::collections::BTreeSet<String>> =
+            vec![Default::default(); history.commits.len()];
+        for (path, versions) in &history.files {
+            let key = versions
+                .first()
+                .and_then(|v| crate::parse::frontmatter::guess_id(&v.text))
+                .unwrap_or_else(|| path.to_string_lossy().into_owned());
+            for v in versions {
+                if let Some(set) = keys.get_mut(v.commit) {
+                    set.insert(key.clone());
+                }
+            }
+        }
         Trailers {
             by_email,
+            approves,
+            documents_changed: keys.iter().map(|k| k.len()).collect(),
             key_owners,
             release_tags,
         }
@@ -319,6 +365,8 @@ pub fn stamp_file(
         run.checked_sub(1).map(|i| versions[i].commit)
     };
 
+    // The document an `Approves:` trailer must name: its id, or an addendum's target.
+    let doc_key = crate::parse::frontmatter::guess_id(current_text).unwrap_or_default();
     let approvals = approvals
         .iter()
         .map(|a| {
@@ -346,7 +394,16 @@ pub fn stamp_file(
                 .map(|v| v.path.as_path())
                 .and_then(crate::parse::site_folder);
             let own: Vec<usize> = versions.iter().map(|v| v.commit).collect();
-            let found = evidence(history, trailers, config, a, body_since, &own, site);
+            let found = evidence(
+                history,
+                trailers,
+                config,
+                a,
+                body_since,
+                &own,
+                site,
+                (doc_key.as_str(), versions),
+            );
             ApprovalStamp {
                 evidence: found.evidence,
                 evidence_commit: found.commit,
@@ -372,6 +429,7 @@ pub fn stamp_file(
         revision_at,
         uncommitted,
         approvals,
+        file_sha256: crate::manifest::sha256_hex(current_text.as_bytes()),
     }
 }
 
@@ -419,6 +477,7 @@ fn evidence(
     body_since: Option<usize>,
     own: &[usize],
     site: Option<&str>,
+    doc: (&str, &[FileVersion]),
 ) -> Found {
     let Some(bound) = body_since else {
         return Found::default();
@@ -441,12 +500,30 @@ fn evidence(
             continue;
         }
         for email in &approver.emails {
-            for &i in trailers
+            let email = email.to_ascii_lowercase();
+            // A bare trailer in a commit that changed only this document, or one
+            // that names this document and the file it approves.
+            let bare = trailers
                 .by_email
-                .get(&email.to_ascii_lowercase())
+                .get(&email)
                 .into_iter()
                 .flatten()
-            {
+                .copied()
+                .filter(|&i| trailers.documents_changed.get(i).is_some_and(|&n| n <= 1));
+            let named = trailers
+                .approves
+                .get(&email)
+                .into_iter()
+                .flatten()
+                .filter(|(i, id, hash)| {
+                    id == doc.0
+                        && doc.1.iter().any(|v| {
+                            v.commit == *i
+                                && crate::manifest::sha256_hex(v.text.as_bytes()) == *hash
+                        })
+                })
+                .map(|(i, _, _)| *i);
+            for i in bare.chain(named) {
                 let c = &history.commits[i];
                 if i > bound || !own.contains(&i) {
                     continue;

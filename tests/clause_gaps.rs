@@ -24,11 +24,12 @@ fn repository(release: &str) -> SiteTest {
             "effective: 2026-05-15\nclauses: [\"21 CFR 820.198\", \"ISO 13485:2016 8.2.3\"]\n",
         ),
     );
+    t.commit("Issue SOP-0020\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
     t.write(
         "procedures/global/SOP-0090.md",
         &approved("SOP-0090", "## Scope {#scope}\nSterile.\n", "2026-05-01"),
     );
-    t.commit("Issue the procedures\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.commit("Issue SOP-0090\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
     t
 }
 

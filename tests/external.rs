@@ -190,10 +190,12 @@ fn a_release_publishes_the_register_without_approvals_and_leaves_drafts_out() {
         "procedures/global/SOP-0020.md",
         &approved("SOP-0020", "## Scope {#scope}\nCAPA.\n", "2026-05-01"),
     );
+    t.commit("Issue SOP-0020\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
     t.write(
         "procedures/global/SOP-0090.md",
         &approved("SOP-0090", "## Scope {#scope}\nSterile.\n", "2026-05-01"),
     );
+    t.commit("Issue SOP-0090\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
     t.write("procedures/global/ext/iso-14971.md", ISO_14971);
     t.write(
         "procedures/global/ext/iec-62304.md",
@@ -201,7 +203,7 @@ fn a_release_publishes_the_register_without_approvals_and_leaves_drafts_out() {
             .replace("EXT-ISO-14971", "EXT-IEC-62304")
             .replace("status: approved", "status: draft"),
     );
-    t.commit("Issue\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.commit("Register ISO 14971 and IEC 62304\n");
     let out = t.run(&["build", "--release", "--version", "r1"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "");

@@ -466,6 +466,7 @@ fn an_approvers_sites_and_valid_from_limit_what_counts_as_evidence() {
             "---\naddendum-to: SOP-0020\nrationale: r\nstatus: approved\napprovals:\n  - {{ name: Aoife Byrne, role: Site Quality Head, date: {date} }}\n---\n::: append #scope\nLocal.\n:::\n"
         )
     };
+    t.commit("Global procedures");
     t.write("procedures/sites/cork/SOP-0020.md", &add("2026-05-20"));
     t.write("procedures/sites/boston/SOP-0020.md", &add("2026-05-20"));
     t.write("procedures/sites/freiburg/SOP-0020.md", &add("2026-05-01"));
@@ -912,5 +913,95 @@ fn history_shows_author_and_committer_with_times_and_offsets() {
     assert!(
         page.contains("<td><time datetime=\"2026-06-01T09:30:00+01:00\">2026-06-01</time><br><span class=\"muted\">09:30:00+01:00</span></td><td>Ann Author<br><span class=\"muted\">committed by Ben Rebaser, <time datetime=\"2026-06-02T04:00:00-05:00\">2026-06-02 04:00:00-05:00</time></span></td>"),
         "{page}"
+    );
+}
+
+#[test]
+fn an_approval_pasted_into_a_commit_about_another_document_is_not_recorded() {
+    use sha2::Digest;
+    let evidence = |t: &SiteTest, id: &str| {
+        let history: serde_json::Value =
+            serde_json::from_str(&t.read("public/boston/preview/history.json")).unwrap();
+        history["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == id)
+            .unwrap()["approvals"][0]["evidence_level"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let mut t = SiteTest::empty();
+    t.write("book.toml", &format!("{BOOK}{APPROVERS}"));
+    t.write(
+        "procedures/global/SOP-0090.md",
+        &approved("SOP-0090", "## Scope {#scope}\nSterile.\n", "2026-05-01"),
+    );
+    t.commit("Issue SOP-0090\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    // One commit revises SOP-0020 and SOP-0030; one bare trailer names neither.
+    let sop30 = approved("SOP-0030", "## Scope {#scope}\nComplaints.\n", "2026-06-02");
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved("SOP-0020", "## Scope {#scope}\nCAPA.\n", "2026-06-02"),
+    );
+    t.write("procedures/global/SOP-0030.md", &sop30);
+    t.commit("Issue SOP-0020 and SOP-0030\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.build();
+    assert_eq!(
+        evidence(&t, "SOP-0090"),
+        "recorded",
+        "one document, one trailer"
+    );
+    assert_eq!(evidence(&t, "SOP-0020"), "declared");
+    assert_eq!(evidence(&t, "SOP-0030"), "declared");
+    // check --release says what to paste: the trailer naming the document and its file.
+    t.tag("release/2026.1");
+    let hash = format!("{:x}", sha2::Sha256::digest(sop30.as_bytes()));
+    let err = t
+        .run(&["check", "--release", "--ref", "release/2026.1"])
+        .stderr;
+    assert!(
+        err.contains(&format!("in a commit that changes several, the trailer names it: `Approves: SOP-0030 sha256:{hash} Jane Roe <jane.roe@acme.example>`")),
+        "{err}"
+    );
+    // A trailer naming another document's hash, or the wrong document, does not count.
+    let sop30b = sop30.replace("Complaints.", "Complaints and feedback.");
+    t.write("procedures/global/SOP-0030.md", &sop30b);
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved(
+            "SOP-0020",
+            "## Scope {#scope}\nCAPA, revised.\n",
+            "2026-06-02",
+        ),
+    );
+    t.commit(&format!(
+        "Revise both\n\nApproves: SOP-0030 sha256:{hash} Jane Roe <jane.roe@acme.example>\nApproves: SOP-0090 sha256:{:x} Jane Roe <jane.roe@acme.example>\n",
+        sha2::Sha256::digest(sop30b.as_bytes())
+    ));
+    t.build();
+    assert_eq!(evidence(&t, "SOP-0030"), "declared", "stale hash, wrong id");
+    // Named with the hash of the file as committed, it counts.
+    let sop30c = sop30b.replace("feedback.", "feedback from users.");
+    t.write("procedures/global/SOP-0030.md", &sop30c);
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &approved(
+            "SOP-0020",
+            "## Scope {#scope}\nCAPA, revised again.\n",
+            "2026-06-02",
+        ),
+    );
+    t.commit(&format!(
+        "Revise both again\n\nApproves: SOP-0030 sha256:{:x} Jane Roe <jane.roe@acme.example>\n",
+        sha2::Sha256::digest(sop30c.as_bytes())
+    ));
+    t.build();
+    assert_eq!(evidence(&t, "SOP-0030"), "recorded");
+    assert_eq!(
+        evidence(&t, "SOP-0020"),
+        "declared",
+        "the trailer names SOP-0030 only"
     );
 }

@@ -11,15 +11,17 @@ fn releasable() -> SiteTest {
         "procedures/global/SOP-0020.md",
         &approved("SOP-0020", "## Scope {#scope}\nCAPA.\n", "2026-05-01"),
     );
+    t.commit("Issue SOP-0020\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
     t.write(
         "procedures/global/SOP-0090.md",
         &approved("SOP-0090", "## Scope {#scope}\nSterile.\n", "2026-05-01"),
     );
+    t.commit("Issue SOP-0090\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
     t.write(
         "procedures/global/SOP-0130.md",
         "---\nid: SOP-0130\ntitle: Draft\nstatus: draft\n---\n## A\nNot yet.\n",
     );
-    t.commit("Issue the procedures\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.commit("Draft SOP-0130 for review\n");
     t
 }
 
