@@ -17,6 +17,34 @@ pub struct Lenient {
     pub approvals: Vec<LenientApproval>,
     #[serde(default, rename = "former-ids")]
     pub former_ids: Vec<String>,
+    /// The controlled front-matter an approval covers besides the body, as written.
+    #[serde(flatten)]
+    pub controlled: Controlled,
+}
+
+/// The front-matter fields an approval covers (everything but the approvals list and
+/// the status): changing one after the approval makes it stale, like the body.
+#[derive(Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct Controlled {
+    title: Option<serde_yaml::Value>,
+    #[serde(rename = "type")]
+    doc_type: Option<serde_yaml::Value>,
+    effective: Option<serde_yaml::Value>,
+    review_due: Option<serde_yaml::Value>,
+    markets: Option<serde_yaml::Value>,
+    clauses: Option<serde_yaml::Value>,
+    supersedes: Option<serde_yaml::Value>,
+    obsolete: Option<serde_yaml::Value>,
+    rationale: Option<serde_yaml::Value>,
+    base_revision: Option<serde_yaml::Value>,
+}
+
+impl Controlled {
+    /// One canonical text of the fields, to compare versions by.
+    pub fn key(&self) -> String {
+        format!("{self:?}")
+    }
 }
 
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]

@@ -35,15 +35,18 @@ pub fn commit_time(seconds: i64, offset_minutes: i32) -> String {
 struct Parsed<'a> {
     approved: bool,
     approvals: Vec<LenientApproval>,
-    body: &'a str,
+    /// What an approval covers: the controlled front-matter and the body.
+    body: String,
+    _text: std::marker::PhantomData<&'a str>,
 }
 
 fn parse(text: &str) -> Parsed<'_> {
     let (lenient, body) = crate::lenient::read(text);
     Parsed {
         approved: lenient.status.as_deref() == Some("approved"),
+        body: format!("{}\u{0}{body}", lenient.controlled.key()),
         approvals: lenient.approvals,
-        body,
+        _text: std::marker::PhantomData,
     }
 }
 
@@ -343,9 +346,9 @@ pub fn stamp_file(
     };
     let mut revision_at = Vec::with_capacity(versions.len());
     for (i, p) in all.into_iter().enumerate() {
-        if p.approved && last_approved != Some(p.body) {
+        if p.approved && last_approved != Some(p.body.as_str()) {
             revision += 1;
-            last_approved = Some(p.body);
+            last_approved = Some(p.body.as_str());
         }
         if let Some(v) = versions
             .len()
@@ -642,6 +645,7 @@ pub fn report(
     let check_approvals = |path: &Path,
                            line: usize,
                            approved: bool,
+                           obsolete: bool,
                            list: &[Approval],
                            stamp: &FileStamp,
                            diags: &mut crate::diag::Diagnostics| {
@@ -688,7 +692,9 @@ pub fn report(
                     )),
                 );
             }
-            if s.stale {
+            // An obsolete document's earlier approvals are its history: only the
+            // approval of the withdrawal speaks for it now.
+            if s.stale && !(obsolete && a.meaning != "obsoleted") {
                 diags.push(
                     stale(Code::StaleApproval, path, line, approved, format!(
                         "the approval by {} (recorded in {}) no longer covers the text, which changed afterwards",
@@ -705,6 +711,7 @@ pub fn report(
                 &doc.path,
                 doc.line("approvals"),
                 doc.meta.status == crate::model::Status::Approved,
+                doc.meta.status == crate::model::Status::Obsolete,
                 &doc.meta.approvals,
                 s,
                 diags,
@@ -724,6 +731,7 @@ pub fn report(
             &add.path,
             add.target_line,
             add.meta.status == crate::model::Status::Approved,
+            false,
             &add.meta.approvals,
             s,
             diags,

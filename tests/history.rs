@@ -47,11 +47,12 @@ fn revisions_count_approved_issues_and_changes_count_commits() {
         &approved("SOP-0030", "## A\nSecond text, reviewed.\n", "2026-06-04")
             .replace("effective: 2026-06-04", "effective: 2026-06-05"),
     );
-    t.commit("Correct the effective date");
+    // The effective date is approved content: changing it makes revision 3.
+    t.commit("Move the effective date");
     t.build();
     let page = t.page("cork", "SOP-0030");
     assert!(
-        dd(&page, "Revision").starts_with('2'),
+        dd(&page, "Revision").starts_with('3'),
         "{}",
         dd(&page, "Revision")
     );
@@ -62,7 +63,7 @@ fn revisions_count_approved_issues_and_changes_count_commits() {
     );
     assert_eq!(dd(&page, "Last changed"), "<time>2026-06-05</time>");
     // History newest first, with subjects.
-    let h = pos(&page, "Correct the effective date");
+    let h = pos(&page, "Move the effective date");
     assert!(
         h < pos(&page, "Approve revision 2")
             && pos(&page, "Approve revision 2") < pos(&page, "Issue SOP-0030")
@@ -70,7 +71,7 @@ fn revisions_count_approved_issues_and_changes_count_commits() {
     // The index shows the revision too.
     assert!(t
         .read("public/cork/preview/index.html")
-        .contains("Revision </span>2</td>"));
+        .contains("Revision </span>3</td>"));
 }
 
 #[test]
@@ -1003,5 +1004,50 @@ fn an_approval_pasted_into_a_commit_about_another_document_is_not_recorded() {
         evidence(&t, "SOP-0020"),
         "declared",
         "the trailer names SOP-0030 only"
+    );
+}
+
+#[test]
+fn an_approval_covers_the_controlled_front_matter_not_only_the_body() {
+    let mut t = SiteTest::empty();
+    t.write(
+        "book.toml",
+        &format!("[book]\ntitle = \"T\"\n\n[site.cork]\nname = \"Cork\"\nmarkets = [\"EU\"]\n{APPROVERS}"),
+    );
+    let text = approved("SOP-0030", "## Scope {#scope}\nComplaints.\n", "2026-05-01");
+    t.write("procedures/global/SOP-0030.md", &text);
+    t.commit("Issue SOP-0030\n\nApproved-by: Jane Roe <jane.roe@acme.example>\n");
+    t.tag("release/2026.1");
+    assert_eq!(
+        t.run(&["check", "--release", "--ref", "release/2026.1"])
+            .code,
+        0
+    );
+    // Which sites get the document changes after the approval: the approval is stale.
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &text.replace(
+            "effective: 2026-05-15\n",
+            "effective: 2026-05-15\nmarkets: [EU]\n",
+        ),
+    );
+    t.commit("Limit SOP-0030 to the EU");
+    t.tag("release/2026.2");
+    let err = t.expect_failure(&["check", "--release", "--ref", "release/2026.2"]);
+    assert!(
+        err.starts_with("procedures/global/SOP-0030.md:8: error[stale-approval]: the approval by Jane Roe (recorded in "),
+        "{err}"
+    );
+    // So does a new title.
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &text.replace("title: T SOP-0030", "title: Complaint handling"),
+    );
+    t.commit("Rename SOP-0030");
+    let out = t.run(&["check"]);
+    assert!(
+        out.stderr.contains("warning[stale-approval]"),
+        "{}",
+        out.stderr
     );
 }
