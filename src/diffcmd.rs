@@ -95,7 +95,7 @@ fn as_ref(root: &Path, name: &str) -> String {
         return name.to_string();
     }
     let mut d = Diagnostics::new();
-    let sources = crate::repo::scan::scan_work_tree(root, &mut d);
+    let sources = crate::repo::scan::scan_book(root, &mut d);
     crate::config::load(&sources)
         .ok()
         .map(|c| c.build.release_tags.replace('*', name))

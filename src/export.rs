@@ -40,7 +40,7 @@ fn request(root: &Path, version: Option<&str>) -> Result<BuildOptions, Diagnosti
         });
     }
     let mut d = Diagnostics::new();
-    let sources = crate::repo::scan::scan_work_tree(root, &mut d);
+    let sources = crate::repo::scan::scan_book(root, &mut d);
     let config = crate::config::load(&sources)?;
     let git = crate::repo::git::GitRepo::open(root).ok_or_else(|| {
         error(

@@ -71,7 +71,7 @@ pub fn verify_source(out: &Path, source: &Path) -> Result<Rebuilt, String> {
         ));
     }
     let mut d = crate::diag::Diagnostics::new();
-    let sources = crate::repo::scan::scan_work_tree(source, &mut d);
+    let sources = crate::repo::scan::scan_book(source, &mut d);
     let config = crate::config::load(&sources)
         .map_err(|_| format!("cannot read book.toml in {}", display_path(source)))?;
     let git = crate::repo::git::GitRepo::open(source)

@@ -846,13 +846,11 @@ fn page_view(
                 acc
             }),
     });
-    let revision = stamps.git.then(|| match in_force.info(&sd.doc.path) {
-        Some(f) => f.revision,
-        None => doc_stamp.map_or(0, |s| s.revision),
-    });
-    let site_revision = sd
-        .addendum
-        .and(stamps.git.then(|| add_stamp.map_or(0, |s| s.revision)));
+    let PublishedFacts {
+        revision,
+        site_revision,
+        ..
+    } = published_facts(sd, stamps, in_force);
     PageView {
         book: book_view(config),
         site: site.clone(),
@@ -1061,10 +1059,7 @@ fn index_view(
             site_only: sd.doc.site.is_some(),
             // The revision published, as on the page: an earlier one in force while a
             // newer one is pending or in progress.
-            revision: stamps.git.then(|| match in_force.info(&sd.doc.path) {
-                Some(f) => f.revision,
-                None => stamps.get(&sd.doc.path).map_or(0, |s| s.revision),
-            }),
+            revision: published_facts(sd, stamps, in_force).revision,
             stale_addendum: stale_addendum(sd, stamps),
             adaptation_draft: sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
             review_overdue: review_overdue(m, build),

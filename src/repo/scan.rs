@@ -194,9 +194,15 @@ fn not_a_document(rel: &Path, name: &str, kind: std::fs::FileType) -> Option<Dia
     })
 }
 
-/// Reads the sources from the work tree under `root`.
-pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
+/// Only the work tree's book.toml, for commands that need the configuration and none
+/// of the documents (reading every document to find it would be wasted).
+pub fn scan_book(root: &Path, diags: &mut Diagnostics) -> SourceSet {
     let mut items = Vec::new();
+    read_book(root, &mut items, diags);
+    SourceSet::from_bytes(items, diags)
+}
+
+fn read_book(root: &Path, items: &mut Vec<(PathBuf, Vec<u8>)>, diags: &mut Diagnostics) {
     let book = root.join(BOOK);
     if book.is_file() {
         match crate::fs::read(&book) {
@@ -209,6 +215,12 @@ pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
             )),
         }
     }
+}
+
+/// Reads the sources from the work tree under `root`.
+pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
+    let mut items = Vec::new();
+    read_book(root, &mut items, diags);
     for dir in [PROCEDURES_DIR, THEMES_DIR] {
         let dir = root.join(dir);
         if !dir.is_dir() {
