@@ -514,3 +514,70 @@ fn the_change_record_of_2026_2_links_change_control_and_lists_training() {
         ok(procsite(&d.dir, &["check", "--release", "--ref", tag]));
     }
 }
+
+#[test]
+fn every_history_json_follows_its_published_schema_and_names_its_commits() {
+    let d = Demo::shared();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/history.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let mut checked = 0;
+    for site in ["raleigh", "limerick", "tuttlingen"] {
+        for version in ["2026.1", "2026.2", "2026.3"] {
+            let text = d.read(&format!("public/{site}/{version}/history.json"));
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            validate_schema(&schema, &schema, &json, "$")
+                .unwrap_or_else(|e| panic!("{site}/{version}: {e}"));
+            // Every commit a history names is in the table, and the table holds no
+            // other commit.
+            let named: std::collections::BTreeSet<&str> = json["documents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|doc| doc["history"].as_array().unwrap())
+                .map(|c| c["commit"].as_str().unwrap())
+                .collect();
+            let table: std::collections::BTreeSet<&str> = json["commits"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(named, table, "{site}/{version}");
+            // One document per line.
+            let lines: Vec<&str> = text
+                .lines()
+                .skip_while(|l| *l != "\"documents\":[")
+                .skip(1)
+                .take_while(|l| *l != "]}")
+                .collect();
+            assert_eq!(lines.len(), json["documents"].as_array().unwrap().len());
+            for (line, doc) in lines.iter().zip(json["documents"].as_array().unwrap()) {
+                let line = line.strip_suffix(',').unwrap_or(line);
+                assert_eq!(serde_json::from_str::<serde_json::Value>(line).unwrap(), *doc);
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 9);
+    // The check is not blind: a changed record fails it.
+    let mut json: serde_json::Value =
+        serde_json::from_str(&d.read("public/limerick/2026.2/history.json")).unwrap();
+    let (hash, _) = json["commits"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
+    json["commits"][&hash]["time"] = 1.into();
+    assert_eq!(
+        validate_schema(&schema, &schema, &json, "$"),
+        Err(format!("$.commits.{hash}.time: 1 is not [\"string\"]"))
+    );
+}

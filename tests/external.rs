@@ -93,6 +93,7 @@ fn the_register_is_listed_per_site_with_a_page_per_entry() {
     // register out: it is no procedure.
     let history: serde_json::Value =
         serde_json::from_str(&t.read("public/boston/preview/history.json")).unwrap();
+    assert_history_schema(&history);
     let entry = history["documents"]
         .as_array()
         .unwrap()

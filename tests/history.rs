@@ -438,7 +438,14 @@ fn history_json_carries_every_documents_stamps() {
     let sop30 = &docs[1];
     assert_eq!(sop30["revision"], 1);
     assert_eq!(sop30["changes"], 1);
-    assert_eq!(sop30["history"][0]["trailers"][0], "Change-Control: CC-1");
+    let commit = sop30["history"][0]["commit"].as_str().unwrap();
+    assert_eq!(sop30["history"][0]["file"], "global");
+    assert_eq!(
+        json["commits"][commit]["trailers"][0],
+        "Change-Control: CC-1"
+    );
+    assert_eq!(json["commits"][commit]["change_controls"][0], "CC-1");
+    assert_eq!(json["format"], "procsite-history/2");
     assert_eq!(
         sop30["approvals"][0]["recorded_in"].as_str().unwrap().len(),
         10
@@ -904,8 +911,10 @@ fn history_shows_author_and_committer_with_times_and_offsets() {
     t.build();
     let history: serde_json::Value =
         serde_json::from_str(&t.read("public/cork/preview/history.json")).unwrap();
-    let row = &history["documents"][0]["history"][0];
-    assert_eq!(row["date"], "2026-06-01");
+    let commit = history["documents"][0]["history"][0]["commit"]
+        .as_str()
+        .unwrap();
+    let row = &history["commits"][commit];
     assert_eq!(row["time"], "2026-06-01T09:30:00+01:00");
     assert_eq!(row["author"], "Ann Author");
     assert_eq!(row["committer"], "Ben Rebaser");

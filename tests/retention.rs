@@ -26,6 +26,7 @@ fn repository(retention: &str) -> SiteTest {
 fn retention_of(t: &SiteTest, version_dir: &str, id: &str) -> serde_json::Value {
     let history: serde_json::Value =
         serde_json::from_str(&t.read(&format!("{version_dir}/history.json"))).unwrap();
+    assert_history_schema(&history);
     history["documents"]
         .as_array()
         .unwrap()

@@ -112,6 +112,7 @@ fn a_commit_signed_with_the_approvers_registered_key_is_signed_evidence() {
     // history.json keeps the same, so the audit trail survives the repository.
     let history: serde_json::Value =
         serde_json::from_str(&t.read("public/cork/preview/history.json")).unwrap();
+    assert_history_schema(&history);
     let doc = history["documents"]
         .as_array()
         .unwrap()

@@ -416,20 +416,12 @@ pub struct VersionsView {
     pub portal_href: String,
 }
 
-/// One document in `history.json`.
+/// One document in `history.json` (see `record`).
 #[derive(Debug, Clone, Serialize)]
 pub struct DocRecord {
     #[serde(flatten)]
     pub doc: DocView,
     pub adaptation: Option<AdaptationView>,
-}
-
-/// `history.json` of a site version.
-#[derive(Debug, Clone, Serialize)]
-pub struct HistoryFile {
-    pub site: SiteView,
-    pub build: BuildView,
-    pub documents: Vec<DocRecord>,
 }
 
 /// `<ID>.diff.html`: a document at this site against the global text.

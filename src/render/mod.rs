@@ -4,6 +4,7 @@ pub mod changes;
 pub mod context;
 pub mod markdown;
 pub mod nav;
+pub mod record;
 pub mod search;
 pub mod theme;
 
@@ -585,14 +586,8 @@ pub fn render_site(
         bytes: changes::json(&changes),
     });
     files.push(search_index);
-    let record = HistoryFile {
-        site: site_view.clone(),
-        build: build.clone(),
-        documents: records,
-    };
-    match serde_json::to_vec_pretty(&record) {
-        Ok(mut bytes) => {
-            bytes.push(b'\n');
+    match record::history_json(&site_view, build, &records) {
+        Ok(bytes) => {
             files.push(OutFile {
                 path: HISTORY_FILE.into(),
                 bytes,

@@ -432,3 +432,104 @@ pub fn assert_snapshot(name: &str, actual: &str) {
         panic!("snapshot {name} differs (UPDATE_SNAPSHOTS=1 accepts the change):\n{diff}");
     }
 }
+
+/// Checks `value` against the parts of JSON Schema that the published schemas
+/// (docs/*.schema.json) use: type, const, enum, required, properties, additionalProperties, items,
+/// oneOf, local $ref, and additionalProperties as a schema. Returns the first mismatch, by JSON path.
+pub fn validate_schema(
+    schema: &serde_json::Value,
+    root: &serde_json::Value,
+    value: &serde_json::Value,
+    path: &str,
+) -> Result<(), String> {
+    use serde_json::Value;
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.strip_prefix("#/$defs/").expect("local ref");
+        return validate_schema(&root["$defs"][name], root, value, path);
+    }
+    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
+        let ok = options
+            .iter()
+            .filter(|o| validate_schema(o, root, value, path).is_ok())
+            .count();
+        return if ok == 1 {
+            Ok(())
+        } else {
+            Err(format!("{path}: matches {ok} of oneOf"))
+        };
+    }
+    if let Some(c) = schema.get("const") {
+        if c != value {
+            return Err(format!("{path}: {value} is not {c}"));
+        }
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
+        if !e.contains(value) {
+            return Err(format!("{path}: {value} not in enum"));
+        }
+    }
+    if let Some(t) = schema.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let is = |t: &str| match t {
+            "null" => value.is_null(),
+            "string" => value.is_string(),
+            "integer" => value.is_u64() || value.is_i64(),
+            "boolean" => value.is_boolean(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            _ => false,
+        };
+        if !types.iter().any(|t| is(t)) {
+            return Err(format!("{path}: {value} is not {types:?}"));
+        }
+    }
+    if let Some(obj) = value.as_object() {
+        let props = schema.get("properties").and_then(Value::as_object);
+        for r in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let r = r.as_str().unwrap();
+            if !obj.contains_key(r) {
+                return Err(format!("{path}: missing {r}"));
+            }
+        }
+        for (k, v) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => validate_schema(s, root, v, &format!("{path}.{k}"))?,
+                None => match schema.get("additionalProperties") {
+                    Some(Value::Bool(false)) => {
+                        return Err(format!("{path}: {k} is not in the schema"))
+                    }
+                    Some(s @ Value::Object(_)) => validate_schema(s, root, v, &format!("{path}.{k}"))?,
+                    _ => {}
+                },
+            }
+        }
+    }
+    if let (Some(items), Some(a)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in a.iter().enumerate() {
+            validate_schema(items, root, v, &format!("{path}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Asserts that a `history.json` follows docs/history.schema.json.
+pub fn assert_history_schema(json: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/history.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    validate_schema(&schema, &schema, json, "$").unwrap_or_else(|e| panic!("history.json: {e}"));
+}
