@@ -559,7 +559,10 @@ fn every_history_json_follows_its_published_schema_and_names_its_commits() {
             assert_eq!(lines.len(), json["documents"].as_array().unwrap().len());
             for (line, doc) in lines.iter().zip(json["documents"].as_array().unwrap()) {
                 let line = line.strip_suffix(',').unwrap_or(line);
-                assert_eq!(serde_json::from_str::<serde_json::Value>(line).unwrap(), *doc);
+                assert_eq!(
+                    serde_json::from_str::<serde_json::Value>(line).unwrap(),
+                    *doc
+                );
             }
             checked += 1;
         }
