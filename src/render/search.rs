@@ -7,7 +7,7 @@
 //! words (sorted, gaps in base 36) with the first words of its text as a snippet.
 //! The script `procsite.js` loads it when a reader first searches.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashMap;
 
 use serde::Serialize;
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
@@ -49,6 +49,9 @@ const SNIPPET_CHARS: usize = 120;
 /// A word as the index and the search box compare it: lowercase, without
 /// diacritics (`Prüfung` → `prufung`). The script folds a query the same way.
 pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     text.to_lowercase()
         .nfd()
         .filter(|c| !is_combining_mark(*c))
@@ -198,24 +201,33 @@ struct Index {
 /// The bytes of `search-index.js` for the documents of a site version.
 pub fn index_script(docs: &[IndexedDoc]) -> Vec<u8> {
     let parsed: Vec<Vec<Section>> = docs.iter().map(|d| sections(&d.html)).collect();
-    let mut vocabulary = BTreeSet::new();
-    let mut section_words: Vec<Vec<BTreeSet<String>>> = Vec::new();
+    // Each section's words, sorted and without repeats.
+    let mut section_words: Vec<Vec<Vec<String>>> = Vec::with_capacity(docs.len());
     for (doc, secs) in docs.iter().zip(&parsed) {
-        let mut per = Vec::new();
+        let mut per = Vec::with_capacity(secs.len());
         for (i, s) in secs.iter().enumerate() {
-            let mut set: BTreeSet<String> = words(&s.heading).chain(words(&s.text)).collect();
+            let mut set: Vec<String> = words(&s.heading).chain(words(&s.text)).collect();
             if i == 0 {
                 set.extend(words(doc.id).chain(words(doc.title)));
             }
-            vocabulary.extend(set.iter().cloned());
+            set.sort_unstable();
+            set.dedup();
             per.push(set);
         }
         section_words.push(per);
     }
-    let ids: BTreeMap<&str, usize> = vocabulary
+    let mut vocabulary: Vec<&str> = section_words
+        .iter()
+        .flatten()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    vocabulary.sort_unstable();
+    vocabulary.dedup();
+    let ids: HashMap<&str, usize> = vocabulary
         .iter()
         .enumerate()
-        .map(|(i, w)| (w.as_str(), i))
+        .map(|(i, w)| (*w, i))
         .collect();
     let mut index = Index {
         d: docs
@@ -243,7 +255,7 @@ pub fn index_script(docs: &[IndexedDoc]) -> Vec<u8> {
             ));
         }
     }
-    index.w = vocabulary.into_iter().collect();
+    index.w = vocabulary.into_iter().map(str::to_string).collect();
     let json = serde_json::to_string(&index).expect("the index serializes");
     // U+2028 and U+2029 end a line in older JavaScript engines.
     let json = json
