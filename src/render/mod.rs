@@ -265,6 +265,8 @@ pub struct Shared<'a> {
     sanitizer: ammonia::Builder<'static>,
     sanitizer_without_ids: ammonia::Builder<'static>,
     cache: Mutex<HashMap<PieceKey, Arc<markdown::PieceHtml>>>,
+    /// The search words of each document text, shared by the sites that publish it.
+    words: Mutex<HashMap<[u8; 32], Arc<search::DocWords>>>,
 }
 
 /// A piece's identity for the cache: file, first line, anchors, text, and the
@@ -319,7 +321,23 @@ impl<'a> Shared<'a> {
             sanitizer: markdown::sanitizer(),
             sanitizer_without_ids: markdown::sanitizer_without_ids(),
             cache: Mutex::new(HashMap::new()),
+            words: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// A document's search words, read once for every site that publishes its text.
+    fn doc_words(&self, doc: &search::IndexedDoc) -> Arc<search::DocWords> {
+        let key = doc.key();
+        if let Some(hit) = self.words.lock().expect("words lock").get(&key) {
+            return hit.clone();
+        }
+        let words = Arc::new(doc.words());
+        self.words
+            .lock()
+            .expect("words lock")
+            .entry(key)
+            .or_insert(words)
+            .clone()
     }
 
     /// The global text a `replace` or `remove` took out, rendered without anchors.
@@ -481,10 +499,19 @@ pub fn render_site(
             html: body.iter().map(|p| p.html.as_str()).collect(),
         })
         .collect();
+    let words: Vec<Arc<search::DocWords>> = search_docs
+        .par_iter()
+        .map(|d| shared.doc_words(d))
+        .collect();
+    let indexed: Vec<(&search::IndexedDoc, &search::DocWords)> = search_docs
+        .iter()
+        .zip(words.iter().map(|w| &**w))
+        .collect();
     let search_index = OutFile {
         path: search::SEARCH_INDEX.into(),
-        bytes: search::index_script(&search_docs),
+        bytes: search::index_of(&indexed),
     };
+    drop(indexed);
     drop(search_docs);
     let titles: BTreeMap<&str, &str> = site_docs
         .iter()
