@@ -131,6 +131,7 @@ fn history_rows(
                         changes::change_controls(&c.trailers, config)
                     },
                     file: file.to_string(),
+                    committed_at: c.commit_time,
                 },
             ));
         }
@@ -503,10 +504,8 @@ pub fn render_site(
         .par_iter()
         .map(|d| shared.doc_words(d))
         .collect();
-    let indexed: Vec<(&search::IndexedDoc, &search::DocWords)> = search_docs
-        .iter()
-        .zip(words.iter().map(|w| &**w))
-        .collect();
+    let indexed: Vec<(&search::IndexedDoc, &search::DocWords)> =
+        search_docs.iter().zip(words.iter().map(|w| &**w)).collect();
     let search_index = OutFile {
         path: search::SEARCH_INDEX.into(),
         bytes: search::index_of(&indexed),
