@@ -7,7 +7,7 @@
 //! words (sorted, gaps in base 36) with the first words of its text as a snippet.
 //! The script `procsite.js` loads it when a reader first searches.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
@@ -247,13 +247,14 @@ pub fn index_script(docs: &[IndexedDoc]) -> Vec<u8> {
 
 /// The bytes of `search-index.js` from each document and its words.
 pub fn index_of(docs: &[(&IndexedDoc, &DocWords)]) -> Vec<u8> {
-    let mut vocabulary: Vec<&str> = docs
+    // Distinct words first, then sorted: far fewer strings to sort.
+    let distinct: HashSet<&str> = docs
         .iter()
         .flat_map(|(_, w)| w.words.iter().flatten())
         .map(String::as_str)
         .collect();
+    let mut vocabulary: Vec<&str> = distinct.into_iter().collect();
     vocabulary.sort_unstable();
-    vocabulary.dedup();
     let ids: HashMap<&str, usize> = vocabulary
         .iter()
         .enumerate()
