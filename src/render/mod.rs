@@ -268,6 +268,9 @@ pub struct Shared<'a> {
     cache: Mutex<HashMap<PieceKey, Arc<markdown::PieceHtml>>>,
     /// The search words of each document text, shared by the sites that publish it.
     words: Mutex<HashMap<[u8; 32], Arc<search::DocWords>>>,
+    /// Check only: render every document body (links, footnotes) but each template
+    /// once per site; what is rendered is not written.
+    pub check: bool,
 }
 
 /// A piece's identity for the cache: file, first line, anchors, text, and the
@@ -323,6 +326,7 @@ impl<'a> Shared<'a> {
             sanitizer_without_ids: markdown::sanitizer_without_ids(),
             cache: Mutex::new(HashMap::new()),
             words: Mutex::new(HashMap::new()),
+            check: false,
         }
     }
 
@@ -500,6 +504,11 @@ pub fn render_site(
             html: body.iter().map(|p| p.html.as_str()).collect(),
         })
         .collect();
+    let search_docs = if shared.check {
+        Vec::new()
+    } else {
+        search_docs
+    };
     let words: Vec<Arc<search::DocWords>> = search_docs
         .par_iter()
         .map(|d| shared.doc_words(d))
@@ -518,10 +527,16 @@ pub fn render_site(
         .collect();
     let site_nav = nav::SiteNav::new(site_docs, config);
     let citations = citations(site_docs);
+    // A check tries the page template on the first document and the comparison
+    // template on the first adapted one; a build renders every page.
+    let first_adapted = site_docs.iter().position(|sd| sd.addendum.is_some());
+    let sampled = |i: usize| !shared.check || i == 0 || Some(i) == first_adapted;
     let pages: Vec<(Vec<OutFile>, DocRecord, Diagnostics)> = site_docs
         .par_iter()
         .zip(bodies)
-        .map(|(sd, body)| {
+        .enumerate()
+        .filter(|(i, _)| sampled(*i))
+        .map(|(_, (sd, body))| {
             let mut d = Diagnostics::new();
             let view = page_view(
                 sd,
