@@ -239,7 +239,7 @@ fn commit_changes<'r>(
         });
     }
     for c in out.iter_mut().filter(|c| is_doc(&c.path)) {
-        c.text = c.new.and_then(|id| blob_text(repo, id)).map(Arc::from);
+        c.text = c.new.and_then(|id| blob_text(repo, id));
     }
     (out, parent.map(|p| (p.id(), old)))
 }
@@ -262,10 +262,17 @@ fn key_or_path(identify: Identify, path: &Path, text: &str) -> String {
         .unwrap_or_else(|| format!("path:{}", path.display()))
 }
 
-fn blob_text(repo: &Repository, id: Oid) -> Option<String> {
+/// A blob's text, newlines normalised; copied once when it is valid UTF-8 without
+/// carriage returns, as nearly every document is.
+fn blob_text(repo: &Repository, id: Oid) -> Option<Arc<str>> {
     let blob = repo.find_blob(id).ok()?;
-    let text = String::from_utf8_lossy(blob.content()).into_owned();
-    Some(super::scan::normalize_newlines(text))
+    match std::str::from_utf8(blob.content()) {
+        Ok(text) if !text.contains('\r') => Some(Arc::from(text)),
+        _ => {
+            let text = String::from_utf8_lossy(blob.content()).into_owned();
+            Some(Arc::from(super::scan::normalize_newlines(text)))
+        }
+    }
 }
 
 fn is_doc(path: &Path) -> bool {
@@ -337,9 +344,21 @@ pub fn walk(git: &GitRepo, head: Oid, identify: Identify) -> Result<HistoryIndex
         let rel = dir.strip_prefix(&git.prefix).unwrap_or(&dir).to_path_buf();
         all_blobs(&mut Trees::new(repo), &t, &rel, true, &mut current);
     }
+    // The walk has read most texts at the built commit already: each blob is read once.
+    let read: HashMap<Oid, &Arc<str>> = per_commit
+        .iter()
+        .flat_map(|(_, _, changes)| changes)
+        .filter_map(|c| Some((c.new?, c.text.as_ref()?)))
+        .collect();
     let mut key_of: HashMap<String, PathBuf> = HashMap::new();
     for c in current.into_iter().filter(|c| is_doc(&c.path)) {
-        let text = c.new.and_then(|id| blob_text(repo, id)).unwrap_or_default();
+        let text = c
+            .new
+            .and_then(|id| match read.get(&id) {
+                Some(text) => Some(Arc::clone(text)),
+                None => blob_text(repo, id),
+            })
+            .unwrap_or_else(|| Arc::from(""));
         let identity = identify(&c.path, &text);
         for former in identity.former {
             key_of
