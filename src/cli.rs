@@ -117,6 +117,26 @@ pub enum Command {
         #[arg(long, default_value = "text", value_parser = ["text", "json", "html"])]
         format: String,
     },
+    /// Propose a site's adaptation of a global document as the global text: a commit on
+    /// a new branch promote/SITE/DOC, made from HEAD without touching the work tree.
+    ///
+    /// Each piece of the addendum becomes global as it stands, or stays in the addendum
+    /// (--keep-local, or a question per piece on a terminal); the addendum is removed, or
+    /// shrunk and back in review. The global document goes to in-review. Prints what
+    /// every site would read once the change is approved, and the addenda it makes stale.
+    Promote {
+        /// The site whose addendum is promoted.
+        #[arg(long, value_name = "SITE")]
+        site: String,
+        /// The global document's id.
+        doc: String,
+        /// Keep the piece at this anchor for the site (repeatable).
+        #[arg(long = "keep-local", value_name = "ANCHOR")]
+        keep_local: Vec<String>,
+        /// Ask nothing: every piece not kept with --keep-local becomes global.
+        #[arg(long, short)]
+        yes: bool,
+    },
     /// Print the harmonization report: documents × sites, scores, clause coverage.
     Report {
         /// md, json, csv or html.
@@ -306,6 +326,75 @@ fn parse_date(s: &str) -> Result<crate::model::Date, String> {
     crate::model::Date::parse(s)
 }
 
+fn promote(
+    ui: Ui,
+    root: &std::path::Path,
+    site: &str,
+    doc: &str,
+    keep_local: &[String],
+    yes: bool,
+) -> ExitCode {
+    let prepared = match crate::promote::prepare(root, site, doc) {
+        Ok(p) => p,
+        Err(d) => return ui.failed("promote", d, false),
+    };
+    if !prepared.dirty.is_empty() {
+        eprintln!(
+            "note: promote works from HEAD's commit; the uncommitted changes to {} file(s) are not part of it and stay as they are",
+            prepared.dirty.len()
+        );
+    }
+    use std::io::IsTerminal;
+    let kept = if !keep_local.is_empty() {
+        prepared.kept_by_anchor(keep_local)
+    } else if !yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        Ok(ask_pieces(&prepared))
+    } else {
+        Ok(Default::default())
+    };
+    let result = kept.and_then(|k| prepared.promote(&k));
+    match result {
+        Ok(p) => {
+            print!("{}", crate::promote::to_text(&p));
+            ExitCode::SUCCESS
+        }
+        Err(d) => ui.failed("promote", d, false),
+    }
+}
+
+/// Asks on the terminal, piece by piece, which to keep for the site.
+fn ask_pieces(prepared: &crate::promote::Prepared) -> std::collections::BTreeSet<usize> {
+    use std::io::BufRead;
+    let mut kept = std::collections::BTreeSet::new();
+    let stdin = std::io::stdin();
+    let path = display_path(prepared.addendum_path());
+    for (i, p) in prepared.pieces().iter().enumerate() {
+        eprintln!("\n{path}:{}: {}", p.line, p.label());
+        for l in p.content.iter().take(6) {
+            eprintln!("  | {l}");
+        }
+        if p.content.len() > 6 {
+            eprintln!("  | … ({} more line(s))", p.content.len() - 6);
+        }
+        loop {
+            eprint!("make it global? [Y/n] (n keeps it for this site) ");
+            let mut answer = String::new();
+            if stdin.lock().read_line(&mut answer).unwrap_or(0) == 0 {
+                break;
+            }
+            match answer.trim().to_ascii_lowercase().as_str() {
+                "" | "y" | "yes" => break,
+                "n" | "no" => {
+                    kept.insert(i);
+                    break;
+                }
+                _ => eprintln!("answer y or n"),
+            }
+        }
+    }
+    kept
+}
+
 fn verify(dir: &std::path::Path) -> ExitCode {
     match crate::output::verify_any(dir) {
         Err(e) => {
@@ -439,6 +528,12 @@ pub fn run(cli: Cli) -> ExitCode {
                 Err(diags) => ui.failed("diff", diags, false),
             }
         }
+        Command::Promote {
+            site,
+            doc,
+            keep_local,
+            yes,
+        } => promote(ui, &cli.root, &site, &doc, &keep_local, yes),
         Command::Report { format, source } => {
             let opts = BuildOptions {
                 no_html: true,

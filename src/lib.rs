@@ -42,6 +42,7 @@ pub mod output;
 pub mod parse;
 pub mod plan;
 pub mod progress;
+pub mod promote;
 pub mod publish;
 pub mod rebuild;
 pub mod redline;
