@@ -627,7 +627,7 @@ pub fn to_text(p: &Promotion) -> String {
     s.push_str(&format!("made global: {}\n", p.promoted.join(", ")));
     if p.addendum_kept {
         s.push_str(&format!(
-            "kept for {}: {} ({} keeps them, without its approvals: {} re-approves it)\n",
+            "kept for {}: {}, in {}, which loses its approvals: {} re-approves it\n",
             p.site,
             p.kept.join(", "),
             p.addendum,
@@ -673,7 +673,7 @@ pub fn to_text(p: &Promotion) -> String {
                 );
                 if !repeats.is_empty() {
                     line.push_str(&format!(
-                        "; its {} repeat(s) text the global document now has: take it out",
+                        "; the global document now has the text of its {}: take that out",
                         repeats.join(", ")
                     ));
                 }

@@ -323,7 +323,12 @@ pub fn apply(
     let mut next = inserts.iter().peekable();
     for no in first..=body_end {
         while let Some(ins) = next.next_if(|i| i.at == no) {
-            if out.last().is_some_and(|l| !l.trim().is_empty()) {
+            // Set apart from the text before, as composing does, but not from the
+            // heading of the section it opens.
+            if out
+                .last()
+                .is_some_and(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            {
                 out.push(String::new());
             }
             out.extend(ins.lines.iter().cloned());
@@ -457,7 +462,7 @@ mod tests {
         );
         assert_eq!(
             promote_all(&a),
-            "## Scope {#scope}\nAll.\n\nMore scope.\n\n::: only market=EU\n## EU {#eu}\nEU text.\n:::\n\n## Records {#records}\n\nFifteen years.\n\n## New {#new}\nNew.\n\n## End {#end}\nLast."
+            "## Scope {#scope}\nAll.\n\nMore scope.\n\n::: only market=EU\n## EU {#eu}\nEU text.\n:::\n\n## Records {#records}\nFifteen years.\n\n## New {#new}\nNew.\n\n## End {#end}\nLast."
         );
     }
 
