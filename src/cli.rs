@@ -348,7 +348,12 @@ fn promote(
     let kept = if !keep_local.is_empty() {
         prepared.kept_by_anchor(keep_local)
     } else if !yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        Ok(ask_pieces(&prepared))
+        Ok(crate::promote::ask::ask(
+            prepared.pieces(),
+            &display_path(prepared.addendum_path()),
+            &mut std::io::stdin().lock(),
+            &mut std::io::stderr(),
+        ))
     } else {
         Ok(Default::default())
     };
@@ -360,39 +365,6 @@ fn promote(
         }
         Err(d) => ui.failed("promote", d, false),
     }
-}
-
-/// Asks on the terminal, piece by piece, which to keep for the site.
-fn ask_pieces(prepared: &crate::promote::Prepared) -> std::collections::BTreeSet<usize> {
-    use std::io::BufRead;
-    let mut kept = std::collections::BTreeSet::new();
-    let stdin = std::io::stdin();
-    let path = display_path(prepared.addendum_path());
-    for (i, p) in prepared.pieces().iter().enumerate() {
-        eprintln!("\n{path}:{}: {}", p.line, p.label());
-        for l in p.content.iter().take(6) {
-            eprintln!("  | {l}");
-        }
-        if p.content.len() > 6 {
-            eprintln!("  | … ({} more line(s))", p.content.len() - 6);
-        }
-        loop {
-            eprint!("make it global? [Y/n] (n keeps it for this site) ");
-            let mut answer = String::new();
-            if stdin.lock().read_line(&mut answer).unwrap_or(0) == 0 {
-                break;
-            }
-            match answer.trim().to_ascii_lowercase().as_str() {
-                "" | "y" | "yes" => break,
-                "n" | "no" => {
-                    kept.insert(i);
-                    break;
-                }
-                _ => eprintln!("answer y or n"),
-            }
-        }
-    }
-    kept
 }
 
 fn verify(dir: &std::path::Path) -> ExitCode {

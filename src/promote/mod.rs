@@ -9,6 +9,7 @@
 //! too. Then every site's text of DOC is composed at HEAD and at the new commit, so the
 //! reviewer sees what each site would read once the change is approved.
 
+pub mod ask;
 pub mod rewrite;
 
 use std::collections::BTreeSet;
@@ -333,13 +334,13 @@ impl Prepared {
 
     /// Writes the commit and the branch, with the pieces at `kept` kept for the site.
     pub fn promote(self, kept: &BTreeSet<usize>) -> Result<Promotion, Diagnostics> {
-        let (promoted, local): (Vec<(usize, &Piece)>, Vec<(usize, &Piece)>) = self
-            .pieces
-            .iter()
-            .enumerate()
-            .partition(|(i, _)| !kept.contains(i));
-        let promoted: Vec<&Piece> = promoted.into_iter().map(|(_, p)| p).collect();
-        let local: Vec<&Piece> = local.into_iter().map(|(_, p)| p).collect();
+        let by_choice = |keep: bool| -> Vec<&Piece> {
+            (self.pieces.iter().enumerate())
+                .filter(|(i, _)| kept.contains(i) == keep)
+                .map(|(_, p)| p)
+                .collect()
+        };
+        let (promoted, local) = (by_choice(false), by_choice(true));
         if promoted.is_empty() {
             return Err(refusal(
                 Code::Promote,

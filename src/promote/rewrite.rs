@@ -234,11 +234,13 @@ fn sections(doc: &Document, global: &Source) -> Vec<(String, Section)> {
         let mut open: Vec<usize> = Vec::new();
         for no in head_end..end {
             match fences.get(no - global.body_line) {
+                // A fence closing a block around the heading ends the section.
+                Some(Some((_, rest))) if rest.is_empty() && open.is_empty() => {
+                    end = no;
+                    break;
+                }
                 Some(Some((_, rest))) if rest.is_empty() => {
-                    if open.pop().is_none() {
-                        end = no;
-                        break;
-                    }
+                    open.pop();
                 }
                 Some(Some(_)) => open.push(no),
                 _ => {}
