@@ -43,11 +43,16 @@ fn fixture() -> SiteTest {
     t.write(CORK, CORK_ADDENDUM);
     t.write(FREIBURG, FREIBURG_ADDENDUM);
     t.commit("Cork and Freiburg adapt the CAPA procedure");
+    with_identity(&t);
+    t
+}
+
+/// The repository's own git identity, which promote commits as.
+fn with_identity(t: &SiteTest) {
     let repo = git2::Repository::open(t.root()).unwrap();
     let mut config = repo.config().unwrap();
     config.set_str("user.name", "Dana Controller").unwrap();
     config.set_str("user.email", "dana@example.com").unwrap();
-    t
 }
 
 /// The environment of a run: no global or system git configuration.
@@ -371,10 +376,8 @@ fn an_addendum_whose_section_the_change_takes_out_would_fail() {
         ),
     );
     t.commit("Adaptations");
+    with_identity(&t);
     let repo = git2::Repository::open(t.root()).unwrap();
-    let mut config = repo.config().unwrap();
-    config.set_str("user.name", "Dana Controller").unwrap();
-    config.set_str("user.email", "dana@example.com").unwrap();
     let out = promote(&t, &["--site", "cork", "SOP-0020"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let addenda = out

@@ -10,6 +10,7 @@
 //! reviewer sees what each site would read once the change is approved.
 
 pub mod ask;
+mod report;
 pub mod rewrite;
 
 use std::collections::BTreeSet;
@@ -21,6 +22,7 @@ use crate::diag::{did_you_mean, display_path, Code, Diagnostic, Diagnostics};
 use crate::model::{AddendumMeta, Status};
 use crate::parse::{self, frontmatter, Document};
 use crate::report::SiteCells;
+pub use report::{to_text, AddendumFate, Promotion, SiteChange};
 use rewrite::{Piece, Source};
 
 /// A promotion ready to be decided: the site, the document, the addendum's pieces and
@@ -45,47 +47,6 @@ pub struct Prepared {
     before: std::collections::BTreeMap<String, SiteCells>,
     /// Source files with uncommitted changes, which the promotion leaves out.
     pub dirty: Vec<String>,
-}
-
-/// What a promotion did, for the report the command prints.
-#[derive(Debug, serde::Serialize)]
-pub struct Promotion {
-    pub site: String,
-    pub doc: String,
-    pub branch: String,
-    pub commit: String,
-    pub head: String,
-    pub message: String,
-    pub promoted: Vec<String>,
-    pub kept: Vec<String>,
-    pub addendum: String,
-    /// The addendum's path when it stays (shrunk), None when removed.
-    pub addendum_kept: bool,
-    pub global_path: String,
-    pub global_status: String,
-    /// Per site receiving the document: (site, name, unified diff or None when unchanged).
-    pub sites: Vec<SiteChange>,
-    /// Problems of the new commit other than the other sites' addenda.
-    pub problems: Vec<String>,
-}
-
-#[derive(Debug, serde::Serialize)]
-pub struct SiteChange {
-    pub site: String,
-    pub name: String,
-    /// The unified diff of the site's text, HEAD to the new commit; empty if the same.
-    pub diff: String,
-    /// The site's own addendum on the document, if it has one, and what happens to it.
-    pub addendum: Option<(String, AddendumFate)>,
-}
-
-#[derive(Debug, serde::Serialize, PartialEq, Eq)]
-pub enum AddendumFate {
-    /// Another site's addendum: stale once the global text changes; the pieces that
-    /// repeat text the global document now has.
-    Stale { repeats: Vec<String> },
-    /// An operation of it targets an anchor the new global text does not have.
-    Fails { messages: Vec<String> },
 }
 
 fn argument(file: impl Into<PathBuf>, message: String, help: String) -> Diagnostics {
@@ -118,40 +79,14 @@ fn texts_at(root: &Path, commit: &str) -> build::Rendered {
     })
 }
 
-/// Reads HEAD and finds the addendum of `site` to `doc`; refuses what cannot be promoted.
-pub fn prepare(root: &Path, site: &str, doc_id: &str) -> Result<Prepared, Diagnostics> {
-    let Some(git) = crate::repo::git::GitRepo::open(root) else {
-        return Err(refusal(
-            Code::Git,
-            ".",
-            0,
-            "this is not a git repository: promote makes a commit on a new branch".into(),
-            "run it in the repository of the procedures".into(),
-        ));
-    };
-    let head = match git.resolve(None) {
-        Ok(Some(oid)) => oid.to_string(),
-        _ => {
-            return Err(refusal(
-                Code::Git,
-                ".git",
-                0,
-                "HEAD has no commit to promote from".into(),
-                "commit the procedures first".into(),
-            ))
-        }
-    };
-    let dirty = git.dirty_paths().unwrap_or_default();
-    let mut diags = Diagnostics::new();
-    let opts = BuildOptions {
-        root: root.to_path_buf(),
-        refname: Some(head.clone()),
-        ..Default::default()
-    };
-    let Some(loaded) = build::load(&opts, &mut diags) else {
-        return Err(diags);
-    };
-    let config = loaded.config.clone();
+/// The global document `doc_id`, the addendum of `site` to it, and every addendum to
+/// it; or the refusal naming what is not there.
+fn locate<'c>(
+    config: &Config,
+    corpus: &'c parse::Corpus,
+    site: &str,
+    doc_id: &str,
+) -> Result<(&'c Document, &'c parse::Addendum, Vec<&'c parse::Addendum>), Diagnostics> {
     if !config.site.contains_key(site) {
         let known: Vec<&str> = config.site.keys().map(String::as_str).collect();
         return Err(argument(
@@ -163,7 +98,6 @@ pub fn prepare(root: &Path, site: &str, doc_id: &str) -> Result<Prepared, Diagno
             format!("give the id of a [site.<id>] table: {}", known.join(", ")),
         ));
     }
-    let corpus = parse::parse_corpus(&loaded.source.sources, &config, &mut Diagnostics::new());
     let Some(doc) = corpus
         .documents
         .iter()
@@ -219,6 +153,45 @@ pub fn prepare(root: &Path, site: &str, doc_id: &str) -> Result<Prepared, Diagno
             },
         ));
     };
+    Ok((doc, add, adapting))
+}
+
+/// Reads HEAD and finds the addendum of `site` to `doc`; refuses what cannot be promoted.
+pub fn prepare(root: &Path, site: &str, doc_id: &str) -> Result<Prepared, Diagnostics> {
+    let Some(git) = crate::repo::git::GitRepo::open(root) else {
+        return Err(refusal(
+            Code::Git,
+            ".",
+            0,
+            "this is not a git repository: promote makes a commit on a new branch".into(),
+            "run it in the repository of the procedures".into(),
+        ));
+    };
+    let head = match git.resolve(None) {
+        Ok(Some(oid)) => oid.to_string(),
+        _ => {
+            return Err(refusal(
+                Code::Git,
+                ".git",
+                0,
+                "HEAD has no commit to promote from".into(),
+                "commit the procedures first".into(),
+            ))
+        }
+    };
+    let dirty = git.dirty_paths().unwrap_or_default();
+    let mut diags = Diagnostics::new();
+    let opts = BuildOptions {
+        root: root.to_path_buf(),
+        refname: Some(head.clone()),
+        ..Default::default()
+    };
+    let Some(loaded) = build::load(&opts, &mut diags) else {
+        return Err(diags);
+    };
+    let config = loaded.config.clone();
+    let corpus = parse::parse_corpus(&loaded.source.sources, &config, &mut Diagnostics::new());
+    let (doc, add, adapting) = locate(&config, &corpus, site, doc_id)?;
     let branch = branch_name(site, doc_id);
     if crate::repo::create::branch_exists(root, &branch) {
         return Err(refusal(
@@ -417,7 +390,7 @@ impl Prepared {
         };
         Ok(Promotion {
             sites: self.site_changes(&after, &branch, &writes[0].1),
-            problems: problems(&after.diags, &self.others),
+            problems: report::problems(&after.diags, &self.others),
             site: self.site.clone(),
             doc: self.doc.meta.id.clone(),
             branch,
@@ -522,190 +495,8 @@ impl Prepared {
         m.push_str(&format!("\nChange-Reason: {rationale}\n"));
         m
     }
-
-    fn site_changes(
-        &self,
-        after: &build::Rendered,
-        branch: &str,
-        new_global: &[u8],
-    ) -> Vec<SiteChange> {
-        let id = &self.doc.meta.id;
-        let text = |cells: &std::collections::BTreeMap<String, SiteCells>, s: &str| {
-            cells
-                .get(s)
-                .and_then(|c| c.texts.get(id))
-                .map(|t| t.markdown.clone())
-        };
-        let new_global = String::from_utf8_lossy(new_global);
-        let global_lines: BTreeSet<&str> = new_global.lines().map(str::trim).collect();
-        let errors = after.diags.clone().into_sorted();
-        let mut out = Vec::new();
-        for (s, cfg) in &self.config.site {
-            let (old, new) = (text(&self.before, s), text(&after.cells, s));
-            if old.is_none() && new.is_none() {
-                continue;
-            }
-            let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
-            let diff = if old == new {
-                String::new()
-            } else {
-                crate::diff::unified(
-                    &old,
-                    &new,
-                    &format!("{s}/{id} (HEAD)"),
-                    &format!("{s}/{id} ({branch})"),
-                )
-            };
-            // The adapting site's own addendum is reported above, removed or shrunk.
-            let addendum = if *s == self.site {
-                None
-            } else {
-                self.others
-                    .iter()
-                    .find(|(o, _, _)| o == s)
-                    .map(|(_, path, text)| {
-                        let fails: Vec<String> = errors
-                            .iter()
-                            .filter(|d| d.code == Code::UnknownAnchor && d.file == *path)
-                            .map(|d| format!("line {}: {}", d.line, d.message))
-                            .collect();
-                        let fate = if fails.is_empty() {
-                            let split = frontmatter::split(text).map_or(1, |x| x.body_line);
-                            let repeats = rewrite::pieces(&Source::new(text, split))
-                                .into_iter()
-                                .filter(|p| {
-                                    !p.content.is_empty()
-                                        && p.content.iter().all(|l| {
-                                            l.trim().is_empty() || global_lines.contains(l.trim())
-                                        })
-                                })
-                                .map(|p| p.label())
-                                .collect();
-                            AddendumFate::Stale { repeats }
-                        } else {
-                            AddendumFate::Fails { messages: fails }
-                        };
-                        (display_path(path), fate)
-                    })
-            };
-            out.push(SiteChange {
-                site: s.clone(),
-                name: cfg.name.clone(),
-                diff,
-                addendum,
-            });
-        }
-        out
-    }
-}
-
-/// The errors of the new commit, other than other sites' addenda losing an anchor
-/// (reported with their sites).
-fn problems(diags: &Diagnostics, others: &[(String, PathBuf, String)]) -> Vec<String> {
-    diags
-        .clone()
-        .into_sorted()
-        .into_iter()
-        .filter(|d| d.is_error())
-        .filter(|d| !(d.code == Code::UnknownAnchor && others.iter().any(|(_, p, _)| *p == d.file)))
-        .map(|d| d.to_string())
-        .collect()
 }
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The report of a promotion, as printed.
-pub fn to_text(p: &Promotion) -> String {
-    let short = crate::repo::git::short_id;
-    let mut s = format!(
-        "branch {}: commit {} on HEAD {}; the work tree, the index and the current branch are unchanged\n",
-        p.branch,
-        short(&p.commit),
-        short(&p.head)
-    );
-    s.push_str(&format!("made global: {}\n", p.promoted.join(", ")));
-    if p.addendum_kept {
-        s.push_str(&format!(
-            "kept for {}: {}, in {}, which loses its approvals: {} re-approves it\n",
-            p.site,
-            p.kept.join(", "),
-            p.addendum,
-            p.site
-        ));
-    } else {
-        s.push_str(&format!(
-            "{}: removed, nothing of it stays local\n",
-            p.addendum
-        ));
-    }
-    s.push_str(&format!(
-        "{}: status {}{}\n",
-        p.global_path,
-        p.global_status,
-        if p.global_status == "in-review" {
-            ", a new revision to approve before a release publishes it"
-        } else {
-            ""
-        }
-    ));
-    s.push_str(&format!(
-        "\nWhat each site would read of {} once the change is approved:\n",
-        p.doc
-    ));
-    let mut stale = Vec::new();
-    for c in &p.sites {
-        let who = if c.site == p.site {
-            format!("site {} ({}), the adapting site", c.site, c.name)
-        } else {
-            format!("site {} ({})", c.site, c.name)
-        };
-        if c.diff.is_empty() {
-            s.push_str(&format!("\n{who}: reads the same as before\n"));
-        } else {
-            s.push_str(&format!("\n{who}:\n{}", c.diff));
-        }
-        match &c.addendum {
-            Some((path, AddendumFate::Stale { repeats })) => {
-                let mut line = format!(
-                    "- {}: {path} becomes stale: review it against the new global text and re-approve it",
-                    c.site
-                );
-                if !repeats.is_empty() {
-                    line.push_str(&format!(
-                        "; the global document now has the text of its {}: take that out",
-                        repeats.join(", ")
-                    ));
-                }
-                stale.push(line);
-            }
-            Some((path, AddendumFate::Fails { messages })) => stale.push(format!(
-                "- {}: {path} would fail: {}",
-                c.site,
-                messages.join("; ")
-            )),
-            _ => {}
-        }
-    }
-    s.push_str(&format!("\nOther sites' addenda on {}:\n", p.doc));
-    if stale.is_empty() {
-        s.push_str("- none: no other site adapts it\n");
-    }
-    for l in stale {
-        s.push_str(&l);
-        s.push('\n');
-    }
-    if !p.problems.is_empty() {
-        s.push_str("\nThe promoted commit does not pass procsite check yet:\n");
-        for pr in &p.problems {
-            s.push_str(pr);
-            s.push('\n');
-        }
-    }
-    s.push_str(&format!(
-        "\nNext: push {} and open a pull request; approve {} there, then release.\n",
-        p.branch, p.doc
-    ));
-    s
 }
