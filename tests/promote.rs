@@ -291,8 +291,18 @@ fn cork_reads_the_same_text_on_the_branch() {
 
 #[test]
 fn refusals_name_the_file_and_the_fix_and_write_nothing() {
-    let t = fixture();
-    let cases: [(&[&str], &str); 5] = [
+    let mut t = fixture();
+    t.write(
+        "procedures/sites/cork/WI-CORK-001.md",
+        &doc(
+            "WI-CORK-001",
+            "Cork line clearance",
+            "",
+            "## Steps\nClear the line.\n",
+        ),
+    );
+    t.commit("A work instruction of Cork");
+    let cases: [(&[&str], &str); 6] = [
         (
             &["--site", "corkk", "SOP-0020"],
             "book.toml: error[argument]: there is no site 'corkk' in book.toml (did you mean 'cork'?)\n  help: give the id of a [site.<id>] table: boston, cork, freiburg\npromote failed: 1 error(s), 0 warning(s)\n",
@@ -300,6 +310,10 @@ fn refusals_name_the_file_and_the_fix_and_write_nothing() {
         (
             &["--site", "cork", "SOP-0021"],
             "procedures/global: error[argument]: there is no global document SOP-0021 (did you mean 'SOP-0020'?)\n  help: give the id of a global document (procsite report lists them with the sites that adapt them)\npromote failed: 1 error(s), 0 warning(s)\n",
+        ),
+        (
+            &["--site", "cork", "WI-CORK-001"],
+            "procedures/sites/cork/WI-CORK-001.md: error[argument]: WI-CORK-001 is a document of site cork only: there is no global text to promote into\n  help: to make it global, move the file to procedures/global/ in a change of its own\npromote failed: 1 error(s), 0 warning(s)\n",
         ),
         (
             &["--site", "boston", "SOP-0020"],
@@ -417,4 +431,103 @@ fn a_replace_inside_a_condition_is_not_made_global() {
         &["--site", "cork", "SOP-0020", "--keep-local", "records"],
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
+}
+
+#[test]
+fn every_adaptation_of_the_demo_promotes_to_a_branch_that_passes_check() {
+    let t = SiteTest::no_git();
+    let init = t.run(&["init", "--demo", "demo"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let demo = t.path("demo");
+    let repo = git2::Repository::open(&demo).unwrap();
+    let mut config = repo.config().unwrap();
+    config.set_str("user.name", "Dana Controller").unwrap();
+    config.set_str("user.email", "dana@example.com").unwrap();
+    // Every addendum of the demo, by site and the document it adapts.
+    let mut adaptations = Vec::new();
+    for entry in walkdir::WalkDir::new(demo.join("procedures/sites")) {
+        let entry = entry.unwrap();
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        if let Some(target) = text.lines().find_map(|l| l.strip_prefix("addendum-to: ")) {
+            let site = entry.path().parent().unwrap().file_name().unwrap();
+            adaptations.push((
+                site.to_string_lossy().into_owned(),
+                target.trim().to_string(),
+            ));
+        }
+    }
+    assert!(!adaptations.is_empty());
+    let env = hermetic(&t);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for (site, doc) in &adaptations {
+        let out = t.run_env(&["--root", "demo", "promote", "--site", site, doc], &env);
+        assert_eq!(out.code, 0, "{site} {doc}: {}{}", out.stdout, out.stderr);
+        let branch = format!("promote/{site}/{doc}");
+        let tip = repo
+            .find_branch(&branch, git2::BranchType::Local)
+            .unwrap()
+            .get()
+            .peel_to_commit()
+            .unwrap();
+        assert_eq!(
+            tip.parent_id(0).unwrap(),
+            repo.head().unwrap().target().unwrap()
+        );
+        let check = t.run(&["--root", "demo", "check", "--ref", &branch]);
+        assert_eq!(check.code, 0, "{branch}: {}{}", check.stdout, check.stderr);
+    }
+    assert_eq!(
+        repo.statuses(None).unwrap().len(),
+        0,
+        "the work tree is untouched"
+    );
+}
+
+#[test]
+fn a_book_in_a_folder_of_the_repository_is_promoted_in_that_folder() {
+    let t = SiteTest::empty();
+    t.write("qms/book.toml", BOOK);
+    t.write("qms/procedures/global/SOP-0020.md", CAPA);
+    t.write("qms/procedures/global/SOP-0090.md", STERILE);
+    t.write("qms/procedures/sites/cork/SOP-0020.md", CORK_ADDENDUM);
+    let mut t = t;
+    t.commit("A quality system in qms/");
+    with_identity(&t);
+    let out = promote(&t, &["--root", "qms", "--site", "cork", "SOP-0020"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let repo = git2::Repository::open(t.root()).unwrap();
+    let tip = branch_tip(&repo);
+    assert_eq!(file_at(&repo, &tip, &format!("qms/{CORK}")), None);
+    assert_eq!(
+        file_at(&repo, &tip, &format!("qms/{GLOBAL}")).unwrap(),
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/promote-SOP-0020.md")
+        )
+        .unwrap()
+    );
+    assert_eq!(file_at(&repo, &tip, GLOBAL), None);
+}
+
+#[test]
+fn a_head_that_does_not_pass_check_is_not_promoted_from() {
+    let mut t = fixture();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc(
+            "SOP-0030",
+            "Complaints",
+            "",
+            "## A\n::: only market=UE\nx\n:::\n",
+        ),
+    );
+    t.commit("A typo in a market");
+    let out = promote(&t, &["--site", "cork", "SOP-0020"]);
+    let repo = git2::Repository::open(t.root()).unwrap();
+    let head = repo.head().unwrap().target().unwrap().to_string();
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr.replace(&head[..10], "<head>"),
+        "procedures/global/SOP-0030.md:8: error[unknown-condition]: unknown market 'UE' (did you mean 'EU'?)\n  help: known markets (from book.toml): EU, FDA\n.: error[promote]: HEAD (<head>) does not pass procsite check\n  help: fix the errors above and commit, then promote: a proposal starts from a sound text\npromote failed: 2 error(s), 0 warning(s)\n"
+    );
+    assert!(repo.find_branch(BRANCH, git2::BranchType::Local).is_err());
 }
