@@ -531,3 +531,70 @@ fn a_head_that_does_not_pass_check_is_not_promoted_from() {
     );
     assert!(repo.find_branch(BRANCH, git2::BranchType::Local).is_err());
 }
+
+fn scores(t: &SiteTest, args: &[&str]) -> Vec<(String, u64)> {
+    let mut all = vec!["report", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = t.run(&all);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    json["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_string(),
+                s["score"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The workflow of docs/promote.md: promote, merge the pull request, approve, release.
+#[test]
+fn after_the_branch_is_merged_approved_and_released_the_sites_are_harmonized() {
+    let mut t = fixture();
+    t.tag("release/2026.1");
+    let before = scores(&t, &["--ref", "release/2026.1"]);
+    assert_eq!(
+        before,
+        [
+            ("boston".to_string(), 100),
+            ("cork".into(), 0),
+            ("freiburg".into(), 50)
+        ]
+    );
+    assert_eq!(promote(&t, &["--site", "cork", "SOP-0020"]).code, 0);
+    // The pull request: merged as it is.
+    let repo = git2::Repository::open(t.root()).unwrap();
+    let tip = branch_tip(&repo).id();
+    let main = repo.head().unwrap().name().unwrap().to_string();
+    repo.reference(&main, tip, true, "merge").unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+    // Freiburg takes out the piece that is global now: nothing of its addendum is left.
+    t.remove(FREIBURG);
+    t.commit("Freiburg: the supplier CAPA approval is global now");
+    // The approver records the approval of the new revision.
+    let approved = t.read(GLOBAL).replace(
+        "status: in-review\n",
+        &format!(
+            "status: approved\neffective: {0}\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: {0} }}\n",
+            t.next_commit_date()
+        ),
+    );
+    t.write(GLOBAL, &approved);
+    t.commit("Approve SOP-0020 revision 2\n\nApproved-by: Jane Roe <jane.roe@acme.example>");
+    t.tag("release/2026.2");
+    let check = t.run(&["check", "--release", "--ref", "release/2026.2"]);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+    assert_eq!(
+        scores(&t, &["--ref", "release/2026.2"]),
+        [
+            ("boston".to_string(), 100),
+            ("cork".into(), 100),
+            ("freiburg".into(), 100)
+        ]
+    );
+}
