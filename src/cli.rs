@@ -136,6 +136,10 @@ pub enum Command {
         /// Ask nothing: every piece not kept with --keep-local becomes global.
         #[arg(long, short)]
         yes: bool,
+        /// Where kept pieces go: addendum (it shrinks to them and is re-approved), or
+        /// global (inside `::: only site=SITE` in the global text; the addendum is removed).
+        #[arg(long = "local-in", default_value = "addendum", value_parser = ["addendum", "global"])]
+        local_in: String,
     },
     /// Print the harmonization report: documents × sites, scores, clause coverage.
     Report {
@@ -333,6 +337,7 @@ fn promote(
     doc: &str,
     keep_local: &[String],
     yes: bool,
+    local_in: crate::promote::LocalIn,
 ) -> ExitCode {
     let prepared = match crate::promote::prepare(root, site, doc) {
         Ok(p) => p,
@@ -357,7 +362,7 @@ fn promote(
     } else {
         Ok(Default::default())
     };
-    let result = kept.and_then(|k| prepared.promote(&k));
+    let result = kept.and_then(|k| prepared.promote(&k, local_in));
     match result {
         Ok(p) => {
             print!("{}", crate::promote::to_text(&p));
@@ -505,7 +510,15 @@ pub fn run(cli: Cli) -> ExitCode {
             doc,
             keep_local,
             yes,
-        } => promote(ui, &cli.root, &site, &doc, &keep_local, yes),
+            local_in,
+        } => {
+            let local_in = if local_in == "global" {
+                crate::promote::LocalIn::Global
+            } else {
+                crate::promote::LocalIn::Addendum
+            };
+            promote(ui, &cli.root, &site, &doc, &keep_local, yes, local_in)
+        }
         Command::Report { format, source } => {
             let opts = BuildOptions {
                 no_html: true,

@@ -598,3 +598,50 @@ fn after_the_branch_is_merged_approved_and_released_the_sites_are_harmonized() {
         ]
     );
 }
+
+#[test]
+fn local_in_global_keeps_the_piece_inside_an_only_site_block_and_removes_the_addendum() {
+    let t = fixture();
+    let out = promote(
+        &t,
+        &[
+            "--site",
+            "cork",
+            "SOP-0020",
+            "--keep-local",
+            "records",
+            "--local-in",
+            "global",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let head = out
+        .stdout
+        .lines()
+        .take(3)
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_eq!(
+        head,
+        "made global: append #responsibilities\nkept for cork: replace #records, inside `::: only site=cork` in the global text"
+    );
+    let repo = git2::Repository::open(t.root()).unwrap();
+    let tip = branch_tip(&repo);
+    assert_eq!(file_at(&repo, &tip, CORK), None);
+    assert_snapshot(
+        "promote-SOP-0020-local-in-global.md",
+        &file_at(&repo, &tip, GLOBAL).unwrap(),
+    );
+    let message = tip.message().unwrap();
+    assert!(
+        message.contains("Kept for cork in the global text, inside `::: only site=cork`:\n- replace #records (line 12)\n")
+            && message.contains("The addendum is removed: what stays local is in the global text.\n"),
+        "{message}"
+    );
+    assert!(out
+        .stdout
+        .contains("\nsite cork (Cork), the adapting site: reads the same as before\n"));
+    let check = check_branch(&t);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+}

@@ -25,6 +25,16 @@ use crate::report::SiteCells;
 pub use report::{to_text, AddendumFate, Promotion, SiteChange};
 use rewrite::{Piece, Source};
 
+/// Where the pieces kept for the site go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LocalIn {
+    /// They stay in the addendum, which shrinks to them and is re-approved by the site.
+    Addendum,
+    /// They go into the global text inside `::: only site=<site>`; the addendum is removed.
+    Global,
+}
+
 /// A promotion ready to be decided: the site, the document, the addendum's pieces and
 /// what HEAD publishes.
 pub struct Prepared {
@@ -305,8 +315,13 @@ impl Prepared {
         Ok(kept)
     }
 
-    /// Writes the commit and the branch, with the pieces at `kept` kept for the site.
-    pub fn promote(self, kept: &BTreeSet<usize>) -> Result<Promotion, Diagnostics> {
+    /// Writes the commit and the branch, with the pieces at `kept` kept for the site
+    /// where `local_in` says.
+    pub fn promote(
+        self,
+        kept: &BTreeSet<usize>,
+        local_in: LocalIn,
+    ) -> Result<Promotion, Diagnostics> {
         let by_choice = |keep: bool| -> Vec<&Piece> {
             (self.pieces.iter().enumerate())
                 .filter(|(i, _)| kept.contains(i) == keep)
@@ -323,10 +338,25 @@ impl Prepared {
                 "keep fewer pieces local".into(),
             ));
         }
+        // The pieces the global text takes: in the addendum's order, each flagged when
+        // it is kept for the site alone.
+        let applied: Vec<(&Piece, bool)> = (self.pieces.iter().enumerate())
+            .filter(|(i, _)| local_in == LocalIn::Global || !kept.contains(i))
+            .map(|(i, p)| (p, kept.contains(&i)))
+            .collect();
         let global = Source::new(&self.global_text, self.global_body_line);
-        let body = rewrite::apply(&self.doc, &global, &promoted).map_err(|(i, why)| {
-            let p = promoted[i];
+        let scope = rewrite::SiteScope {
+            id: &self.site,
+            name: &self.config.site[&self.site].name,
+            rationale: &self.addendum.rationale,
+        };
+        let body = rewrite::apply(&self.doc, &global, &applied, &scope).map_err(|(i, why)| {
+            let (p, site_only) = applied[i];
             let (message, help) = match why {
+                rewrite::Refusal::Conditional if site_only => (
+                    format!("`{}` is inside `{}`: the global text cannot keep it for {} alone", p.label(), p.conds.join(" … "), self.site),
+                    format!("keep it in the addendum (--keep-local {} without --local-in global)", p.anchor),
+                ),
                 rewrite::Refusal::Conditional => (
                     format!("`{}` is inside `{}`: made global, the sites outside the condition would lose the section's text", p.label(), p.conds.join(" … ")),
                     format!("keep it local (--keep-local {}), or promote it by hand", p.anchor),
@@ -338,18 +368,22 @@ impl Prepared {
             };
             refusal(Code::Promote, &self.addendum_path, p.line, message, help)
         })?;
+        let in_addendum: Vec<&Piece> = match local_in {
+            LocalIn::Addendum => local.clone(),
+            LocalIn::Global => Vec::new(),
+        };
         let (status, drop): (Option<&str>, &[&str]) = match self.doc.meta.status {
             Status::Approved => (Some("in-review"), &["effective", "approvals"]),
             _ => (None, &[]),
         };
         let front = rewrite::front_matter(&global, status, drop);
         let new_global = rewrite::file_text(&front, &body);
-        self.check_kept_anchors(&new_global, &local)?;
+        self.check_kept_anchors(&new_global, &in_addendum)?;
         let global_path = display_path(&self.doc.path);
         let addendum_path = display_path(&self.addendum_path);
         let mut writes = vec![(global_path.clone(), new_global.into_bytes())];
         let mut removes = Vec::new();
-        if local.is_empty() {
+        if in_addendum.is_empty() {
             removes.push(addendum_path.clone());
         } else {
             let add = Source::new(&self.addendum_text, self.addendum_body_line);
@@ -363,7 +397,7 @@ impl Prepared {
             ));
         }
         let branch = branch_name(&self.site, &self.doc.meta.id);
-        let message = self.message(&promoted, &local);
+        let message = self.message(&promoted, &local, local_in);
         let fail = |e: String| {
             refusal(
                 Code::Git,
@@ -400,7 +434,8 @@ impl Prepared {
             promoted: promoted.iter().map(|p| p.label()).collect(),
             kept: local.iter().map(|p| p.label()).collect(),
             addendum: addendum_path,
-            addendum_kept: !local.is_empty(),
+            addendum_kept: !in_addendum.is_empty(),
+            local_in,
             global_path,
             global_status,
         })
@@ -443,7 +478,7 @@ impl Prepared {
         Ok(())
     }
 
-    fn message(&self, promoted: &[&Piece], local: &[&Piece]) -> String {
+    fn message(&self, promoted: &[&Piece], local: &[&Piece], local_in: LocalIn) -> String {
         let id = &self.doc.meta.id;
         let site = &self.site;
         let name = &self.config.site[site].name;
@@ -459,7 +494,12 @@ impl Prepared {
             m.push_str(&format!("- {} (line {})\n", p.label(), p.line));
         }
         if !local.is_empty() {
-            m.push_str(&format!("Kept for {site} in the addendum:\n"));
+            m.push_str(&match local_in {
+                LocalIn::Addendum => format!("Kept for {site} in the addendum:\n"),
+                LocalIn::Global => {
+                    format!("Kept for {site} in the global text, inside `::: only site={site}`:\n")
+                }
+            });
             for p in local {
                 m.push_str(&format!("- {} (line {})\n", p.label(), p.line));
             }
@@ -486,6 +526,8 @@ impl Prepared {
         }
         if local.is_empty() {
             m.push_str("The addendum is removed: nothing of it stays local.\n");
+        } else if local_in == LocalIn::Global {
+            m.push_str("The addendum is removed: what stays local is in the global text.\n");
         } else {
             m.push_str(&format!(
                 "The addendum keeps {} piece(s) and loses its approvals: {site} re-approves it.\n",

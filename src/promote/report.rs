@@ -24,6 +24,8 @@ pub struct Promotion {
     /// The addendum's path, and whether it stays (shrunk) or is removed.
     pub addendum: String,
     pub addendum_kept: bool,
+    /// Where the kept pieces went.
+    pub local_in: super::LocalIn,
     pub global_path: String,
     pub global_status: String,
     /// Every site that publishes the document, before or after.
@@ -68,6 +70,13 @@ pub fn to_text(p: &Promotion) -> String {
             p.kept.join(", "),
             p.addendum,
             p.site
+        ));
+    } else if !p.kept.is_empty() {
+        s.push_str(&format!(
+            "kept for {0}: {1}, inside `::: only site={0}` in the global text\n{2}: removed\n",
+            p.site,
+            p.kept.join(", "),
+            p.addendum
         ));
     } else {
         s.push_str(&format!(

@@ -107,11 +107,14 @@ fn spans(body: &[&str]) -> Vec<BlockSpan> {
     out
 }
 
-fn trim_blank(lines: &[&str]) -> Vec<String> {
-    let first = lines.iter().position(|l| !l.trim().is_empty());
-    let last = lines.iter().rposition(|l| !l.trim().is_empty());
+fn trim_blank<S: AsRef<str>>(lines: &[S]) -> Vec<String> {
+    let first = lines.iter().position(|l| !l.as_ref().trim().is_empty());
+    let last = lines.iter().rposition(|l| !l.as_ref().trim().is_empty());
     match (first, last) {
-        (Some(a), Some(b)) => lines[a..=b].iter().map(|l| l.to_string()).collect(),
+        (Some(a), Some(b)) => lines[a..=b]
+            .iter()
+            .map(|l| l.as_ref().to_string())
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -271,24 +274,43 @@ struct Insert {
     lines: Vec<String>,
 }
 
-/// The global body with `promoted` applied (and only those), as lines.
+/// The site a piece kept in the global text is scoped to.
+pub struct SiteScope<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    /// The addendum's rationale, for the notice of a kept `remove`.
+    pub rationale: &'a str,
+}
+
+/// The global body with `pieces` applied (and only those), as lines: each made global,
+/// or, when its flag is set, kept for the site alone inside `::: only site=<id>` (with
+/// the global text a `replace` or `remove` takes out kept inside `::: except site=<id>`).
+/// An error names the index of the piece refused.
 pub fn apply(
     doc: &Document,
     global: &Source,
-    promoted: &[&Piece],
+    pieces: &[(&Piece, bool)],
+    scope: &SiteScope,
 ) -> Result<Vec<String>, (usize, Refusal)> {
     let sections = sections(doc, global);
     let body = global.body();
     let first = global.body_line;
     let body_end = first + body.len();
+    let only = vec![format!("::: only site={}", scope.id)];
+    let except = vec![format!("::: except site={}", scope.id)];
     let mut deleted: BTreeSet<usize> = BTreeSet::new();
     let mut inserts: Vec<Insert> = Vec::new();
-    for (seq, p) in promoted.iter().enumerate() {
+    for (seq, (p, site_only)) in pieces.iter().enumerate() {
+        let conds: Vec<String> = if *site_only {
+            only.iter().chain(&p.conds).cloned().collect()
+        } else {
+            p.conds.clone()
+        };
         let Some(op) = p.op else {
             inserts.push(Insert {
                 at: body_end,
                 key: (3, Reverse(0), 0, seq),
-                lines: p.content.clone(),
+                lines: wrap(&conds, &p.content),
             });
             continue;
         };
@@ -298,8 +320,32 @@ pub fn apply(
         if matches!(op, OpKind::Replace | OpKind::Remove) && !p.conds.is_empty() {
             return Err((seq, Refusal::Conditional));
         }
+        let mut lines = wrap(&conds, &p.content);
         let (at, key) = match op {
             OpKind::Prepend => (sec.head_end, (0, Reverse(0), 0, seq)),
+            OpKind::Replace | OpKind::Remove if *site_only => {
+                deleted.extend(sec.head_end..sec.end);
+                let old = trim_blank(&body[sec.head_end - first..sec.end - first]);
+                if op == OpKind::Remove {
+                    let notice = format!(
+                        "*Not applicable at {}:* {}",
+                        scope.name,
+                        scope
+                            .rationale
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                    lines = wrap(&only, &[notice]);
+                }
+                if !old.is_empty() {
+                    let mut both = wrap(&except, &old);
+                    both.push(String::new());
+                    both.extend(lines);
+                    lines = both;
+                }
+                (sec.head_end, (0, Reverse(0), 0, seq))
+            }
             OpKind::Replace => {
                 deleted.extend(sec.head_end..sec.end);
                 (sec.head_end, (0, Reverse(0), 0, seq))
@@ -313,11 +359,7 @@ pub fn apply(
             OpKind::InsertAfter => (sec.end, (1, Reverse(sec.level), 1, seq)),
             OpKind::InsertBefore => (sec.start, (2, Reverse(0), 0, seq)),
         };
-        inserts.push(Insert {
-            at,
-            key,
-            lines: wrapped(p),
-        });
+        inserts.push(Insert { at, key, lines });
     }
     inserts.sort_by_key(|i| (i.at, i.key));
     let mut out: Vec<String> = Vec::new();
@@ -356,11 +398,11 @@ pub fn apply(
     Ok(out)
 }
 
-/// A piece's content inside the condition blocks it had in the addendum.
-fn wrapped(p: &Piece) -> Vec<String> {
-    let mut lines: Vec<String> = p.conds.clone();
-    lines.extend(p.content.iter().cloned());
-    for open in p.conds.iter().rev() {
+/// `content` inside the condition blocks opened by `conds`, outermost first.
+fn wrap(conds: &[String], content: &[String]) -> Vec<String> {
+    let mut lines: Vec<String> = conds.to_vec();
+    lines.extend(content.iter().cloned());
+    for open in conds.iter().rev() {
         let colons = open.len() - open.trim_start_matches(':').len();
         lines.push(":".repeat(colons));
     }
@@ -450,12 +492,34 @@ mod tests {
         let split = crate::parse::frontmatter::split(addendum).unwrap();
         let add = Source::new(addendum, split.body_line);
         let ps = pieces(&add);
-        let all: Vec<&Piece> = ps.iter().collect();
+        let all: Vec<(&Piece, bool)> = ps.iter().map(|p| (p, false)).collect();
         let global = Source::new(GLOBAL, 9);
-        apply(&doc, &global, &all).unwrap().join("\n")
+        apply(&doc, &global, &all, &SCOPE).unwrap().join("\n")
     }
 
     const ADD: &str = "---\naddendum-to: SOP-1\nrationale: r\n---\n";
+
+    const SCOPE: SiteScope = SiteScope {
+        id: "cork",
+        name: "Cork",
+        rationale: "Local\nreasons.",
+    };
+
+    #[test]
+    fn pieces_kept_in_the_global_text_are_scoped_to_the_site() {
+        let a = format!(
+            "{ADD}::: append #scope\nMore scope.\n:::\n\n::: replace #records\nFifteen years.\n:::\n\n::: remove #end\n:::\n"
+        );
+        let split = crate::parse::frontmatter::split(&a).unwrap();
+        let add = Source::new(&a, split.body_line);
+        let ps = pieces(&add);
+        let kept: Vec<(&Piece, bool)> = ps.iter().map(|p| (p, true)).collect();
+        let global = Source::new(GLOBAL, 9);
+        assert_eq!(
+            apply(&global_doc(), &global, &kept, &SCOPE).unwrap().join("\n"),
+            "## Scope {#scope}\nAll.\n\n::: only site=cork\nMore scope.\n:::\n\n::: only market=EU\n## EU {#eu}\nEU text.\n:::\n\n## Records {#records}\n::: except site=cork\n### Old {#old}\nTen years.\n:::\n\n::: only site=cork\nFifteen years.\n:::\n\n## End {#end}\n::: except site=cork\nLast.\n:::\n\n::: only site=cork\n*Not applicable at Cork:* Local reasons.\n:::"
+        );
+    }
 
     #[test]
     fn operations_land_where_compose_puts_them() {
@@ -521,8 +585,11 @@ mod tests {
             let a = format!("{ADD}{body}");
             let add = Source::new(&a, 5);
             let ps = pieces(&add);
-            let all: Vec<&Piece> = ps.iter().collect();
-            assert_eq!(apply(&doc, &global, &all).unwrap_err(), (0, refusal));
+            let all: Vec<(&Piece, bool)> = ps.iter().map(|p| (p, false)).collect();
+            assert_eq!(
+                apply(&doc, &global, &all, &SCOPE).unwrap_err(),
+                (0, refusal)
+            );
         }
     }
 
