@@ -4,9 +4,9 @@
 //! It works from HEAD's commit, never from the work tree: the new commit is made from
 //! HEAD's tree in memory, and the work tree, the index and the current branch stay as
 //! they are. Each piece of the addendum is either made global as it stands or kept for
-//! the site in its addendum, which then shrinks to the kept pieces. The global document
-//! becomes a revision in review; a shrunk addendum loses its approvals and is in review
-//! too. Then every site's text of DOC is composed at HEAD and at the new commit, so the
+//! the site: in its addendum, which then shrinks to the kept pieces, or (`--local-in
+//! global`) in the global text inside `::: only site=S`. The global document becomes a
+//! revision in review; a shrunk addendum loses its approvals and is in review too. Then every site's text of DOC is composed at HEAD and at the new commit, so the
 //! reviewer sees what each site would read once the change is approved.
 
 pub mod ask;
