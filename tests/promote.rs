@@ -645,3 +645,50 @@ fn local_in_global_keeps_the_piece_inside_an_only_site_block_and_removes_the_add
     let check = check_branch(&t);
     assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
 }
+
+#[test]
+fn every_kind_of_piece_kept_in_the_global_text_reads_the_same_at_the_site() {
+    let mut t = fixture();
+    t.write(
+        CORK,
+        &addendum(
+            "SOP-0020",
+            "Cork does it its own way.",
+            "::: prepend #scope\nCork scope first.\n:::\n\n::: insert-after #board\n### Cork board {#cork-board}\nMeets weekly.\n:::\n\n::: insert-before #purpose\n## Cork note {#cork-note}\nRead this first.\n:::\n\n::: remove #records\n:::\n\n::: only market=EU\n::: append #responsibilities\nEU line.\n:::\n:::\n\nA free note.\n",
+        ),
+    );
+    t.commit("Cork adapts every way");
+    let keep = [
+        "--keep-local",
+        "board",
+        "--keep-local",
+        "purpose",
+        "--keep-local",
+        "records",
+    ];
+    let mut args = vec!["--site", "cork", "SOP-0020", "--local-in", "global"];
+    args.extend(keep);
+    args.extend([
+        "--keep-local",
+        "responsibilities",
+        "--keep-local",
+        "site-requirements",
+    ]);
+    let out = promote(&t, &args);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let diff = t.run(&[
+        "diff", "--site", "cork", "SOP-0020", "--from", "HEAD", "--to", BRANCH,
+    ]);
+    assert_eq!(
+        diff.stdout, "nothing changed at site cork\n",
+        "{}",
+        diff.stderr
+    );
+    let check = check_branch(&t);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+    let repo = git2::Repository::open(t.root()).unwrap();
+    assert_snapshot(
+        "promote-SOP-0020-every-kind.md",
+        &file_at(&repo, &branch_tip(&repo), GLOBAL).unwrap(),
+    );
+}

@@ -307,10 +307,21 @@ pub fn apply(
             p.conds.clone()
         };
         let Some(op) = p.op else {
+            // Kept for the site, it keeps the heading composing gives it there.
+            let mut content = p.content.clone();
+            if *site_only {
+                let level = sections.iter().map(|(_, s)| s.level).min().unwrap_or(2);
+                let heading = format!(
+                    "{} Site requirements: {}",
+                    "#".repeat(level.into()),
+                    scope.name
+                );
+                content.splice(0..0, [heading, String::new()]);
+            }
             inserts.push(Insert {
                 at: body_end,
                 key: (3, Reverse(0), 0, seq),
-                lines: wrap(&conds, &p.content),
+                lines: wrap(&conds, &content),
             });
             continue;
         };
@@ -508,7 +519,7 @@ mod tests {
     #[test]
     fn pieces_kept_in_the_global_text_are_scoped_to_the_site() {
         let a = format!(
-            "{ADD}::: append #scope\nMore scope.\n:::\n\n::: replace #records\nFifteen years.\n:::\n\n::: remove #end\n:::\n"
+            "{ADD}::: append #scope\nMore scope.\n:::\n\n::: replace #records\nFifteen years.\n:::\n\n::: remove #end\n:::\n\nLocal note.\n"
         );
         let split = crate::parse::frontmatter::split(&a).unwrap();
         let add = Source::new(&a, split.body_line);
@@ -517,7 +528,7 @@ mod tests {
         let global = Source::new(GLOBAL, 9);
         assert_eq!(
             apply(&global_doc(), &global, &kept, &SCOPE).unwrap().join("\n"),
-            "## Scope {#scope}\nAll.\n\n::: only site=cork\nMore scope.\n:::\n\n::: only market=EU\n## EU {#eu}\nEU text.\n:::\n\n## Records {#records}\n::: except site=cork\n### Old {#old}\nTen years.\n:::\n\n::: only site=cork\nFifteen years.\n:::\n\n## End {#end}\n::: except site=cork\nLast.\n:::\n\n::: only site=cork\n*Not applicable at Cork:* Local reasons.\n:::"
+            "## Scope {#scope}\nAll.\n\n::: only site=cork\nMore scope.\n:::\n\n::: only market=EU\n## EU {#eu}\nEU text.\n:::\n\n## Records {#records}\n::: except site=cork\n### Old {#old}\nTen years.\n:::\n\n::: only site=cork\nFifteen years.\n:::\n\n## End {#end}\n::: except site=cork\nLast.\n:::\n\n::: only site=cork\n*Not applicable at Cork:* Local reasons.\n:::\n\n::: only site=cork\n## Site requirements: Cork\n\nLocal note.\n:::"
         );
     }
 
