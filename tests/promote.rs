@@ -371,14 +371,14 @@ fn a_commit_needs_an_author_from_git_config() {
 }
 
 #[test]
-fn an_addendum_whose_section_the_change_takes_out_would_fail() {
+fn an_addendum_or_a_link_whose_section_the_change_takes_out_is_reported() {
     let mut t = SiteTest::new();
     t.write(
         CORK,
         &addendum(
             "SOP-0020",
-            "One owner for every CAPA.",
-            "::: replace #responsibilities\n- The site quality head owns every CAPA.\n:::\n",
+            "No CAPA board at Cork.",
+            "::: remove #board\n:::\n",
         ),
     );
     t.write(
@@ -387,6 +387,15 @@ fn an_addendum_whose_section_the_change_takes_out_would_fail() {
             "SOP-0020",
             "A weekly board.",
             "::: append #board\nThe board meets weekly.\n:::\n",
+        ),
+    );
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc(
+            "SOP-0030",
+            "Complaints",
+            "",
+            "## Escalation\nTo the [CAPA board](SOP-0020#board).\n",
         ),
     );
     t.commit("Adaptations");
@@ -401,7 +410,7 @@ fn an_addendum_whose_section_the_change_takes_out_would_fail() {
         .unwrap();
     assert_eq!(
         addenda,
-        "- boston: procedures/sites/boston/SOP-0020.md would fail: line 6: `append` targets '#board', which SOP-0020 does not have (as composed for site boston)\n\nNext: push promote/cork/SOP-0020 and open a pull request; approve SOP-0020 there, then release.\n"
+        "- boston: procedures/sites/boston/SOP-0020.md would fail: line 6: `append` targets '#board', which SOP-0020 does not have (as composed for site boston)\n\nThe promoted commit does not pass procsite check yet:\nprocedures/global/SOP-0030.md:8: error[link-target]: links to '#board' in SOP-0020, which has no such section at site boston\n  help: anchors in SOP-0020: purpose, records, responsibilities, scope\nprocedures/global/SOP-0030.md:8: error[link-target]: links to '#board' in SOP-0020, which has no such section at site cork\n  help: anchors in SOP-0020: purpose, records, responsibilities, scope\nprocedures/global/SOP-0030.md:8: error[link-target]: links to '#board' in SOP-0020, which has no such section at site freiburg\n  help: anchors in SOP-0020: purpose, records, responsibilities, scope\n\nNext: push promote/cork/SOP-0020 and open a pull request; approve SOP-0020 there, then release.\n"
     );
     let tip = branch_tip(&repo);
     assert!(file_at(&repo, &tip, GLOBAL)

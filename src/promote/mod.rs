@@ -80,11 +80,11 @@ pub fn branch_name(site: &str, doc: &str) -> String {
     format!("promote/{site}/{doc}")
 }
 
-fn texts_at(root: &Path, commit: &str) -> build::Rendered {
-    build::render(&BuildOptions {
+/// `procsite check --ref <commit>`: every diagnostic, and each site's composed texts.
+fn check_at(root: &Path, commit: &str) -> build::Rendered {
+    build::check_all(&BuildOptions {
         root: root.to_path_buf(),
         refname: Some(commit.to_string()),
-        no_html: true,
         ..Default::default()
     })
 }
@@ -238,7 +238,7 @@ pub fn prepare(root: &Path, site: &str, doc_id: &str) -> Result<Prepared, Diagno
     let global_text = text_of(&doc.path);
     let addendum_text = text_of(&add.path);
     let pieces = rewrite::pieces(&Source::new(&addendum_text, body_line(&addendum_text)));
-    let before = texts_at(root, &head);
+    let before = check_at(root, &head);
     if before.diags.has_errors() {
         let mut d = before.diags;
         d.push(
@@ -416,7 +416,7 @@ impl Prepared {
             &self.identity,
         )
         .map_err(fail)?;
-        let after = texts_at(&self.root, &commit);
+        let after = check_at(&self.root, &commit);
         crate::repo::create::create_branch(&self.root, &branch, &commit).map_err(fail)?;
         let global_status = match status {
             Some(s) => s.to_string(),
