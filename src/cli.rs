@@ -120,10 +120,12 @@ pub enum Command {
     /// Propose a site's adaptation of a global document as the global text: a commit on
     /// a new branch promote/SITE/DOC, made from HEAD without touching the work tree.
     ///
-    /// Each piece of the addendum becomes global as it stands, or stays in the addendum
-    /// (--keep-local, or a question per piece on a terminal); the addendum is removed, or
-    /// shrunk and back in review. The global document goes to in-review. Prints what
-    /// every site would read once the change is approved, and the addenda it makes stale.
+    /// Each piece of the addendum becomes global as it stands, or is kept for the site
+    /// (--keep-local, or a question per piece on a terminal): in the addendum, which is
+    /// otherwise removed, shrinks and goes back to review; or, with --local-in global, in
+    /// the global text inside `::: only site=SITE`. The global document goes to in-review.
+    /// Prints what every site would read once the change is approved, and the addenda it
+    /// makes stale.
     Promote {
         /// The site whose addendum is promoted.
         #[arg(long, value_name = "SITE")]
