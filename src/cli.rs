@@ -117,6 +117,32 @@ pub enum Command {
         #[arg(long, default_value = "text", value_parser = ["text", "json", "html"])]
         format: String,
     },
+    /// Propose a site's adaptation of a global document as the global text: a commit on
+    /// a new branch promote/SITE/DOC, made from HEAD without touching the work tree.
+    ///
+    /// Each piece of the addendum becomes global as it stands, or is kept for the site
+    /// (--keep-local, or a question per piece on a terminal): in the addendum, which is
+    /// otherwise removed, shrinks and goes back to review; or, with --local-in global, in
+    /// the global text inside `::: only site=SITE`. The global document goes to in-review.
+    /// Prints what every site would read once the change is approved, and the addenda it
+    /// makes stale.
+    Promote {
+        /// The site whose addendum is promoted.
+        #[arg(long, value_name = "SITE")]
+        site: String,
+        /// The global document's id.
+        doc: String,
+        /// Keep the piece at this anchor for the site (repeatable).
+        #[arg(long = "keep-local", value_name = "ANCHOR")]
+        keep_local: Vec<String>,
+        /// Ask nothing: every piece not kept with --keep-local becomes global.
+        #[arg(long, short)]
+        yes: bool,
+        /// Where kept pieces go: addendum (it shrinks to them and is re-approved), or
+        /// global (inside `::: only site=SITE` in the global text; the addendum is removed).
+        #[arg(long = "local-in", default_value = "addendum", value_parser = ["addendum", "global"])]
+        local_in: String,
+    },
     /// Print the harmonization report: documents × sites, scores, clause coverage.
     Report {
         /// md, json, csv or html.
@@ -306,6 +332,48 @@ fn parse_date(s: &str) -> Result<crate::model::Date, String> {
     crate::model::Date::parse(s)
 }
 
+fn promote(
+    ui: Ui,
+    root: &std::path::Path,
+    site: &str,
+    doc: &str,
+    keep_local: &[String],
+    yes: bool,
+    local_in: crate::promote::LocalIn,
+) -> ExitCode {
+    let prepared = match crate::promote::prepare(root, site, doc) {
+        Ok(p) => p,
+        Err(d) => return ui.failed("promote", d, false),
+    };
+    if !prepared.dirty.is_empty() {
+        eprintln!(
+            "note: promote works from HEAD's commit; the uncommitted changes to {} file(s) are not part of it and stay as they are",
+            prepared.dirty.len()
+        );
+    }
+    use std::io::IsTerminal;
+    let kept = if !keep_local.is_empty() {
+        prepared.kept_by_anchor(keep_local)
+    } else if !yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        Ok(crate::promote::ask::ask(
+            prepared.pieces(),
+            &display_path(prepared.addendum_path()),
+            &mut std::io::stdin().lock(),
+            &mut std::io::stderr(),
+        ))
+    } else {
+        Ok(Default::default())
+    };
+    let result = kept.and_then(|k| prepared.promote(&k, local_in));
+    match result {
+        Ok(p) => {
+            print!("{}", crate::promote::to_text(&p));
+            ExitCode::SUCCESS
+        }
+        Err(d) => ui.failed("promote", d, false),
+    }
+}
+
 fn verify(dir: &std::path::Path) -> ExitCode {
     match crate::output::verify_any(dir) {
         Err(e) => {
@@ -438,6 +506,20 @@ pub fn run(cli: Cli) -> ExitCode {
                 }
                 Err(diags) => ui.failed("diff", diags, false),
             }
+        }
+        Command::Promote {
+            site,
+            doc,
+            keep_local,
+            yes,
+            local_in,
+        } => {
+            let local_in = if local_in == "global" {
+                crate::promote::LocalIn::Global
+            } else {
+                crate::promote::LocalIn::Addendum
+            };
+            promote(ui, &cli.root, &site, &doc, &keep_local, yes, local_in)
         }
         Command::Report { format, source } => {
             let opts = BuildOptions {

@@ -111,6 +111,7 @@ codes! {
     OutputNote = "PS081" "output-note" Fixed;
     Argument = "PS082" "argument" Fixed;
     Theme = "PS083" "theme" Fixed;
+    Promote = "PS084" "promote" Fixed;
 }
 
 impl Code {

@@ -13,6 +13,10 @@
 //! | render | [`render::render_site`] | composed site + theme → files in memory, each distinct piece rendered once for every site |
 //! | write | [`publish`] → [`output`] | version folders → one locked, atomic transaction on the output, with `versions.json`, `latest/`, the portal, the report and the output's manifest |
 //!
+//! [`promote`] applies a site's addendum to the global document's source and commits the
+//! result on a new branch, from git objects ([`repo::create`] is the only module that
+//! writes to git); it compares each site's composed texts before and after.
+//!
 //! [`init`] writes a new repository from the templates under `src/init/`; with `--demo`,
 //! a whole scripted history with three releases ([`init::demo`]).
 //!
@@ -42,6 +46,7 @@ pub mod output;
 pub mod parse;
 pub mod plan;
 pub mod progress;
+pub mod promote;
 pub mod publish;
 pub mod rebuild;
 pub mod redline;

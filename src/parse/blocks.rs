@@ -130,6 +130,24 @@ impl CodeFence {
     }
 }
 
+/// What each line of a body is to the `:::` structure, as `parse_body` reads it: a
+/// fence's colon count and what follows them (empty for a closing fence), or `None`
+/// for a line of text (a line inside a code block is text).
+pub fn fence_lines(body: &str) -> Vec<Option<(usize, String)>> {
+    let mut code = CodeFence::default();
+    body.lines()
+        .map(|l| fence_at(&mut code, l).map(|(n, rest)| (n, rest.to_string())))
+        .collect()
+}
+
+fn fence_at<'l>(code: &mut CodeFence, line: &'l str) -> Option<(usize, &'l str)> {
+    if code.step(line) {
+        None
+    } else {
+        fence_len(line)
+    }
+}
+
 /// The deepest nesting of `:::` blocks a body may have. Real procedures nest two or
 /// three deep; the limit keeps every later stage's recursion bounded.
 pub const MAX_BLOCK_DEPTH: usize = 64;
@@ -199,11 +217,7 @@ pub fn parse_body(
             Some(open) => open.block.children.push(node),
             None => root.push(node),
         };
-        let fence = if code.step(text) {
-            None
-        } else {
-            fence_len(text)
-        };
+        let fence = fence_at(&mut code, text);
         let Some((len, rest)) = fence else {
             if container_depth(text) > MAX_CONTAINER_DEPTH {
                 if too_deep {

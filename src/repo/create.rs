@@ -1,4 +1,5 @@
-//! Making a new repository for `procsite init`: the only place procsite writes to git.
+//! Making a new repository for `procsite init`, and the proposal commits of
+//! `procsite promote`: the only place procsite writes to git.
 
 use std::path::Path;
 
@@ -187,6 +188,111 @@ pub fn init_with_history(
     Ok(ids.iter().map(|id| id.to_string()).collect())
 }
 
+/// The identity git is configured with (`user.name`, `user.email`), for a commit made
+/// now.
+pub fn configured_identity(root: &Path) -> Result<(String, String), String> {
+    let repo = Repository::discover(root).map_err(|e| e.message().to_string())?;
+    let sig = repo.signature().map_err(|_| {
+        "git has no user.name and user.email configured for this repository".to_string()
+    })?;
+    Ok((
+        String::from_utf8_lossy(sig.name_bytes()).into_owned(),
+        String::from_utf8_lossy(sig.email_bytes()).into_owned(),
+    ))
+}
+
+/// Whether the local branch `name` exists.
+pub fn branch_exists(root: &Path, name: &str) -> bool {
+    Repository::discover(root)
+        .and_then(|r| r.find_branch(name, git2::BranchType::Local).map(|_| ()))
+        .is_ok()
+}
+
+/// A commit on top of `parent` that writes and removes the given files (paths relative
+/// to the procsite root), made from the parent's tree in memory: the work tree, the
+/// index and every reference stay as they are. Returns the new commit's id.
+pub fn commit_on(
+    root: &Path,
+    parent: &str,
+    writes: &[(String, Vec<u8>)],
+    removes: &[String],
+    message: &str,
+    identity: &(String, String),
+) -> Result<String, String> {
+    let fail = |what: &str, e: git2::Error| format!("{what}: {}", e.message());
+    let git = super::git::GitRepo::open(root).ok_or("no git repository here")?;
+    let repo = &git.repo;
+    let in_repo = |p: &str| {
+        crate::diag::display_path(&git.prefix.join(p))
+            .trim_start_matches("./")
+            .to_string()
+    };
+    let parent = repo
+        .find_commit(git2::Oid::from_str(parent).map_err(|e| fail("bad commit id", e))?)
+        .map_err(|e| fail("cannot read the parent commit", e))?;
+    let mut index = git2::Index::new().map_err(|e| fail("cannot make an index", e))?;
+    index
+        .read_tree(&parent.tree().map_err(|e| fail("cannot read a tree", e))?)
+        .map_err(|e| fail("cannot read a tree", e))?;
+    for path in removes {
+        index
+            .remove_path(Path::new(&in_repo(path)))
+            .map_err(|e| fail(&format!("cannot remove {path}"), e))?;
+    }
+    for (path, bytes) in writes {
+        let path = in_repo(path);
+        let mode = index
+            .get_path(Path::new(&path), 0)
+            .map_or(0o100644, |e| e.mode);
+        let blob = repo
+            .blob(bytes)
+            .map_err(|e| fail(&format!("cannot store {path}"), e))?;
+        index
+            .add(&entry(&path, blob, mode))
+            .map_err(|e| fail(&format!("cannot stage {path}"), e))?;
+    }
+    let tree_id = index
+        .write_tree_to(repo)
+        .map_err(|e| fail("cannot write the tree", e))?;
+    let tree = repo
+        .find_tree(tree_id)
+        .map_err(|e| fail("cannot read the tree", e))?;
+    let sig = Signature::now(&identity.0, &identity.1)
+        .map_err(|e| fail("cannot make a commit identity", e))?;
+    repo.commit(None, &sig, &sig, message, &tree, &[&parent])
+        .map(|id| id.to_string())
+        .map_err(|e| fail("cannot commit", e))
+}
+
+/// Makes the local branch `name` point at `commit`; refuses when it exists.
+pub fn create_branch(root: &Path, name: &str, commit: &str) -> Result<(), String> {
+    let fail = |what: &str, e: git2::Error| format!("{what}: {}", e.message());
+    let repo = Repository::discover(root).map_err(|e| fail("no git repository", e))?;
+    let commit = repo
+        .find_commit(git2::Oid::from_str(commit).map_err(|e| fail("bad commit id", e))?)
+        .map_err(|e| fail("cannot read the commit", e))?;
+    repo.branch(name, &commit, false)
+        .map(|_| ())
+        .map_err(|e| fail(&format!("cannot create branch {name}"), e))
+}
+
+fn entry(path: &str, id: git2::Oid, mode: u32) -> git2::IndexEntry {
+    git2::IndexEntry {
+        ctime: git2::IndexTime::new(0, 0),
+        mtime: git2::IndexTime::new(0, 0),
+        dev: 0,
+        ino: 0,
+        mode,
+        uid: 0,
+        gid: 0,
+        file_size: 0,
+        id,
+        flags: 0,
+        flags_extended: 0,
+        path: path.as_bytes().to_vec(),
+    }
+}
+
 /// The tree of `files` (path → blob), folders made from the paths.
 fn tree_of<'r>(
     repo: &'r Repository,
@@ -194,20 +300,7 @@ fn tree_of<'r>(
 ) -> Result<git2::Tree<'r>, git2::Error> {
     let mut index = git2::Index::new()?;
     for (path, blob) in files {
-        index.add(&git2::IndexEntry {
-            ctime: git2::IndexTime::new(0, 0),
-            mtime: git2::IndexTime::new(0, 0),
-            dev: 0,
-            ino: 0,
-            mode: 0o100644,
-            uid: 0,
-            gid: 0,
-            file_size: 0,
-            id: *blob,
-            flags: 0,
-            flags_extended: 0,
-            path: path.as_bytes().to_vec(),
-        })?;
+        index.add(&entry(path, *blob, 0o100644))?;
     }
     let id = index.write_tree_to(repo)?;
     repo.find_tree(id)
