@@ -170,7 +170,7 @@ pub fn load(req: &BuildOptions, diags: &mut Diagnostics) -> Option<Loaded> {
 pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Checked> {
     let Loaded { source, config } = loaded;
     let corpus = parse::parse_corpus(&source.sources, config, diags);
-    let ids_unique = site::validate(&corpus, config, diags);
+    let ids_unique = site::validate(&corpus, config, plan.release, diags);
     crate::external::check_editions(&corpus, diags);
     if !corpus.unreadable.is_empty() {
         report_skipped(diags, corpus.unreadable.len());
@@ -196,6 +196,7 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
         site::check_reviews(&corpus, t, diags);
     }
     release::check_evidence(&corpus, &stamps, config, plan.release, diags);
+    release::check_authority(&corpus, config, plan.release, diags);
     if plan.release {
         release::check_source(&source.info, diags);
         release::check_change_control(&corpus, &stamps, source, config, diags);

@@ -82,7 +82,7 @@ codes! {
     NotInForce = "PS046" "not-in-force" Adjustable;
     ReviewOverdue = "PS047" "review-overdue" Adjustable;
     TypeRules = "PS048" "type-rules" Fixed;
-    UnknownType = "PS049" "unknown-type" Adjustable;
+    UnknownType = "PS049" "unknown-type" Protected;
     MissingApproval = "PS050" "missing-approval" Protected;
     StaleApproval = "PS051" "stale-approval" Protected;
     Approval = "PS052" "approval" Fixed;
@@ -102,6 +102,7 @@ codes! {
     ObsoleteRecord = "PS066" "obsolete-record" Protected;
     EffectiveBeforeApproval = "PS067" "effective-before-approval" Protected;
     MissingChangeControl = "PS068" "missing-change-control" Protected;
+    ApproverAuthority = "PS069" "approver-authority" Protected;
     BrokenReferenceLink = "PS070" "broken-reference-link" Adjustable;
     BrokenFootnote = "PS071" "broken-footnote" Adjustable;
     LinkTarget = "PS072" "link-target" Fixed;

@@ -243,6 +243,105 @@ pub fn check_evidence(
     }
 }
 
+/// What the `[approvers]` registry says of one approval, when it does not give the
+/// authority the approval claims: the registry is the source of authority, the YAML
+/// name and role only a claim. `None` when a registered person holds the role, on the
+/// approval's date, for the site.
+fn authority_problem(config: &Config, a: &Approval, site: Option<&str>) -> Option<String> {
+    let people: Vec<(&String, &crate::config::ApproverConfig)> = config
+        .approvers
+        .iter()
+        .filter(|(_, p)| p.name.eq_ignore_ascii_case(&a.name))
+        .collect();
+    let Some((key, first)) = people.first() else {
+        return Some(format!(
+            "the approval by {} names no one in [approvers]",
+            a.name
+        ));
+    };
+    let holds = |p: &crate::config::ApproverConfig| p.roles.is_empty() || p.roles.contains(&a.role);
+    let Some((key, person)) = people.iter().find(|(_, p)| holds(p)) else {
+        return Some(format!(
+            "the approval by {} claims the role '{}', but [approvers.{key}] gives {} only: {}",
+            a.name,
+            a.role,
+            a.name,
+            first.roles.join(", ")
+        ));
+    };
+    if !person.valid_on(a.date.date.0) {
+        let bound = |d: &Option<toml::value::Datetime>| d.as_ref().map(|d| d.to_string());
+        let window = match (bound(&person.valid_from), bound(&person.valid_to)) {
+            (Some(f), Some(t)) => format!("valid from {f} to {t}"),
+            (Some(f), None) => format!("valid from {f}"),
+            (None, Some(t)) => format!("valid to {t}"),
+            (None, None) => String::new(),
+        };
+        return Some(format!(
+            "the approval by {} is dated {}, and [approvers.{key}] is {window}",
+            a.name, a.date.text
+        ));
+    }
+    if let Some(site) = site {
+        if !person.sites.is_empty() && !person.sites.iter().any(|s| s == site) {
+            return Some(format!(
+                "the approval by {} is for site {site}, and [approvers.{key}] may approve for {} only",
+                a.name,
+                person.sites.join(", ")
+            ));
+        }
+    }
+    None
+}
+
+/// Once book.toml has an `[approvers]` registry, every approval of an approved or
+/// obsolete document and of an approved addendum names a registered person who holds
+/// the role it claims, on its date, for the site: an error in a release, a warning
+/// before.
+pub fn check_authority(corpus: &Corpus, config: &Config, release: bool, diags: &mut Diagnostics) {
+    if config.approvers.is_empty() {
+        return;
+    }
+    let help = "correct the approval, or change the registry in book.toml ([approvers]) in a change of its own that is reviewed and approved";
+    let mut check =
+        |path: &std::path::Path, line: usize, approvals: &[Approval], site: Option<&str>| {
+            for a in approvals {
+                if let Some(problem) = authority_problem(config, a, site) {
+                    diags.push(
+                        Diagnostic::release_error(
+                            release,
+                            Code::ApproverAuthority,
+                            path,
+                            line,
+                            problem,
+                        )
+                        .help(help),
+                    );
+                }
+            }
+        };
+    for d in &corpus.documents {
+        if matches!(d.meta.status, Status::Approved | Status::Obsolete) {
+            check(
+                &d.path,
+                d.line("approvals"),
+                &d.meta.approvals,
+                d.site.as_deref(),
+            );
+        }
+    }
+    for a in &corpus.addenda {
+        if a.meta.status == Status::Approved {
+            let line = a
+                .key_lines
+                .get("approvals")
+                .copied()
+                .unwrap_or(a.target_line);
+            check(&a.path, line, &a.meta.approvals, Some(&a.site));
+        }
+    }
+}
+
 /// Documents a release leaves out because they are being revised and no earlier
 /// approved revision is in force (see `inforce`), although one was approved: say so.
 pub fn check_unreleased(

@@ -36,7 +36,7 @@ pub struct SitePlan<'a> {
 /// per document and site, excludes naming real documents, type rules. Returns false
 /// when ids clash: links would then reach the wrong document, so the build stops
 /// before composing rather than report their follow-on errors.
-pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bool {
+pub fn validate(corpus: &Corpus, config: &Config, release: bool, diags: &mut Diagnostics) -> bool {
     let mut ids_unique = true;
     let mut ids: BTreeMap<&str, &Document> = BTreeMap::new();
     for doc in &corpus.documents {
@@ -128,7 +128,7 @@ pub fn validate(corpus: &Corpus, config: &Config, diags: &mut Diagnostics) -> bo
                 }
             }
         }
-        check_type_rules(doc, config, diags);
+        check_type_rules(doc, config, release, diags);
         check_external_sites(doc, config, diags);
         check_meanings(
             &doc.path,
@@ -369,14 +369,15 @@ fn months_between(a: crate::model::Date, b: crate::model::Date) -> i64 {
     }
 }
 
-fn check_type_rules(doc: &Document, config: &Config, diags: &mut Diagnostics) {
+fn check_type_rules(doc: &Document, config: &Config, release: bool, diags: &mut Diagnostics) {
     let Some(ty) = config.types.get(&doc.meta.doc_type) else {
         if !config.types.is_empty() && !doc.meta.is_external() {
             diags.push(
-                Diagnostic::warning(
+                Diagnostic::release_error(
+                    release,
                     Code::UnknownType,
                     &*doc.path,
-                    0,
+                    doc.line("type"),
                     format!(
                         "type '{}' has no [types.{}] in book.toml{}",
                         doc.meta.doc_type,

@@ -223,3 +223,137 @@ fn every_page_of_a_release_with_declared_approvals_says_so() {
         .read("public/cork/2026.1/SOP-0020.html")
         .contains("evidence-notice\""));
 }
+
+#[test]
+fn authority_comes_from_the_registry_not_from_the_name_and_role_typed_in_yaml() {
+    let registry = "\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\nroles = [\"VP Quality\"]\nvalid-from = 2026-01-01\nvalid-to = 2026-12-31\n\n[approvers.mlee]\nname = \"Mark Lee\"\nemails = [\"mark.lee@acme.example\"]\nroles = [\"Engineering\"]\n\n[approvers.ab]\nname = \"Aoife Byrne\"\nemails = [\"aoife@acme.example\"]\nroles = [\"Site Quality Head\"]\nsites = [\"cork\"]\nvalid-from = 2026-05-10\n";
+    let by = |id: &str, who: &str, role: &str, date: &str| {
+        format!(
+            "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: {who}, role: {role}, date: {date} }}\n---\n## Scope {{#scope}}\nText.\n"
+        )
+    };
+    let site_addendum = |target: &str, date: &str| {
+        format!(
+            "---\naddendum-to: {target}\nrationale: Local.\nstatus: approved\napprovals:\n  - {{ name: Aoife Byrne, role: Site Quality Head, date: {date} }}\n---\n::: append #scope\nLocal text.\n:::\n"
+        )
+    };
+    let mut t = SiteTest::empty();
+    t.write(
+        "book.toml",
+        &format!("{}{registry}", book_without_exclusions()),
+    );
+    // Authority the registry gives: Jane Roe as VP Quality within her dates; Aoife
+    // Byrne for Cork.
+    t.write(
+        "procedures/global/SOP-0010.md",
+        &by("SOP-0010", "Jane Roe", "VP Quality", "2026-05-01"),
+    );
+    t.write(
+        "procedures/sites/cork/SOP-0010.md",
+        &site_addendum("SOP-0010", "2026-05-12"),
+    );
+    // And what it does not: a name it does not know, a role typed in YAML, a date
+    // before the person's valid-from, another site.
+    t.write(
+        "procedures/global/SOP-0011.md",
+        &by("SOP-0011", "J. Doe", "VP Quality", "2026-05-01"),
+    );
+    t.write(
+        "procedures/global/SOP-0012.md",
+        &by("SOP-0012", "Mark Lee", "VP Quality", "2026-05-01"),
+    );
+    t.write(
+        "procedures/sites/cork/SOP-0012.md",
+        &site_addendum("SOP-0012", "2026-05-02"),
+    );
+    t.write(
+        "procedures/sites/freiburg/SOP-0010.md",
+        &site_addendum("SOP-0010", "2026-05-12"),
+    );
+    t.commit("Issue");
+    let out = t.run(&["check", "--release"]);
+    assert_eq!(out.code, 1);
+    let help = "  help: correct the approval, or change the registry in book.toml ([approvers]) in a change of its own that is reviewed and approved";
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let authority: Vec<&str> = lines
+        .windows(2)
+        .filter(|w| w[0].contains("[approver-authority]"))
+        .flat_map(|w| [w[0], w[1]])
+        .collect();
+    assert_eq!(
+        authority,
+        [
+            "procedures/global/SOP-0011.md:7: error[approver-authority]: the approval by J. Doe names no one in [approvers]",
+            help,
+            "procedures/global/SOP-0012.md:7: error[approver-authority]: the approval by Mark Lee claims the role 'VP Quality', but [approvers.mlee] gives Mark Lee only: Engineering",
+            help,
+            "procedures/sites/cork/SOP-0012.md:5: error[approver-authority]: the approval by Aoife Byrne is dated 2026-05-02, and [approvers.ab] is valid from 2026-05-10",
+            help,
+            "procedures/sites/freiburg/SOP-0010.md:5: error[approver-authority]: the approval by Aoife Byrne is for site freiburg, and [approvers.ab] may approve for cork only",
+            help,
+        ],
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        out.stderr.matches("[approver-authority]").count(),
+        4,
+        "{}",
+        out.stderr
+    );
+    // Before a release, each is a warning.
+    let preview = t.run(&["check"]);
+    assert_eq!(
+        preview
+            .stderr
+            .matches("warning[approver-authority]")
+            .count(),
+        4,
+        "{}",
+        preview.stderr
+    );
+}
+
+#[test]
+fn once_types_exist_a_release_needs_every_document_of_a_declared_type() {
+    let mut t = SiteTest::empty();
+    t.write(
+        "book.toml",
+        &format!(
+            "{}\n[types.SOP]\nid-pattern = \"^SOP-[0-9]{{4}}$\"\n",
+            book_without_exclusions()
+        ),
+    );
+    t.write(
+        "procedures/global/SOP-0010.md",
+        &approved("SOP-0010", "## A\nText.\n", "2026-05-01"),
+    );
+    t.write(
+        "procedures/global/WI-0001.md",
+        &approved("WI-0001", "## A\nText.\n", "2026-05-01").replace("type: SOP", "type: SPO"),
+    );
+    t.commit("Issue");
+    let line = "procedures/global/WI-0001.md:4: {}[unknown-type]: type 'SPO' has no [types.SPO] in book.toml (did you mean 'SOP'?)";
+    let release = t.run(&["check", "--release"]);
+    assert_eq!(release.code, 1);
+    assert!(
+        release.stderr.contains(&line.replace("{}", "error")),
+        "{}",
+        release.stderr
+    );
+    let preview = t.run(&["check"]);
+    assert_eq!(preview.code, 0, "{}", preview.stderr);
+    assert!(
+        preview.stderr.contains(&line.replace("{}", "warning")),
+        "{}",
+        preview.stderr
+    );
+}
+
+/// The test book without Cork's exclusion of SOP-0090, for repositories without it.
+fn book_without_exclusions() -> String {
+    BOOK.replace(
+        "exclude = { SOP-0090 = \"No sterilization at Cork\" }\n",
+        "",
+    )
+}
