@@ -400,13 +400,38 @@ pub fn publish(
         }
     }
     let output = open_output(&out, &mut diags)?;
+    // A released version must stay traceable to its commit: one whose release tag is
+    // gone and whose commit no branch or tag contains any more (history rewritten)
+    // stops the run. A tag that names another commit is reported below.
+    let tagged: std::collections::BTreeSet<String> = tags
+        .iter()
+        .map(|(t, _, _)| crate::repo::git::version_of_tag(t, glob))
+        .collect();
+    let mut blocked = false;
+    for (site, versions) in &output.published.sites {
+        for (version, m) in versions {
+            let Some(commit) = m.commit.as_deref().filter(|_| m.release) else {
+                continue;
+            };
+            if tagged.contains(version) || git.in_history(commit) {
+                continue;
+            }
+            blocked = true;
+            fail(
+                &mut diags,
+                Code::ReleasedVersionChanged,
+                out.join(site).join(version),
+                format!("{site}/{version} was published from commit {commit}, which is no longer in the repository's history: no release tag names version {version}, and no branch or tag contains the commit"),
+                "a released version stays traceable to its source: restore the history and the release tag from a clone or backup that has them; published history is never rewritten",
+            );
+        }
+    }
 
     let mut folders: Vec<VersionFolder> = Vec::new();
     let mut built = Vec::new();
     let mut refused = Vec::new();
     let mut verified = 0;
     // A published version that changed, or a folder in a release's way, stops the run.
-    let mut blocked = false;
     // The texts of the version published last, so each tag is composed once.
     let mut previous: Option<(String, SiteTexts)> = None;
     let mut newest: Option<build::Rendered> = None;

@@ -230,3 +230,53 @@ fn versions_json_and_the_output_manifest_chain_every_page_to_one_printed_hash() 
         )
     );
 }
+
+#[test]
+fn publish_refuses_when_a_released_commit_is_gone_from_the_history() {
+    let t = repo_with_two_releases();
+    assert_eq!(t.run(&["publish"]).code, 0);
+    let repo = git2::Repository::open(t.root()).unwrap();
+    let first = repo
+        .revparse_single("release/2026.1")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let second = repo.head().unwrap().peel_to_commit().unwrap();
+    // History rewritten: the second release's tree on a new root commit, the first
+    // release's tag deleted, the branch and the second tag moved to the new commit.
+    let rewritten = repo
+        .commit(
+            None,
+            &second.author(),
+            &second.committer(),
+            "Rewritten history",
+            &second.tree().unwrap(),
+            &[],
+        )
+        .unwrap();
+    repo.tag_delete("release/2026.1").unwrap();
+    repo.tag_delete("release/2026.2").unwrap();
+    let branch = repo.head().unwrap().name().unwrap().to_string();
+    repo.reference(&branch, rewritten, true, "rewrite").unwrap();
+    repo.tag_lightweight(
+        "release/2026.2",
+        &repo.find_object(rewritten, None).unwrap(),
+        false,
+    )
+    .unwrap();
+    let before = t.tree("public");
+    let err = t.expect_failure(&["publish"]);
+    let first = first.id().to_string();
+    assert!(
+        err.contains(&format!("cork/2026.1: error[released-version-changed]: cork/2026.1 was published from commit {first}, which is no longer in the repository's history: no release tag names version 2026.1, and no branch or tag contains the commit")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "2026.2 was built from commit {}, but release tag release/2026.2 names commit {rewritten}",
+            second.id()
+        )),
+        "{err}"
+    );
+    assert_eq!(t.tree("public"), before, "nothing written");
+}

@@ -160,6 +160,32 @@ impl GitRepo {
         Some(GitRepo { repo, prefix })
     }
 
+    /// Whether commit `id` is in the repository's history: it exists and HEAD, a
+    /// branch or a tag contains it.
+    pub fn in_history(&self, id: &str) -> bool {
+        let Ok(oid) = Oid::from_str(id) else {
+            return false;
+        };
+        if self.repo.find_commit(oid).is_err() {
+            return false;
+        }
+        let Ok(refs) = self.repo.references() else {
+            return false;
+        };
+        let tips = refs
+            .flatten()
+            .filter_map(|r| r.peel_to_commit().ok().map(|c| c.id()))
+            .chain(
+                self.repo
+                    .head()
+                    .ok()
+                    .and_then(|h| h.peel_to_commit().ok())
+                    .map(|c| c.id()),
+            );
+        tips.into_iter()
+            .any(|tip| tip == oid || self.repo.graph_descendant_of(tip, oid).unwrap_or(false))
+    }
+
     /// The commit `refname` names (a branch, tag, hash, `HEAD~2`...), or HEAD.
     /// `Ok(None)`: HEAD has no commit yet.
     pub fn resolve(&self, refname: Option<&str>) -> Result<Option<Oid>, String> {
