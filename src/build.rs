@@ -197,6 +197,7 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
     }
     release::check_evidence(&corpus, &stamps, config, plan.release, diags);
     release::check_authority(&corpus, config, plan.release, diags);
+    release::check_reused_ids(&corpus, &source.history, diags);
     if plan.release {
         release::check_source(&source.info, diags);
         release::check_change_control(&corpus, &stamps, source, config, diags);

@@ -65,6 +65,7 @@ codes! {
     MissingField = "PS022" "missing-field" Fixed;
     InvalidId = "PS023" "invalid-id" Fixed;
     DuplicateId = "PS024" "duplicate-id" Fixed;
+    ReusedId = "PS025" "reused-id" Fixed;
     BlockSyntax = "PS030" "block-syntax" Fixed;
     UnknownCondition = "PS031" "unknown-condition" Fixed;
     UnknownAnchor = "PS032" "unknown-anchor" Fixed;

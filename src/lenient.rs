@@ -72,19 +72,21 @@ pub fn read(text: &str) -> (Lenient, &str) {
 /// every version of every file.
 pub fn identity(path: &Path, text: &str) -> Identity {
     let mut key = None;
+    let mut title = None;
     if let Some(body) = text.strip_prefix("---") {
         for line in body.lines().skip(1) {
-            if line.trim_end() == "---" {
+            if line.trim_end() == "---" || (key.is_some() && title.is_some()) {
                 break;
             }
-            if let Some(v) = line.strip_prefix("id:") {
+            if let Some(v) = line.strip_prefix("title:") {
+                title = Some(v.trim().to_string());
+            } else if key.is_some() {
+                continue;
+            } else if let Some(v) = line.strip_prefix("id:") {
                 key = Some(format!("id:{}", v.trim()));
-                break;
-            }
-            if let Some(v) = line.strip_prefix("addendum-to:") {
+            } else if let Some(v) = line.strip_prefix("addendum-to:") {
                 let site = crate::layout::site_folder(path).unwrap_or_default();
                 key = Some(format!("addendum:{site}:{}", v.trim()));
-                break;
             }
         }
     }
@@ -93,7 +95,7 @@ pub fn identity(path: &Path, text: &str) -> Identity {
     } else {
         Vec::new()
     };
-    Identity { key, former }
+    Identity { key, former, title }
 }
 
 #[cfg(test)]

@@ -243,6 +243,38 @@ pub fn check_evidence(
     }
 }
 
+/// An id is never reused: a document whose id an earlier, removed document had under
+/// another title is an error (its history starts after the removal, so it inherits
+/// neither the revisions nor the approvals of the other).
+pub fn check_reused_ids(
+    corpus: &Corpus,
+    history: &crate::repo::history::HistoryIndex,
+    diags: &mut Diagnostics,
+) {
+    for d in &corpus.documents {
+        let Some(r) = history.reused.get(d.path.as_path()) else {
+            continue;
+        };
+        let c = &history.commits[r.removed_in];
+        diags.push(
+            Diagnostic::error(
+                Code::ReusedId,
+                &*d.path,
+                d.line("id"),
+                format!(
+                    "{} was the id of “{}” ({}), removed in commit {} ({}); an id is never given to another document",
+                    d.meta.id,
+                    r.title,
+                    crate::diag::display_path(&r.path),
+                    c.short(),
+                    crate::stamp::commit_date(c.commit_time, c.commit_offset)
+                ),
+            )
+            .help("give this document a new id (the next free number of its type); records that cite the old id keep meaning the old document"),
+        );
+    }
+}
+
 /// What the `[approvers]` registry says of one approval, when it does not give the
 /// authority the approval claims: the registry is the source of authority, the YAML
 /// name and role only a claim. `None` when a registered person holds the role, on the

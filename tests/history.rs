@@ -1064,3 +1064,53 @@ fn an_approval_covers_the_controlled_front_matter_not_only_the_body() {
         out.stderr
     );
 }
+
+#[test]
+fn an_id_is_never_given_to_another_document() {
+    let doc = |title: &str, body: &str| {
+        approved("SOP-0030", body, "2026-05-01")
+            .replace("title: T SOP-0030", &format!("title: {title}"))
+    };
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("Supplier audits", "## A\nAudit text.\n"),
+    );
+    t.commit("Issue SOP-0030");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("Supplier audits", "## A\nAudit text, revised.\n"),
+    );
+    t.commit("Revise SOP-0030");
+    // Removed, then restored as it was: the same document, its history whole.
+    t.remove("procedures/global/SOP-0030.md");
+    t.commit("Remove SOP-0030 by mistake");
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc("Supplier audits", "## A\nAudit text, revised.\n"),
+    );
+    t.commit("Restore SOP-0030");
+    t.build();
+    let page = t.page("cork", "SOP-0030");
+    assert!(page.contains("Issue SOP-0030") && page.contains("Restore SOP-0030"));
+    // Removed, then the id given to a new topic: refused, and the old history is not
+    // the new document's.
+    t.remove("procedures/global/SOP-0030.md");
+    let removal = t.commit("Withdraw SOP-0030");
+    t.write(
+        "procedures/global/quality/SOP-0030.md",
+        &doc("Calibration", "## A\nCalibration text.\n"),
+    );
+    t.commit("New procedure under a free id");
+    let out = t.run(&["check"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr.lines().take(2).collect::<Vec<_>>(),
+        [
+            format!("procedures/global/quality/SOP-0030.md:2: error[reused-id]: SOP-0030 was the id of “Supplier audits” (procedures/global/SOP-0030.md), removed in commit {} (2026-06-05); an id is never given to another document", &removal.to_string()[..10]).as_str(),
+            "  help: give this document a new id (the next free number of its type); records that cite the old id keep meaning the old document",
+        ],
+        "{}",
+        out.stderr
+    );
+}

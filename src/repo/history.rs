@@ -44,6 +44,19 @@ pub struct HistoryIndex {
     pub shallow: bool,
     /// For each commit, the indexes of its parents within `commits`.
     pub parents: Vec<Vec<usize>>,
+    /// Documents at the built commit whose id an earlier, removed document had under
+    /// another title: by path, what was removed. Their history starts after it.
+    pub reused: BTreeMap<PathBuf, Reuse>,
+}
+
+/// An id a removed document had, taken by another document.
+#[derive(serde::Serialize, Debug, Clone)]
+pub struct Reuse {
+    /// Index into `commits` of the commit that removed the earlier document.
+    pub removed_in: usize,
+    /// The earlier document's title, and its file, as last committed.
+    pub title: String,
+    pub path: PathBuf,
 }
 
 impl HistoryIndex {
@@ -251,16 +264,12 @@ fn commit_changes<'r>(
 pub struct Identity {
     pub key: Option<String>,
     pub former: Vec<String>,
+    /// The title as written, to tell a document from another that took its id.
+    pub title: Option<String>,
 }
 
 /// Reads a file's identity from its text; the walk knows nothing of front-matter.
 pub type Identify = fn(&Path, &str) -> Identity;
-
-fn key_or_path(identify: Identify, path: &Path, text: &str) -> String {
-    identify(path, text)
-        .key
-        .unwrap_or_else(|| format!("path:{}", path.display()))
-}
 
 /// A blob's text, newlines normalised; copied once when it is valid UTF-8 without
 /// carriage returns, as nearly every document is.
@@ -351,6 +360,8 @@ pub fn walk(git: &GitRepo, head: Oid, identify: Identify) -> Result<HistoryIndex
         .filter_map(|c| Some((c.new?, c.text.as_ref()?)))
         .collect();
     let mut key_of: HashMap<String, PathBuf> = HashMap::new();
+    // The keys documents have now (not their former ids, whose history they keep).
+    let mut own_keys: std::collections::HashSet<String> = std::collections::HashSet::new();
     for c in current.into_iter().filter(|c| is_doc(&c.path)) {
         let text = c
             .new
@@ -368,20 +379,101 @@ pub fn walk(git: &GitRepo, head: Oid, identify: Identify) -> Result<HistoryIndex
         let key = identity
             .key
             .unwrap_or_else(|| format!("path:{}", c.path.display()));
+        own_keys.insert(key.clone());
         key_of.insert(key, c.path);
     }
+    // Each version's identity, read once.
+    let identities: Vec<Vec<Option<Identity>>> = per_commit
+        .iter()
+        .map(|(_, _, changes)| {
+            changes
+                .iter()
+                .map(|ch| match (&ch.text, is_doc(&ch.path)) {
+                    (Some(text), true) => Some(identify(&ch.path, text)),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    let key_at = |ch: &Change, id: &Identity| {
+        id.key
+            .clone()
+            .unwrap_or_else(|| format!("path:{}", ch.path.display()))
+    };
+    // When each id was last removed (no file held it after a commit), oldest commit
+    // first, and the title it had then.
+    let mut removed: HashMap<String, (usize, String, PathBuf)> = HashMap::new();
+    {
+        let mut holders: HashMap<String, std::collections::BTreeSet<PathBuf>> = HashMap::new();
+        let mut held: HashMap<PathBuf, (String, String)> = HashMap::new();
+        for idx in (0..per_commit.len()).rev() {
+            let mut left = Vec::new();
+            for (ch, id) in per_commit[idx].2.iter().zip(&identities[idx]) {
+                if !is_doc(&ch.path) {
+                    continue;
+                }
+                if let Some((key, title)) = held.remove(&ch.path) {
+                    if let Some(h) = holders.get_mut(&key) {
+                        h.remove(&ch.path);
+                    }
+                    left.push((key, title, ch.path.clone()));
+                }
+                if let Some(id) = id.as_ref().filter(|id| id.key.is_some()) {
+                    let key = key_at(ch, id);
+                    let title = id.title.clone().unwrap_or_default();
+                    holders
+                        .entry(key.clone())
+                        .or_default()
+                        .insert(ch.path.clone());
+                    held.insert(ch.path.clone(), (key, title));
+                }
+            }
+            for (key, title, path) in left {
+                if holders.get(&key).is_none_or(|h| h.is_empty()) {
+                    removed.insert(key, (idx, title, path));
+                }
+            }
+        }
+    }
     let mut files: BTreeMap<PathBuf, Vec<FileVersion>> = BTreeMap::new();
+    let mut reused: BTreeMap<PathBuf, Reuse> = BTreeMap::new();
     for (idx, (_, _, changes)) in per_commit.iter().enumerate() {
-        for ch in changes.iter().filter(|c| is_doc(&c.path)) {
-            let Some(text) = &ch.text else { continue };
-            let Some(key) = key_of.get(&key_or_path(identify, &ch.path, text)) else {
+        for (ch, id) in changes.iter().zip(&identities[idx]) {
+            let (Some(text), Some(id)) = (&ch.text, id) else {
                 continue;
             };
-            files.entry(key.clone()).or_default().push(FileVersion {
-                commit: idx,
-                path: ch.path.clone(),
-                text: text.clone(),
-            });
+            let key = key_at(ch, id);
+            let Some(head_path) = key_of.get(&key) else {
+                continue;
+            };
+            // A version from before its id was removed belongs to the document that
+            // had the id then: when that one had another title, it is another
+            // document, and its history is not this one's.
+            let removal = removed
+                .get(&key)
+                .filter(|(at, ..)| idx > *at && own_keys.contains(&key));
+            if let Some((at, title, path)) = removal {
+                let newer = files.get(head_path).and_then(|v| v.last());
+                let now = newer.map(|v| identify(&v.path, &v.text).title.unwrap_or_default());
+                if now.as_deref().is_some_and(|t| t != title) {
+                    reused.entry(head_path.clone()).or_insert_with(|| Reuse {
+                        removed_in: *at,
+                        title: title.clone(),
+                        path: path.clone(),
+                    });
+                }
+                if reused.contains_key(head_path) {
+                    continue;
+                }
+            }
+            files
+                .entry(head_path.clone())
+                .or_default()
+                .push(FileVersion {
+                    commit: idx,
+                    path: ch.path.clone(),
+                    text: text.clone(),
+                });
         }
     }
 
@@ -398,6 +490,7 @@ pub fn walk(git: &GitRepo, head: Oid, identify: Identify) -> Result<HistoryIndex
         files,
         shallow: repo.is_shallow(),
         parents,
+        reused,
     })
 }
 
