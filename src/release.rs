@@ -279,7 +279,11 @@ pub fn check_reused_ids(
 /// authority the approval claims: the registry is the source of authority, the YAML
 /// name and role only a claim. `None` when a registered person holds the role, on the
 /// approval's date, for the site.
-fn authority_problem(config: &Config, a: &Approval, site: Option<&str>) -> Option<String> {
+pub(crate) fn authority_problem(
+    config: &Config,
+    a: &Approval,
+    site: Option<&str>,
+) -> Option<String> {
     let people: Vec<(&String, &crate::config::ApproverConfig)> = config
         .approvers
         .iter()
