@@ -537,3 +537,54 @@ pub fn check_clause_gaps(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(registry: &str) -> Config {
+        let text = format!("[book]\ntitle = \"T\"\n[site.cork]\nname = \"Cork\"\nmarkets = [\"EU\"]\n[site.boston]\nname = \"Boston\"\nmarkets = [\"US\"]\n{registry}");
+        Config::parse(std::path::Path::new("book.toml"), &text).unwrap()
+    }
+
+    fn approval(name: &str, role: &str, date: &str) -> Approval {
+        serde_yaml::from_str(&format!("{{ name: {name}, role: {role}, date: '{date}' }}")).unwrap()
+    }
+
+    #[test]
+    fn the_registry_window_includes_both_days_and_names_the_bound_passed() {
+        let c = config("[approvers.jroe]\nname = \"Jane Roe\"\nroles = [\"VP Quality\"]\nvalid-from = 2026-01-01\nvalid-to = 2027-12-31\n");
+        for date in ["2026-01-01", "2027-12-31"] {
+            assert_eq!(
+                authority_problem(&c, &approval("jane roe", "VP Quality", date), None),
+                None,
+                "{date}"
+            );
+        }
+        assert_eq!(
+            authority_problem(&c, &approval("Jane Roe", "VP Quality", "2028-02-01"), None).as_deref(),
+            Some("the approval by Jane Roe is dated 2028-02-01, and [approvers.jroe] is valid from 2026-01-01 to 2027-12-31")
+        );
+        assert_eq!(
+            authority_problem(&c, &approval("Jane Roe", "VP Quality", "2025-12-31"), None).as_deref(),
+            Some("the approval by Jane Roe is dated 2025-12-31, and [approvers.jroe] is valid from 2026-01-01 to 2027-12-31")
+        );
+    }
+
+    #[test]
+    fn a_person_without_sites_approves_for_any_site_and_one_with_sites_only_for_those() {
+        let c = config("[approvers.x]\nname = \"Ann X\"\nroles = [\"QA\"]\nsites = [\"boston\"]\n\n[approvers.y]\nname = \"Bo Y\"\nroles = [\"QA\"]\n");
+        assert_eq!(
+            authority_problem(&c, &approval("Bo Y", "QA", "2026-05-01"), Some("cork")),
+            None
+        );
+        assert_eq!(
+            authority_problem(&c, &approval("Ann X", "QA", "2026-05-01"), Some("boston")),
+            None
+        );
+        assert_eq!(
+            authority_problem(&c, &approval("Ann X", "QA", "2026-05-01"), Some("cork")).as_deref(),
+            Some("the approval by Ann X is for site cork, and [approvers.x] may approve for boston only")
+        );
+    }
+}

@@ -356,7 +356,11 @@ fn a_required_role_counts_in_a_release_only_when_the_registry_confirms_it() {
     );
     // Before a release the claim is reported as approver-authority only.
     let preview = t.run(&["check"]);
-    assert!(!preview.stderr.contains("[missing-approval]"), "{}", preview.stderr);
+    assert!(
+        !preview.stderr.contains("[missing-approval]"),
+        "{}",
+        preview.stderr
+    );
     assert!(
         preview.stderr.contains("procedures/global/SOP-0011.md:7: warning[approver-authority]: the approval by Mark Lee claims the role 'VP Quality', but [approvers.mlee] gives Mark Lee only: Engineering"),
         "{}",
