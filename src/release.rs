@@ -270,7 +270,7 @@ pub fn check_reused_ids(
                     crate::stamp::commit_date(c.commit_time, c.commit_offset)
                 ),
             )
-            .help("give this document a new id (the next free number of its type); records that cite the old id keep meaning the old document"),
+            .help(format!("give this document a new id (the next free number of its type); if it succeeds the removed document, say so in the new one with `supersedes: [{}]`. Records that cite the old id keep meaning the old document", d.meta.id)),
         );
     }
 }
