@@ -224,14 +224,17 @@ fn every_page_of_a_release_with_declared_approvals_says_so() {
         .contains("evidence-notice\""));
 }
 
+/// An approved SOP, effective 2026-05-15, with one approval.
+fn approved_by(id: &str, who: &str, role: &str, date: &str) -> String {
+    format!(
+        "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: {who}, role: {role}, date: {date} }}\n---\n## Scope {{#scope}}\nText.\n"
+    )
+}
+
 #[test]
 fn authority_comes_from_the_registry_not_from_the_name_and_role_typed_in_yaml() {
     let registry = "\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\nroles = [\"VP Quality\"]\nvalid-from = 2026-01-01\nvalid-to = 2026-12-31\n\n[approvers.mlee]\nname = \"Mark Lee\"\nemails = [\"mark.lee@acme.example\"]\nroles = [\"Engineering\"]\n\n[approvers.ab]\nname = \"Aoife Byrne\"\nemails = [\"aoife@acme.example\"]\nroles = [\"Site Quality Head\"]\nsites = [\"cork\"]\nvalid-from = 2026-05-10\n";
-    let by = |id: &str, who: &str, role: &str, date: &str| {
-        format!(
-            "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: {who}, role: {role}, date: {date} }}\n---\n## Scope {{#scope}}\nText.\n"
-        )
-    };
+    let by = approved_by;
     let site_addendum = |target: &str, date: &str| {
         format!(
             "---\naddendum-to: {target}\nrationale: Local.\nstatus: approved\napprovals:\n  - {{ name: Aoife Byrne, role: Site Quality Head, date: {date} }}\n---\n::: append #scope\nLocal text.\n:::\n"
@@ -317,11 +320,7 @@ fn authority_comes_from_the_registry_not_from_the_name_and_role_typed_in_yaml() 
 #[test]
 fn a_required_role_counts_in_a_release_only_when_the_registry_confirms_it() {
     let registry = "\n[types.SOP]\napproval-roles = [\"VP Quality\"]\n\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\nroles = [\"VP Quality\"]\n\n[approvers.mlee]\nname = \"Mark Lee\"\nemails = [\"mark.lee@acme.example\"]\nroles = [\"Engineering\"]\n";
-    let by = |id: &str, who: &str| {
-        format!(
-            "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: {who}, role: VP Quality, date: 2026-05-01 }}\n---\n## Scope {{#scope}}\nText.\n"
-        )
-    };
+    let by = |id: &str, who: &str| approved_by(id, who, "VP Quality", "2026-05-01");
     let mut t = SiteTest::empty();
     t.write(
         "book.toml",
