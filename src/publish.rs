@@ -460,11 +460,18 @@ pub fn publish(
             match output.published.version(site, &version) {
                 Some(m) if m.release && m.commit.as_deref() != Some(oid.to_string().as_str()) => {
                     blocked = true;
+                    // Say so when the recorded commit itself is gone (history rewritten).
+                    let gone = match m.commit.as_deref() {
+                        Some(c) if !git.in_history(c) => {
+                            format!(", and commit {c} is no longer in the repository's history")
+                        }
+                        _ => String::new(),
+                    };
                     fail(
                         &mut diags, Code::ReleasedVersionChanged,
                         out.join(site).join(&version),
                         format!(
-                            "{site}/{version} was built from commit {}, but release tag {tag} names commit {oid}",
+                            "{site}/{version} was built from commit {}, but release tag {tag} names commit {oid}{gone}",
                             m.commit.as_deref().unwrap_or("(none)")
                         ),
                         "a version name belongs to one commit: if the folder was built by mistake, remove it; otherwise release the commit under a new version name",

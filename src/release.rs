@@ -270,7 +270,7 @@ pub fn check_reused_ids(
                     crate::stamp::commit_date(c.commit_time, c.commit_offset)
                 ),
             )
-            .help("give this document a new id (the next free number of its type); records that cite the old id keep meaning the old document"),
+            .help(format!("give this document a new id (the next free number of its type); if it succeeds the removed document, say so in the new one with `supersedes: [{}]`. Records that cite the old id keep meaning the old document", d.meta.id)),
         );
     }
 }
@@ -279,7 +279,11 @@ pub fn check_reused_ids(
 /// authority the approval claims: the registry is the source of authority, the YAML
 /// name and role only a claim. `None` when a registered person holds the role, on the
 /// approval's date, for the site.
-fn authority_problem(config: &Config, a: &Approval, site: Option<&str>) -> Option<String> {
+pub(crate) fn authority_problem(
+    config: &Config,
+    a: &Approval,
+    site: Option<&str>,
+) -> Option<String> {
     let people: Vec<(&String, &crate::config::ApproverConfig)> = config
         .approvers
         .iter()
@@ -531,5 +535,56 @@ pub fn check_clause_gaps(
                 gap.site, gap.clause, gap.market
             )));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(registry: &str) -> Config {
+        let text = format!("[book]\ntitle = \"T\"\n[site.cork]\nname = \"Cork\"\nmarkets = [\"EU\"]\n[site.boston]\nname = \"Boston\"\nmarkets = [\"US\"]\n{registry}");
+        Config::parse(std::path::Path::new("book.toml"), &text).unwrap()
+    }
+
+    fn approval(name: &str, role: &str, date: &str) -> Approval {
+        serde_yaml::from_str(&format!("{{ name: {name}, role: {role}, date: '{date}' }}")).unwrap()
+    }
+
+    #[test]
+    fn the_registry_window_includes_both_days_and_names_the_bound_passed() {
+        let c = config("[approvers.jroe]\nname = \"Jane Roe\"\nroles = [\"VP Quality\"]\nvalid-from = 2026-01-01\nvalid-to = 2027-12-31\n");
+        for date in ["2026-01-01", "2027-12-31"] {
+            assert_eq!(
+                authority_problem(&c, &approval("jane roe", "VP Quality", date), None),
+                None,
+                "{date}"
+            );
+        }
+        assert_eq!(
+            authority_problem(&c, &approval("Jane Roe", "VP Quality", "2028-02-01"), None).as_deref(),
+            Some("the approval by Jane Roe is dated 2028-02-01, and [approvers.jroe] is valid from 2026-01-01 to 2027-12-31")
+        );
+        assert_eq!(
+            authority_problem(&c, &approval("Jane Roe", "VP Quality", "2025-12-31"), None).as_deref(),
+            Some("the approval by Jane Roe is dated 2025-12-31, and [approvers.jroe] is valid from 2026-01-01 to 2027-12-31")
+        );
+    }
+
+    #[test]
+    fn a_person_without_sites_approves_for_any_site_and_one_with_sites_only_for_those() {
+        let c = config("[approvers.x]\nname = \"Ann X\"\nroles = [\"QA\"]\nsites = [\"boston\"]\n\n[approvers.y]\nname = \"Bo Y\"\nroles = [\"QA\"]\n");
+        assert_eq!(
+            authority_problem(&c, &approval("Bo Y", "QA", "2026-05-01"), Some("cork")),
+            None
+        );
+        assert_eq!(
+            authority_problem(&c, &approval("Ann X", "QA", "2026-05-01"), Some("boston")),
+            None
+        );
+        assert_eq!(
+            authority_problem(&c, &approval("Ann X", "QA", "2026-05-01"), Some("cork")).as_deref(),
+            Some("the approval by Ann X is for site cork, and [approvers.x] may approve for boston only")
+        );
     }
 }

@@ -430,16 +430,31 @@ fn check_type_rules(doc: &Document, config: &Config, release: bool, diags: &mut 
         }
     }
     if doc.meta.status == Status::Approved {
+        // In a release with a registry, a role typed in YAML counts only when the
+        // registry gives that person the role (on the date, for the site).
+        let confirmed = |a: &crate::model::Approval| {
+            !release
+                || config.approvers.is_empty()
+                || crate::release::authority_problem(config, a, doc.site.as_deref()).is_none()
+        };
         for role in &ty.approval_roles {
-            if !doc
+            let claims: Vec<&crate::model::Approval> = doc
                 .meta
                 .approvals
                 .iter()
-                .any(|a| &a.role == role && a.meaning == "approved")
-            {
+                .filter(|a| &a.role == role && a.meaning == "approved")
+                .collect();
+            if !claims.iter().any(|a| confirmed(a)) {
+                let unconfirmed = match claims.first() {
+                    Some(a) => format!(
+                        " (the approval by {} claims it, but [approvers] does not confirm it)",
+                        a.name
+                    ),
+                    None => String::new(),
+                };
                 diags.push(
-                    Diagnostic::error(Code::MissingApproval, &*doc.path, doc.line("approvals").max(doc.line("status")), format!("an approved {} needs an approval by the role '{role}'", doc.meta.doc_type))
-                        .help(format!("add an approval with `role: {role}` (required by [types.{}] approval-roles)", doc.meta.doc_type)),
+                    Diagnostic::error(Code::MissingApproval, &*doc.path, doc.line("approvals").max(doc.line("status")), format!("an approved {} needs an approval by the role '{role}'{unconfirmed}", doc.meta.doc_type))
+                        .help(format!("add an approval with `role: {role}` by a person the registry gives that role (required by [types.{}] approval-roles)", doc.meta.doc_type)),
                 );
             }
         }

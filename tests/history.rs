@@ -1108,7 +1108,7 @@ fn an_id_is_never_given_to_another_document() {
         out.stderr.lines().take(2).collect::<Vec<_>>(),
         [
             format!("procedures/global/quality/SOP-0030.md:2: error[reused-id]: SOP-0030 was the id of “Supplier audits” (procedures/global/SOP-0030.md), removed in commit {} (2026-06-05); an id is never given to another document", &removal.to_string()[..10]).as_str(),
-            "  help: give this document a new id (the next free number of its type); records that cite the old id keep meaning the old document",
+            "  help: give this document a new id (the next free number of its type); if it succeeds the removed document, say so in the new one with `supersedes: [SOP-0030]`. Records that cite the old id keep meaning the old document",
         ],
         "{}",
         out.stderr

@@ -273,8 +273,8 @@ fn publish_refuses_when_a_released_commit_is_gone_from_the_history() {
     );
     assert!(
         err.contains(&format!(
-            "2026.2 was built from commit {}, but release tag release/2026.2 names commit {rewritten}",
-            second.id()
+            "cork/2026.2: error[released-version-changed]: cork/2026.2 was built from commit {second}, but release tag release/2026.2 names commit {rewritten}, and commit {second} is no longer in the repository's history",
+            second = second.id()
         )),
         "{err}"
     );

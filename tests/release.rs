@@ -224,14 +224,17 @@ fn every_page_of_a_release_with_declared_approvals_says_so() {
         .contains("evidence-notice\""));
 }
 
+/// An approved SOP, effective 2026-05-15, with one approval.
+fn approved_by(id: &str, who: &str, role: &str, date: &str) -> String {
+    format!(
+        "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: {who}, role: {role}, date: {date} }}\n---\n## Scope {{#scope}}\nText.\n"
+    )
+}
+
 #[test]
 fn authority_comes_from_the_registry_not_from_the_name_and_role_typed_in_yaml() {
     let registry = "\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\nroles = [\"VP Quality\"]\nvalid-from = 2026-01-01\nvalid-to = 2026-12-31\n\n[approvers.mlee]\nname = \"Mark Lee\"\nemails = [\"mark.lee@acme.example\"]\nroles = [\"Engineering\"]\n\n[approvers.ab]\nname = \"Aoife Byrne\"\nemails = [\"aoife@acme.example\"]\nroles = [\"Site Quality Head\"]\nsites = [\"cork\"]\nvalid-from = 2026-05-10\n";
-    let by = |id: &str, who: &str, role: &str, date: &str| {
-        format!(
-            "---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: approved\neffective: 2026-05-15\napprovals:\n  - {{ name: {who}, role: {role}, date: {date} }}\n---\n## Scope {{#scope}}\nText.\n"
-        )
-    };
+    let by = approved_by;
     let site_addendum = |target: &str, date: &str| {
         format!(
             "---\naddendum-to: {target}\nrationale: Local.\nstatus: approved\napprovals:\n  - {{ name: Aoife Byrne, role: Site Quality Head, date: {date} }}\n---\n::: append #scope\nLocal text.\n:::\n"
@@ -309,6 +312,56 @@ fn authority_comes_from_the_registry_not_from_the_name_and_role_typed_in_yaml() 
             .matches("warning[approver-authority]")
             .count(),
         4,
+        "{}",
+        preview.stderr
+    );
+}
+
+#[test]
+fn a_required_role_counts_in_a_release_only_when_the_registry_confirms_it() {
+    let registry = "\n[types.SOP]\napproval-roles = [\"VP Quality\"]\n\n[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@acme.example\"]\nroles = [\"VP Quality\"]\n\n[approvers.mlee]\nname = \"Mark Lee\"\nemails = [\"mark.lee@acme.example\"]\nroles = [\"Engineering\"]\n";
+    let by = |id: &str, who: &str| approved_by(id, who, "VP Quality", "2026-05-01");
+    let mut t = SiteTest::empty();
+    t.write(
+        "book.toml",
+        &format!("{}{registry}", book_without_exclusions()),
+    );
+    // Jane Roe holds the role in the registry: the rule is met.
+    t.write("procedures/global/SOP-0010.md", &by("SOP-0010", "Jane Roe"));
+    t.commit("Issue");
+    let out = t.run(&["check", "--release"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Mark Lee only types the role: the registry lists him as Engineering.
+    t.write("procedures/global/SOP-0011.md", &by("SOP-0011", "Mark Lee"));
+    t.commit("Issue another");
+    let out = t.run(&["check", "--release"]);
+    assert_eq!(out.code, 1);
+    let lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .filter(|w| w[0].contains("[missing-approval]"))
+        .flat_map(|w| [w[0], w[1]])
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "procedures/global/SOP-0011.md:7: error[missing-approval]: an approved SOP needs an approval by the role 'VP Quality' (the approval by Mark Lee claims it, but [approvers] does not confirm it)",
+            "  help: add an approval with `role: VP Quality` by a person the registry gives that role (required by [types.SOP] approval-roles)",
+        ],
+        "{}",
+        out.stderr
+    );
+    // Before a release the claim is reported as approver-authority only.
+    let preview = t.run(&["check"]);
+    assert!(
+        !preview.stderr.contains("[missing-approval]"),
+        "{}",
+        preview.stderr
+    );
+    assert!(
+        preview.stderr.contains("procedures/global/SOP-0011.md:7: warning[approver-authority]: the approval by Mark Lee claims the role 'VP Quality', but [approvers.mlee] gives Mark Lee only: Engineering"),
         "{}",
         preview.stderr
     );
