@@ -518,14 +518,7 @@ fn the_change_record_of_2026_2_links_change_control_and_lists_training() {
 #[test]
 fn every_history_json_follows_its_published_schema_and_names_its_commits() {
     let d = Demo::shared();
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/docs/history.schema.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let schema = published_schema("history.schema.json");
     let mut checked = 0;
     for site in ["raleigh", "limerick", "tuttlingen"] {
         for version in ["2026.1", "2026.2", "2026.3"] {

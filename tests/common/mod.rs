@@ -523,15 +523,16 @@ pub fn validate_schema(
     Ok(())
 }
 
+/// A published JSON schema of `docs/`, e.g. "history.schema.json".
+pub fn published_schema(name: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// Asserts that a `history.json` follows docs/history.schema.json.
 pub fn assert_history_schema(json: &serde_json::Value) {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/docs/history.schema.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let schema = published_schema("history.schema.json");
     validate_schema(&schema, &schema, json, "$").unwrap_or_else(|e| panic!("history.json: {e}"));
 }
