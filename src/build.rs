@@ -110,7 +110,12 @@ fn earlier_release_tags(
 }
 
 /// The key under which a release tag's point of the trend is kept.
-fn point_key(root: &std::path::Path, tag: &str, oid: git2::Oid, when: i64) -> (std::path::PathBuf, String, String, i64) {
+fn point_key(
+    root: &std::path::Path,
+    tag: &str,
+    oid: git2::Oid,
+    when: i64,
+) -> (std::path::PathBuf, String, String, i64) {
     let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     (root, tag.to_string(), oid.to_string(), when)
 }

