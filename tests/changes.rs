@@ -238,7 +238,6 @@ fn a_release_can_require_a_change_control_record_for_every_new_revision() {
     );
 }
 
-
 #[test]
 fn changes_json_follows_its_published_schema() {
     let schema: serde_json::Value = serde_json::from_str(
@@ -254,7 +253,8 @@ fn changes_json_follows_its_published_schema() {
     for version in ["2026.1", "2026.2"] {
         let json: serde_json::Value =
             serde_json::from_str(&t.read(&format!("public/cork/{version}/changes.json"))).unwrap();
-        common::validate_schema(&schema, &schema, &json, "$").unwrap_or_else(|e| panic!("{version}: {e}"));
+        common::validate_schema(&schema, &schema, &json, "$")
+            .unwrap_or_else(|e| panic!("{version}: {e}"));
     }
     // The check is not blind: a changed record fails it.
     let mut json: serde_json::Value =

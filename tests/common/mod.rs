@@ -507,7 +507,9 @@ pub fn validate_schema(
                     Some(Value::Bool(false)) => {
                         return Err(format!("{path}: {k} is not in the schema"))
                     }
-                    Some(s @ Value::Object(_)) => validate_schema(s, root, v, &format!("{path}.{k}"))?,
+                    Some(s @ Value::Object(_)) => {
+                        validate_schema(s, root, v, &format!("{path}.{k}"))?
+                    }
                     _ => {}
                 },
             }
