@@ -38,9 +38,6 @@ fn site_addendum(target: &str, rationale: &str, body: &str, date: &str) -> Strin
     )
 }
 
-/// A step of the fixture's history.
-type Step = Box<dyn Fn(&SiteTest)>;
-
 /// (site, score, adapted, stale, site-only, re-reviews, median days, open re-reviews).
 type Row = (String, u64, u64, u64, u64, u64, Option<i64>, u64);
 
@@ -48,11 +45,32 @@ fn append(text: &str) -> String {
     format!("::: append #responsibilities\n{text}\n:::\n")
 }
 
-/// The fixture, up to and including commit `upto`.
-fn network(upto: usize) -> SiteTest {
-    let mut t = SiteTest::empty();
-    let steps: Vec<Step> = vec![
-        Box::new(|t| {
+/// Writes `site`'s approved addendum to SOP-0020, approved on `date`.
+fn adapt(t: &SiteTest, site: &str, date: &str) {
+    let (rationale, text) = match site {
+        "boston" => ("Supplier CAPAs need the site head.", BOSTON),
+        "cork" => (
+            "HPRA expects the site head to approve supplier CAPAs.",
+            CORK,
+        ),
+        _ => ("Plant escalation.", FREIBURG),
+    };
+    t.write(
+        &format!("procedures/sites/{site}/SOP-0020.md"),
+        &site_addendum("SOP-0020", rationale, &append(text), date),
+    );
+}
+
+/// Commit `n` of the fixture (see the table above).
+fn step(t: &SiteTest, n: usize) {
+    let global = |id: &str, body: &str, date: &str| {
+        t.write(
+            &format!("procedures/global/{id}.md"),
+            &approved(id, body, date),
+        );
+    };
+    match n {
+        1 => {
             t.write(
                 "book.toml",
                 &BOOK.replace(
@@ -64,41 +82,14 @@ fn network(upto: usize) -> SiteTest {
                 "procedures/global/SOP-0020.md",
                 &capa("first", "2026-06-01"),
             );
-            t.write(
-                "procedures/global/SOP-0030.md",
-                &approved(
-                    "SOP-0030",
-                    "## Scope {#scope}\nAll complaints.\n",
-                    "2026-06-01",
-                ),
+            global(
+                "SOP-0030",
+                "## Scope {#scope}\nAll complaints.\n",
+                "2026-06-01",
             );
-            t.write(
-                "procedures/sites/boston/SOP-0020.md",
-                &site_addendum(
-                    "SOP-0020",
-                    "Supplier CAPAs need the site head.",
-                    &append(BOSTON),
-                    "2026-06-01",
-                ),
-            );
-            t.write(
-                "procedures/sites/cork/SOP-0020.md",
-                &site_addendum(
-                    "SOP-0020",
-                    "HPRA expects the site head to approve supplier CAPAs.",
-                    &append(CORK),
-                    "2026-06-01",
-                ),
-            );
-            t.write(
-                "procedures/sites/freiburg/SOP-0020.md",
-                &site_addendum(
-                    "SOP-0020",
-                    "Plant escalation.",
-                    &append(FREIBURG),
-                    "2026-06-01",
-                ),
-            );
+            for site in ["boston", "cork", "freiburg"] {
+                adapt(t, site, "2026-06-01");
+            }
             t.write(
                 "procedures/sites/freiburg/SOP-0030.md",
                 &site_addendum(
@@ -108,81 +99,51 @@ fn network(upto: usize) -> SiteTest {
                     "2026-06-01",
                 ),
             );
-        }),
-        Box::new(|t| {
+        }
+        2 => {
             t.write(
                 "procedures/global/SOP-0020.md",
                 &capa("second", "2026-06-02"),
             );
-        }),
-        Box::new(|t| {
-            t.write(
-                "procedures/sites/boston/SOP-0020.md",
-                &site_addendum(
-                    "SOP-0020",
-                    "Supplier CAPAs need the site head.",
-                    &append(BOSTON),
-                    "2026-06-03",
-                ),
-            );
-        }),
-        Box::new(|t| {
-            t.write(
-                "procedures/sites/cork/SOP-0020.md",
-                &site_addendum(
-                    "SOP-0020",
-                    "HPRA expects the site head to approve supplier CAPAs.",
-                    &append(CORK),
-                    "2026-06-04",
-                ),
-            );
-        }),
-        Box::new(|t| {
-            t.write(
-                "procedures/sites/freiburg/SOP-0020.md",
-                &site_addendum(
-                    "SOP-0020",
-                    "Plant escalation.",
-                    &append(FREIBURG),
-                    "2026-06-05",
-                ),
-            );
-        }),
-        Box::new(|t| {
+        }
+        3 => adapt(t, "boston", "2026-06-03"),
+        4 => adapt(t, "cork", "2026-06-04"),
+        5 => adapt(t, "freiburg", "2026-06-05"),
+        6 => {
             t.remove("procedures/sites/freiburg/SOP-0030.md");
-        }),
-        Box::new(|t| {
+        }
+        7 => {
             t.write(
                 "procedures/sites/cork/WI-COR-001.md",
                 &approved("WI-COR-001", "## Gowning {#gowning}\nGown.\n", "2026-06-07"),
             );
-        }),
-        Box::new(|t| {
-            t.write(
-                "procedures/global/SOP-0040.md",
-                &approved(
-                    "SOP-0040",
-                    "## Training {#training}\nTrain.\n",
-                    "2026-06-08",
-                ),
-            );
-        }),
-        Box::new(|t| {
+        }
+        8 => global(
+            "SOP-0040",
+            "## Training {#training}\nTrain.\n",
+            "2026-06-08",
+        ),
+        _ => {
             t.write(
                 "procedures/global/SOP-0020.md",
                 &capa("third", "2026-06-09"),
             );
-        }),
-    ];
+        }
+    }
+}
+
+/// The fixture, up to and including commit `upto`.
+fn network(upto: usize) -> SiteTest {
+    let mut t = SiteTest::empty();
     let tags = [
         (1, "release/2026.1"),
         (6, "release/2026.2"),
         (8, "release/2026.3"),
     ];
-    for (i, step) in steps.iter().enumerate().take(upto) {
-        step(&t);
-        t.commit(&format!("Step {}", i + 1));
-        if let Some((_, tag)) = tags.iter().find(|(n, _)| *n == i + 1) {
+    for n in 1..=upto {
+        step(&t, n);
+        t.commit(&format!("Step {n}"));
+        if let Some((_, tag)) = tags.iter().find(|(k, _)| *k == n) {
             t.tag(tag);
         }
     }
@@ -400,9 +361,27 @@ fn a_site_page_shows_its_own_trend_and_the_median_and_nothing_of_other_sites() {
     ] {
         assert!(!cork.contains(other), "cork's page names {other}");
     }
-    let boston = t.read("public/boston/preview/harmonization.html");
-    for other in ["cork", "Cork", "WI-COR-001", "freiburg", "Freiburg"] {
-        assert!(!boston.contains(other), "boston's page names {other}");
+    // Nowhere in a site's output, previews and every release alike.
+    assert_eq!(t.run(&["publish"]).code, 0);
+    for (site, others) in [
+        (
+            "cork",
+            [
+                "Boston",
+                "boston",
+                "Freiburg",
+                "freiburg",
+                "Plant escalation",
+            ],
+        ),
+        ("boston", ["Cork", "cork", "WI-COR-001", "Freiburg", "HPRA"]),
+    ] {
+        for (path, bytes) in t.tree(&format!("public/{site}")) {
+            let text = String::from_utf8_lossy(&bytes);
+            for other in others {
+                assert!(!text.contains(other), "{site}/{path} names {other}");
+            }
+        }
     }
 }
 
