@@ -180,32 +180,32 @@ pub fn network_trend(
     commit_time: i64,
     current: &[(&str, &crate::report::SiteCells)],
 ) -> crate::network::Trend {
-    let mut points = Vec::new();
     let git = repo::git::GitRepo::open(&req.root);
     let tags = git
         .as_ref()
         .and_then(|g| earlier_release_tags(g, config, commit_time, plan.tag.as_deref()))
         .unwrap_or_default();
-    for (t, oid, when) in tags {
-        let key = point_key(&req.root, &t, oid, when);
-        if let Some(p) = crate::network::cached(&key) {
-            points.push(p);
-            continue;
-        }
-        let version = repo::git::version_of_tag(&t, &config.build.release_tags);
-        let r = render(&BuildOptions {
-            no_html: true,
-            no_trend: true,
-            ..release_request(&req.root, &t, &version)
-        });
-        if r.diags.has_errors() {
-            continue;
-        }
-        remember_release(&req.root, (&t, oid, when), &r);
-        if let Some(p) = crate::network::cached(&key) {
-            points.push(p);
-        }
-    }
+    // Each tag composes on its own, so those not composed before compose in parallel.
+    let mut points: Vec<crate::network::RawPoint> = tags
+        .par_iter()
+        .filter_map(|(t, oid, when)| {
+            let key = point_key(&req.root, t, *oid, *when);
+            if let Some(p) = crate::network::cached(&key) {
+                return Some(p);
+            }
+            let version = repo::git::version_of_tag(t, &config.build.release_tags);
+            let r = render(&BuildOptions {
+                no_html: true,
+                no_trend: true,
+                ..release_request(&req.root, t, &version)
+            });
+            if r.diags.has_errors() {
+                return None;
+            }
+            remember_release(&req.root, (t, *oid, *when), &r);
+            crate::network::cached(&key)
+        })
+        .collect();
     points.push(crate::network::raw_point(
         config,
         current,
