@@ -668,8 +668,9 @@ pub fn score_chart(title: &str, labels: &[String], values: &[u32], reference: &[
     const TOP: usize = 8;
     const PLOT_H: usize = 60;
     let n = labels.len().max(1);
-    let step = if n > 1 { (W - LEFT - 12) / (n - 1) } else { 0 };
-    let x = |i: usize| LEFT + 6 + i * step;
+    // Room at both ends for half a label.
+    let step = if n > 1 { (W - LEFT - 32) / (n - 1) } else { 0 };
+    let x = |i: usize| LEFT + 14 + i * step;
     let y = |v: u32| TOP + PLOT_H - (v.min(100) as usize * PLOT_H) / 100;
     let esc = |s: &str| {
         s.replace('&', "&amp;")
@@ -934,7 +935,7 @@ mod tests {
         );
         assert!(svg.starts_with("<svg class=\"trend-chart\""));
         assert!(svg.contains("<title>Score &lt;x&gt;</title>"));
-        assert!(svg.contains("points=\"34,38 234,8\""), "{svg}");
+        assert!(svg.contains("points=\"42,38 222,8\""), "{svg}");
         assert!(!svg.contains("<script"));
     }
 }
