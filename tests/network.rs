@@ -397,3 +397,21 @@ fn a_released_site_page_shows_the_releases_up_to_its_own() {
     let verify = t.run(&["verify", "public", "--source", "."]);
     assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
 }
+
+#[test]
+fn candidates_and_trend_print_as_text_json_or_csv_only() {
+    let t = network(1);
+    let out = t.run(&["report", "--candidates", "--format", "html"]);
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stderr,
+        "error: --candidates prints md, json or csv; the HTML report holds it as a section (procsite report --format html)\n"
+    );
+    let out = t.run(&["report", "--candidates", "--trend"]);
+    assert_eq!(out.code, 2, "one or the other");
+    let html = t.run(&["report", "--format", "html"]);
+    assert_eq!(html.code, 0, "{}", html.stderr);
+    assert!(
+        html.stdout.contains("<h2 id=\"candidates\">") && html.stdout.contains("<h2 id=\"trend\">")
+    );
+}
