@@ -1,12 +1,16 @@
-//! Times procsite on a repository next to `git log` on the same history:
+//! Times procsite on a repository next to git's own tools on the same history:
 //!
 //! ```sh
 //! cargo run --release --example gen_corpus -- --docs 2000 --sites 10 --commits 10000 --out /tmp/corpus
 //! cargo run --release --example bench -- /tmp/corpus [--runs 5]
 //! ```
 //!
-//! Prints the median of each phase and its ratio to
-//! `git log --name-only --format=%H -- procedures`.
+//! Any repository with a `book.toml` will do, a real one included. Each round runs every
+//! measurement once (interleaved), procsite in a child process so its peak memory is
+//! its own; the medians are printed beside two floors measured in the same rounds —
+//! A, `git log --name-only -- procedures`, and B, reading every historical text once
+//! with `git log --raw` and `git cat-file --batch` — with each target and whether it
+//! is met, then the output's economy (history.json, site index, page sizes).
 //!
 //! `bench --hostile [--runs N]` instead times `check` on inputs a hostile or careless
 //! user can type (20,000 equal headings, 20,000 nested fences, a 100,000-deep quote,
@@ -15,28 +19,11 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use procsite::build::{self, BuildOptions};
 use procsite::diag::Diagnostics;
-use procsite::repo::{self, git::GitRepo, history};
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
-    median(
-        (0..runs)
-            .map(|_| {
-                let t = Instant::now();
-                std::hint::black_box(f());
-                t.elapsed()
-            })
-            .collect(),
-    )
-}
+use procsite::repo::{git::GitRepo, history};
 
 /// A repository with book.toml and one global document of `body`.
 fn hostile_repo(body: &str) -> tempfile::TempDir {
@@ -153,6 +140,357 @@ fn hostile(runs: usize) {
     }
 }
 
+/// Peak resident memory of this process so far, in KiB.
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// In a child process: one procsite run of `mode` on `root` (output to `out`); prints
+/// seconds and peak RSS in KiB.
+fn run_one(mode: &str, root: &str, out: &str) {
+    let t = Instant::now();
+    let root = PathBuf::from(root);
+    match mode {
+        "check" => {
+            std::hint::black_box(build::check_all(&BuildOptions {
+                root,
+                ..Default::default()
+            }));
+        }
+        _ => {
+            let sites = mode
+                .strip_prefix("site=")
+                .map(|s| vec![s.to_string()])
+                .unwrap_or_default();
+            procsite::publish::build(&BuildOptions {
+                root,
+                out: Some(PathBuf::from(out)),
+                sites,
+                ..Default::default()
+            })
+            .unwrap_or_else(|d| {
+                for x in d.into_sorted().iter().take(10) {
+                    eprintln!("{x}");
+                }
+                panic!("build failed");
+            });
+        }
+    }
+    println!("{} {}", t.elapsed().as_secs_f64(), peak_kib());
+}
+
+/// Runs a command to completion, its output discarded; panics if it fails.
+fn run(cmd: &mut Command) {
+    let ok = cmd
+        .stdout(Stdio::null())
+        .status()
+        .expect("run a command")
+        .success();
+    assert!(ok, "{cmd:?} failed");
+}
+
+/// Floor B: read every historical text of `procedures/` once with git's own tools —
+/// `git log --raw` lists the blobs, `git cat-file --batch` reads each of them.
+fn read_every_blob(root: &std::path::Path) -> usize {
+    let log = Command::new("git")
+        .args([
+            "log",
+            "--raw",
+            "--no-abbrev",
+            "--format=",
+            "--",
+            "procedures",
+        ])
+        .current_dir(root)
+        .output()
+        .expect("git log --raw");
+    let mut blobs: Vec<&str> = std::str::from_utf8(&log.stdout)
+        .expect("utf-8")
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .filter(|b| b.bytes().any(|c| c != b'0'))
+        .collect();
+    blobs.sort_unstable();
+    blobs.dedup();
+    let mut child = Command::new("git")
+        .args(["cat-file", "--batch"])
+        .current_dir(root)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("git cat-file --batch");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        for b in &blobs {
+            writeln!(stdin, "{b}").expect("feed cat-file");
+        }
+    }
+    assert!(child.wait().expect("cat-file").success());
+    blobs.len()
+}
+
+/// Bytes and files under `dir`.
+fn tree_size(dir: &std::path::Path) -> (u64, usize) {
+    let mut bytes = 0;
+    let mut files = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let m = e.metadata().expect("metadata");
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                bytes += m.len();
+                files += 1;
+            }
+        }
+    }
+    (bytes, files)
+}
+
+/// One measured quantity: its samples, and the floor and target it is judged by.
+struct Figure {
+    name: &'static str,
+    samples: Vec<f64>,
+    peak_kib: u64,
+}
+
+impl Figure {
+    fn new(name: &'static str) -> Figure {
+        Figure {
+            name,
+            samples: Vec::new(),
+            peak_kib: 0,
+        }
+    }
+    fn median(&self) -> f64 {
+        let mut v = self.samples.clone();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+}
+
+fn corpus(root: PathBuf, runs: usize) {
+    let exe = std::env::current_exe().expect("own path");
+    let shm = std::path::Path::new("/dev/shm");
+    let mem = if shm.is_dir() {
+        tempfile::tempdir_in(shm).expect("temp dir")
+    } else {
+        tempfile::tempdir().expect("temp dir")
+    };
+    let disk = tempfile::tempdir_in(std::env::temp_dir()).expect("temp dir");
+    let git = GitRepo::open(&root).expect("a git repository");
+    let head = git.resolve(None).expect("HEAD").expect("a commit");
+    let walked = history::walk(&git, head, procsite::lenient::identity).expect("history walk");
+    let mut diags = Diagnostics::new();
+    let config = procsite::config::load(&procsite::repo::scan::scan_book(&root, &mut diags))
+        .unwrap_or_else(|_| panic!("{}: book.toml does not load", root.display()));
+    let first_site = config.site.keys().next().expect("a site").clone();
+    let site_mode = format!("site={first_site}");
+
+    let mut floor_a = Figure::new("git log --name-only -- procedures (floor A)");
+    let mut floor_b = Figure::new("git log --raw + cat-file --batch of every blob (floor B)");
+    let mut check = Figure::new("procsite check");
+    let mut full = Figure::new("build, all sites, to tmpfs");
+    let mut again = Figure::new("build again, nothing changed, to tmpfs");
+    let mut one = Figure::new("build --site (one site), to tmpfs");
+    let mut to_disk = Figure::new("build, all sites, to disk");
+    let mut copy = Figure::new("cp -a of that output (floor for the disk)");
+    let mut blobs = 0;
+    let child = |fig: &mut Figure, mode: &str, out: &std::path::Path| {
+        let o = Command::new(&exe)
+            .args([
+                "--run",
+                mode,
+                &root.to_string_lossy(),
+                &out.to_string_lossy(),
+            ])
+            .output()
+            .expect("run procsite");
+        assert!(
+            o.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let text = String::from_utf8_lossy(&o.stdout);
+        let mut parts = text.split_whitespace();
+        fig.samples.push(
+            parts
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(f64::NAN),
+        );
+        fig.peak_kib = fig
+            .peak_kib
+            .max(parts.next().and_then(|s| s.parse().ok()).unwrap_or(0));
+    };
+    let timed = |fig: &mut Figure, f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        fig.samples.push(t.elapsed().as_secs_f64());
+    };
+    // Interleaved: each round runs every measurement once, so a slow moment of the
+    // machine touches them all alike.
+    for round in 0..runs {
+        let fresh = mem.path().join(format!("public-{round}"));
+        let on_disk = disk.path().join(format!("public-{round}"));
+        let copied = disk.path().join(format!("copy-{round}"));
+        timed(&mut floor_a, &mut || {
+            run(Command::new("git")
+                .args(["log", "--name-only", "--format=%H", "--", "procedures"])
+                .current_dir(&root))
+        });
+        timed(&mut floor_b, &mut || blobs = read_every_blob(&root));
+        child(&mut check, "check", &fresh);
+        child(&mut full, "all", &fresh);
+        child(&mut again, "all", &fresh);
+        child(
+            &mut one,
+            &site_mode,
+            &mem.path().join(format!("one-{round}")),
+        );
+        child(&mut to_disk, "all", &on_disk);
+        timed(&mut copy, &mut || {
+            run(Command::new("cp").arg("-a").arg(&on_disk).arg(&copied))
+        });
+        let _ = std::fs::remove_dir_all(&copied);
+        let _ = std::fs::remove_dir_all(&on_disk);
+        if round + 1 < runs {
+            let _ = std::fs::remove_dir_all(&fresh);
+        }
+        let _ = std::fs::remove_dir_all(mem.path().join(format!("one-{round}")));
+    }
+    let out = mem.path().join(format!("public-{}", runs - 1));
+
+    println!(
+        "repository: {} ({} commits, {} documents and addenda with history, {blobs} historical texts, {} sites)",
+        root.display(),
+        walked.commits.len(),
+        walked.files.len(),
+        config.site.len()
+    );
+    println!("median of {runs} interleaved runs; peak memory is the largest of the runs");
+    let (a, b) = (floor_a.median(), floor_b.median());
+    for f in [
+        &floor_a, &floor_b, &check, &full, &again, &one, &to_disk, &copy,
+    ] {
+        let m = f.median();
+        let peak = if f.peak_kib > 0 {
+            format!("  peak {:>6.0} MiB", f.peak_kib as f64 / 1024.0)
+        } else {
+            String::new()
+        };
+        println!(
+            "  {:<58} {m:>8.3} s  {:>6.2}x A  {:>5.2}x B{peak}",
+            f.name,
+            m / a,
+            m / b
+        );
+    }
+    println!("targets");
+    let verdict = |ok: bool| if ok { "met" } else { "NOT MET" };
+    let full_m = full.median();
+    let lines = [
+        (
+            format!("full build <= 1.2x floor B: {:.2}x", full_m / b),
+            full_m <= 1.2 * b,
+        ),
+        (
+            format!("check <= floor B: {:.2}x", check.median() / b),
+            check.median() <= b,
+        ),
+        (
+            format!(
+                "to disk <= tmpfs + 1.2x cp -a: {:.3} s against {:.3} s",
+                to_disk.median(),
+                full_m + 1.2 * copy.median()
+            ),
+            to_disk.median() <= full_m + 1.2 * copy.median(),
+        ),
+        (
+            format!(
+                "peak memory of the full build <= 500 MiB: {:.0} MiB",
+                full.peak_kib as f64 / 1024.0
+            ),
+            full.peak_kib <= 500 * 1024,
+        ),
+        (
+            format!("all sites <= 1.3x one site: {:.2}x", full_m / one.median()),
+            full_m <= 1.3 * one.median(),
+        ),
+        (
+            format!("nothing changed: rebuild < 0.5 s: {:.3} s", again.median()),
+            again.median() < 0.5,
+        ),
+    ];
+    for (text, ok) in lines {
+        println!("  {:<7} {text}", verdict(ok));
+    }
+
+    // Output economy, from the last full build.
+    let (bytes, files) = tree_size(&out);
+    println!("output: {:.1} MB in {files} files", bytes as f64 / 1e6);
+    let mut worst_history = 0;
+    let mut worst_index = 0;
+    let mut page_bytes = 0u64;
+    let mut pages = 0u64;
+    let mut diffs = 0;
+    for site in config.site.keys() {
+        let dir = out.join(site).join("preview");
+        let size = |name: &str| std::fs::metadata(dir.join(name)).map_or(0, |m| m.len());
+        worst_history = worst_history.max(size("history.json"));
+        worst_index = worst_index.max(size("index.html"));
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".diff.html") {
+                diffs += 1;
+            } else if name.starts_with("SOP-") && name.ends_with(".html") {
+                page_bytes += e.metadata().map_or(0, |m| m.len());
+                pages += 1;
+            }
+        }
+    }
+    let mut source_bytes = 0u64;
+    let mut sources = 0u64;
+    let mut stack = vec![root.join("procedures/global")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                source_bytes += e.metadata().map_or(0, |m| m.len());
+                sources += 1;
+            }
+        }
+    }
+    let page = page_bytes as f64 / pages.max(1) as f64;
+    let source = source_bytes as f64 / sources.max(1) as f64;
+    println!(
+        "  {:<7} largest history.json < 3 MB: {:.2} MB",
+        verdict(worst_history < 3_000_000),
+        worst_history as f64 / 1e6
+    );
+    println!(
+        "  {:<7} largest site index < 400 KB: {:.0} KB",
+        verdict(worst_index < 400_000),
+        worst_index as f64 / 1e3
+    );
+    println!(
+        "  document page: {:.1} KB on average, its source Markdown {:.1} KB ({:.2}x); {diffs} diff pages",
+        page / 1e3,
+        source / 1e3,
+        page / source
+    );
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let first = args
@@ -162,112 +500,20 @@ fn main() {
         check_one(&args.next().expect("a repository"));
         return;
     }
-    if first == "--hostile" {
-        let runs = match (args.next().as_deref(), args.next()) {
-            (Some("--runs"), Some(n)) => n.parse().expect("--runs N"),
-            _ => 5,
-        };
-        hostile(runs);
+    if first == "--run" {
+        let mode = args.next().expect("a mode");
+        let root = args.next().expect("a repository");
+        let out = args.next().expect("an output folder");
+        run_one(&mode, &root, &out);
         return;
     }
-    let root = PathBuf::from(first);
-    let runs: usize = match (args.next().as_deref(), args.next()) {
+    let runs = match (args.next().as_deref(), args.next()) {
         (Some("--runs"), Some(n)) => n.parse().expect("--runs N"),
         _ => 5,
     };
-
-    let git_log = time(runs, || {
-        let ok = Command::new("git")
-            .args(["log", "--name-only", "--format=%H", "--", "procedures"])
-            .current_dir(&root)
-            .stdout(Stdio::null())
-            .status()
-            .expect("run git log")
-            .success();
-        assert!(ok, "git log failed");
-    });
-
-    let git = GitRepo::open(&root).expect("a git repository");
-    let head = git.resolve(None).expect("HEAD").expect("a commit");
-    let mut commits = 0;
-    let mut files = 0;
-    let walk = time(runs, || {
-        let h = history::walk(&git, head, procsite::lenient::identity).expect("history walk");
-        commits = h.commits.len();
-        files = h.files.len();
-    });
-
-    let read = time(runs, || {
-        let mut d = Diagnostics::new();
-        repo::read(&root, None, procsite::lenient::identity, &mut d).expect("sources")
-    });
-
-    // Output goes to memory where the machine has it (/dev/shm), so the figure is
-    // procsite's work rather than the disk's.
-    let shm = std::path::Path::new("/dev/shm");
-    let out = if shm.is_dir() {
-        tempfile::tempdir_in(shm).expect("temp dir")
+    if first == "--hostile" {
+        hostile(runs);
     } else {
-        tempfile::tempdir().expect("temp dir")
-    };
-    let opts = BuildOptions {
-        root: root.clone(),
-        out: Some(out.path().join("public")),
-        ..Default::default()
-    };
-    let mut pages = 0;
-    let full = time(runs, || {
-        let summary = procsite::publish::build(&opts).unwrap_or_else(|d| {
-            for x in d.into_sorted().iter().take(10) {
-                eprintln!("{x}");
-            }
-            panic!("build failed");
-        });
-        pages = summary.sites.iter().map(|(_, n)| n).sum::<usize>();
-    });
-
-    let mut phases = Vec::new();
-    let in_memory = time(runs, || {
-        phases = build::render(&BuildOptions {
-            root: root.clone(),
-            ..Default::default()
-        })
-        .timings;
-    });
-
-    let ratio = |d: Duration| d.as_secs_f64() / git_log.as_secs_f64();
-    println!(
-        "repository: {} ({commits} commits, {files} documents and addenda with history)",
-        root.display()
-    );
-    println!("median of {runs} runs");
-    println!(
-        "  git log --name-only -- procedures   {:>8.3} s   1.00x",
-        git_log.as_secs_f64()
-    );
-    println!(
-        "  history walk                        {:>8.3} s   {:.2}x",
-        walk.as_secs_f64(),
-        ratio(walk)
-    );
-    println!(
-        "  read sources + walk                 {:>8.3} s   {:.2}x",
-        read.as_secs_f64(),
-        ratio(read)
-    );
-    println!(
-        "  full build, all sites ({pages} pages) {:>8.3} s   {:.2}x",
-        full.as_secs_f64(),
-        ratio(full)
-    );
-    println!(
-        "  build in memory, all sites          {:>8.3} s   {:.2}x",
-        in_memory.as_secs_f64(),
-        ratio(in_memory)
-    );
-    println!("  (output written to {})", out.path().display());
-    println!("phases of one build in memory");
-    for (phase, d) in phases {
-        println!("  {phase:<34}  {:>8.3} s", d.as_secs_f64());
+        corpus(PathBuf::from(first), runs);
     }
 }

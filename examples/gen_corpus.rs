@@ -4,6 +4,13 @@
 //! cargo run --release --example gen_corpus -- --docs 2000 --sites 10 --commits 10000 --out /tmp/corpus
 //! ```
 //!
+//! The repository has what real ones have: documents of about 8 KB (`--doc-kb`), about
+//! a quarter of them adapted at each site (`--adapt-pct`), revisions approved weeks
+//! before they take effect (some still pending at the last commit), edits after the
+//! last approval (stale approvals), a few documents with hundreds of commits, moves,
+//! and `Approved-by:`/`Change-Control:` trailers. `--aggressive` repacks it with
+//! `git gc --aggressive` (deep delta chains, as a long-lived repository has).
+//!
 //! The history is written with `git fast-import`, so 10,000 commits take seconds.
 //! The same arguments always give the same repository, commit hashes included.
 
@@ -16,6 +23,9 @@ struct Args {
     docs: usize,
     sites: usize,
     commits: usize,
+    doc_kb: usize,
+    adapt_pct: usize,
+    aggressive: bool,
     out: PathBuf,
 }
 
@@ -24,17 +34,28 @@ fn parse_args() -> Args {
         docs: 2000,
         sites: 10,
         commits: 10_000,
+        doc_kb: 8,
+        adapt_pct: 27,
+        aggressive: false,
         out: PathBuf::from("corpus"),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
+        if flag == "--aggressive" {
+            a.aggressive = true;
+            continue;
+        }
         let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
         match flag.as_str() {
             "--docs" => a.docs = value.parse().expect("--docs N"),
             "--sites" => a.sites = value.parse().expect("--sites N"),
             "--commits" => a.commits = value.parse().expect("--commits N"),
+            "--doc-kb" => a.doc_kb = value.parse().expect("--doc-kb N"),
+            "--adapt-pct" => a.adapt_pct = value.parse().expect("--adapt-pct N"),
             "--out" => a.out = PathBuf::from(value),
-            other => panic!("unknown flag {other}; use --docs --sites --commits --out"),
+            other => panic!(
+                "unknown flag {other}; use --docs --sites --commits --doc-kb --adapt-pct --aggressive --out"
+            ),
         }
     }
     a
@@ -71,6 +92,8 @@ fn book(sites: usize) -> String {
             MARKETS[s % 3]
         );
     }
+    b.push_str("[approvers.jroe]\nname = \"Jane Roe\"\nemails = [\"jane.roe@example.com\"]\nroles = [\"VP Quality\"]\n\n");
+    b.push_str("[approvers.ssite]\nname = \"Sean Site\"\nemails = [\"sean.site@example.com\"]\nroles = [\"Site Quality Head\"]\n");
     b
 }
 
@@ -83,15 +106,75 @@ fn doc_path(i: usize, moved: bool) -> String {
     format!("procedures/global/{area}/SOP-{i:04}.md")
 }
 
-fn doc_text(i: usize, rev: usize, approved: bool) -> String {
+/// How a revision stands in the front-matter.
+#[derive(Clone, Copy)]
+enum State {
+    Draft,
+    /// Approved on day `approved` (days since the epoch), effective `ahead` days later.
+    Approved {
+        approved: i64,
+        ahead: i64,
+    },
+}
+
+/// A calendar date from days since 1970-01-01.
+fn date(days: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+const WORDS: [&str; 24] = [
+    "record",
+    "verify",
+    "batch",
+    "equipment",
+    "deviation",
+    "supplier",
+    "label",
+    "inspect",
+    "calibrate",
+    "document",
+    "review",
+    "approve",
+    "sample",
+    "release",
+    "quarantine",
+    "train",
+    "clean",
+    "assess",
+    "risk",
+    "trend",
+    "escalate",
+    "complaint",
+    "audit",
+    "retain",
+];
+
+fn doc_text(i: usize, rev: usize, state: State, kb: usize) -> String {
     let mut t = format!(
         "---\nid: SOP-{i:04}\ntitle: Procedure {i} on topic {}\ntype: SOP\nowner: Quality\n",
         i % 37
     );
-    if approved {
-        t.push_str("status: approved\neffective: 2020-06-01\napprovals:\n  - { name: Jane Roe, role: VP Quality, date: 2020-01-01 }\n");
-    } else {
-        t.push_str("status: draft\n");
+    match state {
+        State::Approved { approved, ahead } => {
+            let _ = write!(
+                t,
+                "status: approved\neffective: {}\nreview-due: {}\napprovals:\n  - {{ name: Jane Roe, role: VP Quality, date: {} }}\n",
+                date(approved + ahead),
+                date(approved + ahead + 730),
+                date(approved)
+            );
+        }
+        State::Draft => t.push_str("status: draft\n"),
     }
     t.push_str("---\n## Purpose {#purpose}\n");
     let _ = writeln!(
@@ -101,10 +184,20 @@ fn doc_text(i: usize, rev: usize, approved: bool) -> String {
     t.push_str("## Scope {#scope}\nApplies to all sites and products.\n\n");
     t.push_str("## Responsibilities {#responsibilities}\n- Quality Assurance approves records.\n- The process owner maintains this procedure.\n\n");
     t.push_str("## Procedure {#procedure}\n");
-    for step in 1..=8 {
+    // Numbered steps in sections until the text reaches the asked size.
+    let mut step = 0;
+    let mut section = 0;
+    while t.len() < kb * 1024 {
+        step += 1;
+        if step % 12 == 0 {
+            section += 1;
+            let _ = write!(t, "\n### Stage {section} {{#stage-{section}}}\n");
+        }
+        let w = |k: usize| WORDS[(i * 7 + step * 13 + k * 5 + rev * (k % 2)) % WORDS.len()];
         let _ = writeln!(
             t,
-            "{step}. Perform step {step} of control {i} and record the result (rev {rev})."
+            "{step}. {} the {} and {} the {} of control {i} before you {} it; record the result and who did it (rev {rev}).",
+            w(0), w(1), w(2), w(3), w(4)
         );
     }
     t.push_str("\n::: only market=EU\nReport to the competent authority under MDR Art. 87.\n:::\n\n::: only market=FDA\nFile reports under 21 CFR 803.\n:::\n\n");
@@ -115,9 +208,16 @@ fn doc_text(i: usize, rev: usize, approved: bool) -> String {
     t
 }
 
-fn addendum_text(i: usize, rev: usize) -> String {
+fn addendum_text(i: usize, rev: usize, approved: Option<i64>) -> String {
+    let status = match approved {
+        Some(day) => format!(
+            "status: approved\napprovals:\n  - {{ name: Sean Site, role: Site Quality Head, date: {} }}\n",
+            date(day)
+        ),
+        None => "status: draft\n".to_string(),
+    };
     format!(
-        "---\naddendum-to: SOP-{i:04}\nrationale: Local regulator expectations.\nstatus: draft\n---\n::: append #responsibilities\n- The site quality head approves every change (rev {rev}).\n:::\n\n::: replace #records\nRecords are kept for 20 years at this site.\n:::\n"
+        "---\naddendum-to: SOP-{i:04}\nrationale: Local regulator expectations.\n{status}---\n::: append #responsibilities\n- The site quality head approves every change (rev {rev}).\n:::\n\n::: replace #records\nRecords are kept for 20 years at this site.\n:::\n"
     )
 }
 
@@ -143,61 +243,102 @@ fn main() {
     let mut stream = String::new();
     let mut rev = vec![0usize; args.docs + 1];
     let mut moved = vec![false; args.docs + 1];
-    // Addenda: each site adapts about one document in twenty.
+    let start_day: i64 = 1_600_000_000 / 86_400;
+    // Every document starts approved, in force since before the history begins.
+    let mut state = vec![
+        State::Approved {
+            approved: start_day - 60,
+            ahead: 30
+        };
+        args.docs + 1
+    ];
+    // Addenda: each site adapts about `adapt_pct` percent of the documents.
     let addenda: Vec<(usize, usize)> = (0..args.sites)
         .flat_map(|s| {
             (1..=args.docs)
-                .filter(move |i| (i * 7 + s * 13) % 20 == 0)
+                .filter(move |i| (i * 7919 + s * 104_729) % 100 < args.adapt_pct)
                 .map(move |i| (s, i))
         })
         .collect();
+    // A few documents are edited far more than the rest (hundreds of commits).
+    let hot = (args.docs / 200).max(1);
     let mut time: i64 = 1_600_000_000;
     for c in 0..args.commits {
         time += 3_600;
+        let day = time / 86_400;
         let mut files: Vec<(String, Option<String>)> = Vec::new();
         let mut message = format!("Change {c}");
+        let mut approves = false;
         if c == 0 {
             message = "Initial quality system".into();
             files.push(("book.toml".into(), Some(book(args.sites))));
-            for i in 1..=args.docs {
-                files.push((doc_path(i, false), Some(doc_text(i, 0, true))));
+            for (i, st) in state.iter().enumerate().skip(1) {
+                files.push((doc_path(i, false), Some(doc_text(i, 0, *st, args.doc_kb))));
             }
             for (s, i) in &addenda {
                 files.push((
                     format!("procedures/sites/{}/SOP-{i:04}.md", site_id(*s)),
-                    Some(addendum_text(*i, 0)),
+                    Some(addendum_text(*i, 0, Some(start_day - 50))),
                 ));
             }
         } else {
             let touched = 1 + rng.below(3);
             for _ in 0..touched {
                 let roll = rng.below(100);
-                if roll < 8 && !addenda.is_empty() {
+                if roll < 12 && !addenda.is_empty() {
+                    // A site revises its adaptation, approving it half of the time.
                     let (s, i) = addenda[rng.below(addenda.len())];
                     rev[i] += 1;
+                    let approved = rng.below(2) == 0;
+                    approves |= approved;
                     files.push((
                         format!("procedures/sites/{}/SOP-{i:04}.md", site_id(s)),
-                        Some(addendum_text(i, rev[i])),
+                        Some(addendum_text(i, rev[i], approved.then_some(day))),
                     ));
                     continue;
                 }
-                let i = 1 + rng.below(args.docs);
+                let i = if rng.below(5) == 0 {
+                    1 + rng.below(hot)
+                } else {
+                    1 + rng.below(args.docs)
+                };
                 rev[i] += 1;
-                if roll < 10 && !moved[i] {
+                if roll < 14 && !moved[i] {
                     // A move with edits: the document keeps its history by id.
                     files.push((doc_path(i, false), None));
                     moved[i] = true;
                 }
+                let kind = rng.below(100);
+                if kind < 45 {
+                    // A new revision, approved now and effective up to 60 days later.
+                    state[i] = State::Approved {
+                        approved: day,
+                        ahead: rng.below(61) as i64,
+                    };
+                    approves = true;
+                } else if kind < 75 {
+                    // An edit after the approval: the approval goes stale.
+                } else {
+                    state[i] = State::Draft;
+                }
                 files.push((
                     doc_path(i, moved[i]),
-                    Some(doc_text(i, rev[i], !roll.is_multiple_of(3))),
+                    Some(doc_text(i, rev[i], state[i], args.doc_kb)),
                 ));
             }
-            if c % 5 == 0 {
-                message.push_str(
-                    "\n\nApproved-by: Jane Roe <jane.roe@example.com>\nChange-Control: CC-",
+            if approves {
+                let who = if files
+                    .iter()
+                    .any(|(p, _)| p.starts_with("procedures/sites/"))
+                {
+                    "Sean Site <sean.site@example.com>"
+                } else {
+                    "Jane Roe <jane.roe@example.com>"
+                };
+                let _ = write!(
+                    message,
+                    "\n\nChange-Reason: periodic update\nApproved-by: {who}\nChange-Control: CC-{c:05}"
                 );
-                let _ = write!(message, "{c:05}");
             }
         }
         let _ = write!(stream, "commit refs/heads/main\nmark :{}\n", c + 1);
@@ -246,6 +387,9 @@ fn main() {
         "git fast-import failed"
     );
     git(&["checkout", "-q", "-f", "main"]);
+    if args.aggressive {
+        git(&["gc", "-q", "--aggressive", "--prune=now"]);
+    }
     println!(
         "generated {} documents, {} sites, {} addenda, {} commits in {}",
         args.docs,

@@ -399,7 +399,7 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
     // The version this release follows, for changes.html.
     let previous = match (&req.previous, plan.release && plan.html) {
         (Some(p), _) => Some(p.clone()),
-        (None, true) => previous_texts(
+        (None, true) if !plan.check => previous_texts(
             req,
             &config,
             source.info.commit.as_ref().map_or(0, |c| c.commit_time),
@@ -407,7 +407,8 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
         ),
         _ => None,
     };
-    let shared = render::Shared::new(&corpus, &in_force, &config, &theme, &build, &stamps);
+    let mut shared = render::Shared::new(&corpus, &in_force, &config, &theme, &build, &stamps);
+    shared.check = plan.check;
     let ids: Vec<&String> = config.site.keys().collect();
     req.progress.stage(if plan.html {
         "composing and rendering"
@@ -634,6 +635,7 @@ pub fn check_all(opts: &BuildOptions) -> Rendered {
     render(&BuildOptions {
         sites: Vec::new(),
         no_trend: true,
+        check: true,
         ..opts.clone()
     })
 }

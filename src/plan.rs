@@ -37,6 +37,9 @@ pub struct Request {
     pub as_of: Option<Date>,
     /// Stop after composing: texts and report cells, no HTML.
     pub no_html: bool,
+    /// Check only: render the document bodies (their links and footnotes) and try
+    /// each template once per site, instead of every page.
+    pub check: bool,
     /// The previous version's name and texts, when the caller has them already.
     pub previous: Option<(String, SiteTexts)>,
     /// Skip the harmonization trend over the earlier release tags (`check`, and the
@@ -62,6 +65,8 @@ pub struct Plan {
     pub output: PathBuf,
     /// Render HTML, or stop at the composed texts.
     pub html: bool,
+    /// Check only: document bodies, and each template once per site.
+    pub check: bool,
 }
 
 impl Default for Plan {
@@ -74,6 +79,7 @@ impl Default for Plan {
             as_of: None,
             output: PathBuf::new(),
             html: true,
+            check: false,
         }
     }
 }
@@ -172,6 +178,7 @@ impl Plan {
             as_of,
             output,
             html: !req.no_html,
+            check: req.check,
         }
     }
 

@@ -256,24 +256,25 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let mut bytes = 0;
     let mut folders = Vec::new();
     let mut unchanged = Vec::new();
-    for (id, files) in &rendered.sites {
+    let sites = std::mem::take(&mut rendered.sites);
+    for (id, files) in sites {
         summary_sites.push((
             id.clone(),
             files.iter().filter(|f| f.path.ends_with(".html")).count(),
         ));
-        documents += rendered.documents.get(id).copied().unwrap_or(0);
-        bytes += files.iter().map(|f| f.bytes.len() as u64).sum::<u64>();
-        let folder = folder_of(&rendered, id, files.clone());
+        documents += rendered.documents.get(&id).copied().unwrap_or(0);
+        let site_bytes = files.iter().map(|f| f.bytes.len() as u64).sum::<u64>();
+        let folder = folder_of(&rendered, &id, files);
         // A released version is never rewritten: building it again must give the same bytes.
-        match output.published.version(id, &version) {
+        match output.published.version(&id, &version) {
             Some(m) if m.release => {
-                let dir = out_path.join(id).join(&version);
+                let dir = out_path.join(&id).join(&version);
                 if manifest::verify_one(&dir).problems.is_empty() && build::same_files(m, &folder) {
                     unchanged.push(id.clone());
+                    bytes += site_bytes;
                     continue;
                 }
-                documents -= rendered.documents.get(id).copied().unwrap_or(0);
-                bytes -= files.iter().map(|f| f.bytes.len() as u64).sum::<u64>();
+                documents -= rendered.documents.get(&id).copied().unwrap_or(0);
                 diags.push(
                     Diagnostic::error(
                         Code::ReleasedVersionChanged,
@@ -284,7 +285,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
                     .help("released versions are immutable: build under a new version name"),
                 );
             }
-            _ => folders.push(folder),
+            _ => {
+                bytes += site_bytes;
+                folders.push(folder)
+            }
         }
     }
     if diags.has_errors() {
@@ -479,7 +483,7 @@ pub fn publish(
             progress: progress.clone(),
             ..build::release_request(root, tag, &version)
         };
-        let rendered = build::render(&opts);
+        let mut rendered = build::render(&opts);
         if rendered.diags.has_errors() {
             for mut d in rendered.diags.into_sorted() {
                 d.message = format!("[{tag}] {}", d.message);
@@ -503,15 +507,15 @@ pub fn publish(
         if missing {
             let date = rendered.plan.as_of.map(|d| d.to_string());
             let before = folders.len();
-            for (site, files) in &rendered.sites {
-                if output.published.version(site, &version).is_none() {
+            for (site, files) in std::mem::take(&mut rendered.sites) {
+                if output.published.version(&site, &version).is_none() {
                     folders.push(build::version_folder(
-                        site,
+                        &site,
                         &version,
                         &rendered.info,
                         date.clone(),
                         true,
-                        files.clone(),
+                        files,
                     ));
                 }
             }

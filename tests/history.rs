@@ -422,7 +422,7 @@ fn history_json_carries_every_documents_stamps() {
         "procedures/sites/cork/SOP-0020.md",
         &addendum("SOP-0020", "r", "::: append #scope\nCork.\n:::\n"),
     );
-    t.commit("Issue\n\nChange-Control: CC-1\n");
+    let oid = t.commit("Issue\n\nChange-Control: CC-1\n");
     t.build();
     let json: serde_json::Value =
         serde_json::from_str(&t.read("public/cork/preview/history.json")).unwrap();
@@ -438,14 +438,20 @@ fn history_json_carries_every_documents_stamps() {
     let sop30 = &docs[1];
     assert_eq!(sop30["revision"], 1);
     assert_eq!(sop30["changes"], 1);
-    let commit = sop30["history"][0]["commit"].as_str().unwrap();
-    assert_eq!(sop30["history"][0]["file"], "global");
+    // The history names its commits by their place in the list of commits.
+    assert_eq!(sop30["history"], serde_json::json!([[0, "global"]]));
+    let commit = &json["commits"][0];
+    assert_eq!(commit["id"], oid.to_string());
+    assert_eq!(commit["subject"], "Issue");
     assert_eq!(
-        json["commits"][commit]["trailers"][0],
-        "Change-Control: CC-1"
+        commit["trailers"],
+        serde_json::json!(["Change-Control: CC-1"])
     );
-    assert_eq!(json["commits"][commit]["change_controls"][0], "CC-1");
+    // What is none, false or empty is left out; so is who committed, being the author.
+    assert_eq!(commit.get("committer"), None);
+    assert_eq!(sop30.get("adapted"), None);
     assert_eq!(json["format"], "procsite-history/2");
+    assert_history_schema(&json);
     assert_eq!(
         sop30["approvals"][0]["recorded_in"].as_str().unwrap().len(),
         10
@@ -911,10 +917,8 @@ fn history_shows_author_and_committer_with_times_and_offsets() {
     t.build();
     let history: serde_json::Value =
         serde_json::from_str(&t.read("public/cork/preview/history.json")).unwrap();
-    let commit = history["documents"][0]["history"][0]["commit"]
-        .as_str()
-        .unwrap();
-    let row = &history["commits"][commit];
+    let place = history["documents"][0]["history"][0][0].as_u64().unwrap() as usize;
+    let row = &history["commits"][place];
     assert_eq!(row["time"], "2026-06-01T09:30:00+01:00");
     assert_eq!(row["author"], "Ann Author");
     assert_eq!(row["committer"], "Ben Rebaser");
@@ -937,7 +941,7 @@ fn an_approval_pasted_into_a_commit_about_another_document_is_not_recorded() {
             .unwrap()
             .iter()
             .find(|d| d["id"] == id)
-            .unwrap()["approvals"][0]["evidence_level"]
+            .unwrap()["approvals"][0]["evidence"]
             .as_str()
             .unwrap()
             .to_string()

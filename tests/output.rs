@@ -223,3 +223,32 @@ fn a_write_that_fails_part_way_leaves_the_previous_output_and_the_next_run_succe
     t.build();
     assert!(t.page("cork", "SOP-0030").contains("New text."));
 }
+
+#[test]
+fn check_renders_bodies_but_tries_each_template_and_reports_a_broken_one() {
+    let t = sample();
+    t.write(
+        "book.toml",
+        &BOOK.replace(
+            "[site.boston]",
+            "[build]\ntheme = \"acme\"\n\n[site.boston]",
+        ),
+    );
+    // A template that fails only when it renders, not when it compiles.
+    t.write(
+        "themes/acme/templates/diff.html",
+        "{% extends \"default/diff.html\" %}{% block footer %}{{ no_such_value }}{% endblock footer %}",
+    );
+    let out = t.run(&["check"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.contains("error[theme]"))
+            .collect::<Vec<_>>(),
+        ["templates/diff.html: error[theme]: cannot render: Failed to render 'diff.html': Variable `no_such_value` not found in context while rendering 'diff.html'"],
+        "{}",
+        out.stderr
+    );
+    assert!(!t.exists("public"), "check writes nothing");
+}

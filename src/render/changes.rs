@@ -288,6 +288,7 @@ mod tests {
             trailers: trailers.iter().map(|t| t.to_string()).collect(),
             change_controls: Vec::new(),
             file: String::new(),
+            committed_at: 0,
         }
     }
 

@@ -103,6 +103,9 @@ pub struct HistoryRow {
     pub change_controls: Vec<ChangeControlView>,
     /// Which file the commit changed: "global", "addendum" or "document".
     pub file: String,
+    /// The commit time, in seconds since the epoch, for ordering.
+    #[serde(skip)]
+    pub committed_at: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -131,6 +131,7 @@ fn history_rows(
                         changes::change_controls(&c.trailers, config)
                     },
                     file: file.to_string(),
+                    committed_at: c.commit_time,
                 },
             ));
         }
@@ -265,6 +266,11 @@ pub struct Shared<'a> {
     sanitizer: ammonia::Builder<'static>,
     sanitizer_without_ids: ammonia::Builder<'static>,
     cache: Mutex<HashMap<PieceKey, Arc<markdown::PieceHtml>>>,
+    /// The search words of each document text, shared by the sites that publish it.
+    words: Mutex<HashMap<[u8; 32], Arc<search::DocWords>>>,
+    /// Check only: render every document body (links, footnotes) but each template
+    /// once per site; what is rendered is not written.
+    pub check: bool,
 }
 
 /// A piece's identity for the cache: file, first line, anchors, text, and the
@@ -319,7 +325,24 @@ impl<'a> Shared<'a> {
             sanitizer: markdown::sanitizer(),
             sanitizer_without_ids: markdown::sanitizer_without_ids(),
             cache: Mutex::new(HashMap::new()),
+            words: Mutex::new(HashMap::new()),
+            check: false,
         }
+    }
+
+    /// A document's search words, read once for every site that publishes its text.
+    fn doc_words(&self, doc: &search::IndexedDoc) -> Arc<search::DocWords> {
+        let key = doc.key();
+        if let Some(hit) = self.words.lock().expect("words lock").get(&key) {
+            return hit.clone();
+        }
+        let words = Arc::new(doc.words());
+        self.words
+            .lock()
+            .expect("words lock")
+            .entry(key)
+            .or_insert(words)
+            .clone()
     }
 
     /// The global text a `replace` or `remove` took out, rendered without anchors.
@@ -482,10 +505,22 @@ pub fn render_site(
             html: body.iter().map(|p| p.html.as_str()).collect(),
         })
         .collect();
+    let search_docs = if shared.check {
+        Vec::new()
+    } else {
+        search_docs
+    };
+    let words: Vec<Arc<search::DocWords>> = search_docs
+        .par_iter()
+        .map(|d| shared.doc_words(d))
+        .collect();
+    let indexed: Vec<(&search::IndexedDoc, &search::DocWords)> =
+        search_docs.iter().zip(words.iter().map(|w| &**w)).collect();
     let search_index = OutFile {
         path: search::SEARCH_INDEX.into(),
-        bytes: search::index_script(&search_docs),
+        bytes: search::index_of(&indexed),
     };
+    drop(indexed);
     drop(search_docs);
     let titles: BTreeMap<&str, &str> = site_docs
         .iter()
@@ -493,10 +528,16 @@ pub fn render_site(
         .collect();
     let site_nav = nav::SiteNav::new(site_docs, config);
     let citations = citations(site_docs);
+    // A check tries the page template on the first document and the comparison
+    // template on the first adapted one; a build renders every page.
+    let first_adapted = site_docs.iter().position(|sd| sd.addendum.is_some());
+    let sampled = |i: usize| !shared.check || i == 0 || Some(i) == first_adapted;
     let pages: Vec<(Vec<OutFile>, DocRecord, Diagnostics)> = site_docs
         .par_iter()
         .zip(bodies)
-        .map(|(sd, body)| {
+        .enumerate()
+        .filter(|(i, _)| sampled(*i))
+        .map(|(_, (sd, body))| {
             let mut d = Diagnostics::new();
             let view = page_view(
                 sd,

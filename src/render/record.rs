@@ -1,13 +1,15 @@
 //! `history.json`: the record of one site version that outlives the repository —
 //! every document's stamps, approvals and history.
 //!
-//! A commit that changed many documents is written once, in a table of commits keyed by
-//! its full hash, and each document's history names its commits: the file grows with
-//! the number of commits and documents, not with their product. One document per line
-//! keeps the file readable and its differences between versions small. The format is
-//! `docs/history.schema.json`.
+//! A commit that changed many documents is written once, in a list of commits (newest
+//! first), and each document's history names its commits by their place in that list:
+//! the file grows with the number of commits and documents, not with their product.
+//! A field that is null, false or an empty list is left out (`markets` excepted, where
+//! an empty list and none differ), and so are the fields a reader can derive. One
+//! document per line keeps the file readable and its differences between versions
+//! small. The format is `docs/history.schema.json`.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -17,45 +19,72 @@ use super::context::{BuildView, DocRecord, HistoryRow, SiteView};
 /// The name and version of the format, for readers to check.
 pub const FORMAT: &str = "procsite-history/2";
 
-/// One commit of the table, as this site may see it (a commit that also concerns
-/// another site keeps its date, people and hash, not its message).
+/// One commit of the list, as this site may see it: a commit that also changed another
+/// site's files keeps its times, people and hash, and its message is withheld.
 #[derive(Serialize)]
 struct CommitRecord<'a> {
+    id: &'a str,
     /// Author time, RFC 3339 with the author's UTC offset.
     time: &'a str,
     author: &'a str,
-    committer: &'a str,
-    /// Commit time, RFC 3339 with the committer's UTC offset.
-    committed: &'a str,
-    subject: &'a str,
+    /// Who committed, when not the author.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    committer: Option<&'a str>,
+    /// Commit time, RFC 3339 with the committer's UTC offset, when not the author time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    committed: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    withheld: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
     trailers: &'a [String],
-    /// The ids named by its `Change-Control:` trailers.
-    change_controls: Vec<&'a str>,
 }
 
 impl<'a> From<&'a HistoryRow> for CommitRecord<'a> {
     fn from(r: &'a HistoryRow) -> Self {
+        let withheld = r.subject == super::WITHHELD;
         CommitRecord {
+            id: &r.commit,
             time: &r.time,
             author: &r.author,
-            committer: &r.committer,
-            committed: &r.committed,
-            subject: &r.subject,
+            committer: (r.committer != r.author).then_some(r.committer.as_str()),
+            committed: (r.committed != r.time).then_some(r.committed.as_str()),
+            subject: (!withheld).then_some(r.subject.as_str()),
+            withheld,
             trailers: &r.trailers,
-            change_controls: r.change_controls.iter().map(|c| c.id.as_str()).collect(),
         }
     }
 }
 
-/// A document's history entry: the commit, and which of its files it changed.
-#[derive(Serialize)]
-struct Change<'a> {
-    commit: &'a str,
-    file: &'a str,
-}
+/// Fields of a page's view that the record leaves out: shortened hashes, a duplicate
+/// of `evidence`, and what the history gives (its newest commit and date; whether it
+/// is complete is the build's `git` and `shallow`).
+const LEFT_OUT: [&str; 6] = [
+    "content_hash_short",
+    "source_commit_short",
+    "source_commit",
+    "last_changed",
+    "history_incomplete",
+    "evidence_level",
+];
 
-/// Fields of a page's view that only serve the page (shortened hashes).
-const PAGE_ONLY: [&str; 2] = ["content_hash_short", "source_commit_short"];
+/// Leaves out nulls, falses, empty lists (but `markets`) and the fields of `LEFT_OUT`.
+fn prune(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, x| {
+                !(LEFT_OUT.contains(&k.as_str())
+                    || x.is_null()
+                    || *x == Value::Bool(false)
+                    || (k != "markets" && x.as_array().is_some_and(Vec::is_empty)))
+            });
+            map.values_mut().for_each(prune);
+        }
+        Value::Array(items) => items.iter_mut().for_each(prune),
+        _ => {}
+    }
+}
 
 /// The bytes of `history.json` for one site version.
 pub fn history_json(
@@ -63,29 +92,34 @@ pub fn history_json(
     build: &BuildView,
     documents: &[DocRecord],
 ) -> serde_json::Result<Vec<u8>> {
-    let mut commits: BTreeMap<&str, CommitRecord> = BTreeMap::new();
-    let mut lines = Vec::with_capacity(documents.len());
+    // Every commit once, newest first (by commit time, then id).
+    let mut rows: HashMap<&str, &HistoryRow> = HashMap::new();
     for d in documents {
         for row in &d.doc.history {
-            commits
-                .entry(row.commit.as_str())
-                .or_insert_with(|| CommitRecord::from(row));
+            rows.entry(row.commit.as_str()).or_insert(row);
         }
+    }
+    let mut commits: Vec<&HistoryRow> = rows.into_values().collect();
+    commits.sort_unstable_by(|a, b| (b.committed_at, &b.commit).cmp(&(a.committed_at, &a.commit)));
+    let place: HashMap<&str, usize> = commits
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.commit.as_str(), i))
+        .collect();
+    let mut lines = Vec::with_capacity(documents.len());
+    for d in documents {
         let mut value = serde_json::to_value(d)?;
+        prune(&mut value);
         if let Value::Object(map) = &mut value {
-            for key in PAGE_ONLY {
-                map.remove(key);
-            }
-            let changes: Vec<Change> = d
+            let history: Vec<(usize, &str)> = d
                 .doc
                 .history
                 .iter()
-                .map(|r| Change {
-                    commit: &r.commit,
-                    file: &r.file,
-                })
+                .map(|r| (place[r.commit.as_str()], r.file.as_str()))
                 .collect();
-            map.insert("history".into(), serde_json::to_value(changes)?);
+            if !history.is_empty() {
+                map.insert("history".into(), serde_json::to_value(history)?);
+            }
         }
         lines.push(serde_json::to_string(&value)?);
     }
@@ -96,14 +130,12 @@ pub fn history_json(
     out.push_str(&serde_json::to_string(site)?);
     out.push_str(",\n\"build\":");
     out.push_str(&serde_json::to_string(build)?);
-    out.push_str(",\n\"commits\":{");
-    for (i, (hash, c)) in commits.iter().enumerate() {
+    out.push_str(",\n\"commits\":[");
+    for (i, c) in commits.iter().enumerate() {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
-        out.push_str(&serde_json::to_string(hash)?);
-        out.push(':');
-        out.push_str(&serde_json::to_string(c)?);
+        out.push_str(&serde_json::to_string(&CommitRecord::from(*c))?);
     }
-    out.push_str("\n},\n\"documents\":[");
+    out.push_str("\n],\n\"documents\":[");
     for (i, line) in lines.iter().enumerate() {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
         out.push_str(line);

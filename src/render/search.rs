@@ -7,7 +7,7 @@
 //! words (sorted, gaps in base 36) with the first words of its text as a snippet.
 //! The script `procsite.js` loads it when a reader first searches.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
@@ -49,6 +49,9 @@ const SNIPPET_CHARS: usize = 120;
 /// A word as the index and the search box compare it: lowercase, without
 /// diacritics (`Prüfung` → `prufung`). The script folds a query the same way.
 pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     text.to_lowercase()
         .nfd()
         .filter(|c| !is_combining_mark(*c))
@@ -185,48 +188,85 @@ pub struct IndexedDoc<'a> {
     pub html: String,
 }
 
+/// A document cut into sections, each with its sorted, distinct folded words: what the
+/// index needs of one document. Sites that publish the same text share it.
+#[derive(Debug)]
+pub struct DocWords {
+    sections: Vec<Section>,
+    words: Vec<Vec<String>>,
+}
+
+impl IndexedDoc<'_> {
+    /// The key under which sites share this document's words: SHA-256 of id, title
+    /// and HTML.
+    pub fn key(&self) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for part in [self.id, self.title, &self.html] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.finalize().into()
+    }
+
+    pub fn words(&self) -> DocWords {
+        let sections = sections(&self.html);
+        let words = sections
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let mut set: Vec<String> = words(&s.heading).chain(words(&s.text)).collect();
+                if i == 0 {
+                    set.extend(words(self.id).chain(words(self.title)));
+                }
+                set.sort_unstable();
+                set.dedup();
+                set
+            })
+            .collect();
+        DocWords { sections, words }
+    }
+}
+
 #[derive(Serialize)]
-struct Index {
+struct Index<'a> {
     /// [id, title] of each document.
-    d: Vec<[String; 2]>,
+    d: Vec<[&'a str; 2]>,
     /// Every folded word, sorted.
-    w: Vec<String>,
+    w: Vec<&'a str>,
     /// [document, anchor, heading, snippet, word ids as base-32 gaps].
-    s: Vec<(usize, String, String, String, String)>,
+    s: Vec<(usize, &'a str, &'a str, String, String)>,
 }
 
 /// The bytes of `search-index.js` for the documents of a site version.
 pub fn index_script(docs: &[IndexedDoc]) -> Vec<u8> {
-    let parsed: Vec<Vec<Section>> = docs.iter().map(|d| sections(&d.html)).collect();
-    let mut vocabulary = BTreeSet::new();
-    let mut section_words: Vec<Vec<BTreeSet<String>>> = Vec::new();
-    for (doc, secs) in docs.iter().zip(&parsed) {
-        let mut per = Vec::new();
-        for (i, s) in secs.iter().enumerate() {
-            let mut set: BTreeSet<String> = words(&s.heading).chain(words(&s.text)).collect();
-            if i == 0 {
-                set.extend(words(doc.id).chain(words(doc.title)));
-            }
-            vocabulary.extend(set.iter().cloned());
-            per.push(set);
-        }
-        section_words.push(per);
-    }
-    let ids: BTreeMap<&str, usize> = vocabulary
+    let words: Vec<DocWords> = docs.iter().map(IndexedDoc::words).collect();
+    let docs: Vec<(&IndexedDoc, &DocWords)> = docs.iter().zip(&words).collect();
+    index_of(&docs)
+}
+
+/// The bytes of `search-index.js` from each document and its words.
+pub fn index_of(docs: &[(&IndexedDoc, &DocWords)]) -> Vec<u8> {
+    // Distinct words first, then sorted: far fewer strings to sort.
+    let distinct: HashSet<&str> = docs
+        .iter()
+        .flat_map(|(_, w)| w.words.iter().flatten())
+        .map(String::as_str)
+        .collect();
+    let mut vocabulary: Vec<&str> = distinct.into_iter().collect();
+    vocabulary.sort_unstable();
+    let ids: HashMap<&str, usize> = vocabulary
         .iter()
         .enumerate()
-        .map(|(i, w)| (w.as_str(), i))
+        .map(|(i, w)| (*w, i))
         .collect();
     let mut index = Index {
-        d: docs
-            .iter()
-            .map(|d| [d.id.to_string(), d.title.to_string()])
-            .collect(),
+        d: docs.iter().map(|(d, _)| [d.id, d.title]).collect(),
         w: Vec::new(),
         s: Vec::new(),
     };
-    for (n, (secs, per)) in parsed.iter().zip(&section_words).enumerate() {
-        for (s, set) in secs.iter().zip(per) {
+    for (n, (_, w)) in docs.iter().enumerate() {
+        for (s, set) in w.sections.iter().zip(&w.words) {
             let mut previous = 0;
             let mut gaps = String::new();
             for w in set {
@@ -234,16 +274,12 @@ pub fn index_script(docs: &[IndexedDoc]) -> Vec<u8> {
                 push_number(&mut gaps, id - previous);
                 previous = id;
             }
-            index.s.push((
-                n,
-                s.anchor.clone(),
-                s.heading.clone(),
-                snippet(&s.text),
-                gaps,
-            ));
+            index
+                .s
+                .push((n, &s.anchor, &s.heading, snippet(&s.text), gaps));
         }
     }
-    index.w = vocabulary.into_iter().collect();
+    index.w = vocabulary;
     let json = serde_json::to_string(&index).expect("the index serializes");
     // U+2028 and U+2029 end a line in older JavaScript engines.
     let json = json
