@@ -39,6 +39,9 @@ pub struct Rendered {
     pub cells: BTreeMap<String, crate::report::SiteCells>,
     /// Every document's title, for the report.
     pub titles: BTreeMap<String, String>,
+    /// Every site's harmonization release by release, up to this build (unless the
+    /// request skips it).
+    pub trend: Option<crate::network::Trend>,
 }
 
 /// The load stage: a build's input, read once. Like every stage value, plain data
@@ -79,6 +82,69 @@ pub fn build_view(
     }
 }
 
+/// The release tags before the build, oldest first: before `tag` when the build
+/// releases one, else those tagged no later than the built commit; without the ones
+/// the built commit's own book.toml withdraws, so the same commit always gives the
+/// same result.
+fn earlier_release_tags(
+    git: &repo::git::GitRepo,
+    config: &Config,
+    commit_time: i64,
+    tag: Option<&str>,
+) -> Option<Vec<(String, git2::Oid, i64)>> {
+    let tags = git.release_tags(&config.build.release_tags).ok()?;
+    let end = match tag {
+        Some(t) => tags.iter().position(|(n, _, _)| n == t)?,
+        None => tags
+            .iter()
+            .filter(|(_, _, when)| *when <= commit_time)
+            .count(),
+    };
+    Some(
+        tags[..end]
+            .iter()
+            .filter(|(t, _, _)| !config.release.withdrawn.contains_key(t))
+            .cloned()
+            .collect(),
+    )
+}
+
+/// The key under which a release tag's point of the trend is kept.
+fn point_key(
+    root: &std::path::Path,
+    tag: &str,
+    oid: git2::Oid,
+    when: i64,
+) -> (std::path::PathBuf, String, String, i64) {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    (root, tag.to_string(), oid.to_string(), when)
+}
+
+/// Keeps the trend's point of release tag `tag` from its build `r` (without errors),
+/// so the trend of a later build does not compose the tag again.
+pub fn remember_release(
+    root: &std::path::Path,
+    (tag, oid, when): (&str, git2::Oid, i64),
+    r: &Rendered,
+) {
+    if let Some(config) = &r.config {
+        let point = point_of(config, r, Some(tag.to_string()));
+        crate::network::remember(point_key(root, tag, oid, when), point);
+    }
+}
+
+fn point_of(config: &Config, r: &Rendered, tag: Option<String>) -> crate::network::RawPoint {
+    let cells: Vec<(&str, &crate::report::SiteCells)> =
+        r.cells.iter().map(|(s, c)| (s.as_str(), c)).collect();
+    crate::network::raw_point(
+        config,
+        &cells,
+        tag,
+        r.plan.version.clone(),
+        r.plan.as_of.map(|d| d.to_string()),
+    )
+}
+
 /// The texts of the version published before this release: the nearest earlier
 /// release tag that is not withdrawn and composes without errors.
 fn previous_texts(
@@ -88,29 +154,66 @@ fn previous_texts(
     tag: Option<&str>,
 ) -> Option<(String, SiteTexts)> {
     let git = repo::git::GitRepo::open(&req.root)?;
-    let tags = git.release_tags(&config.build.release_tags).ok()?;
-    // Only the built commit's own book.toml counts, so the same commit always gives
-    // the same changes.html: a withdrawal recorded later does not change it.
-    let withdrawn = |t: &String| config.release.withdrawn.contains_key(t);
-    let end = match tag {
-        Some(t) => tags.iter().position(|(n, _, _)| n == t)?,
-        None => tags
-            .iter()
-            .filter(|(_, _, when)| *when <= commit_time)
-            .count(),
-    };
-    tags[..end]
-        .iter()
-        .rev()
-        .filter(|(t, _, _)| !withdrawn(t))
-        .find_map(|(t, _, _)| {
+    let tags = earlier_release_tags(&git, config, commit_time, tag)?;
+    tags.iter().rev().find_map(|(t, oid, when)| {
+        let version = repo::git::version_of_tag(t, &config.build.release_tags);
+        let r = render(&BuildOptions {
+            no_html: true,
+            no_trend: true,
+            ..release_request(&req.root, t, &version)
+        });
+        if r.diags.has_errors() {
+            return None;
+        }
+        remember_release(&req.root, (t, *oid, *when), &r);
+        Some((version, r.texts()))
+    })
+}
+
+/// The harmonization trend up to a build: a point for each earlier release tag that
+/// is not withdrawn and composes without errors (each composed from git objects like
+/// `build --release --ref TAG`), then the build itself (`current`, its sites' cells).
+pub fn network_trend(
+    req: &BuildOptions,
+    config: &Config,
+    plan: &Plan,
+    commit_time: i64,
+    current: &[(&str, &crate::report::SiteCells)],
+) -> crate::network::Trend {
+    let git = repo::git::GitRepo::open(&req.root);
+    let tags = git
+        .as_ref()
+        .and_then(|g| earlier_release_tags(g, config, commit_time, plan.tag.as_deref()))
+        .unwrap_or_default();
+    // Each tag composes on its own, so those not composed before compose in parallel.
+    let mut points: Vec<crate::network::RawPoint> = tags
+        .par_iter()
+        .filter_map(|(t, oid, when)| {
+            let key = point_key(&req.root, t, *oid, *when);
+            if let Some(p) = crate::network::cached(&key) {
+                return Some(p);
+            }
             let version = repo::git::version_of_tag(t, &config.build.release_tags);
             let r = render(&BuildOptions {
                 no_html: true,
+                no_trend: true,
                 ..release_request(&req.root, t, &version)
             });
-            (!r.diags.has_errors()).then(|| (version, r.texts()))
+            if r.diags.has_errors() {
+                return None;
+            }
+            remember_release(&req.root, (t, *oid, *when), &r);
+            crate::network::cached(&key)
         })
+        .collect();
+    points.push(crate::network::raw_point(
+        config,
+        current,
+        plan.tag.clone(),
+        plan.version.clone(),
+        plan.as_of.map(|d| d.to_string()),
+    ));
+    crate::network::trend(&points)
 }
 
 /// The request that builds release tag `tag`, of version `version`, from git objects.
@@ -254,6 +357,7 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
         documents: BTreeMap::new(),
         cells: Default::default(),
         titles: Default::default(),
+        trend: None,
     };
     let mut clock = std::time::Instant::now();
     let mut lap = |rendered: &mut Rendered, phase: &'static str| {
@@ -314,24 +418,49 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
         "composing"
     });
     req.progress.sites(ids.len());
-    // Every site is composed (the report spans them all); the planned ones are
-    // rendered. A site's own problems are reported by the build that renders it.
-    let sites: Vec<SiteRun> = ids
+    // Every site is composed (the report spans them all), then the trend is put
+    // together from every site's cells, then the planned sites are rendered. A site's
+    // own problems are reported by the build that renders it.
+    let history = &source.history;
+    let composed: Vec<_> = ids
         .par_iter()
         .map(|id| {
             let mut d = Diagnostics::new();
             let site_plan = site::plan(&corpus, &in_force, &config, id, plan.release, &mut d);
-            let (docs, cells) = compose_site(&site_plan, &stamps, &in_force, &mut d);
+            let (docs, mut cells) = compose_site(&site_plan, &stamps, &in_force, &mut d);
+            cells.rereviews = site_rereviews(&site_plan, history);
+            (*id, site_plan, docs, cells, d)
+        })
+        .collect();
+    if !req.no_trend {
+        let current: Vec<(&str, &crate::report::SiteCells)> = composed
+            .iter()
+            .map(|(id, _, _, cells, _)| (id.as_str(), cells))
+            .collect();
+        rendered.trend = Some(network_trend(
+            req,
+            &config,
+            &plan,
+            source.info.commit.as_ref().map_or(0, |c| c.commit_time),
+            &current,
+        ));
+    }
+    let trend = rendered.trend.as_ref();
+    let sites: Vec<SiteRun> = composed
+        .into_par_iter()
+        .map(|(id, site_plan, docs, cells, mut d)| {
             let files = plan.renders(id).then(|| {
                 let before = previous
                     .as_ref()
-                    .map(|(v, texts)| (v.as_str(), texts.get(*id).cloned().unwrap_or_default()));
+                    .map(|(v, texts)| (v.as_str(), texts.get(id).cloned().unwrap_or_default()));
+                let rows = trend.map(|t| crate::network::site_rows(t, id));
                 let files = render::render_site(
                     &shared,
                     &site_plan,
                     &docs,
                     &cells,
                     before.as_ref().map(|(v, t)| (*v, t)),
+                    rows.as_deref(),
                     &mut d,
                 );
                 (files, docs.len())
@@ -406,6 +535,20 @@ pub fn compose_site<'a>(
         }
     }
     (docs, cells)
+}
+
+/// The re-reviews of every addendum a site publishes, in the order of its documents.
+fn site_rereviews(
+    plan: &site::SitePlan,
+    history: &crate::repo::history::HistoryIndex,
+) -> Vec<crate::network::Rereview> {
+    plan.docs
+        .iter()
+        .filter_map(|(doc, add)| add.map(|a| (doc, a)))
+        .flat_map(|(doc, add)| {
+            crate::network::rereviews(history, &doc.meta.id, &doc.path, &add.path)
+        })
+        .collect()
 }
 
 /// Says that composing and link checks were skipped because of unreadable files.
@@ -493,6 +636,7 @@ fn stamp_corpus(
 pub fn check_all(opts: &BuildOptions) -> Rendered {
     render(&BuildOptions {
         sites: Vec::new(),
+        no_trend: true,
         check: true,
         ..opts.clone()
     })
@@ -549,7 +693,8 @@ pub fn report_files(
         release,
         rendered.plan.as_of,
     );
-    let report = crate::report::assemble(config, &rendered.cells, &rendered.titles);
+    let mut report = crate::report::assemble(config, &rendered.cells, &rendered.titles);
+    report.trend = rendered.trend.clone();
     let files = render::render_report(config, theme, &view, report, diags)?;
     let link = render::context::ReportLink {
         href: format!("{}/{}", crate::layout::REPORT_DIR, crate::layout::INDEX),

@@ -143,11 +143,20 @@ pub enum Command {
         #[arg(long = "local-in", default_value = "addendum", value_parser = ["addendum", "global"])]
         local_in: String,
     },
-    /// Print the harmonization report: documents × sites, scores, clause coverage.
+    /// Print the harmonization report: documents × sites, scores, clause coverage,
+    /// candidates for harmonization and the trend over the release tags.
     Report {
         /// md, json, csv or html.
         #[arg(long, default_value = "md", value_parser = ["md", "json", "csv", "html"])]
         format: String,
+        /// Only the candidates for harmonization: operations several sites make alike,
+        /// and documents most sites adapt, each with a `procsite promote` command line.
+        #[arg(long, conflicts_with = "trend")]
+        candidates: bool,
+        /// Only the trend: each site's score, adapted, stale and site-only documents and
+        /// re-review times at each release tag up to the built commit.
+        #[arg(long)]
+        trend: bool,
         #[command(flatten)]
         source: SourceArgs,
     },
@@ -521,7 +530,19 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             promote(ui, &cli.root, &site, &doc, &keep_local, yes, local_in)
         }
-        Command::Report { format, source } => {
+        Command::Report {
+            format,
+            candidates,
+            trend,
+            source,
+        } => {
+            if (candidates || trend) && format == "html" {
+                eprintln!(
+                    "error: --{} prints md, json or csv; the HTML report holds it as a section (procsite report --format html)",
+                    if candidates { "candidates" } else { "trend" }
+                );
+                return ExitCode::from(1);
+            }
             let opts = BuildOptions {
                 no_html: true,
                 ..source.options(cli.root)
@@ -533,7 +554,31 @@ pub fn run(cli: Cli) -> ExitCode {
             if rendered.diags.has_errors() {
                 return ui.failed("report", rendered.diags, false);
             }
-            let report = crate::report::assemble(config, &rendered.cells, &rendered.titles);
+            let mut report = crate::report::assemble(config, &rendered.cells, &rendered.titles);
+            report.trend = rendered.trend.clone();
+            if candidates {
+                print!(
+                    "{}",
+                    match format.as_str() {
+                        "json" => crate::network::candidates_json(&report.candidates),
+                        "csv" => crate::network::candidates_csv(&report.candidates),
+                        _ => crate::network::candidates_markdown(&report.candidates),
+                    }
+                );
+                return ExitCode::SUCCESS;
+            }
+            if trend {
+                let t = report.trend.unwrap_or_default();
+                print!(
+                    "{}",
+                    match format.as_str() {
+                        "json" => crate::network::trend_json(&t),
+                        "csv" => crate::network::trend_csv(&t),
+                        _ => crate::network::trend_markdown(&t),
+                    }
+                );
+                return ExitCode::SUCCESS;
+            }
             let text = match format.as_str() {
                 "json" => crate::report::to_json(&report),
                 "csv" => crate::report::to_csv(&report),

@@ -45,6 +45,11 @@ impl Controlled {
     pub fn key(&self) -> String {
         format!("{self:?}")
     }
+
+    /// `effective` as written.
+    pub fn effective_value(&self) -> Option<&serde_yaml::Value> {
+        self.effective.as_ref()
+    }
 }
 
 #[derive(Debug, Default, Deserialize, PartialEq, Eq)]

@@ -42,6 +42,7 @@ pub mod layout;
 pub mod lenient;
 pub mod manifest;
 pub mod model;
+pub mod network;
 pub mod output;
 pub mod parse;
 pub mod plan;

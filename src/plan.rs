@@ -42,6 +42,9 @@ pub struct Request {
     pub check: bool,
     /// The previous version's name and texts, when the caller has them already.
     pub previous: Option<(String, SiteTexts)>,
+    /// Skip the harmonization trend over the earlier release tags (`check`, and the
+    /// builds of those tags themselves).
+    pub no_trend: bool,
     /// Where long work shows how far it got (hidden by default).
     pub progress: crate::progress::Progress,
 }

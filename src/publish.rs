@@ -435,7 +435,7 @@ pub fn publish(
     // The texts of the version published last, so each tag is composed once.
     let mut previous: Option<(String, SiteTexts)> = None;
     let mut newest: Option<build::Rendered> = None;
-    for (tag, oid, _) in &tags {
+    for (tag, oid, when) in &tags {
         let version = crate::repo::git::version_of_tag(tag, glob);
         if config.release.withdrawn.contains_key(tag) {
             if let Some(site) = config
@@ -535,6 +535,7 @@ pub fn publish(
             continue;
         }
         previous = Some((version.clone(), rendered.texts()));
+        build::remember_release(root, (tag, *oid, *when), &rendered);
         if missing {
             let date = rendered.plan.as_of.map(|d| d.to_string());
             let before = folders.len();

@@ -56,6 +56,11 @@ pub struct Report {
     pub sites: Vec<SiteScore>,
     pub documents: Vec<DocRow>,
     pub clauses: Vec<ClauseRow>,
+    /// Adaptations several sites make alike, and documents most sites adapt.
+    pub candidates: Vec<crate::network::Candidate>,
+    /// Every site's harmonization release by release, when the build has releases.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trend: Option<crate::network::Trend>,
 }
 
 /// One site's cells, and the clauses its published documents cite.
@@ -66,6 +71,10 @@ pub struct SiteCells {
     /// Each published document's composed Markdown, with the global text it adapts
     /// (None when it publishes the global text unchanged or is a site document).
     pub texts: BTreeMap<String, DocText>,
+    /// The operations of the site's addenda, as the site publishes them.
+    pub adaptations: Vec<crate::network::Adaptation>,
+    /// The site's re-reviews of its addenda after global revisions.
+    pub rereviews: Vec<crate::network::Rereview>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -133,6 +142,7 @@ pub fn site_cells(
                 })
                 .collect();
             ops.dedup();
+            out.adaptations.extend(adaptations(sd));
             (
                 "adapted",
                 ops.join(", "),
@@ -186,6 +196,55 @@ pub fn site_cells(
     out
 }
 
+/// The operations of a site document's addendum: each operation's text as the site
+/// publishes it (conditions resolved), none for a `remove`.
+fn adaptations(sd: &SiteDoc) -> Vec<crate::network::Adaptation> {
+    let mut out: Vec<(usize, crate::network::Adaptation)> = Vec::new();
+    for p in &sd.pieces {
+        let Origin::Addendum { op, anchor, line } = &p.origin else {
+            continue;
+        };
+        let text: Vec<&str> = if p.notice {
+            Vec::new()
+        } else {
+            p.lines.iter().map(|l| l.text.as_str()).collect()
+        };
+        match out.iter_mut().find(|(l, _)| l == line) {
+            Some((_, a)) => {
+                if !text.is_empty() {
+                    a.text.push('\n');
+                    a.text.push_str(&text.join("\n"));
+                }
+            }
+            None => out.push((
+                *line,
+                crate::network::Adaptation {
+                    doc: sd.doc.meta.id.clone(),
+                    op: op.as_str().to_string(),
+                    anchor: anchor.clone(),
+                    text: text.join("\n"),
+                },
+            )),
+        }
+    }
+    out.into_iter().map(|(_, a)| a).collect()
+}
+
+/// (identical, applicable, score) of a site's cells: the score is the share of
+/// applicable global documents (identical or adapted) published unchanged, in percent
+/// rounded down; 100 when none applies.
+pub fn score(cells: &[Cell]) -> (usize, usize, u32) {
+    let applicable = cells
+        .iter()
+        .filter(|c| c.state == "identical" || c.state == "adapted")
+        .count();
+    let identical = cells.iter().filter(|c| c.state == "identical").count();
+    let score = (identical * 100)
+        .checked_div(applicable)
+        .map_or(100, |s| s as u32);
+    (identical, applicable, score)
+}
+
 /// A clause a market requires that no document a site serving it publishes cites.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClauseGap {
@@ -236,12 +295,7 @@ pub fn assemble(
         let Some(cfg) = config.site.get(site) else {
             continue;
         };
-        let applicable = sc
-            .cells
-            .iter()
-            .filter(|c| c.state == "identical" || c.state == "adapted")
-            .count();
-        let identical = sc.cells.iter().filter(|c| c.state == "identical").count();
+        let (identical, applicable, score) = score(&sc.cells);
         let gaps: BTreeSet<String> = clause_gaps(config, site, &sc.clauses)
             .into_iter()
             .map(|g| g.clause)
@@ -251,9 +305,7 @@ pub fn assemble(
             name: cfg.name.clone(),
             applicable,
             identical,
-            score: (identical * 100)
-                .checked_div(applicable)
-                .map_or(100, |s| s as u32),
+            score,
             gaps: gaps.into_iter().collect(),
         });
         for c in &sc.cells {
@@ -286,6 +338,8 @@ pub fn assemble(
                 clause,
             })
             .collect(),
+        candidates: crate::network::candidates(per_site, titles),
+        trend: None,
     }
 }
 
@@ -306,7 +360,7 @@ fn cell_text(c: &Cell) -> String {
 }
 
 /// A Markdown table cell: `|` escaped, HTML made inert, one line.
-fn md(text: &str) -> String {
+pub fn md(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -316,7 +370,7 @@ fn md(text: &str) -> String {
 
 /// A CSV field, quoted; a field a spreadsheet would run as a formula (starting with
 /// `=`, `+`, `-`, `@`, tab or carriage return) gets a leading `'`, as OWASP advises.
-fn csv(text: &str) -> String {
+pub fn csv(text: &str) -> String {
     let inert = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
@@ -378,6 +432,12 @@ pub fn to_markdown(r: &Report) -> String {
             s.push_str(&format!(" {docs} |"));
         }
         s.push('\n');
+    }
+    s.push('\n');
+    s.push_str(&crate::network::candidates_markdown(&r.candidates));
+    if let Some(t) = &r.trend {
+        s.push('\n');
+        s.push_str(&crate::network::trend_markdown(t));
     }
     s
 }

@@ -146,7 +146,7 @@ fn the_history_has_fixed_dates_and_three_annotated_release_tags() {
     let commits: Vec<git2::Commit> = walk
         .map(|id| repo.find_commit(id.unwrap()).unwrap())
         .collect();
-    assert_eq!(commits.len(), 28);
+    assert_eq!(commits.len(), 30);
     let first = commits.last().unwrap();
     assert_eq!(
         (first.time().seconds(), first.time().offset_minutes()),
@@ -299,7 +299,7 @@ fn every_approval_commit_changes_one_document_and_records_its_trailers() {
             );
         }
     }
-    assert_eq!(approval_commits, 17);
+    assert_eq!(approval_commits, 18);
 }
 
 #[test]
@@ -564,4 +564,33 @@ fn every_history_json_follows_its_published_schema_and_names_its_commits() {
         validate_schema(&schema, &schema, &json, "$"),
         Err("$.commits[0].time: 1 is not [\"string\"]".into())
     );
+}
+
+#[test]
+fn raleigh_and_limerick_adapting_capa_alike_are_a_candidate_and_the_trend_shows_it() {
+    let d = Demo::shared();
+    let candidates = ok(procsite(
+        &d.dir,
+        &["report", "--candidates", "--format", "csv"],
+    ))
+    .stdout;
+    assert_snapshot("demo_candidates.csv", &candidates);
+    let first = candidates.lines().nth(1).unwrap();
+    assert!(
+        first.starts_with("alike,\"SOP-0020\",\"limerick raleigh\",\"append #responsibilities\",93,3,\"limerick\",\"procsite promote --site limerick SOP-0020\""),
+        "{first}"
+    );
+    let trend = ok(procsite(&d.dir, &["report", "--trend", "--format", "csv"])).stdout;
+    assert_snapshot("demo_trend.csv", &trend);
+    // Raleigh adapts SOP-0020 in 2026.3: 5 of 7 global documents unchanged.
+    assert!(trend
+        .contains("\"release/2026.3\",\"2026.3\",2026-09-14,\"raleigh\",71,5,7,2,0,0,0,,0,83\n"));
+    let report = d.read("public/report/index.html");
+    assert!(report.contains("<code>procsite promote --site limerick SOP-0020</code>"));
+    assert_eq!(report.matches("<svg class=\"trend-chart\"").count(), 3);
+    // Raleigh's own page: its figures and the median, nothing of Limerick.
+    let raleigh = d.read("public/raleigh/2026.3/harmonization.html");
+    assert!(raleigh
+        .contains("<td>2026.3</td><td>2026-09-14</td><td><strong>71%</strong></td><td>83%</td>"));
+    assert!(!raleigh.contains("Limerick") && !raleigh.contains("limerick"));
 }

@@ -150,7 +150,16 @@ fn the_json_report_keeps_its_shape() {
                 {"doc": "SOP-0090", "site": "freiburg", "state": "identical", "detail": "", "lines_changed": 0, "similarity": 100, "stale": false}
             ]}
         ],
-        "clauses": []
+        "clauses": [],
+        "candidates": [],
+        "trend": {"releases": [{
+            "tag": null, "version": "preview", "date": null, "median_score": 100, "median_rereview_days": null,
+            "sites": [
+                {"site": "boston", "score": 100, "identical": 2, "applicable": 2, "adapted": 0, "stale": 0, "site_only": 0, "rereviews": 0, "rereview_median_days": null, "open_rereviews": 0},
+                {"site": "cork", "score": 0, "identical": 0, "applicable": 1, "adapted": 1, "stale": 0, "site_only": 0, "rereviews": 0, "rereview_median_days": null, "open_rereviews": 0},
+                {"site": "freiburg", "score": 100, "identical": 2, "applicable": 2, "adapted": 0, "stale": 0, "site_only": 0, "rereviews": 0, "rereview_median_days": null, "open_rereviews": 0}
+            ]
+        }]}
     });
     assert_eq!(
         json,

@@ -79,6 +79,7 @@ const SOP_0060: &str = "procedures/global/sop/SOP-0060.md";
 const SOP_0070: &str = "procedures/global/sop/SOP-0070.md";
 const SOP_0080: &str = "procedures/global/sop/SOP-0080.md";
 const LIMERICK_0020: &str = "procedures/sites/limerick/SOP-0020-limerick.md";
+const RALEIGH_0020: &str = "procedures/sites/raleigh/SOP-0020-raleigh.md";
 const RALEIGH_0030: &str = "procedures/sites/raleigh/SOP-0030-raleigh.md";
 const TUTTLINGEN_0010: &str = "procedures/sites/tuttlingen/SOP-0010-tuttlingen.md";
 const WI_TUT_001: &str = "procedures/sites/tuttlingen/WI-TUT-001.md";
@@ -103,6 +104,7 @@ mod text {
     pub const SOP_0080_R2: &str = include_str!("demo/SOP-0080.r2.md");
     pub const LIMERICK_0020_R1: &str = include_str!("demo/SOP-0020-limerick.r1.md");
     pub const LIMERICK_0020_R2: &str = include_str!("demo/SOP-0020-limerick.r2.md");
+    pub const RALEIGH_0020: &str = include_str!("demo/SOP-0020-raleigh.md");
     pub const RALEIGH_0030: &str = include_str!("demo/SOP-0030-raleigh.md");
     pub const TUTTLINGEN_0010: &str = include_str!("demo/SOP-0010-tuttlingen.md");
     pub const WI_TUT_001_R1: &str = include_str!("demo/WI-TUT-001.r1.md");
@@ -316,13 +318,26 @@ const SCRIPT: &[Step] = &[
         by: &PRIYA,
         message: "Release 2026.2\n\nSOP-0070 replaces SOP-0060; SOP-0020 revision 2 with Limerick's re-approved\nadaptation.\n",
     },
-    // The third release: a new procedure, a site's own revision, and a global revision
-    // approved before the release but effective only after it.
+    // The third release: a new procedure, a site's own revision, a global revision
+    // approved before the release but effective only after it, and Raleigh adapting
+    // SOP-0020 as Limerick did: a candidate for harmonization.
     Step::Commit {
         at: datetime!(2026-06-08 10:15 -4),
         by: &RACHEL,
         message: "SOP-0050 Internal Audit, for review\n\nChange-Control: CC-2026-023\nChange-Reason: Internal audit gets its own procedure with a risk-based three-year programme\n",
         puts: &[in_review(SOP_0050, text::SOP_0050)],
+    },
+    Step::Commit {
+        at: datetime!(2026-06-15 14:30 -4),
+        by: &MARCUS,
+        message: "Raleigh: adapt SOP-0020 for supplier CAPAs, for review\n\nThe site quality head approves the action plan of every CAPA that involves a\nsupplier of sterile-barrier or implant-grade material, as Limerick's\naddendum has asked since release 2026.1.\n\nChange-Control: CC-2026-025\nChange-Reason: FDA inspection of May 2026, observation 2: supplier CAPAs were not overseen by the site\n",
+        puts: &[in_review(RALEIGH_0020, text::RALEIGH_0020)],
+    },
+    Step::Commit {
+        at: datetime!(2026-06-22 09:30 -4),
+        by: &DANIEL,
+        message: "Approve Raleigh's addendum to SOP-0020\n\nChange-Control: CC-2026-025\nApproved-by: Daniel Brooks <daniel.brooks@brightwater.example>\n",
+        puts: &[as_is(RALEIGH_0020, text::RALEIGH_0020)],
     },
     Step::Commit {
         at: datetime!(2026-07-13 10:30 +2),
@@ -358,7 +373,7 @@ const SCRIPT: &[Step] = &[
         tag: "release/2026.3",
         at: datetime!(2026-09-14 09:00 -4),
         by: &PRIYA,
-        message: "Release 2026.3\n\nSOP-0050 Internal Audit is new; WI-TUT-001 revision 2 at Tuttlingen;\nSOP-0040 revision 2 is approved and takes effect on 2026-10-01.\n",
+        message: "Release 2026.3\n\nSOP-0050 Internal Audit is new; WI-TUT-001 revision 2 at Tuttlingen;\nRaleigh adapts SOP-0020 for supplier CAPAs; SOP-0040 revision 2 is approved\nand takes effect on 2026-10-01.\n",
     },
     // Work in progress after the last release: what `procsite serve` previews as a draft.
     Step::Commit {

@@ -457,6 +457,17 @@ pub struct ReportView {
     pub build: BuildView,
     pub report: crate::report::Report,
     pub portal_href: String,
+    /// Small inline SVG charts of scores over releases (their title says the numbers).
+    pub charts: Vec<ChartView>,
+    /// On a site's page: the site's own trend against the network's medians.
+    pub site_trend: Vec<crate::network::SiteTrendRow>,
+}
+
+/// One inline SVG chart and whom it is about.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartView {
+    pub name: String,
+    pub svg: String,
 }
 
 /// A change-control record named by a `Change-Control:` trailer.

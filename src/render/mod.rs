@@ -402,6 +402,7 @@ pub fn render_site(
     site_docs: &[SiteDoc],
     cells: &crate::report::SiteCells,
     previous: Option<(&str, &BTreeMap<String, crate::report::DocText>)>,
+    network: Option<&[crate::network::SiteTrendRow]>,
     diags: &mut Diagnostics,
 ) -> Vec<OutFile> {
     let (corpus, config, theme, build, stamps) = (
@@ -674,12 +675,24 @@ pub fn render_site(
                 .map(|o| (o.doc.meta.id.clone(), o.doc.meta.title.clone())),
         )
         .collect();
+    // Its trend: its own figures and the network's medians, numbers only.
+    let site_trend = network.map(<[_]>::to_vec).unwrap_or_default();
+    let charts = if site_trend.is_empty() {
+        Vec::new()
+    } else {
+        vec![ChartView {
+            name: site_view.name.clone(),
+            svg: crate::network::chart_of_rows(&site_view.name, &site_trend),
+        }]
+    };
     let view = ReportView {
         book: book_view(config),
         site: Some(site_view.clone()),
         build: build.clone(),
         report: crate::report::assemble(config, &own, &titles),
         portal_href: "../../index.html".into(),
+        charts,
+        site_trend,
     };
     if let Some(bytes) = render_template(theme, "harmonization.html", &view, diags) {
         files.push(OutFile {
@@ -699,12 +712,27 @@ pub fn render_report(
     report: crate::report::Report,
     diags: &mut Diagnostics,
 ) -> Option<Vec<OutFile>> {
+    let names: Vec<(String, String)> = report
+        .sites
+        .iter()
+        .map(|s| (s.id.clone(), s.name.clone()))
+        .collect();
+    let charts = report
+        .trend
+        .as_ref()
+        .map(|t| crate::network::site_charts(t, &names))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, svg)| ChartView { name, svg })
+        .collect();
     let view = ReportView {
         book: book_view(config),
         site: None,
         build: build.clone(),
         report,
         portal_href: "../index.html".into(),
+        charts,
+        site_trend: Vec::new(),
     };
     let page = render_template(theme, "harmonization.html", &view, diags)?;
     let mut files = vec![OutFile {
@@ -725,6 +753,16 @@ pub fn render_report(
         path: "report/report.csv".into(),
         bytes: crate::report::to_csv(&view.report).into_bytes(),
     });
+    files.push(OutFile {
+        path: "report/candidates.csv".into(),
+        bytes: crate::network::candidates_csv(&view.report.candidates).into_bytes(),
+    });
+    if let Some(t) = &view.report.trend {
+        files.push(OutFile {
+            path: "report/trend.csv".into(),
+            bytes: crate::network::trend_csv(t).into_bytes(),
+        });
+    }
     files.push(OutFile {
         path: "report/report.md".into(),
         bytes: crate::report::to_markdown(&view.report).into_bytes(),
