@@ -594,3 +594,201 @@ fn raleigh_and_limerick_adapting_capa_alike_are_a_candidate_and_the_trend_shows_
         .contains("<td>2026.3</td><td>2026-09-14</td><td><strong>71%</strong></td><td>83%</td>"));
     assert!(!raleigh.contains("Limerick") && !raleigh.contains("limerick"));
 }
+
+/// Commits the work tree on HEAD as `name` at `when` (seconds), with `offset` minutes.
+fn commit_as(repo: &git2::Repository, (name, email): (&str, &str), when: i64, message: &str) {
+    let mut index = repo.index().unwrap();
+    index
+        .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    index.update_all(["*"].iter(), None).unwrap();
+    index.write().unwrap();
+    let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+    let sig = git2::Signature::new(name, email, &git2::Time::new(when, 0)).unwrap();
+    let parent = repo.head().unwrap().peel_to_commit().unwrap();
+    repo.commit(Some("HEAD"), &sig, &sig, message, &tree, &[&parent])
+        .unwrap();
+}
+
+fn day_of(when: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(when)
+        .unwrap()
+        .date()
+        .to_string()
+}
+
+fn edit(dir: &Path, rel: &str, from: &str, to: &str) {
+    let p = dir.join(rel);
+    let text = std::fs::read_to_string(&p).unwrap();
+    assert!(text.contains(from), "{rel} has no {from:?}");
+    std::fs::write(&p, text.replacen(from, to, 1)).unwrap();
+}
+
+/// The whole loop on the demo: the candidate is promoted, the branch is edited,
+/// approved and merged, Raleigh withdraws its addendum, a release is tagged, and the
+/// trend shows Raleigh's score and the network median rising.
+#[test]
+fn a_promoted_candidate_approved_and_released_raises_the_score() {
+    let parent = tempfile::tempdir().unwrap();
+    ok(procsite(parent.path(), &["init", "--demo", "demo"]));
+    let dir = parent.path().join("demo");
+    let repo = git2::Repository::open(&dir).unwrap();
+    let mut config = repo.config().unwrap();
+    config.set_str("user.name", "Samuel Okoye").unwrap();
+    config
+        .set_str("user.email", "samuel.okoye@brightwater.example")
+        .unwrap();
+
+    let candidates = ok(procsite(
+        &dir,
+        &["report", "--candidates", "--format", "json"],
+    ))
+    .stdout;
+    let candidates: serde_json::Value = serde_json::from_str(&candidates).unwrap();
+    let command = candidates[0]["command"].as_str().unwrap().to_string();
+    assert_eq!(command, "procsite promote --site limerick SOP-0020");
+    let mut args: Vec<&str> = command.split(' ').skip(1).collect();
+    args.extend([
+        "--keep-local",
+        "effectiveness",
+        "--keep-local",
+        "records",
+        "--yes",
+    ]);
+    let promoted = ok(procsite(&dir, &args)).stdout;
+    assert!(
+        promoted.contains("- raleigh: procedures/sites/raleigh/SOP-0020-raleigh.md becomes stale")
+    );
+
+    // Review on the branch: the wording made general, Raleigh's addendum withdrawn,
+    // the global revision approved and Limerick's smaller addendum re-approved.
+    repo.set_head("refs/heads/promote/limerick/SOP-0020")
+        .unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+    let t0 = repo
+        .head()
+        .unwrap()
+        .peel_to_commit()
+        .unwrap()
+        .time()
+        .seconds();
+    let day = 86_400;
+    let (global, limerick) = (
+        "procedures/global/sop/SOP-0020.md",
+        "procedures/sites/limerick/SOP-0020-limerick.md",
+    );
+    edit(&dir, global, "- **Limerick Site Quality Head**: approves the action plan of every CAPA that involves a\n  supplier", "- **Site Quality Head**: approves the action plan of every CAPA of the site that involves a\n  supplier");
+    let okoye = ("Samuel Okoye", "samuel.okoye@brightwater.example");
+    commit_as(
+        &repo,
+        okoye,
+        t0 + day,
+        "SOP-0020 revision 3 for review\n\nChange-Control: CC-2026-040\n",
+    );
+    std::fs::remove_file(dir.join("procedures/sites/raleigh/SOP-0020-raleigh.md")).unwrap();
+    let brooks = ("Daniel Brooks", "daniel.brooks@brightwater.example");
+    commit_as(
+        &repo,
+        brooks,
+        t0 + 2 * day,
+        "Raleigh withdraws its adaptation of SOP-0020\n\nChange-Control: CC-2026-040\n",
+    );
+    let approved = day_of(t0 + 3 * day);
+    let effective = day_of(t0 + 4 * day);
+    edit(&dir, global, "status: in-review\n", &format!("status: approved\neffective: {effective}\napprovals:\n  - {{ name: Margaret Ellis, role: VP Quality, meaning: approved, date: {approved} }}\n"));
+    let ellis = ("Margaret Ellis", "margaret.ellis@brightwater.example");
+    commit_as(&repo, ellis, t0 + 3 * day, "Approve SOP-0020 revision 3\n\nChange-Control: CC-2026-040\nApproved-by: Margaret Ellis <margaret.ellis@brightwater.example>\n");
+    edit(&dir, limerick, "status: in-review\n", &format!("status: approved\napprovals:\n  - {{ name: Ciara Walsh, role: Site Quality Head, meaning: approved, date: {approved} }}\n"));
+    let walsh = ("Ciara Walsh", "ciara.walsh@brightwater.example");
+    commit_as(&repo, walsh, t0 + 3 * day + 3600, "Limerick re-approves its adaptation of SOP-0020\n\nChange-Control: CC-2026-040\nApproved-by: Ciara Walsh <ciara.walsh@brightwater.example>\n");
+
+    // The pull request is merged and the release tagged.
+    let tip = repo.head().unwrap().peel_to_commit().unwrap();
+    let main = repo
+        .find_reference("refs/heads/main")
+        .unwrap()
+        .peel_to_commit()
+        .unwrap();
+    let sig = git2::Signature::new(
+        "Samuel Okoye",
+        "samuel.okoye@brightwater.example",
+        &git2::Time::new(t0 + 5 * day, 0),
+    )
+    .unwrap();
+    let merge = repo
+        .commit(
+            None,
+            &sig,
+            &sig,
+            "Merge promote/limerick/SOP-0020",
+            &tip.tree().unwrap(),
+            &[&main, &tip],
+        )
+        .unwrap();
+    repo.reference("refs/heads/main", merge, true, "merge")
+        .unwrap();
+    repo.set_head("refs/heads/main").unwrap();
+    repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force()))
+        .unwrap();
+    let tagger = git2::Signature::new(
+        "Samuel Okoye",
+        "samuel.okoye@brightwater.example",
+        &git2::Time::new(t0 + 6 * day, 0),
+    )
+    .unwrap();
+    repo.tag(
+        "release/2026.4",
+        &repo.find_object(merge, None).unwrap(),
+        &tagger,
+        "Release 2026.4",
+        false,
+    )
+    .unwrap();
+
+    ok(procsite(&dir, &["check", "--release"]));
+    let trend = ok(procsite(
+        &dir,
+        &[
+            "report",
+            "--trend",
+            "--format",
+            "csv",
+            "--release",
+            "--ref",
+            "release/2026.4",
+        ],
+    ))
+    .stdout;
+    let row = |release: &str, site: &str| {
+        trend
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!("\"release/{release}\""))
+                    && l.contains(&format!(",\"{site}\","))
+            })
+            .unwrap_or_else(|| panic!("no row {release} {site} in\n{trend}"))
+            .split(',')
+            .collect::<Vec<_>>()
+    };
+    // release,version,date,site,score,identical,applicable,adapted,…,network_median_score
+    let (before, after) = (row("2026.3", "raleigh"), row("2026.4", "raleigh"));
+    assert_eq!((before[4], before[7]), ("71", "2"), "{trend}");
+    assert_eq!((after[4], after[7]), ("85", "1"), "{trend}");
+    assert_eq!(row("2026.3", "limerick")[13], "83");
+    assert_eq!(row("2026.4", "limerick")[13], "85");
+    let none = ok(procsite(
+        &dir,
+        &["report", "--candidates", "--format", "csv"],
+    ))
+    .stdout;
+    assert_eq!(none.lines().count(), 1, "{none}");
+
+    ok(procsite(&dir, &["publish"]));
+    let raleigh =
+        std::fs::read_to_string(dir.join("public/raleigh/2026.4/harmonization.html")).unwrap();
+    assert!(
+        raleigh.contains("<td>2026.4</td>") && raleigh.contains("<strong>85%</strong>"),
+        "{raleigh}"
+    );
+}
