@@ -289,7 +289,8 @@ fn corpus(root: PathBuf, runs: usize) {
     let disk = tempfile::tempdir_in(std::env::temp_dir()).expect("temp dir");
     let git = GitRepo::open(&root).expect("a git repository");
     let head = git.resolve(None).expect("HEAD").expect("a commit");
-    let walked = history::walk(&git, head, procsite::lenient::identity).expect("history walk");
+    let walked =
+        history::walk(&git, head, procsite::lenient::identity, false).expect("history walk");
     let mut diags = Diagnostics::new();
     let config = procsite::config::load(&procsite::repo::scan::scan_book(&root, &mut diags))
         .unwrap_or_else(|_| panic!("{}: book.toml does not load", root.display()));
@@ -299,14 +300,21 @@ fn corpus(root: PathBuf, runs: usize) {
     let mut floor_a = Figure::new("git log --name-only -- procedures (floor A)");
     let mut floor_b = Figure::new("git log --raw + cat-file --batch of every blob (floor B)");
     let mut check = Figure::new("procsite check");
+    let mut check_warm = Figure::new("procsite check, warm history cache");
     let mut full = Figure::new("build, all sites, to tmpfs");
-    let mut again = Figure::new("build again, nothing changed, to tmpfs");
+    let mut full_warm = Figure::new("build, all sites, warm history cache, to tmpfs");
+    let mut again = Figure::new("build again, nothing changed, warm cache, to tmpfs");
     let mut one = Figure::new("build --site (one site), to tmpfs");
     let mut to_disk = Figure::new("build, all sites, to disk");
     let mut copy = Figure::new("cp -a of that output (floor for the disk)");
     let mut blobs = 0;
-    let child = |fig: &mut Figure, mode: &str, out: &std::path::Path| {
+    // Clean runs read git with the history cache off; warm runs share one cache,
+    // filled before the first round, as CI restores it between runs.
+    let cache_dir = tempfile::tempdir().expect("temp dir");
+    let warm = cache_dir.path().to_string_lossy().into_owned();
+    let child_in = |fig: &mut Figure, mode: &str, out: &std::path::Path, cache: &str| {
         let o = Command::new(&exe)
+            .env(procsite::repo::cache::ENV, cache)
             .args([
                 "--run",
                 mode,
@@ -332,6 +340,14 @@ fn corpus(root: PathBuf, runs: usize) {
             .peak_kib
             .max(parts.next().and_then(|s| s.parse().ok()).unwrap_or(0));
     };
+    let child =
+        |fig: &mut Figure, mode: &str, out: &std::path::Path| child_in(fig, mode, out, "off");
+    child_in(
+        &mut Figure::new("fill the cache"),
+        "check",
+        mem.path(),
+        &warm,
+    );
     let timed = |fig: &mut Figure, f: &mut dyn FnMut()| {
         let t = Instant::now();
         f();
@@ -350,8 +366,12 @@ fn corpus(root: PathBuf, runs: usize) {
         });
         timed(&mut floor_b, &mut || blobs = read_every_blob(&root));
         child(&mut check, "check", &fresh);
+        child_in(&mut check_warm, "check", &fresh, &warm);
         child(&mut full, "all", &fresh);
-        child(&mut again, "all", &fresh);
+        let warm_out = mem.path().join(format!("warm-{round}"));
+        child_in(&mut full_warm, "all", &warm_out, &warm);
+        let _ = std::fs::remove_dir_all(&warm_out);
+        child_in(&mut again, "all", &fresh, &warm);
         child(
             &mut one,
             &site_mode,
@@ -380,7 +400,16 @@ fn corpus(root: PathBuf, runs: usize) {
     println!("median of {runs} interleaved runs; peak memory is the largest of the runs");
     let (a, b) = (floor_a.median(), floor_b.median());
     for f in [
-        &floor_a, &floor_b, &check, &full, &again, &one, &to_disk, &copy,
+        &floor_a,
+        &floor_b,
+        &check,
+        &check_warm,
+        &full,
+        &full_warm,
+        &again,
+        &one,
+        &to_disk,
+        &copy,
     ] {
         let m = f.median();
         let peak = if f.peak_kib > 0 {
@@ -404,8 +433,22 @@ fn corpus(root: PathBuf, runs: usize) {
             full_m <= 1.2 * b,
         ),
         (
+            format!(
+                "full build, warm cache <= 3x floor A: {:.2}x",
+                full_warm.median() / a
+            ),
+            full_warm.median() <= 3.0 * a,
+        ),
+        (
             format!("check <= floor B: {:.2}x", check.median() / b),
             check.median() <= b,
+        ),
+        (
+            format!(
+                "check, warm cache <= 1.5x floor A: {:.2}x",
+                check_warm.median() / a
+            ),
+            check_warm.median() <= 1.5 * a,
         ),
         (
             format!(

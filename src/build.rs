@@ -160,6 +160,8 @@ fn previous_texts(
         let r = render(&BuildOptions {
             no_html: true,
             no_trend: true,
+            // Tags composed for a preview's comparisons use the cache as the preview does.
+            history_cache: Some(req.history_cache.unwrap_or(!req.release)),
             ..release_request(&req.root, t, &version)
         });
         if r.diags.has_errors() {
@@ -197,6 +199,7 @@ pub fn network_trend(
             let r = render(&BuildOptions {
                 no_html: true,
                 no_trend: true,
+                history_cache: Some(req.history_cache.unwrap_or(!req.release)),
                 ..release_request(&req.root, t, &version)
             });
             if r.diags.has_errors() {
@@ -243,6 +246,7 @@ pub fn load(req: &BuildOptions, diags: &mut Diagnostics) -> Option<Loaded> {
         &req.root,
         req.refname.as_deref(),
         crate::lenient::identity,
+        req.history_cache.unwrap_or(!req.release),
         diags,
     )?;
     let config = match config::load(&source.sources) {

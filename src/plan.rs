@@ -45,6 +45,9 @@ pub struct Request {
     /// Skip the harmonization trend over the earlier release tags (`check`, and the
     /// builds of those tags themselves).
     pub no_trend: bool,
+    /// Use the history cache (`repo::cache`); `None`: unless this is a release, which
+    /// reads every text from git objects, whose ids are their hashes.
+    pub history_cache: Option<bool>,
     /// Where long work shows how far it got (hidden by default).
     pub progress: crate::progress::Progress,
 }

@@ -16,7 +16,7 @@ const SSH_BEGIN: &str = "-----BEGIN SSH SIGNATURE-----";
 const PGP_BEGIN: &str = "-----BEGIN PGP SIGNATURE-----";
 
 /// What the signature on a commit or tag is.
-#[derive(serde::Serialize, Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Signature {
     /// Not signed.

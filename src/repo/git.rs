@@ -39,7 +39,7 @@ pub struct GitRepo {
 }
 
 /// A commit, as pages and stamps show it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CommitInfo {
     pub id: String,
     pub author: String,

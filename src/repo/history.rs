@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use git2::{ObjectType, Oid, Repository, Sort, Tree};
 
+use super::cache;
 use super::git::{CommitInfo, GitRepo};
 
 /// One change of a file in a commit.
@@ -257,6 +258,99 @@ fn commit_changes<'r>(
     (out, parent.map(|p| (p.id(), old)))
 }
 
+/// Walks `oids` (newest first) in threads, each commit compared with its first parent.
+fn walk_commits(
+    repo: &Repository,
+    oids: &[Oid],
+    dir: &Path,
+    prefix: &Path,
+) -> Result<Vec<Walked>, String> {
+    let err = |e: git2::Error| e.message().to_string();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = oids.len().div_ceil(threads).max(1);
+    let git_dir = repo.path().to_path_buf();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = oids
+            .chunks(chunk)
+            .map(|part| {
+                let git_dir = &git_dir;
+                s.spawn(move || -> Result<Vec<Walked>, String> {
+                    let repo = Repository::open(git_dir).map_err(err)?;
+                    let mut trees = Trees::new(&repo);
+                    let mut reuse: Option<(Oid, Option<Tree>)> = None;
+                    part.iter()
+                        .map(|oid| {
+                            let c = repo.find_commit(*oid).map_err(err)?;
+                            let known = reuse.take().filter(|(id, _)| id == oid).map(|(_, t)| t);
+                            let (changes, next) =
+                                commit_changes(&mut trees, &c, known, dir, prefix);
+                            reuse = next;
+                            Ok((
+                                CommitInfo::from_commit(&repo, &c),
+                                c.parent_ids().collect(),
+                                changes,
+                            ))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .map_err(|_| "history walk thread panicked".to_string())?
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map(|v| v.into_iter().flatten().collect())
+    })
+}
+
+/// Adds to the history cache the commits walked from git (`unknown`) and the texts
+/// read for them; a cache that cannot be written only costs the next run time.
+fn remember(
+    folder: &Path,
+    oids: &[Oid],
+    unknown: &[Oid],
+    per_commit: &[Walked],
+    mut new_texts: Vec<(Oid, Arc<str>)>,
+    store: Option<&cache::Store>,
+) {
+    let at: HashMap<Oid, usize> = oids.iter().enumerate().map(|(i, o)| (*o, i)).collect();
+    let mut new_commits = Vec::with_capacity(unknown.len());
+    for oid in unknown {
+        let (info, parents, changes) = &per_commit[at[oid]];
+        for c in changes {
+            if let (Some(id), Some(text)) = (c.new, &c.text) {
+                if store.is_none_or(|s| !s.texts.contains_key(&id)) {
+                    new_texts.push((id, Arc::clone(text)));
+                }
+            }
+        }
+        new_commits.push((
+            *oid,
+            cache::CommitRecord {
+                info: info.clone(),
+                parents: parents.iter().map(Oid::to_string).collect(),
+                changes: changes
+                    .iter()
+                    .map(|c| (c.path.clone(), c.new.map(|o| o.to_string())))
+                    .collect(),
+            },
+        ));
+    }
+    new_texts.sort_by_key(|(o, _)| *o);
+    new_texts.dedup_by_key(|(o, _)| *o);
+    let used: HashMap<Oid, Arc<str>> = per_commit
+        .iter()
+        .flat_map(|(_, _, changes)| changes)
+        .filter_map(|c| Some((c.new?, Arc::clone(c.text.as_ref()?))))
+        .collect();
+    let _ = cache::save(folder, new_commits, new_texts, oids, &used);
+}
+
 /// What a document file is, whatever its path, as the caller reads it: a key shared by
 /// all versions of one document (`None`: the file is known by its path), and the
 /// former ids a renumbered document keeps the history of.
@@ -291,8 +385,15 @@ fn is_doc(path: &Path) -> bool {
 /// One commit as the walk saw it: its description, parents and changes.
 type Walked = (CommitInfo, Vec<Oid>, Vec<Change>);
 
-/// Walks the history reachable from `head` once and indexes every document.
-pub fn walk(git: &GitRepo, head: Oid, identify: Identify) -> Result<HistoryIndex, String> {
+/// Walks the history reachable from `head` once and indexes every document. With
+/// `use_cache`, what the history cache knows of a commit is not read from git again,
+/// and what this walk learns is added to it (see [`super::cache`]).
+pub fn walk(
+    git: &GitRepo,
+    head: Oid,
+    identify: Identify,
+    use_cache: bool,
+) -> Result<HistoryIndex, String> {
     let err = |e: git2::Error| e.message().to_string();
     let repo = &git.repo;
     let mut revwalk = repo.revwalk().map_err(err)?;
@@ -303,46 +404,66 @@ pub fn walk(git: &GitRepo, head: Oid, identify: Identify) -> Result<HistoryIndex
     let oids: Vec<Oid> = revwalk.collect::<Result<_, _>>().map_err(err)?;
 
     let dir = git.prefix.join(crate::layout::PROCEDURES_DIR);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, 8);
-    let chunk = oids.len().div_ceil(threads).max(1);
-    let git_dir = repo.path().to_path_buf();
-    let per_commit: Vec<Walked> = std::thread::scope(|s| {
-        let handles: Vec<_> = oids
-            .chunks(chunk)
-            .map(|part| {
-                let (git_dir, dir, prefix) = (&git_dir, &dir, &git.prefix);
-                s.spawn(move || -> Result<Vec<Walked>, String> {
-                    let repo = Repository::open(git_dir).map_err(err)?;
-                    let mut trees = Trees::new(&repo);
-                    let mut reuse: Option<(Oid, Option<Tree>)> = None;
-                    part.iter()
-                        .map(|oid| {
-                            let c = repo.find_commit(*oid).map_err(err)?;
-                            let known = reuse.take().filter(|(id, _)| id == oid).map(|(_, t)| t);
-                            let (changes, next) =
-                                commit_changes(&mut trees, &c, known, dir, prefix);
-                            reuse = next;
-                            Ok((
-                                CommitInfo::from_commit(&repo, &c),
-                                c.parent_ids().collect(),
-                                changes,
-                            ))
+    let folder = use_cache
+        .then(|| cache::folder(repo.path(), &git.prefix))
+        .flatten();
+    let store = folder.as_deref().map(cache::load);
+    let known = |o: &Oid| store.as_ref().and_then(|s| s.commits.get(o));
+    let unknown: Vec<Oid> = oids
+        .iter()
+        .filter(|o| known(o).is_none())
+        .copied()
+        .collect();
+    let mut fresh: HashMap<Oid, Walked> = unknown
+        .iter()
+        .copied()
+        .zip(walk_commits(repo, &unknown, &dir, &git.prefix)?)
+        .collect();
+    let mut new_texts: Vec<(Oid, Arc<str>)> = Vec::new();
+    let per_commit: Vec<Walked> = oids
+        .iter()
+        .map(|oid| {
+            if let Some(w) = fresh.remove(oid) {
+                return Ok(w);
+            }
+            let (record, store) = (known(oid).expect("known"), store.as_ref().expect("store"));
+            let parents = record
+                .parents
+                .iter()
+                .map(|p| Oid::from_str(p).map_err(err))
+                .collect::<Result<Vec<_>, _>>()?;
+            let changes = record
+                .changes
+                .iter()
+                .map(|(path, new)| {
+                    let new = new.as_deref().map(Oid::from_str).transpose().map_err(err)?;
+                    let text = new.filter(|_| is_doc(path)).and_then(|id| {
+                        store.texts.get(&id).cloned().or_else(|| {
+                            let text = blob_text(repo, id)?;
+                            new_texts.push((id, Arc::clone(&text)));
+                            Some(text)
                         })
-                        .collect()
+                    });
+                    Ok(Change {
+                        path: path.clone(),
+                        new,
+                        text,
+                    })
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .map_err(|_| "history walk thread panicked".to_string())?
-            })
-            .collect::<Result<Vec<_>, String>>()
-            .map(|v| v.into_iter().flatten().collect())
-    })?;
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok((record.info.clone(), parents, changes))
+        })
+        .collect::<Result<_, String>>()?;
+    if let Some(folder) = &folder {
+        remember(
+            folder,
+            &oids,
+            &unknown,
+            &per_commit,
+            new_texts,
+            store.as_deref(),
+        );
+    }
 
     // Every version of a document file is grouped by what the file is (its id, or the
     // site and target of an addendum), so moves, renames and merges of branches with

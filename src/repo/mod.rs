@@ -1,5 +1,6 @@
 //! Reading the repository. Only this module talks to git.
 
+pub mod cache;
 pub mod create;
 pub mod git;
 pub mod history;
@@ -50,6 +51,7 @@ pub fn read(
     root: &Path,
     refname: Option<&str>,
     identify: history::Identify,
+    use_cache: bool,
     diags: &mut Diagnostics,
 ) -> Option<Source> {
     let Some(git) = GitRepo::open(root) else {
@@ -153,7 +155,7 @@ pub fn read(
             }
         }
     };
-    let history = match history::walk(&git, oid, identify) {
+    let history = match history::walk(&git, oid, identify, use_cache) {
         Ok(h) => h,
         Err(e) => {
             fail(diags, format!("cannot walk the history: {e}"));

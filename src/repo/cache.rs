@@ -1,0 +1,311 @@
+//! The history cache: what the walk learnt of each commit (its description, parents
+//! and changes under `procedures/`) and the text of each document blob, kept on disk
+//! between runs so a build reads from git only the commits it has not seen.
+//!
+//! Everything is keyed by git object id, and an object id names its content: a
+//! rewritten commit (rebase, amend) has a new id and is walked again, and an entry
+//! nothing reaches any more is only unused. So the cache can be stale but never
+//! wrong about an id it holds, and a build with it writes what a build without it
+//! writes, byte for byte.
+//!
+//! On disk, a folder of segments (`$GIT_DIR/procsite/history/` unless
+//! `PROCSITE_HISTORY_CACHE` names another folder, or `off`). A run that learns
+//! something writes one new segment (to a temporary name, then renamed), so runs in
+//! parallel never see half a file. A segment that cannot be read whole is ignored.
+//! Past [`MAX_SEGMENTS`], the run writes one segment of what it used and removes the
+//! others, which also drops what rewritten history left behind.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use git2::Oid;
+
+use super::git::CommitInfo;
+
+/// The environment variable that moves the cache, or turns it `off`.
+pub const ENV: &str = "PROCSITE_HISTORY_CACHE";
+const MAGIC: &[u8] = b"procsite-history-cache 1\n";
+const MAX_SEGMENTS: usize = 8;
+
+/// What the walk learnt of one commit.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct CommitRecord {
+    pub info: CommitInfo,
+    /// Parent ids, in order.
+    pub parents: Vec<String>,
+    /// The files it changed (relative to the procsite root) and the blob each was
+    /// left with (`None`: deleted).
+    pub changes: Vec<(PathBuf, Option<String>)>,
+}
+
+/// Everything known, by object id.
+#[derive(Default)]
+pub struct Store {
+    pub commits: HashMap<Oid, Arc<CommitRecord>>,
+    pub texts: HashMap<Oid, Arc<str>>,
+}
+
+/// The cache folder of a repository, or `None` when the cache is off.
+pub fn folder(git_dir: &Path, prefix: &Path) -> Option<PathBuf> {
+    folder_for(std::env::var_os(ENV), git_dir, prefix)
+}
+
+/// The cache folder, given the value of [`ENV`].
+fn folder_for(env: Option<std::ffi::OsString>, git_dir: &Path, prefix: &Path) -> Option<PathBuf> {
+    let base = match env {
+        Some(v) if v == "off" => return None,
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => git_dir.join("procsite").join("history"),
+    };
+    // Changes are recorded relative to the procsite root: another root, another cache.
+    Some(if prefix.as_os_str().is_empty() {
+        base
+    } else {
+        let key = crate::manifest::sha256_hex(prefix.to_string_lossy().as_bytes());
+        base.join(format!("root-{}", &key[..16]))
+    })
+}
+
+/// The folders loaded in this process, so the builds of several tags in one run
+/// (the trend, the previous release) read the disk once.
+fn loaded() -> &'static Mutex<HashMap<PathBuf, Arc<Store>>> {
+    static LOADED: OnceLock<Mutex<HashMap<PathBuf, Arc<Store>>>> = OnceLock::new();
+    LOADED.get_or_init(Default::default)
+}
+
+/// What the folder holds (read once per process).
+pub fn load(folder: &Path) -> Arc<Store> {
+    let mut map = loaded().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = map.get(folder) {
+        return Arc::clone(s);
+    }
+    let mut store = Store::default();
+    for seg in segments(folder) {
+        if let Ok(bytes) = std::fs::read(&seg) {
+            // A segment is taken whole or not at all.
+            if let Some((commits, texts)) = decode(&bytes) {
+                store.commits.extend(commits);
+                store.texts.extend(texts);
+            }
+        }
+    }
+    let store = Arc::new(store);
+    map.insert(folder.to_path_buf(), Arc::clone(&store));
+    store
+}
+
+fn segments(folder: &Path) -> Vec<PathBuf> {
+    let mut list: Vec<PathBuf> = std::fs::read_dir(folder)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "seg"))
+        .collect();
+    list.sort();
+    list
+}
+
+/// Adds what a walk learnt, and writes it as a new segment; past [`MAX_SEGMENTS`],
+/// writes instead one segment of what the walk `used` and removes the others.
+/// A cache that cannot be written only costs time: the error is returned for `-v`.
+pub fn save(
+    folder: &Path,
+    new_commits: Vec<(Oid, CommitRecord)>,
+    new_texts: Vec<(Oid, Arc<str>)>,
+    used_commits: &[Oid],
+    used_texts: &HashMap<Oid, Arc<str>>,
+) -> Result<(), String> {
+    if new_commits.is_empty() && new_texts.is_empty() {
+        return Ok(());
+    }
+    let old = segments(folder);
+    let mut map = loaded().lock().unwrap_or_else(|e| e.into_inner());
+    let store = map.entry(folder.to_path_buf()).or_default();
+    let mut next = Store {
+        commits: store.commits.clone(),
+        texts: store.texts.clone(),
+    };
+    let new_commits: Vec<(Oid, Arc<CommitRecord>)> = new_commits
+        .into_iter()
+        .map(|(o, r)| (o, Arc::new(r)))
+        .collect();
+    next.commits.extend(new_commits.iter().cloned());
+    next.texts.extend(new_texts.iter().cloned());
+    let compact = old.len() >= MAX_SEGMENTS;
+    let bytes = if compact {
+        encode(
+            used_commits
+                .iter()
+                .filter_map(|o| Some((*o, next.commits.get(o)?.as_ref()))),
+            used_texts.iter().map(|(o, t)| (*o, t)),
+        )
+    } else {
+        encode(
+            new_commits.iter().map(|(o, r)| (*o, r.as_ref())),
+            new_texts.iter().map(|(o, t)| (*o, t)),
+        )
+    };
+    *store = Arc::new(next);
+    drop(map);
+    std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!("{nanos:039}-{}", std::process::id());
+    let tmp = folder.join(format!("{name}.tmp"));
+    let seg = folder.join(format!("{name}.seg"));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &seg)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: {e}", seg.display())
+    })?;
+    if compact {
+        for s in old {
+            let _ = std::fs::remove_file(s);
+        }
+    }
+    Ok(())
+}
+
+/// A segment: the magic line, the commit records as JSON (length first), then each
+/// text as its 20-byte id, its length and its UTF-8 bytes, then the number of texts.
+fn encode<'a>(
+    commits: impl Iterator<Item = (Oid, &'a CommitRecord)>,
+    texts: impl Iterator<Item = (Oid, &'a Arc<str>)>,
+) -> Vec<u8> {
+    let records: Vec<(String, &CommitRecord)> = commits.map(|(o, r)| (o.to_string(), r)).collect();
+    let json = serde_json::to_vec(&records).expect("commit records serialize");
+    let mut out = Vec::with_capacity(json.len() + 64);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    let mut n: u64 = 0;
+    for (oid, text) in texts {
+        out.extend_from_slice(oid.as_bytes());
+        out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+        out.extend_from_slice(text.as_bytes());
+        n += 1;
+    }
+    out.extend_from_slice(&n.to_le_bytes());
+    out
+}
+
+type Decoded = (Vec<(Oid, Arc<CommitRecord>)>, Vec<(Oid, Arc<str>)>);
+
+fn decode(bytes: &[u8]) -> Option<Decoded> {
+    let mut at = MAGIC.len();
+    if bytes.get(..at)? != MAGIC {
+        return None;
+    }
+    let u64_at = |at: &mut usize| -> Option<usize> {
+        let v = u64::from_le_bytes(bytes.get(*at..*at + 8)?.try_into().ok()?);
+        *at += 8;
+        usize::try_from(v).ok()
+    };
+    let json_len = u64_at(&mut at)?;
+    let json = bytes.get(at..at.checked_add(json_len)?)?;
+    at += json_len;
+    let records: Vec<(String, CommitRecord)> = serde_json::from_slice(json).ok()?;
+    let commits = records
+        .into_iter()
+        .map(|(o, r)| Some((Oid::from_str(&o).ok()?, Arc::new(r))))
+        .collect::<Option<Vec<_>>>()?;
+    let mut texts = Vec::new();
+    let end = bytes.len().checked_sub(8)?;
+    while at < end {
+        let oid = Oid::from_bytes(bytes.get(at..at + 20)?).ok()?;
+        at += 20;
+        let len = u64_at(&mut at)?;
+        let text = std::str::from_utf8(bytes.get(at..at.checked_add(len)?)?).ok()?;
+        at += len;
+        texts.push((oid, Arc::from(text)));
+    }
+    let n = u64_at(&mut at)?;
+    (at == bytes.len() && n == texts.len()).then_some((commits, texts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> CommitRecord {
+        CommitRecord {
+            info: CommitInfo {
+                id: "1".repeat(40),
+                author: "Dana".into(),
+                author_email: "dana@example.com".into(),
+                author_time: 1_780_272_000,
+                author_offset: 60,
+                commit_time: 1_780_272_001,
+                commit_offset: -300,
+                committer: "Lee".into(),
+                subject: "Approve SOP-0001".into(),
+                trailers: vec![("Approved-by".into(), "Dana <dana@example.com>".into())],
+                signature: crate::signature::Signature::SshInvalid {
+                    reason: "no".into(),
+                },
+                merge: false,
+            },
+            parents: vec!["2".repeat(40)],
+            changes: vec![
+                ("procedures/a.md".into(), Some("3".repeat(40))),
+                ("procedures/b.md".into(), None),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_segment_reads_back_what_was_written() {
+        let r = record();
+        let oid = Oid::from_str(&"1".repeat(40)).unwrap();
+        let text: Arc<str> = Arc::from("# Title\n\nbody é\n");
+        let bytes = encode([(oid, &r)].into_iter(), [(oid, &text)].into_iter());
+        let (commits, texts) = decode(&bytes).unwrap();
+        assert_eq!(commits.len(), 1);
+        assert_eq!(*commits[0].1, r);
+        assert_eq!(texts, vec![(oid, text)]);
+    }
+
+    #[test]
+    fn a_segment_cut_short_or_altered_is_not_read() {
+        let r = record();
+        let oid = Oid::from_str(&"1".repeat(40)).unwrap();
+        let text: Arc<str> = Arc::from("text");
+        let bytes = encode([(oid, &r)].into_iter(), [(oid, &text)].into_iter());
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut]).is_none(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode(&longer).is_none());
+        let mut other = bytes.clone();
+        other[0] = b'P';
+        assert!(decode(&other).is_none());
+    }
+
+    #[test]
+    fn the_cache_moves_or_turns_off_with_the_environment_and_follows_the_root() {
+        let git = Path::new("/repo/.git");
+        let top = Path::new("");
+        assert_eq!(
+            folder_for(None, git, top),
+            Some(PathBuf::from("/repo/.git/procsite/history"))
+        );
+        let nested = folder_for(None, git, Path::new("qms")).unwrap();
+        assert!(nested.starts_with("/repo/.git/procsite/history/root-"));
+        assert_ne!(nested, folder_for(None, git, Path::new("other")).unwrap());
+        assert_eq!(
+            folder_for(Some("/ci/cache".into()), git, top),
+            Some(PathBuf::from("/ci/cache"))
+        );
+        assert_eq!(folder_for(Some("off".into()), git, top), None);
+    }
+}

@@ -1,0 +1,259 @@
+//! The history cache: a build that reads it writes what a build without it writes,
+//! byte for byte, however the history was rewritten in between.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const ENV: &str = "PROCSITE_HISTORY_CACHE";
+
+struct Cached {
+    t: SiteTest,
+    scratch: tempfile::TempDir,
+    builds: usize,
+}
+
+impl Cached {
+    fn new() -> Cached {
+        let mut t = SiteTest::new();
+        t.write(
+            "procedures/global/SOP-0030.md",
+            &approved("SOP-0030", "## Scope {#scope}\nFirst text.\n", "2026-05-01"),
+        );
+        t.commit("Global procedures\n\nApproved-by: Jane Roe <jane.roe@acme.example>");
+        t.write(
+            "procedures/sites/cork/SOP-0020-cork.md",
+            &addendum(
+                "SOP-0020",
+                "Cork keeps records longer",
+                "::: replace #records\nCork keeps records for 15 years.\n:::\n",
+            ),
+        );
+        t.commit("Cork adapts SOP-0020");
+        t.write(
+            "procedures/global/SOP-0030.md",
+            &approved(
+                "SOP-0030",
+                "## Scope {#scope}\nSecond text.\n",
+                "2026-06-03",
+            ),
+        );
+        t.commit("SOP-0030 revision 2\n\nApproved-by: Jane Roe <jane.roe@acme.example>");
+        Cached {
+            t,
+            scratch: tempfile::tempdir().unwrap(),
+            builds: 0,
+        }
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.scratch.path().join("cache")
+    }
+
+    fn segments(&self) -> usize {
+        std::fs::read_dir(self.cache())
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "seg"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    fn build_with(&mut self, cache: &str) -> BTreeMap<String, Vec<u8>> {
+        self.builds += 1;
+        let out = self.scratch.path().join(format!("out{}", self.builds));
+        let out_arg = out.to_str().unwrap();
+        let run = self
+            .t
+            .run_env(&["-q", "build", "--out", out_arg], &[(ENV, cache)]);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        tree_of(&out)
+    }
+
+    /// Builds with the cache and without it; the two outputs must be the same bytes.
+    /// Returns how many segments the cached build added.
+    fn same_with_and_without(&mut self, step: &str) -> usize {
+        let before = self.segments();
+        let cache = self.cache();
+        let cached = self.build_with(cache.to_str().unwrap());
+        let added = self.segments() - before;
+        let clean = self.build_with("off");
+        assert!(!clean.is_empty());
+        assert_eq!(
+            cached.keys().collect::<Vec<_>>(),
+            clean.keys().collect::<Vec<_>>(),
+            "{step}: other files"
+        );
+        for (path, bytes) in &clean {
+            assert!(cached[path] == *bytes, "{step}: {path} differs");
+        }
+        added
+    }
+
+    fn repo(&self) -> git2::Repository {
+        git2::Repository::open(self.t.root()).unwrap()
+    }
+}
+
+/// Replaces HEAD's commit `back` commits down with one of another message, and
+/// replays the commits above it, as `git rebase -i` (reword) does: every commit from
+/// there up gets a new id.
+fn reword(repo: &git2::Repository, back: usize, message: &str) {
+    let mut chain = vec![repo.head().unwrap().peel_to_commit().unwrap()];
+    for _ in 0..back {
+        let parent = chain.last().unwrap().parent(0).unwrap();
+        chain.push(parent);
+    }
+    let target = chain.pop().unwrap();
+    let parents: Vec<git2::Commit> = target.parents().collect();
+    let parent_refs: Vec<&git2::Commit> = parents.iter().collect();
+    let sig = target.author();
+    let mut base = repo
+        .commit(
+            None,
+            &sig,
+            &sig,
+            message,
+            &target.tree().unwrap(),
+            &parent_refs,
+        )
+        .unwrap();
+    for c in chain.into_iter().rev() {
+        let parent = repo.find_commit(base).unwrap();
+        base = repo
+            .commit(
+                None,
+                &c.author(),
+                &c.committer(),
+                c.message().unwrap(),
+                &c.tree().unwrap(),
+                &[&parent],
+            )
+            .unwrap();
+    }
+    let head = repo.head().unwrap().name().unwrap().to_string();
+    repo.reference(&head, base, true, "rebase").unwrap();
+}
+
+#[test]
+fn a_cached_build_is_byte_identical_to_a_clean_one_through_rewrites_tags_and_branches() {
+    let mut c = Cached::new();
+    // A cold cache learns every commit; a warm one learns nothing and reads no commit.
+    assert_eq!(c.same_with_and_without("cold cache"), 1);
+    assert_eq!(c.same_with_and_without("warm cache"), 0);
+
+    // A new commit: only it is learnt.
+    c.t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## Scope {#scope}\nThird text.\n", "2026-06-04"),
+    );
+    c.t.commit("SOP-0030 revision 3\n\nApproved-by: Jane Roe <jane.roe@acme.example>");
+    assert_eq!(c.same_with_and_without("new commit"), 1);
+
+    // Amended: the commit gets a new id, message and text; the old one is unused.
+    {
+        let repo = c.repo();
+        let head = repo.head().unwrap().peel_to_commit().unwrap();
+        c.t.write(
+            "procedures/global/SOP-0030.md",
+            &approved(
+                "SOP-0030",
+                "## Scope {#scope}\nThird text, amended.\n",
+                "2026-06-04",
+            ),
+        );
+        let tree = repo.find_tree(c.t.stage_all(&repo)).unwrap();
+        head.amend(
+            Some("HEAD"),
+            None,
+            None,
+            None,
+            Some("SOP-0030 revision 3, amended\n\nApproved-by: Jane Roe <jane.roe@acme.example>"),
+            Some(&tree),
+        )
+        .unwrap();
+    }
+    assert_eq!(c.same_with_and_without("amended commit"), 1);
+
+    // Rebased: the second commit reworded, the ones above it replayed.
+    reword(&c.repo(), 2, "Cork adapts SOP-0020, reworded");
+    assert_eq!(c.same_with_and_without("rebase"), 1);
+
+    // A new tag, then a branch merged and deleted.
+    c.t.tag_annotated("release/2026.1");
+    assert_eq!(c.same_with_and_without("new tag"), 0);
+    c.t.on_branch_then_merge("topic", "Merge topic", |t| {
+        t.write(
+            "procedures/sites/freiburg/SOP-0030-freiburg.md",
+            &addendum(
+                "SOP-0030",
+                "Freiburg",
+                "::: append #scope\nAlso Freiburg.\n:::\n",
+            ),
+        );
+        t.commit("Freiburg adapts SOP-0030");
+    });
+    c.repo()
+        .find_branch("topic", git2::BranchType::Local)
+        .unwrap()
+        .delete()
+        .unwrap();
+    assert_eq!(c.same_with_and_without("merged and deleted branch"), 1);
+}
+
+#[test]
+fn a_damaged_segment_is_ignored_and_the_build_still_reads_git() {
+    let mut c = Cached::new();
+    c.same_with_and_without("cold cache");
+    let seg: Vec<PathBuf> = std::fs::read_dir(c.cache())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(seg.len(), 1);
+    let bytes = std::fs::read(&seg[0]).unwrap();
+    std::fs::write(&seg[0], &bytes[..bytes.len() / 2]).unwrap();
+    // Nothing can be read from the cut segment: everything is learnt again.
+    assert_eq!(c.same_with_and_without("segment cut in half"), 1);
+}
+
+#[test]
+fn a_release_reads_git_and_leaves_the_cache_alone() {
+    let mut c = Cached::new();
+    c.t.tag_annotated("release/2026.1");
+    let cache = c.cache();
+    let run = c.t.run_env(
+        &["-q", "check", "--release"],
+        &[(ENV, cache.to_str().unwrap())],
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(!Path::new(&cache).exists());
+    c.same_with_and_without("after a release check");
+    assert_eq!(c.segments(), 1);
+}
+
+#[test]
+fn past_eight_segments_the_cache_folds_into_one_of_what_the_build_used() {
+    let mut c = Cached::new();
+    let cache = c.cache();
+    for n in 0..9 {
+        c.t.write(
+            "procedures/global/SOP-0090.md",
+            &format!(
+                "---\nid: SOP-0090\ntitle: Sterilization\ntype: SOP\nstatus: draft\n---\n## Scope {{#scope}}\nDraft {n}.\n"
+            ),
+        );
+        c.t.commit(&format!("Draft {n}"));
+        c.build_with(cache.to_str().unwrap());
+        assert_eq!(
+            c.segments(),
+            if n < 8 { n + 1 } else { 1 },
+            "after build {n}"
+        );
+    }
+    // The folded segment serves a warm build, identical to a clean one.
+    assert_eq!(c.same_with_and_without("folded"), 0);
+}
