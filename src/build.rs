@@ -426,13 +426,14 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
     // together from every site's cells, then the planned sites are rendered. A site's
     // own problems are reported by the build that renders it.
     let history = &source.history;
+    let revisions = crate::network::RevisionMemo::default();
     let composed: Vec<_> = ids
         .par_iter()
         .map(|id| {
             let mut d = Diagnostics::new();
             let site_plan = site::plan(&corpus, &in_force, &config, id, plan.release, &mut d);
             let (docs, mut cells) = compose_site(&site_plan, &stamps, &in_force, &mut d);
-            cells.rereviews = site_rereviews(&site_plan, history);
+            cells.rereviews = site_rereviews(&site_plan, history, &revisions);
             (*id, site_plan, docs, cells, d)
         })
         .collect();
@@ -545,12 +546,13 @@ pub fn compose_site<'a>(
 fn site_rereviews(
     plan: &site::SitePlan,
     history: &crate::repo::history::HistoryIndex,
+    revisions: &crate::network::RevisionMemo,
 ) -> Vec<crate::network::Rereview> {
     plan.docs
         .iter()
         .filter_map(|(doc, add)| add.map(|a| (doc, a)))
         .flat_map(|(doc, add)| {
-            crate::network::rereviews(history, &doc.meta.id, &doc.path, &add.path)
+            crate::network::rereviews(history, &doc.meta.id, (revisions, &doc.path), &add.path)
         })
         .collect()
 }

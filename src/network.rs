@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
@@ -366,24 +366,16 @@ fn yaml_text(v: &serde_yaml::Value) -> Option<String> {
     }
 }
 
-/// The re-reviews of the addendum at `addendum_path` (of document `doc`, whose file is
-/// at `global_path`) that `history` shows, oldest global revision first.
-pub fn rereviews(
-    history: &HistoryIndex,
-    doc: &str,
-    global_path: &Path,
-    addendum_path: &Path,
-) -> Vec<Rereview> {
-    let global = history.versions(global_path);
-    let addendum = history.versions(addendum_path);
-    if global.is_empty() || addendum.is_empty() {
-        return Vec::new();
-    }
-    // The global revisions: each approved version whose controlled content differs from
-    // the last approved one, oldest first, with its commit and its effective date.
-    let mut revisions: Vec<(u32, usize, String)> = Vec::new();
+/// A global document's revisions as re-reviews count them: each approved version whose
+/// controlled content differs from the last approved one, oldest first, as (revision,
+/// commit index, effective date).
+pub type GlobalRevisions = Vec<(u32, usize, String)>;
+
+/// The revisions of the global document at `global_path`.
+pub fn global_revisions(history: &HistoryIndex, global_path: &Path) -> GlobalRevisions {
+    let mut revisions: GlobalRevisions = Vec::new();
     let mut last: Option<String> = None;
-    for v in global.iter().rev() {
+    for v in history.versions(global_path).iter().rev() {
         let (l, body) = crate::lenient::read(&v.text);
         let key = format!("{}\u{0}{body}", l.controlled.key());
         if l.status.as_deref() == Some("approved") && last.as_deref() != Some(key.as_str()) {
@@ -398,6 +390,41 @@ pub fn rereviews(
             revisions.push((revisions.len() as u32 + 1, v.commit, effective.to_string()));
         }
     }
+    revisions
+}
+
+/// Each global document's revisions, worked out once for all the sites that adapt it.
+#[derive(Default)]
+pub struct RevisionMemo {
+    map: Mutex<HashMap<std::path::PathBuf, Arc<OnceLock<GlobalRevisions>>>>,
+}
+
+impl RevisionMemo {
+    pub fn of(&self, history: &HistoryIndex, global_path: &Path) -> Arc<OnceLock<GlobalRevisions>> {
+        let cell = {
+            let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(map.entry(global_path.to_path_buf()).or_default())
+        };
+        // Computed outside the lock: other documents go on in parallel.
+        cell.get_or_init(|| global_revisions(history, global_path));
+        cell
+    }
+}
+
+/// The re-reviews of the addendum at `addendum_path` (of document `doc`, whose
+/// revisions `memo` keeps) that `history` shows, oldest global revision first.
+pub fn rereviews(
+    history: &HistoryIndex,
+    doc: &str,
+    (memo, global_path): (&RevisionMemo, &Path),
+    addendum_path: &Path,
+) -> Vec<Rereview> {
+    let addendum = history.versions(addendum_path);
+    if history.versions(global_path).is_empty() || addendum.is_empty() {
+        return Vec::new();
+    }
+    let cell = memo.of(history, global_path);
+    let revisions = cell.get().expect("initialised");
     // The addendum's versions, oldest first, with the approvals each records anew.
     let mut recorded: Vec<(usize, Option<Date>)> = Vec::new();
     let mut before: Vec<crate::lenient::LenientApproval> = Vec::new();
@@ -416,13 +443,14 @@ pub fn rereviews(
     }
     let first_approved = recorded.first().map(|(c, _)| *c);
     revisions
-        .into_iter()
+        .iter()
         .filter(|(_, g, _)| {
             // Only a revision approved after the addendum was first approved asks the
             // site to review its adaptation again.
             first_approved.is_some_and(|a| a != *g && history.is_ancestor(a, *g))
         })
         .map(|(n, g, effective)| {
+            let (n, g, effective) = (*n, *g, effective.clone());
             let after = recorded
                 .iter()
                 .find(|(c, _)| history.is_ancestor(g, *c))

@@ -48,6 +48,8 @@ pub struct HistoryIndex {
     /// Documents at the built commit whose id an earlier, removed document had under
     /// another title: by path, what was removed. Their history starts after it.
     pub reused: BTreeMap<PathBuf, Reuse>,
+    /// No commit has more than one parent.
+    pub linear: bool,
 }
 
 /// An id a removed document had, taken by another document.
@@ -65,6 +67,10 @@ impl HistoryIndex {
     /// `commits`). In topological order a parent comes after its child, so the
     /// search never looks past `ancestor`.
     pub fn is_ancestor(&self, ancestor: usize, commit: usize) -> bool {
+        // Without merges the history is one line: older is ancestor.
+        if self.linear {
+            return ancestor >= commit;
+        }
         let mut seen = std::collections::HashSet::new();
         let mut stack = vec![commit];
         while let Some(c) = stack.pop() {
@@ -599,10 +605,11 @@ pub fn walk(
     }
 
     let index_of: HashMap<Oid, usize> = oids.iter().enumerate().map(|(i, o)| (*o, i)).collect();
-    let parents = per_commit
+    let parents: Vec<Vec<usize>> = per_commit
         .iter()
         .map(|(_, ps, _)| ps.iter().filter_map(|p| index_of.get(p).copied()).collect())
         .collect();
+    let linear = per_commit.iter().all(|(_, ps, _)| ps.len() <= 1);
     Ok(HistoryIndex {
         commits: per_commit
             .into_iter()
@@ -612,12 +619,34 @@ pub fn walk(
         shallow: repo.is_shallow(),
         parents,
         reused,
+        linear,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ancestors_follow_the_parents_and_a_line_needs_no_search() {
+        // 0 merges 1 (a branch) and 2; both come from 3.
+        let merged = HistoryIndex {
+            parents: vec![vec![2, 1], vec![3], vec![3], vec![]],
+            ..Default::default()
+        };
+        assert!(merged.is_ancestor(3, 0) && merged.is_ancestor(1, 0) && merged.is_ancestor(2, 0));
+        assert!(!merged.is_ancestor(2, 1) && !merged.is_ancestor(1, 2));
+        assert!(!merged.is_ancestor(0, 3));
+        let line = HistoryIndex {
+            parents: vec![vec![1], vec![2], vec![]],
+            linear: true,
+            ..Default::default()
+        };
+        for (a, c) in [(0, 0), (1, 0), (2, 0), (2, 1)] {
+            assert!(line.is_ancestor(a, c), "{a} of {c}");
+        }
+        assert!(!line.is_ancestor(0, 1) && !line.is_ancestor(1, 2));
+    }
 
     #[test]
     fn git_orders_trees_as_if_slashed() {
