@@ -300,7 +300,12 @@ mod tests {
             Some(PathBuf::from("/repo/.git/procsite/history"))
         );
         let nested = folder_for(None, git, Path::new("qms")).unwrap();
-        assert!(nested.starts_with("/repo/.git/procsite/history/root-"));
+        assert_eq!(
+            nested.parent(),
+            Some(Path::new("/repo/.git/procsite/history"))
+        );
+        let name = nested.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("root-") && name.len() == 21, "{name}");
         assert_ne!(nested, folder_for(None, git, Path::new("other")).unwrap());
         assert_eq!(
             folder_for(Some("/ci/cache".into()), git, top),
