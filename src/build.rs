@@ -330,8 +330,24 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
 
 /// Loads, checks, composes every site and renders the planned ones, all in memory.
 /// The levels of `[diagnostics]` are applied to what it reports.
+/// Takes each site's files as soon as the site is rendered, so that a build need
+/// not hold every site's pages in memory at once (the output's owner writes them
+/// into its staging tree: `Output::put`). Called from several threads.
+pub trait SiteSink: Sync {
+    fn take(&self, plan: &Plan, info: &BuildInfo, site: &str, files: Vec<OutFile>);
+}
+
+/// Renders as [`render`] does, handing each rendered site to `sink` instead of
+/// keeping its files in [`Rendered::sites`].
+pub fn render_into(req: &BuildOptions, sink: &dyn SiteSink) -> Rendered {
+    level(render_unleveled(req, Some(sink)), req)
+}
+
 pub fn render(req: &BuildOptions) -> Rendered {
-    let mut rendered = render_unleveled(req);
+    level(render_unleveled(req, None), req)
+}
+
+fn level(mut rendered: Rendered, req: &BuildOptions) -> Rendered {
     if let Some(config) = &rendered.config {
         let release = req.release || rendered.plan.release;
         rendered.diags.apply_levels(&config.levels(), release);
@@ -348,7 +364,7 @@ type SiteRun = (
     Diagnostics,
 );
 
-fn render_unleveled(req: &BuildOptions) -> Rendered {
+fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered {
     let mut diags = Diagnostics::new();
     let mut rendered = Rendered {
         config: None,
@@ -451,6 +467,7 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
         ));
     }
     let trend = rendered.trend.as_ref();
+    let info = &rendered.info;
     let sites: Vec<SiteRun> = composed
         .into_par_iter()
         .map(|(id, site_plan, docs, cells, mut d)| {
@@ -468,7 +485,13 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
                     rows.as_deref(),
                     &mut d,
                 );
-                (files, docs.len())
+                match sink {
+                    Some(sink) => {
+                        sink.take(&plan, info, id, files);
+                        (Vec::new(), docs.len())
+                    }
+                    None => (files, docs.len()),
+                }
             });
             if !plan.sites.contains(id) {
                 d = Diagnostics::new();
@@ -480,7 +503,9 @@ fn render_unleveled(req: &BuildOptions) -> Rendered {
     for (id, files, cells, d) in sites {
         diags.extend(d.into_sorted());
         if let Some((files, documents)) = files {
-            rendered.sites.push((id.clone(), files));
+            if sink.is_none() {
+                rendered.sites.push((id.clone(), files));
+            }
             rendered.documents.insert(id.clone(), documents);
         }
         rendered.cells.insert(id, cells);

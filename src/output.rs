@@ -9,6 +9,8 @@
 //!   a killed run is taken over (with a warning) and a live one never is;
 //! - the whole new tree is assembled beside the output (`.<name>.procsite-next`):
 //!   released version folders are immutable, so they are hard-linked, not copied;
+//!   a build hands each site's new version folder over as soon as it is rendered
+//!   ([`Output::put`]), so no run holds every site's files in memory at once;
 //! - one atomic exchange of the two folders (`renameat2(RENAME_EXCHANGE)` on Linux)
 //!   puts it in place; where the file system cannot exchange, two renames do, and an
 //!   interrupted pair is rolled forward by the next run. A kill at any moment leaves
@@ -434,11 +436,43 @@ pub struct Output {
     shown: PathBuf,
     root: PathBuf,
     side: Sidecars,
-    _lock: Lock,
     pub published: Published,
     notes: Vec<String>,
     /// Released versions the output's manifest lists that are no longer on disk.
     lost: Vec<String>,
+    /// The version folders written into the staging tree so far.
+    staging: std::sync::Mutex<Staging>,
+    counter: Counter,
+    // Last: dropped after `Drop` has removed an abandoned staging tree.
+    _lock: Lock,
+}
+
+/// What [`Output::put`] has written into the staging tree.
+#[derive(Default)]
+struct Staging {
+    /// Whether the staging tree exists (and is this run's).
+    started: bool,
+    versions: Vec<StagedVersion>,
+}
+
+/// A version folder in the staging tree: what the listing and the output's manifest
+/// need of it once its files are on disk and out of memory.
+struct StagedVersion {
+    site: String,
+    version: String,
+    manifest: Option<Manifest>,
+    /// SHA-256 of its manifest.json.
+    hash: String,
+}
+
+impl Drop for Output {
+    /// A staging tree that was never put in place is this run's alone: removed.
+    fn drop(&mut self) {
+        let staging = self.staging.get_mut().unwrap_or_else(|e| e.into_inner());
+        if staging.started {
+            let _ = std::fs::remove_dir_all(&self.side.next);
+        }
+    }
 }
 
 impl Output {
@@ -475,10 +509,12 @@ impl Output {
             shown: shown.to_path_buf(),
             root,
             side,
-            _lock: lock,
             published,
             notes,
             lost,
+            staging: Default::default(),
+            counter: Counter::new(),
+            _lock: lock,
         })
     }
 
@@ -492,14 +528,86 @@ impl Output {
         std::mem::take(&mut self.notes)
     }
 
-    /// Every site's versions after `new` is written: sites with a folder or named
-    /// in `sites`.
+    /// Every site's versions after the folders already put and `new` are written:
+    /// sites with a folder or named in `sites`.
     pub fn listing(&self, sites: &[String], new: &[VersionFolder]) -> Vec<SiteListing> {
-        listing_of(&self.published, sites, new)
+        let staging = self.staging.lock().unwrap_or_else(|e| e.into_inner());
+        let staged = staging
+            .versions
+            .iter()
+            .filter_map(|v| Some((v.site.as_str(), v.version.as_str(), v.manifest.clone()?)));
+        let fresh = new
+            .iter()
+            .filter_map(|v| Some((v.site.as_str(), v.version.as_str(), v.manifest()?)));
+        listing_from(&self.published, sites, staged.chain(fresh))
     }
 
-    /// Writes `new` version folders and `files` (portal, report, site pages) with the
-    /// listing's `versions.json`, `versions.js` and `latest/`, as one transaction.
+    /// Refuses a new version folder that would replace a released one, or that a
+    /// case-insensitive disk would take for another.
+    fn admit(&self, site: &str, version: &str) -> Result<(), OutputError> {
+        if self
+            .published
+            .version(site, version)
+            .is_some_and(|m| m.release)
+        {
+            return Err(OutputError::Released(format!("{site}/{version}")));
+        }
+        let existing = self.published.sites.get(site).into_iter().flatten();
+        if let Some((other, _)) = existing
+            .into_iter()
+            .find(|(k, _)| **k != version && k.eq_ignore_ascii_case(version))
+        {
+            return Err(OutputError::CaseClash {
+                version: format!("{site}/{version}"),
+                existing: other.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Writes one new version folder into the staging tree now, so its files need
+    /// not stay in memory; [`Output::commit`] puts it in place with the rest. Sites
+    /// may be put from several threads at once. Nothing a reader sees changes
+    /// before the commit, and an output dropped without one removes what was put.
+    pub fn put(&self, v: VersionFolder) -> Result<(), OutputError> {
+        self.admit(&v.site, &v.version)?;
+        self.start()?;
+        let rel = format!("{}/{}", v.site, v.version);
+        self.counter
+            .write_all(&self.side.next.join(&rel), &v.files)?;
+        let staged = StagedVersion {
+            manifest: v.manifest(),
+            hash: manifest_hash(&v.files),
+            site: v.site,
+            version: v.version,
+        };
+        let mut staging = self.staging.lock().unwrap_or_else(|e| e.into_inner());
+        staging.versions.push(staged);
+        Ok(())
+    }
+
+    /// Creates the staging tree, once.
+    fn start(&self) -> Result<(), OutputError> {
+        let mut staging = self.staging.lock().unwrap_or_else(|e| e.into_inner());
+        if staging.started {
+            return Ok(());
+        }
+        let next = &self.side.next;
+        if next.exists() {
+            remove_ours(next)?;
+        }
+        staging.started = true;
+        fs::create_dir_all(next)?;
+        fs::write(
+            &next.join(MARKER),
+            b"This folder is written by procsite. Its contents are replaced on each build.\n",
+        )?;
+        Ok(())
+    }
+
+    /// Writes `new` version folders (after those already [put](Output::put)) and
+    /// `files` (portal, report, site pages) with the listing's `versions.json`,
+    /// `versions.js` and `latest/`, as one transaction.
     pub fn commit(
         self,
         new: Vec<VersionFolder>,
@@ -510,26 +618,20 @@ impl Output {
             notes: self.notes.clone(),
         };
         for v in &new {
-            if self
-                .published
-                .version(&v.site, &v.version)
-                .is_some_and(|m| m.release)
-            {
-                return Err(OutputError::Released(format!("{}/{}", v.site, v.version)));
-            }
-            // Two names one case-insensitive disk sees as one folder.
-            let existing = self.published.sites.get(&v.site).into_iter().flatten();
-            if let Some((other, _)) = existing
-                .into_iter()
-                .find(|(k, _)| **k != v.version && k.eq_ignore_ascii_case(&v.version))
-            {
-                return Err(OutputError::CaseClash {
-                    version: format!("{}/{}", v.site, v.version),
-                    existing: other.clone(),
-                });
-            }
+            self.admit(&v.site, &v.version)?;
         }
-        let restored: std::collections::BTreeSet<String> = new
+        for v in new {
+            self.put(v)?;
+        }
+        self.start()?;
+        let staged = std::mem::take(
+            &mut self
+                .staging
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .versions,
+        );
+        let restored: std::collections::BTreeSet<String> = staged
             .iter()
             .map(|v| format!("{}/{}", v.site, v.version))
             .collect();
@@ -542,33 +644,28 @@ impl Output {
         if !lost.is_empty() {
             return Err(OutputError::Lost(lost));
         }
-        let next = &self.side.next;
-        if next.exists() {
-            remove_ours(next)?;
-        }
-        let staged = self.stage(next, &new, files, listing);
-        if let Err(e) = staged {
-            let _ = std::fs::remove_dir_all(next);
-            return Err(e);
-        }
+        self.finish_staging(&staged, files, listing)?;
         kill_point("staged");
+        // From here the staging tree is the output, or on its way there: whatever
+        // happens, it is no longer this run's to remove.
+        self.staging
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .started = false;
         self.swap(&mut written)?;
         Ok(written)
     }
 
-    fn stage(
+    /// Completes the staging tree around the version folders already in it: the
+    /// published versions linked, `latest/`, the files at the root, the manifest.
+    fn finish_staging(
         &self,
-        next: &Path,
-        new: &[VersionFolder],
+        new: &[StagedVersion],
         files: Vec<OutFile>,
         listing: &[SiteListing],
     ) -> Result<(), OutputError> {
-        fs::create_dir_all(next)?;
-        fs::write(
-            &next.join(MARKER),
-            b"This folder is written by procsite. Its contents are replaced on each build.\n",
-        )?;
-        let mut counter = Counter::new();
+        let next = &self.side.next;
+        let counter = &self.counter;
         let mut top = OutputManifest::of(listing);
         let replaced: std::collections::BTreeSet<(&str, &str)> = new
             .iter()
@@ -581,7 +678,7 @@ impl Output {
                     continue;
                 }
                 let rel = format!("{site}/{version}");
-                link_tree(&self.root.join(&rel), &next.join(&rel), &mut counter)?;
+                link_tree(&self.root.join(&rel), &next.join(&rel), counter)?;
                 top.versions.insert(
                     rel.clone(),
                     hash_file(&next.join(&rel).join(MANIFEST_FILE))?,
@@ -589,9 +686,8 @@ impl Output {
             }
         }
         for v in new {
-            let rel = format!("{}/{}", v.site, v.version);
-            counter.write_all(&next.join(&rel), &v.files)?;
-            top.versions.insert(rel, manifest_hash(&v.files));
+            top.versions
+                .insert(format!("{}/{}", v.site, v.version), v.hash.clone());
         }
         let tree_files = root_files(files, listing);
         for s in listing {
@@ -599,7 +695,7 @@ impl Output {
                 let rel = format!("{}/{}", s.site, newest.version);
                 let latest = format!("{}/{LATEST}", s.site);
                 // The newest release is in place already: linked or just written.
-                link_tree(&next.join(&rel), &next.join(&latest), &mut counter)?;
+                link_tree(&next.join(&rel), &next.join(&latest), counter)?;
                 // A copy: its manifest is the one already hashed for the version.
                 let hash = match top.versions.get(&rel) {
                     Some(h) => h.clone(),
@@ -679,18 +775,29 @@ pub fn listing_of(
     sites: &[String],
     new: &[VersionFolder],
 ) -> Vec<SiteListing> {
+    let manifests = new
+        .iter()
+        .filter_map(|v| Some((v.site.as_str(), v.version.as_str(), v.manifest()?)));
+    listing_from(published, sites, manifests)
+}
+
+/// Every site's versions when versions of the given manifests, by (site, version),
+/// are added to what is `published`.
+fn listing_from<'a>(
+    published: &Published,
+    sites: &[String],
+    new: impl Iterator<Item = (&'a str, &'a str, Manifest)>,
+) -> Vec<SiteListing> {
     let mut all: BTreeMap<String, BTreeMap<String, Manifest>> = published.sites.clone();
     // A folder that is neither a configured site nor holds a version is dropped.
     all.retain(|site, versions| !versions.is_empty() || sites.contains(site));
     for s in sites {
         all.entry(s.clone()).or_default();
     }
-    for v in new {
-        if let Some(m) = v.manifest() {
-            all.entry(v.site.clone())
-                .or_default()
-                .insert(v.version.clone(), m);
-        }
+    for (site, version, m) in new {
+        all.entry(site.to_string())
+            .or_default()
+            .insert(version.to_string(), m);
     }
     all.into_iter()
         .map(|(site, versions)| {
@@ -859,7 +966,7 @@ fn hash_file(path: &Path) -> FsResult<String> {
 
 /// Counts files staged, for the failure-injection test hook.
 struct Counter {
-    written: usize,
+    written: std::sync::atomic::AtomicUsize,
     /// Read once: the hook is consulted for every file staged.
     fail_after: Option<usize>,
 }
@@ -867,27 +974,29 @@ struct Counter {
 impl Counter {
     fn new() -> Counter {
         Counter {
-            written: 0,
+            written: Default::default(),
             fail_after: hook("PROCSITE_TEST_FAIL_AFTER_FILES").and_then(|v| v.parse().ok()),
         }
     }
 
-    fn tick(&mut self, path: &Path) -> FsResult<()> {
-        if self.fail_after == Some(self.written) {
+    fn tick(&self, path: &Path) -> FsResult<()> {
+        let before = self
+            .written
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.fail_after == Some(before) {
             return Err(FsError {
                 action: "cannot write",
                 path: path.to_path_buf(),
                 source: std::io::Error::other("failure injected by PROCSITE_TEST_FAIL_AFTER_FILES"),
             });
         }
-        self.written += 1;
-        if self.written == 2 {
+        if before + 1 == 2 {
             kill_point("staging");
         }
         Ok(())
     }
 
-    fn write_all(&mut self, dir: &Path, files: &[OutFile]) -> FsResult<()> {
+    fn write_all(&self, dir: &Path, files: &[OutFile]) -> FsResult<()> {
         for f in files {
             let path = dir.join(&f.path);
             self.tick(&path)?;
@@ -919,7 +1028,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> FsResult<()> {
 
 /// Recreates `from` at `to` with hard links (released files never change), copying
 /// where the file system does not link.
-fn link_tree(from: &Path, to: &Path, counter: &mut Counter) -> FsResult<()> {
+fn link_tree(from: &Path, to: &Path, counter: &Counter) -> FsResult<()> {
     for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
         let entry = entry.map_err(|e| FsError {
             action: "cannot read",
@@ -1200,6 +1309,72 @@ mod tests {
         assert_eq!(v.versions.len(), 2);
         let side = sidecars(&root.canonicalize().unwrap());
         assert!(!side.next.exists() && !side.old.exists() && !side.lock.exists());
+    }
+
+    #[test]
+    fn folders_put_one_by_one_are_listed_and_written_by_the_commit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("public");
+        write(&root, vec![version("a", "1", true, "one")], vec![]);
+        let out = Output::open(&root).unwrap();
+        out.put(version("a", "2", true, "two")).unwrap();
+        out.put(version("b", "preview", false, "p")).unwrap();
+        // Put in the staging tree, not yet where a reader looks.
+        assert!(!root.join("a/2").exists());
+        let listing = out.listing(&["a".to_string(), "b".to_string()], &[]);
+        let a = &listing[0];
+        assert_eq!(
+            a.releases
+                .iter()
+                .map(|v| v.version.as_str())
+                .collect::<Vec<_>>(),
+            ["2", "1"]
+        );
+        assert_eq!(listing[1].unreleased[0].version, "preview");
+        out.commit(vec![], vec![file("index.html", "portal")], &listing)
+            .unwrap();
+        for (path, text) in [
+            ("a/1/index.html", "one"),
+            ("a/2/index.html", "two"),
+            ("a/latest/index.html", "two"),
+            ("b/preview/index.html", "p"),
+        ] {
+            assert_eq!(
+                std::fs::read_to_string(root.join(path)).unwrap(),
+                text,
+                "{path}"
+            );
+        }
+        let v = verify(&root).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
+        // A released version is refused when it is put, before anything is written.
+        let out = Output::open(&root).unwrap();
+        assert!(matches!(
+            out.put(version("a", "2", true, "other")),
+            Err(OutputError::Released(_))
+        ));
+    }
+
+    #[test]
+    fn an_output_dropped_without_a_commit_removes_what_was_put_and_changes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("public");
+        write(
+            &root,
+            vec![version("a", "1", true, "one")],
+            vec![file("index.html", "p1")],
+        );
+        let before = verify(&root).unwrap();
+        let side = sidecars(&root.canonicalize().unwrap());
+        let out = Output::open(&root).unwrap();
+        out.put(version("a", "preview", false, "p")).unwrap();
+        assert!(side.next.join("a/preview/index.html").is_file());
+        drop(out);
+        assert!(!side.next.exists() && !side.lock.exists());
+        assert!(!root.join("a/preview").exists());
+        let after = verify(&root).unwrap();
+        assert!(after.problems.is_empty(), "{:?}", after.problems);
+        assert_eq!(after.versions, before.versions);
     }
 
     #[test]

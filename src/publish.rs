@@ -229,8 +229,11 @@ pub struct BuildSummary {
 
 /// Builds and writes. With any error, nothing is written and the diagnostics come back.
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
-    let mut rendered = build::render(opts);
+    let stream = Stream::default();
+    let mut rendered = build::render_into(opts, &stream);
     let mut diags = std::mem::take(&mut rendered.diags);
+    let Stream { output, state } = stream;
+    let state = state.into_inner().unwrap_or_else(|e| e.into_inner());
     if opts.release && rendered.plan.version == build::PREVIEW_VERSION {
         diags.push(
             Diagnostic::error(Code::Argument, "--release", 0, "a release needs a version").help(
@@ -249,68 +252,122 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         }
     }
     let out_path = rendered.plan.output.clone();
-    let output = open_output(&out_path, &mut diags)?;
-    let version = rendered.plan.version.clone();
-    let mut summary_sites = Vec::new();
-    let mut documents = 0;
-    let mut bytes = 0;
-    let mut folders = Vec::new();
-    let mut unchanged = Vec::new();
-    let sites = std::mem::take(&mut rendered.sites);
-    for (id, files) in sites {
-        summary_sites.push((
-            id.clone(),
-            files.iter().filter(|f| f.path.ends_with(".html")).count(),
-        ));
-        documents += rendered.documents.get(&id).copied().unwrap_or(0);
-        let site_bytes = files.iter().map(|f| f.bytes.len() as u64).sum::<u64>();
-        let folder = folder_of(&rendered, &id, files);
-        // A released version is never rewritten: building it again must give the same bytes.
-        match output.published.version(&id, &version) {
-            Some(m) if m.release => {
-                let dir = out_path.join(&id).join(&version);
-                if manifest::verify_one(&dir).problems.is_empty() && build::same_files(m, &folder) {
-                    unchanged.push(id.clone());
-                    bytes += site_bytes;
-                    continue;
-                }
-                documents -= rendered.documents.get(&id).copied().unwrap_or(0);
-                diags.push(
-                    Diagnostic::error(
-                        Code::ReleasedVersionChanged,
-                        &dir,
-                        0,
-                        format!("version {version} of site {id} is released and would change"),
-                    )
-                    .help("released versions are immutable: build under a new version name"),
-                );
-            }
-            _ => {
-                bytes += site_bytes;
-                folders.push(folder)
-            }
+    // Opened when the first site was rendered, or now when none was.
+    let output = match output.into_inner() {
+        Some((opened, notes)) => {
+            diags.extend(notes.into_sorted());
+            opened.map_err(|d| {
+                diags.extend(d.into_sorted());
+                std::mem::take(&mut diags)
+            })?
         }
-    }
+        None => open_output(&out_path, &mut diags)?,
+    };
+    diags.extend(state.diags.into_sorted());
     if diags.has_errors() {
         return Err(diags);
     }
+    let mut sites = state.sites;
+    sites.sort();
+    let documents = state
+        .unchanged
+        .iter()
+        .chain(state.staged.iter())
+        .map(|id| rendered.documents.get(id).copied().unwrap_or(0))
+        .sum();
     let Some(report) = build::report_files(&rendered, config, theme, opts.release, &mut diags)
     else {
         return Err(diags);
     };
-    let written = write_tree(output, config, theme, folders, report, &mut diags)?;
+    let written = write_tree(output, config, theme, Vec::new(), report, &mut diags)?;
+    let mut unchanged = state.unchanged;
+    unchanged.sort();
     Ok(BuildSummary {
         out: out_path,
-        version,
+        version: rendered.plan.version.clone(),
         info: rendered.info,
-        sites: summary_sites,
+        sites,
         documents,
-        bytes,
+        bytes: state.bytes,
         timings: rendered.timings,
         unchanged,
         notes: written.notes,
         diags,
     })
+}
+
+/// Where a build's sites go as each is rendered: into the output's staging tree,
+/// opened (and locked) when the first site arrives.
+#[derive(Default)]
+struct Stream {
+    /// The opened output, or why it cannot be written; and the notes of opening it.
+    output: std::sync::OnceLock<(Result<Output, Diagnostics>, Diagnostics)>,
+    state: std::sync::Mutex<Streamed>,
+}
+
+/// What the sites handed to a [`Stream`] came to.
+#[derive(Default)]
+struct Streamed {
+    /// (site, pages) of every site rendered.
+    sites: Vec<(String, usize)>,
+    /// Sites written into the staging tree.
+    staged: Vec<String>,
+    /// Sites whose released version was already in the output, byte for byte.
+    unchanged: Vec<String>,
+    bytes: u64,
+    diags: Diagnostics,
+}
+
+impl build::SiteSink for Stream {
+    fn take(&self, plan: &crate::plan::Plan, info: &BuildInfo, site: &str, files: Vec<OutFile>) {
+        let (opened, _) = self.output.get_or_init(|| {
+            let mut notes = Diagnostics::new();
+            let opened = open_output(&plan.output, &mut notes);
+            (opened, notes)
+        });
+        let Ok(output) = opened else {
+            return;
+        };
+        let pages = files.iter().filter(|f| f.path.ends_with(".html")).count();
+        let bytes = files.iter().map(|f| f.bytes.len() as u64).sum::<u64>();
+        let version = &plan.version;
+        let date = plan.as_of.map(|d| d.to_string());
+        let folder = build::version_folder(site, version, info, date, plan.release, files);
+        // A released version is never rewritten: building it again must give the same bytes.
+        let outcome = match output.published.version(site, version) {
+            Some(m) if m.release => {
+                let dir = plan.output.join(site).join(version);
+                if manifest::verify_one(&dir).problems.is_empty() && build::same_files(m, &folder) {
+                    Ok(false)
+                } else {
+                    Err(Diagnostic::error(
+                        Code::ReleasedVersionChanged,
+                        &dir,
+                        0,
+                        format!("version {version} of site {site} is released and would change"),
+                    )
+                    .help("released versions are immutable: build under a new version name"))
+                }
+            }
+            _ => output.put(folder).map(|()| true).map_err(|e| {
+                let help = e.help();
+                Diagnostic::error(Code::Output, output.shown(), 0, e.to_string()).help(help)
+            }),
+        };
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.sites.push((site.to_string(), pages));
+        match outcome {
+            Ok(staged) => {
+                state.bytes += bytes;
+                if staged {
+                    state.staged.push(site.to_string());
+                } else {
+                    state.unchanged.push(site.to_string());
+                }
+            }
+            Err(d) => state.diags.push(d),
+        }
+    }
 }
 
 /// A release named with `--version` may not take the version of a release tag on

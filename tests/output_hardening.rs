@@ -176,3 +176,26 @@ fn an_output_among_the_sources_or_inside_another_output_is_refused() {
     );
     assert_eq!(t.read("public/CNAME"), "procedures.example.com");
 }
+
+#[test]
+fn a_build_refused_after_its_sites_were_written_leaves_no_trace() {
+    let mut t = releasable();
+    t.tag("release/2026.1");
+    let out = t.run(&["build"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let page = t.read("public/cork/preview/SOP-0020.html");
+    t.revise("Second text.", "2026-06-02");
+    // Every site is written into the staging tree as soon as it is rendered; the
+    // version name is refused after that, and what was staged goes with the refusal.
+    let err = t.expect_failure(&["build", "--release", "--version", "2026.1"]);
+    assert!(
+        err.contains("--version: error[argument]: version 2026.1 is the version of release tag release/2026.1"),
+        "{err}"
+    );
+    assert!(!t.exists(".public.procsite-next"));
+    assert!(!t.exists(".public.procsite-lock"));
+    assert!(!t.exists("public/cork/2026.1"));
+    assert_eq!(t.read("public/cork/preview/SOP-0020.html"), page);
+    let verified = t.run(&["verify", "public"]);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+}
