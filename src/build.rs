@@ -443,12 +443,13 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     // own problems are reported by the build that renders it.
     let history = &source.history;
     let revisions = crate::network::RevisionMemo::default();
+    let texts = crate::compose::TextPool::default();
     let composed: Vec<_> = ids
         .par_iter()
         .map(|id| {
             let mut d = Diagnostics::new();
             let site_plan = site::plan(&corpus, &in_force, &config, id, plan.release, &mut d);
-            let (docs, mut cells) = compose_site(&site_plan, &stamps, &in_force, &mut d);
+            let (docs, mut cells) = compose_site(&site_plan, &stamps, &in_force, &texts, &mut d);
             cells.rereviews = site_rereviews(&site_plan, history, &revisions);
             (*id, site_plan, docs, cells, d)
         })
@@ -530,6 +531,7 @@ pub fn compose_site<'a>(
     plan: &site::SitePlan<'a>,
     stamps: &Stamps,
     in_force: &crate::inforce::InForceMap,
+    texts: &crate::compose::TextPool,
     diags: &mut Diagnostics,
 ) -> (Vec<crate::compose::SiteDoc<'a>>, crate::report::SiteCells) {
     let ctx = crate::parse::blocks::SiteCtx {
@@ -542,7 +544,9 @@ pub fn compose_site<'a>(
         .par_iter()
         .map(|(doc, add)| {
             let mut d = Diagnostics::new();
-            (crate::compose::compose(doc, *add, &ctx, &mut d), d)
+            let mut sd = crate::compose::compose(doc, *add, &ctx, &mut d);
+            texts.share(&mut sd);
+            (sd, d)
         })
         .collect();
     let mut docs = Vec::with_capacity(composed.len());
@@ -605,7 +609,7 @@ fn stamp_corpus(
         .sources
         .files
         .iter()
-        .map(|f| (f.path.as_path(), f.text.as_str()))
+        .map(|f| (f.path.as_path(), &*f.text))
         .collect();
     let files = corpus
         .documents
@@ -781,6 +785,7 @@ mod tests {
             &site_plan,
             &checked.stamps,
             &checked.in_force,
+            &Default::default(),
             &mut Diagnostics::new(),
         );
         let composed = serde_json::to_value(&docs).unwrap();

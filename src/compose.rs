@@ -69,8 +69,9 @@ pub struct SiteDoc<'a> {
     pub pieces: Vec<Piece>,
     pub toc: Vec<TocEntry>,
     pub anchors: BTreeSet<String>,
-    /// The composed Markdown exactly as published at this site.
-    pub markdown: String,
+    /// The composed Markdown exactly as published at this site (shared: most
+    /// documents compose to the same text at many sites, see [`TextPool`]).
+    pub markdown: Arc<str>,
     /// SHA-256 of `markdown`, hex.
     pub content_hash: String,
 }
@@ -80,7 +81,7 @@ impl SiteDoc<'_> {
     pub fn section_titles(&self) -> BTreeMap<&str, &str> {
         self.toc
             .iter()
-            .map(|t| (t.anchor.as_str(), t.text.as_str()))
+            .map(|t| (t.anchor.as_str(), &*t.text))
             .collect()
     }
 }
@@ -193,7 +194,7 @@ pub fn compose<'a>(
 ) -> SiteDoc<'a> {
     let mut global = Vec::new();
     flatten(&doc.body, site, &None, &mut global);
-    let g_heads = headings(global.iter().map(|l| l.text.as_str()));
+    let g_heads = headings(global.iter().map(|l| &*l.text));
     // Anchors come from the text of all sites at once (see `Document::anchors`), so a
     // link to `#notes` reaches the same section wherever it resolves; site headings
     // must avoid all of them.
@@ -287,7 +288,8 @@ pub fn compose<'a>(
                                 "*Not applicable at {}:* {}",
                                 site.name,
                                 one_line(&add.meta.rationale)
-                            ),
+                            )
+                            .into(),
                             cond: op.cond.clone(),
                         }];
                     }
@@ -314,7 +316,8 @@ pub fn compose<'a>(
                     "{} Site requirements: {}",
                     "#".repeat(level as usize),
                     site.name
-                ),
+                )
+                .into(),
                 cond: None,
             }];
             lines.extend(outside);
@@ -346,7 +349,7 @@ pub fn compose<'a>(
         .zip(&g_anchors)
         .map(|(h, a)| (global[h.start].no, a))
         .collect();
-    let c_heads = headings(composed.iter().map(|(_, l)| l.text.as_str()));
+    let c_heads = headings(composed.iter().map(|(_, l)| &*l.text));
     let mut heading_anchor: BTreeMap<usize, String> = BTreeMap::new();
     let mut toc = Vec::new();
     for h in &c_heads {
@@ -416,8 +419,24 @@ pub fn compose<'a>(
         pieces,
         anchors: toc.iter().map(|t| t.anchor.clone()).collect(),
         toc,
-        markdown,
+        markdown: Arc::from(markdown),
         content_hash,
+    }
+}
+
+/// Composed texts by content hash, so that a text composed alike at several sites
+/// is held once for all of them.
+#[derive(Default)]
+pub struct TextPool(std::sync::Mutex<std::collections::HashMap<String, Arc<str>>>);
+
+impl TextPool {
+    /// The pool's copy of `sd`'s text, which `sd` then shares.
+    pub fn share(&self, sd: &mut SiteDoc) {
+        let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let shared = pool
+            .entry(sd.content_hash.clone())
+            .or_insert_with(|| sd.markdown.clone());
+        sd.markdown = shared.clone();
     }
 }
 
@@ -450,13 +469,13 @@ fn pad(mut lines: Vec<CondLine>) -> Vec<CondLine> {
         0,
         CondLine {
             no,
-            text: String::new(),
+            text: Arc::from(""),
             cond: cond.clone(),
         },
     );
     lines.push(CondLine {
         no,
-        text: String::new(),
+        text: Arc::from(""),
         cond,
     });
     lines
@@ -558,9 +577,12 @@ mod tests {
         assert!(!d.has_errors(), "{:?}", d.into_sorted());
         assert_eq!(
             sd.content_hash,
-            format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&sd.markdown))
+            format!(
+                "{:x}",
+                <sha2::Sha256 as sha2::Digest>::digest(sd.markdown.as_bytes())
+            )
         );
-        sd.markdown
+        sd.markdown.to_string()
     }
 
     #[test]

@@ -289,12 +289,7 @@ pub fn candidates(
             by_doc
                 .get(doc)
                 .and_then(|m| m.get(s))
-                .map(|l| {
-                    l.iter()
-                        .map(|a| a.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
+                .map(|l| l.iter().map(|a| &*a.text).collect::<Vec<_>>().join("\n"))
                 .unwrap_or_default()
         };
         let sim = |a: &str, b: &str| similarity(&whole(a), &whole(b));

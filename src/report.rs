@@ -80,8 +80,8 @@ pub struct SiteCells {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DocText {
     pub title: String,
-    pub markdown: String,
-    pub global: Option<String>,
+    pub markdown: std::sync::Arc<str>,
+    pub global: Option<std::sync::Arc<str>>,
     /// The revision published, and the site addendum's, when history is known.
     pub revision: Option<u32>,
     pub site_revision: Option<u32>,
@@ -96,7 +96,7 @@ pub struct DocText {
 pub fn site_cells(
     plan: &SitePlan,
     site_docs: &[SiteDoc],
-    global_of: &dyn Fn(&SiteDoc) -> String,
+    global_of: &dyn Fn(&SiteDoc) -> std::sync::Arc<str>,
     stale: &dyn Fn(&SiteDoc) -> bool,
 ) -> SiteCells {
     let mut out = SiteCells::default();
@@ -207,7 +207,7 @@ fn adaptations(sd: &SiteDoc) -> Vec<crate::network::Adaptation> {
         let text: Vec<&str> = if p.notice {
             Vec::new()
         } else {
-            p.lines.iter().map(|l| l.text.as_str()).collect()
+            p.lines.iter().map(|l| &*l.text).collect()
         };
         match out.iter_mut().find(|(l, _)| l == line) {
             Some((_, a)) => {

@@ -51,7 +51,7 @@ fn parse(text: &str) -> Parsed {
 fn same_approval(a: &Approval, l: &LenientApproval) -> bool {
     l.name.as_deref() == Some(a.name.as_str())
         && l.role.as_deref() == Some(a.role.as_str())
-        && l.date.as_deref() == Some(a.date.text.as_str())
+        && l.date.as_deref() == Some(&*a.date.text)
 }
 
 /// What the signature on an approval's evidence says of the approver.

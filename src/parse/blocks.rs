@@ -11,7 +11,8 @@ use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 #[derive(serde::Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct SrcLine {
     pub no: usize,
-    pub text: String,
+    /// Shared: every site's composition of the line holds the same text.
+    pub text: Arc<str>,
 }
 
 #[derive(serde::Serialize, Debug, Clone)]
@@ -241,7 +242,7 @@ pub fn parse_body(
                 &mut root,
                 Node::Line(SrcLine {
                     no,
-                    text: text.to_string(),
+                    text: Arc::from(text),
                 }),
             );
             continue;
@@ -511,7 +512,7 @@ pub fn evaluate(directive: &Directive, site: &SiteCtx) -> Option<(bool, String)>
 #[derive(serde::Serialize, Debug, Clone, PartialEq, Eq)]
 pub struct CondLine {
     pub no: usize,
-    pub text: String,
+    pub text: Arc<str>,
     pub cond: Option<Arc<str>>,
 }
 
@@ -583,7 +584,7 @@ mod tests {
             markets,
         };
         flatten(nodes, &ctx, &None, &mut out);
-        out.into_iter().map(|l| l.text).collect()
+        out.into_iter().map(|l| l.text.to_string()).collect()
     }
 
     #[test]

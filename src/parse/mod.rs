@@ -35,7 +35,7 @@ pub struct Document {
 pub fn stable_anchors(body: &[Node]) -> BTreeMap<usize, String> {
     let mut all = Vec::new();
     blocks::flatten_all(body, &mut all);
-    let heads = markdown::headings(all.iter().map(|l| l.text.as_str()));
+    let heads = markdown::headings(all.iter().map(|l| &*l.text));
     let anchors = markdown::assign_anchors(&heads, &mut markdown::Slugs::default());
     heads
         .iter()

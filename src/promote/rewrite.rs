@@ -221,7 +221,7 @@ pub enum Refusal {
 fn sections(doc: &Document, global: &Source) -> Vec<(String, Section)> {
     let mut all = Vec::new();
     flatten_all(&doc.body, &mut all);
-    let heads = headings(all.iter().map(|l| l.text.as_str()));
+    let heads = headings(all.iter().map(|l| &*l.text));
     let body = global.body();
     let body_end = global.body_line + body.len();
     let fences: Vec<Option<(usize, String)>> =

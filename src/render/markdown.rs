@@ -187,7 +187,7 @@ pub fn render_piece(
     known: &KnownIds,
     sanitizer: &ammonia::Builder,
 ) -> PieceHtml {
-    let (text, starts) = join_lines(piece.lines.iter().map(|l| l.text.as_str()));
+    let (text, starts) = join_lines(piece.lines.iter().map(|l| &*l.text));
     let mut heading = 0;
     let mut events = Vec::new();
     let mut links = Vec::new();

@@ -364,11 +364,7 @@ impl<'a> Shared<'a> {
         p: &crate::compose::Piece,
         refs: &markdown::DocRefs,
     ) -> Arc<markdown::PieceHtml> {
-        let text: String = p
-            .lines
-            .iter()
-            .flat_map(|l| [l.text.as_str(), "\n"])
-            .collect();
+        let text: String = p.lines.iter().flat_map(|l| [&*l.text, "\n"]).collect();
         let key = (
             p.file.clone(),
             p.lines.first().map_or(0, |l| l.no),
