@@ -467,6 +467,10 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
             &current,
         ));
     }
+    // Every text of every earlier version was read for the checks, the re-reviews
+    // and the trend: none is needed to render.
+    drop(revisions);
+    drop(source);
     let trend = rendered.trend.as_ref();
     let info = &rendered.info;
     let sites: Vec<SiteRun> = composed

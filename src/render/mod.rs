@@ -233,7 +233,9 @@ pub(crate) fn render_template(
         }
     };
     match theme.tera.render(name, &ctx) {
-        Ok(s) => Some(s.into_bytes()),
+        // The page is kept until its site is written: not the spare capacity of
+        // the buffer it was rendered into.
+        Ok(s) => Some(s.into_bytes().into_boxed_slice().into_vec()),
         Err(e) => {
             diags.push(
                 Diagnostic::error(
