@@ -60,9 +60,23 @@ pub fn fold(text: &str) -> String {
 
 /// The folded words of a text.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    folded(text).map(std::borrow::Cow::into_owned)
+}
+
+/// The folded words of a text, borrowed where folding changes nothing (most words
+/// of most texts), so that a document's many repeated words cost no copies.
+fn folded(text: &str) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .map(fold)
+        .map(|w| {
+            if w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            {
+                std::borrow::Cow::Borrowed(w)
+            } else {
+                std::borrow::Cow::Owned(fold(w))
+            }
+        })
 }
 
 /// A section of a document as the page shows it: its anchor, heading and text.
@@ -215,13 +229,14 @@ impl IndexedDoc<'_> {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let mut set: Vec<String> = words(&s.heading).chain(words(&s.text)).collect();
+                let mut set: Vec<std::borrow::Cow<str>> =
+                    folded(&s.heading).chain(folded(&s.text)).collect();
                 if i == 0 {
-                    set.extend(words(self.id).chain(words(self.title)));
+                    set.extend(folded(self.id).chain(folded(self.title)));
                 }
                 set.sort_unstable();
                 set.dedup();
-                set
+                set.into_iter().map(std::borrow::Cow::into_owned).collect()
             })
             .collect();
         DocWords { sections, words }
