@@ -573,8 +573,15 @@ impl Output {
         self.admit(&v.site, &v.version)?;
         self.start()?;
         let rel = format!("{}/{}", v.site, v.version);
+        // A version built again (a preview) keeps the files whose bytes did not
+        // change: linked, not written, so they keep their identity and date, and a
+        // copy to a web server need only send what changed.
+        let previous = self
+            .published
+            .version(&v.site, &v.version)
+            .map(|_| self.root.join(&rel));
         self.counter
-            .write_all(&self.side.next.join(&rel), &v.files)?;
+            .write_all(&self.side.next.join(&rel), &v.files, previous.as_deref())?;
         let staged = StagedVersion {
             manifest: v.manifest(),
             hash: manifest_hash(&v.files),
@@ -705,7 +712,7 @@ impl Output {
             }
         }
         top.add_files(&tree_files);
-        counter.write_all(next, &tree_files)?;
+        counter.write_all(next, &tree_files, None)?;
         fs::write(&next.join(MANIFEST_FILE), &top.to_bytes())?;
         Ok(())
     }
@@ -996,14 +1003,44 @@ impl Counter {
         Ok(())
     }
 
-    fn write_all(&self, dir: &Path, files: &[OutFile]) -> FsResult<()> {
+    /// Writes `files` under `dir`; a file whose bytes are those of the same file
+    /// under `unchanged_in` is linked to it instead.
+    fn write_all(
+        &self,
+        dir: &Path,
+        files: &[OutFile],
+        unchanged_in: Option<&Path>,
+    ) -> FsResult<()> {
         for f in files {
             let path = dir.join(&f.path);
             self.tick(&path)?;
+            if let Some(old) = unchanged_in.map(|d| d.join(&f.path)) {
+                if same_bytes(&old, &f.bytes) && link_new(&old, &path).is_ok() {
+                    continue;
+                }
+            }
             write_new(&path, &f.bytes)?;
         }
         Ok(())
     }
+}
+
+/// Whether `path` is a plain file (not a link to one) holding exactly `bytes`.
+fn same_bytes(path: &Path, bytes: &[u8]) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64)
+        && std::fs::read(path).is_ok_and(|old| old == bytes)
+}
+
+/// Links `to` to the file `from`; `to` must not exist yet.
+fn link_new(from: &Path, to: &Path) -> FsResult<()> {
+    if let Some(parent) = to.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    std::fs::hard_link(from, to).map_err(|source| FsError {
+        action: "cannot link",
+        path: to.to_path_buf(),
+        source,
+    })
 }
 
 /// Writes a file that must not exist yet. Staged files never overwrite: an existing

@@ -199,3 +199,33 @@ fn a_build_refused_after_its_sites_were_written_leaves_no_trace() {
     let verified = t.run(&["verify", "public"]);
     assert_eq!(verified.code, 0, "{}", verified.stderr);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_preview_built_again_links_its_unchanged_files_and_writes_the_rest() {
+    use std::os::unix::fs::MetadataExt;
+    let mut t = releasable();
+    let out = t.run(&["build"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let ino = |t: &SiteTest, rel: &str| std::fs::metadata(t.path(rel)).unwrap().ino();
+    let page = "public/cork/preview/SOP-0020.html";
+    let style = "public/cork/preview/static/style.css";
+    let (page_ino, style_ino) = (ino(&t, page), ino(&t, style));
+    let text = t.read(page);
+    t.run(&["build"]);
+    assert_eq!((ino(&t, page), ino(&t, style)), (page_ino, style_ino));
+    // A page altered in the published output is written afresh, never kept.
+    t.write(page, &text.replace("First text.", "Altered text."));
+    t.run(&["build"]);
+    assert_ne!(ino(&t, page), page_ino);
+    assert_eq!(t.read(page), text);
+    // A new commit: the pages name it and are written; the style sheet is linked.
+    let page_ino = ino(&t, page);
+    t.revise("Second text.", "2026-06-02");
+    t.run(&["build"]);
+    assert_ne!(ino(&t, page), page_ino);
+    assert!(t.read(page).contains("Second text."));
+    assert_eq!(ino(&t, style), style_ino);
+    let verified = t.run(&["verify", "public"]);
+    assert_eq!(verified.code, 0, "{}", verified.stderr);
+}
