@@ -306,6 +306,7 @@ fn corpus(root: PathBuf, runs: usize) {
     let mut again = Figure::new("build again, nothing changed, warm cache, to tmpfs");
     let mut one = Figure::new("build --site (one site), to tmpfs");
     let mut to_disk = Figure::new("build, all sites, to disk");
+    let mut again_disk = Figure::new("build again to disk, nothing changed, warm cache");
     let mut copy = Figure::new("cp -a of that output (floor for the disk)");
     let mut blobs = 0;
     // Clean runs read git with the history cache off; warm runs share one cache,
@@ -378,6 +379,7 @@ fn corpus(root: PathBuf, runs: usize) {
             &mem.path().join(format!("one-{round}")),
         );
         child(&mut to_disk, "all", &on_disk);
+        child_in(&mut again_disk, "all", &on_disk, &warm);
         timed(&mut copy, &mut || {
             run(Command::new("cp").arg("-a").arg(&on_disk).arg(&copied))
         });
@@ -409,6 +411,7 @@ fn corpus(root: PathBuf, runs: usize) {
         &again,
         &one,
         &to_disk,
+        &again_disk,
         &copy,
     ] {
         let m = f.median();
