@@ -545,6 +545,20 @@ impl Output {
     /// Refuses a new version folder that would replace a released one, or that a
     /// case-insensitive disk would take for another.
     fn admit(&self, site: &str, version: &str) -> Result<(), OutputError> {
+        // Each is one folder inside the output, never a path that leads out of it.
+        for name in [site, version] {
+            let mut parts = Path::new(name).components();
+            if !matches!(
+                (parts.next(), parts.next()),
+                (Some(std::path::Component::Normal(_)), None)
+            ) || name.contains(['/', '\\'])
+            {
+                return Err(OutputError::Unknown {
+                    path: self.root.join(site).join(version),
+                    why: format!("'{name}' is not a plain folder name"),
+                });
+            }
+        }
         if self
             .published
             .version(site, version)
@@ -1386,6 +1400,16 @@ mod tests {
         assert!(v.problems.is_empty(), "{:?}", v.problems);
         // A released version is refused when it is put, before anything is written.
         let out = Output::open(&root).unwrap();
+        for (site, v) in [("a", "../../x"), ("..", "1"), ("a", "b/c"), ("a", "")] {
+            assert!(
+                matches!(
+                    out.put(version(site, v, false, "x")),
+                    Err(OutputError::Unknown { .. })
+                ),
+                "{site} {v}"
+            );
+        }
+        assert!(!tmp.path().join("x").exists());
         assert!(matches!(
             out.put(version("a", "2", true, "other")),
             Err(OutputError::Released(_))
