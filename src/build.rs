@@ -335,6 +335,11 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
 /// into its staging tree: `Output::put`). Called from several threads.
 pub trait SiteSink: Sync {
     fn take(&self, plan: &Plan, info: &BuildInfo, site: &str, files: Vec<OutFile>);
+
+    /// Why this sink cannot take the sites `plan` builds, before any is rendered.
+    fn refuses(&self, _plan: &Plan) -> Option<Diagnostic> {
+        None
+    }
 }
 
 /// Renders as [`render`] does, handing each rendered site to `sink` instead of
@@ -417,6 +422,12 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
         rendered.diags = diags;
         return rendered;
     };
+    // A build that will be refused hands nothing over: its sites are rendered for
+    // their diagnostics only, and nothing is written.
+    if let Some(d) = sink.and_then(|s| s.refuses(&plan)) {
+        diags.push(d);
+    }
+    let sink = sink.filter(|_| !diags.has_errors_leveled(&config.levels(), plan.release));
     let build = build_view(&plan.version, &rendered.info, plan.release, plan.as_of);
     // The version this release follows, for changes.html.
     let previous = match (&req.previous, plan.release && plan.html) {

@@ -277,6 +277,24 @@ pub fn display_path(path: &Path) -> String {
 
 /// The diagnostics of a run. Stages push into it and carry on, so one run reports
 /// every problem at once.
+/// A diagnostic's severity under the levels of `[diagnostics]`; `None` when allowed.
+fn leveled(
+    d: &Diagnostic,
+    levels: &std::collections::BTreeMap<Code, Level>,
+    release: bool,
+) -> Option<Severity> {
+    let Some(level) = levels.get(&d.code) else {
+        return Some(d.severity);
+    };
+    match (d.code.class(), level) {
+        (Class::Fixed, _) => Some(d.severity),
+        (Class::Protected, _) if release => Some(d.severity),
+        (_, Level::Allow) => None,
+        (_, Level::Warn) => Some(Severity::Warning),
+        (_, Level::Error) => Some(Severity::Error),
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
@@ -310,27 +328,25 @@ impl Diagnostics {
         if levels.is_empty() {
             return;
         }
-        self.items.retain_mut(|d| {
-            let Some(level) = levels.get(&d.code) else {
-                return true;
-            };
-            match d.code.class() {
-                Class::Fixed => return true,
-                Class::Protected if release => return true,
-                _ => {}
-            }
-            match level {
-                Level::Allow => false,
-                Level::Warn => {
-                    d.severity = Severity::Warning;
+        self.items
+            .retain_mut(|d| match leveled(d, levels, release) {
+                Some(severity) => {
+                    d.severity = severity;
                     true
                 }
-                Level::Error => {
-                    d.severity = Severity::Error;
-                    true
-                }
-            }
-        });
+                None => false,
+            });
+    }
+
+    /// Whether any diagnostic is an error once the levels of `[diagnostics]` apply.
+    pub fn has_errors_leveled(
+        &self,
+        levels: &std::collections::BTreeMap<Code, Level>,
+        release: bool,
+    ) -> bool {
+        self.items
+            .iter()
+            .any(|d| leveled(d, levels, release) == Some(Severity::Error))
     }
 
     pub fn has_errors(&self) -> bool {

@@ -233,14 +233,13 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let mut rendered = build::render_into(opts, &stream);
     let mut diags = std::mem::take(&mut rendered.diags);
     let Stream { output, state } = stream;
+    // Opened when the first site was handed over: what opening did (an interrupted
+    // write recovered, a stale lock taken over) is said whatever happens next.
+    let opened = output.into_inner().map(|(opened, notes)| {
+        diags.extend(notes.into_sorted());
+        opened
+    });
     let state = state.into_inner().unwrap_or_else(|e| e.into_inner());
-    if opts.release && rendered.plan.version == build::PREVIEW_VERSION {
-        diags.push(
-            Diagnostic::error(Code::Argument, "--release", 0, "a release needs a version").help(
-                "tag the commit with a release tag ([build] release-tags) or pass --version V",
-            ),
-        );
-    }
     let (config, theme) = match (&rendered.config, &rendered.theme) {
         (Some(c), Some(t)) if !diags.has_errors() => (c, t),
         _ => return Err(diags),
@@ -252,15 +251,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         }
     }
     let out_path = rendered.plan.output.clone();
-    // Opened when the first site was rendered, or now when none was.
-    let output = match output.into_inner() {
-        Some((opened, notes)) => {
-            diags.extend(notes.into_sorted());
-            opened.map_err(|d| {
-                diags.extend(d.into_sorted());
-                std::mem::take(&mut diags)
-            })?
-        }
+    let output = match opened {
+        Some(opened) => opened.map_err(|d| {
+            diags.extend(d.into_sorted());
+            std::mem::take(&mut diags)
+        })?,
         None => open_output(&out_path, &mut diags)?,
     };
     diags.extend(state.diags.into_sorted());
@@ -319,6 +314,14 @@ struct Streamed {
 }
 
 impl build::SiteSink for Stream {
+    fn refuses(&self, plan: &crate::plan::Plan) -> Option<Diagnostic> {
+        (plan.release && plan.version == build::PREVIEW_VERSION).then(|| {
+            Diagnostic::error(Code::Argument, "--release", 0, "a release needs a version").help(
+                "tag the commit with a release tag ([build] release-tags) or pass --version V",
+            )
+        })
+    }
+
     fn take(&self, plan: &crate::plan::Plan, info: &BuildInfo, site: &str, files: Vec<OutFile>) {
         let (opened, _) = self.output.get_or_init(|| {
             let mut notes = Diagnostics::new();

@@ -185,12 +185,27 @@ fn a_build_refused_after_its_sites_were_written_leaves_no_trace() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let page = t.read("public/cork/preview/SOP-0020.html");
     t.revise("Second text.", "2026-06-02");
+    // A run killed while it wrote left its staging tree; the next run removes it and
+    // says so, even when that run is refused.
+    t.write(".public.procsite-next/cork/preview/index.html", "old");
     // Every site is written into the staging tree as soon as it is rendered; the
     // version name is refused after that, and what was staged goes with the refusal.
     let err = t.expect_failure(&["build", "--release", "--version", "2026.1"]);
-    assert!(
-        err.contains("--version: error[argument]: version 2026.1 is the version of release tag release/2026.1"),
-        "{err}"
+    let tagged = git2::Repository::open(t.root())
+        .unwrap()
+        .revparse_single("release/2026.1^{commit}")
+        .unwrap()
+        .id()
+        .to_string();
+    assert_eq!(
+        err.replace(&tagged, "COMMIT")
+            .replace(&t.root().display().to_string(), "ROOT"),
+        "--version: error[argument]: version 2026.1 is the version of release tag release/2026.1, which names commit COMMIT, not the commit built\n  \
+         help: build the tagged commit (procsite build --release --ref TAG), or choose another version name\n\
+         procedures/global/SOP-0090.md:7: warning[declared-approval]: the approval by Jane Roe is only declared: no Approved-by trailer records it\n  \
+         help: record it with an `Approved-by: Jane Roe <email>` trailer of an approver in [approvers], in a commit that changes this document only; in a commit that changes several, the trailer names it: `Approves: SOP-0090 sha256:f2918080393bd56deb6330a6261c4a3736f9163ae560727aa47a3267d31a0a01 Jane Roe <jane.roe@acme.example>`\n\
+         public: warning[output-note]: removed ROOT/.public.procsite-next, left by an interrupted write\n\
+         build failed: 1 error(s), 2 warning(s); nothing was written, the output is as it was\n"
     );
     assert!(!t.exists(".public.procsite-next"));
     assert!(!t.exists(".public.procsite-lock"));
@@ -198,6 +213,30 @@ fn a_build_refused_after_its_sites_were_written_leaves_no_trace() {
     assert_eq!(t.read("public/cork/preview/SOP-0020.html"), page);
     let verified = t.run(&["verify", "public"]);
     assert_eq!(verified.code, 0, "{}", verified.stderr);
+}
+
+#[test]
+fn a_release_without_a_version_is_refused_before_the_output_is_opened() {
+    let t = releasable();
+    t.build();
+    let listing = t.run(&["verify", "public"]);
+    assert_eq!(listing.code, 0, "{}", listing.stderr);
+    // A leftover stays where it is: the refused run never opened the output.
+    t.write(".public.procsite-next/cork/preview/index.html", "old");
+    let err = t.expect_failure(&["build", "--release"]);
+    assert_eq!(
+        err,
+        "--release: error[argument]: a release needs a version\n  \
+         help: tag the commit with a release tag ([build] release-tags) or pass --version V\n\
+         procedures/global/SOP-0020.md:7: warning[declared-approval]: the approval by Jane Roe is only declared: no Approved-by trailer records it\n  \
+         help: record it with an `Approved-by: Jane Roe <email>` trailer of an approver in [approvers], in a commit that changes this document only; in a commit that changes several, the trailer names it: `Approves: SOP-0020 sha256:d6b1212e36d5ea3201550fd9ee8dec7bfa67f9123fef69b25dca83d4f15c84a6 Jane Roe <jane.roe@acme.example>`\n\
+         procedures/global/SOP-0090.md:7: warning[declared-approval]: the approval by Jane Roe is only declared: no Approved-by trailer records it\n  \
+         help: record it with an `Approved-by: Jane Roe <email>` trailer of an approver in [approvers], in a commit that changes this document only; in a commit that changes several, the trailer names it: `Approves: SOP-0090 sha256:f2918080393bd56deb6330a6261c4a3736f9163ae560727aa47a3267d31a0a01 Jane Roe <jane.roe@acme.example>`\n\
+         build failed: 1 error(s), 2 warning(s); nothing was written, the output is as it was\n"
+    );
+    assert!(t.exists(".public.procsite-next/cork/preview/index.html"));
+    assert!(!t.exists(".public.procsite-lock"));
+    assert!(!t.exists("public/cork/release"));
 }
 
 #[cfg(unix)]
