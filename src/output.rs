@@ -617,13 +617,24 @@ impl Output {
         if next.exists() {
             remove_ours(next)?;
         }
-        staging.started = true;
-        fs::create_dir_all(next)?;
-        fs::write(
-            &next.join(MARKER),
-            b"This folder is written by procsite. Its contents are replaced on each build.\n",
-        )?;
-        Ok(())
+        let made = fs::create_dir_all(next).and_then(|()| {
+            fs::write(
+                &next.join(MARKER),
+                b"This folder is written by procsite. Its contents are replaced on each build.\n",
+            )
+        });
+        match made {
+            Ok(()) => {
+                staging.started = true;
+                Ok(())
+            }
+            // Nothing half-made stays, and the next put meets the same error again
+            // rather than writing into a staging tree that is not there.
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(next);
+                Err(e.into())
+            }
+        }
     }
 
     /// Writes `new` version folders (after those already [put](Output::put)) and
@@ -1436,6 +1447,26 @@ mod tests {
         let after = verify(&root).unwrap();
         assert!(after.problems.is_empty(), "{:?}", after.problems);
         assert_eq!(after.versions, before.versions);
+    }
+
+    #[test]
+    fn a_staging_tree_that_cannot_be_made_fails_every_put_the_same_way() {
+        let tmp = tempfile::tempdir().unwrap();
+        let parent = tmp.path().join("site");
+        let root = parent.join("public");
+        write(&root, vec![], vec![file("index.html", "p1")]);
+        let out = Output::open(&root).unwrap();
+        // The folder the output and its staging tree live in becomes a file.
+        std::fs::remove_dir_all(&parent).unwrap();
+        std::fs::write(&parent, "not a folder").unwrap();
+        let first = out.put(version("a", "preview", false, "p")).unwrap_err();
+        let second = out.put(version("b", "preview", false, "p")).unwrap_err();
+        let next = sidecars(&root).next;
+        let expected = format!("cannot create directory {}", display_path(&next));
+        assert!(first.to_string().starts_with(&expected), "{first}");
+        assert_eq!(second.to_string(), first.to_string());
+        drop(out);
+        assert_eq!(std::fs::read_to_string(&parent).unwrap(), "not a folder");
     }
 
     #[test]
