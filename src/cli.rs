@@ -390,6 +390,9 @@ fn verify(dir: &std::path::Path) -> ExitCode {
             ExitCode::from(1)
         }
         Ok(v) => {
+            for n in &v.notes {
+                eprintln!("note: {n}");
+            }
             for p in &v.problems {
                 eprintln!("{p}");
             }

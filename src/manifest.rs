@@ -162,6 +162,8 @@ pub struct Verification {
     /// Version folders checked, with the number of files each lists.
     pub versions: Vec<(PathBuf, usize)>,
     pub problems: Vec<Problem>,
+    /// What is worth saying but is no problem: a run writing beside the output.
+    pub notes: Vec<String>,
 }
 
 /// Every regular file under `dir`, by relative path. Anything else procsite never

@@ -258,6 +258,27 @@ impl Lock {
     }
 }
 
+/// Who holds the lock at `path` now, when a live run does: its pid and start time.
+/// A lock file left by a killed run is held by nobody.
+fn live_holder(path: &Path) -> Option<String> {
+    let mut file = File::open(path).ok()?;
+    match file.try_lock_shared() {
+        // Released when `file` closes.
+        Ok(()) => None,
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim().replace('\n', ", ");
+            Some(if holder.is_empty() {
+                "a run that is starting".into()
+            } else {
+                holder
+            })
+        }
+        Err(std::fs::TryLockError::Error(_)) => None,
+    }
+}
+
 impl Drop for Lock {
     fn drop(&mut self) {
         // Removed while still locked, so a waiting run re-checks and takes a new file.
@@ -1284,9 +1305,18 @@ pub fn verify(dir: &Path) -> Result<Verification, String> {
     }
     if let Ok(abs) = dir.canonicalize() {
         let side = sidecars(&abs);
+        let writer = live_holder(&side.lock);
         for p in [side.next, side.old] {
-            if p.exists() {
-                result.problems.push(Problem::Interrupted { path: p });
+            if !p.exists() {
+                continue;
+            }
+            // A run writing now: what is in place is the output until it swaps.
+            match &writer {
+                Some(holder) => result.notes.push(format!(
+                    "{}: a procsite run ({holder}) is writing the next output there; the output in place is what was verified",
+                    display_path(&p)
+                )),
+                None => result.problems.push(Problem::Interrupted { path: p }),
             }
         }
     }
@@ -1447,6 +1477,45 @@ mod tests {
         let after = verify(&root).unwrap();
         assert!(after.problems.is_empty(), "{:?}", after.problems);
         assert_eq!(after.versions, before.versions);
+    }
+
+    #[test]
+    fn verify_tells_a_write_under_way_from_an_interrupted_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("public");
+        write(
+            &root,
+            vec![version("a", "1", true, "one")],
+            vec![file("index.html", "p1")],
+        );
+        let side = sidecars(&root.canonicalize().unwrap());
+        let out = Output::open(&root).unwrap();
+        out.put(version("a", "preview", false, "p")).unwrap();
+        let during = verify(&root).unwrap();
+        assert!(during.problems.is_empty(), "{:?}", during.problems);
+        assert_eq!(during.notes.len(), 1, "{:?}", during.notes);
+        let expected = format!(
+            "{}: a procsite run (pid {}, started ",
+            display_path(&side.next),
+            std::process::id()
+        );
+        assert!(
+            during.notes[0].starts_with(&expected),
+            "{}",
+            during.notes[0]
+        );
+        drop(out);
+        // A staging tree nobody is writing is what a killed run left.
+        fs::create_dir_all(&side.next.join("a")).unwrap();
+        std::fs::write(&side.lock, "pid 4242\n").unwrap();
+        let after = verify(&root).unwrap();
+        assert!(after.notes.is_empty(), "{:?}", after.notes);
+        assert_eq!(
+            after.problems,
+            vec![Problem::Interrupted {
+                path: side.next.clone()
+            }]
+        );
     }
 
     #[test]
