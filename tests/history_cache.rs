@@ -257,3 +257,39 @@ fn past_eight_segments_the_cache_folds_into_one_of_what_the_build_used() {
     // The folded segment serves a warm build, identical to a clean one.
     assert_eq!(c.same_with_and_without("folded"), 0);
 }
+
+#[test]
+fn a_segment_altered_in_place_is_ignored() {
+    let mut c = Cached::new();
+    c.same_with_and_without("cold cache");
+    let seg = std::fs::read_dir(c.cache())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "seg"))
+        .unwrap();
+    // One letter of a document's text, the segment still well-formed.
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = bytes
+        .windows(b"Second text".len())
+        .position(|w| w == b"Second text")
+        .unwrap();
+    bytes[at + 3] = b'u';
+    std::fs::write(&seg, &bytes).unwrap();
+    assert_eq!(c.same_with_and_without("a text altered in the cache"), 1);
+}
+
+#[test]
+fn a_shallow_clone_deepened_later_builds_as_a_full_one() {
+    let mut c = Cached::new();
+    // Cut below the second commit, as `git clone --depth 2` does: that commit seems
+    // to have no parent and to add every file it holds.
+    let second = c.repo().revparse_single("HEAD~1").unwrap().id();
+    c.t.make_shallow(second);
+    assert_eq!(c.same_with_and_without("shallow"), 1);
+    // `git fetch --unshallow`: the commit has its parent again, and its changes are
+    // those against it.
+    std::fs::remove_file(c.t.path(".git/shallow")).unwrap();
+    assert_eq!(c.same_with_and_without("deepened"), 1);
+    assert_eq!(c.same_with_and_without("deepened, warm"), 0);
+}

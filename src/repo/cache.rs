@@ -11,7 +11,8 @@
 //! On disk, a folder of segments (`$GIT_DIR/procsite/history/` unless
 //! `PROCSITE_HISTORY_CACHE` names another folder, or `off`). A run that learns
 //! something writes one new segment (to a temporary name, then renamed), so runs in
-//! parallel never see half a file. A segment that cannot be read whole is ignored.
+//! parallel never see half a file. A segment that cannot be read whole, whose
+//! SHA-256 does not match, or that another version of procsite wrote, is ignored.
 //! Past [`MAX_SEGMENTS`], the run writes one segment of what it used and removes the
 //! others, which also drops what rewritten history left behind.
 
@@ -21,12 +22,20 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use git2::Oid;
+use sha2::Digest;
 
 use super::git::CommitInfo;
 
 /// The environment variable that moves the cache, or turns it `off`.
 pub const ENV: &str = "PROCSITE_HISTORY_CACHE";
-const MAGIC: &[u8] = b"procsite-history-cache 1\n";
+/// The first line of a segment: the format and the procsite that wrote it, since
+/// what the walk records may change between versions.
+const MAGIC: &[u8] = concat!(
+    "procsite-history-cache 2 procsite ",
+    env!("CARGO_PKG_VERSION"),
+    "\n"
+)
+.as_bytes();
 const MAX_SEGMENTS: usize = 8;
 
 /// What the walk learnt of one commit.
@@ -176,7 +185,8 @@ pub fn save(
 }
 
 /// A segment: the magic line, the commit records as JSON (length first), then each
-/// text as its 20-byte id, its length and its UTF-8 bytes, then the number of texts.
+/// text as its 20-byte id, its length and its UTF-8 bytes, then the number of texts,
+/// then the SHA-256 of all that: a bit flipped on disk never becomes a text.
 fn encode<'a>(
     commits: impl Iterator<Item = (Oid, &'a CommitRecord)>,
     texts: impl Iterator<Item = (Oid, &'a Arc<str>)>,
@@ -195,12 +205,21 @@ fn encode<'a>(
         n += 1;
     }
     out.extend_from_slice(&n.to_le_bytes());
+    let sum = sha2::Sha256::digest(&out);
+    out.extend_from_slice(&sum);
     out
 }
+
+/// The length of a segment's SHA-256.
+const SUM: usize = 32;
 
 type Decoded = (Vec<(Oid, Arc<CommitRecord>)>, Vec<(Oid, Arc<str>)>);
 
 fn decode(bytes: &[u8]) -> Option<Decoded> {
+    let (bytes, sum) = bytes.split_at_checked(bytes.len().checked_sub(SUM)?)?;
+    if sha2::Sha256::digest(bytes).as_slice() != sum {
+        return None;
+    }
     let mut at = MAGIC.len();
     if bytes.get(..at)? != MAGIC {
         return None;
@@ -286,9 +305,11 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(decode(&longer).is_none());
-        let mut other = bytes.clone();
-        other[0] = b'P';
-        assert!(decode(&other).is_none());
+        for at in [0, MAGIC.len() + 10, bytes.len() - 40, bytes.len() - 1] {
+            let mut other = bytes.clone();
+            other[at] ^= 1;
+            assert!(decode(&other).is_none(), "byte {at} altered");
+        }
     }
 
     #[test]

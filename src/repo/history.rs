@@ -384,6 +384,15 @@ fn blob_text(repo: &Repository, id: Oid) -> Option<Arc<str>> {
     }
 }
 
+/// The commits a shallow clone is cut at (`$GIT_DIR/shallow`); none in a full one.
+fn shallow_cut(repo: &Repository) -> std::collections::HashSet<Oid> {
+    std::fs::read_to_string(repo.commondir().join("shallow"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| Oid::from_str(l.trim()).ok())
+        .collect()
+}
+
 fn is_doc(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "md")
 }
@@ -414,7 +423,15 @@ pub fn walk(
         .then(|| cache::folder(repo.path(), &git.prefix))
         .flatten();
     let store = folder.as_deref().map(cache::load);
-    let known = |o: &Oid| store.as_ref().and_then(|s| s.commits.get(o));
+    // Where a shallow clone is cut, a commit seems to have no parent and to add every
+    // file: that is not what the commit is, and the clone may be deepened later.
+    // Such commits are read from git every time and never cached.
+    let cut = shallow_cut(repo);
+    let known = |o: &Oid| {
+        (!cut.contains(o))
+            .then(|| store.as_ref().and_then(|s| s.commits.get(o)))
+            .flatten()
+    };
     let unknown: Vec<Oid> = oids
         .iter()
         .filter(|o| known(o).is_none())
@@ -461,10 +478,15 @@ pub fn walk(
         })
         .collect::<Result<_, String>>()?;
     if let Some(folder) = &folder {
+        let learnt: Vec<Oid> = unknown
+            .iter()
+            .filter(|o| !cut.contains(o))
+            .copied()
+            .collect();
         remember(
             folder,
             &oids,
-            &unknown,
+            &learnt,
             &per_commit,
             new_texts,
             store.as_deref(),
