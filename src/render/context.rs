@@ -184,6 +184,41 @@ pub struct IndexView {
     pub doc_count: usize,
     /// Relative link to the portal.
     pub portal_href: String,
+    /// The labels some document row carries, explained once above the lists.
+    pub labels: IndexLabels,
+}
+
+/// Which labels the rows of a site's index carry.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IndexLabels {
+    pub any: bool,
+    pub adapted: bool,
+    pub stale_addendum: bool,
+    pub upcoming: bool,
+    pub review_overdue: bool,
+    pub adaptation_draft: bool,
+    pub site_only: bool,
+}
+
+impl IndexLabels {
+    pub fn of<'a>(docs: impl Iterator<Item = &'a DocSummary>) -> IndexLabels {
+        let mut l = IndexLabels::default();
+        for d in docs {
+            l.adapted |= d.adapted;
+            l.stale_addendum |= d.stale_addendum;
+            l.upcoming |= d.upcoming.is_some();
+            l.review_overdue |= d.review_overdue;
+            l.adaptation_draft |= d.adaptation_draft;
+            l.site_only |= d.site_only;
+        }
+        l.any = l.adapted
+            || l.stale_addendum
+            || l.upcoming
+            || l.review_overdue
+            || l.adaptation_draft
+            || l.site_only;
+        l
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1142,18 +1142,25 @@ fn index_view(
             external: external_view(m, &BTreeMap::new()),
         }
     };
+    let groups: Vec<GroupView> = nav::type_groups(site_docs, config)
+        .into_iter()
+        .map(|g| GroupView {
+            docs: g.docs.into_iter().map(summary).collect(),
+            title: g.title,
+            code: g.code,
+        })
+        .collect();
     IndexView {
         book: book_view(config),
         site: site.clone(),
         build: build.clone(),
-        groups: nav::type_groups(site_docs, config)
-            .into_iter()
-            .map(|g| GroupView {
-                docs: g.docs.into_iter().map(summary).collect(),
-                title: g.title,
-                code: g.code,
-            })
-            .collect(),
+        labels: IndexLabels::of(
+            groups
+                .iter()
+                .filter(|g| g.code != "external")
+                .flat_map(|g| &g.docs),
+        ),
+        groups,
         omitted: plan
             .omitted
             .iter()
