@@ -245,3 +245,53 @@ fn control_characters_in_input_never_reach_the_terminal_raw() {
         }
     }
 }
+
+#[test]
+fn check_reports_every_problem_of_links_and_footnotes_that_a_build_does() {
+    let mut t = SiteTest::new();
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &doc(
+            "SOP-0030",
+            "Links",
+            "",
+            "## A\nSee [IMDRF][imdrf-1], [the CAPA](SOP-0020#nowhere), [gone](SOP-0999) and a note.[^n]\n\n\
+             ## B {#b}\n[Scope](#b) and [^m].\n\n[^m]: Defined.\n",
+        ),
+    );
+    t.commit("Links");
+    let build = t.expect_failure(&["build", "--out", "out"]);
+    let check = t.expect_failure(&["check"]);
+    let diagnostics = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains(" failed: "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        build.contains("error[") && build.contains("warning["),
+        "{build}"
+    );
+    assert_eq!(diagnostics(&check), diagnostics(&build));
+    let at = |site: &str| {
+        format!(
+            "procedures/global/SOP-0030.md:8: error[link-target]: links to '#nowhere' in SOP-0020, which has no such section at site {site}\n  \
+             help: anchors in SOP-0020: board, purpose, records, responsibilities, scope\n"
+        )
+    };
+    assert_eq!(
+        check,
+        format!(
+            "{}{}{}\
+             procedures/global/SOP-0030.md:8: error[link-target]: links to SOP-0999 (did you mean 'SOP-0090'?), which is not a document id\n  \
+             help: link to an existing document id, e.g. [CAPA](SOP-0020#scope)\n\
+             procedures/global/SOP-0030.md:8: warning[broken-footnote]: footnote [^n] has no definition; it is shown as written\n  \
+             help: add `[^n]: text` after the paragraph that cites it\n\
+             {BROKEN}\
+             check failed: 4 error(s), 2 warning(s)\n",
+            at("boston"),
+            at("cork"),
+            at("freiburg")
+        )
+    );
+}

@@ -180,12 +180,13 @@ fn href_of(dest: &str, known: &KnownIds) -> Option<String> {
 }
 
 /// Renders one piece. The result depends only on the piece and the repository's
-/// ids, so it can be shared by every site that publishes the same text.
+/// ids, so it can be shared by every site that publishes the same text. Without a
+/// `sanitizer` (a check), only its links and problems are gathered: no HTML is made.
 pub fn render_piece(
     piece: &Piece,
     refs: &DocRefs,
     known: &KnownIds,
-    sanitizer: &ammonia::Builder,
+    sanitizer: Option<&ammonia::Builder>,
 ) -> PieceHtml {
     let (text, starts) = join_lines(piece.lines.iter().map(|l| &*l.text));
     let mut heading = 0;
@@ -202,6 +203,15 @@ pub fn render_piece(
     };
     let parser = Parser::new_with_broken_link_callback(&text, options(), Some(callback));
     for (event, range) in parser.into_offset_iter() {
+        if sanitizer.is_none() {
+            if let Event::Start(Tag::Link { dest_url, .. }) = &event {
+                links.push(LinkRef {
+                    dest: dest_url.to_string(),
+                    line: piece.lines[line_index(&starts, range.start)].no,
+                });
+            }
+            continue;
+        }
         let event = match event {
             Event::Start(Tag::Heading {
                 level,
@@ -244,8 +254,11 @@ pub fn render_piece(
         };
         events.push(event);
     }
-    let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    let html = sanitizer.map_or_else(String::new, |sanitizer| {
+        let mut html = String::new();
+        pulldown_cmark::html::push_html(&mut html, events.into_iter());
+        sanitizer.clean(&html).to_string()
+    });
     for (offset, label) in broken {
         problems.push((
             piece.lines[line_index(&starts, offset)].no,
@@ -286,7 +299,7 @@ pub fn render_piece(
         }
     }
     PieceHtml {
-        html: sanitizer.clean(&html).to_string(),
+        html,
         links,
         problems,
     }

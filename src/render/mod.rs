@@ -349,7 +349,7 @@ impl<'a> Shared<'a> {
 
     /// The global text a `replace` or `remove` took out, rendered without anchors.
     fn replaced_html(&self, p: &crate::compose::Piece, refs: &markdown::DocRefs) -> Option<String> {
-        if p.replaced.iter().all(|l| l.text.trim().is_empty()) {
+        if self.check || p.replaced.iter().all(|l| l.text.trim().is_empty()) {
             return None;
         }
         let global = crate::compose::Piece {
@@ -358,7 +358,15 @@ impl<'a> Shared<'a> {
             replaced: Vec::new(),
             ..p.clone()
         };
-        Some(markdown::render_piece(&global, refs, &self.known, &self.sanitizer_without_ids).html)
+        Some(
+            markdown::render_piece(
+                &global,
+                refs,
+                &self.known,
+                Some(&self.sanitizer_without_ids),
+            )
+            .html,
+        )
     }
 
     fn piece_html(
@@ -377,11 +385,12 @@ impl<'a> Shared<'a> {
         if let Some(hit) = self.cache.lock().expect("cache lock").get(&key) {
             return hit.clone();
         }
+        // A check needs a piece's links and problems, not its HTML.
         let html = Arc::new(markdown::render_piece(
             p,
             refs,
             &self.known,
-            &self.sanitizer,
+            (!self.check).then_some(&self.sanitizer),
         ));
         self.cache
             .lock()
