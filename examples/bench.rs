@@ -304,6 +304,7 @@ fn corpus(root: PathBuf, runs: usize) {
     let mut full = Figure::new("build, all sites, to tmpfs");
     let mut full_warm = Figure::new("build, all sites, warm history cache, to tmpfs");
     let mut again = Figure::new("build again, nothing changed, warm cache, to tmpfs");
+    let mut after_commit = Figure::new("build again after a one-line commit, warm cache, tmpfs");
     let mut one = Figure::new("build --site (one site), to tmpfs");
     let mut to_disk = Figure::new("build, all sites, to disk");
     let mut again_disk = Figure::new("build again to disk, nothing changed, warm cache");
@@ -313,7 +314,11 @@ fn corpus(root: PathBuf, runs: usize) {
     // filled before the first round, as CI restores it between runs.
     let cache_dir = tempfile::tempdir().expect("temp dir");
     let warm = cache_dir.path().to_string_lossy().into_owned();
-    let child_in = |fig: &mut Figure, mode: &str, out: &std::path::Path, cache: &str| {
+    let child_at = |fig: &mut Figure,
+                    root: &std::path::Path,
+                    mode: &str,
+                    out: &std::path::Path,
+                    cache: &str| {
         let o = Command::new(&exe)
             .env(procsite::repo::cache::ENV, cache)
             .args([
@@ -341,12 +346,32 @@ fn corpus(root: PathBuf, runs: usize) {
             .peak_kib
             .max(parts.next().and_then(|s| s.parse().ok()).unwrap_or(0));
     };
+    let child_in = |fig: &mut Figure, mode: &str, out: &std::path::Path, cache: &str| {
+        child_at(fig, &root, mode, out, cache)
+    };
     let child =
         |fig: &mut Figure, mode: &str, out: &std::path::Path| child_in(fig, mode, out, "off");
     child_in(
         &mut Figure::new("fill the cache"),
         "check",
         mem.path(),
+        &warm,
+    );
+    // A clone that takes one commit per round (the corpus itself is never written),
+    // built once before the rounds, then rebuilt after each commit over its output.
+    let clone = tempfile::tempdir().expect("temp dir");
+    run(Command::new("git")
+        .args(["clone", "--quiet", "--shared"])
+        .arg(&root)
+        .arg(clone.path()));
+    let edited = first_document(&clone.path().join("procedures/global"));
+    let original = std::fs::read_to_string(&edited).expect("read the document");
+    let clone_out = mem.path().join("after-commit");
+    child_at(
+        &mut Figure::new("first build of the clone"),
+        clone.path(),
+        "all",
+        &clone_out,
         &warm,
     );
     let timed = |fig: &mut Figure, f: &mut dyn FnMut()| {
@@ -373,6 +398,8 @@ fn corpus(root: PathBuf, runs: usize) {
         child_in(&mut full_warm, "all", &warm_out, &warm);
         let _ = std::fs::remove_dir_all(&warm_out);
         child_in(&mut again, "all", &fresh, &warm);
+        one_line_commit(clone.path(), &edited, &original, round);
+        child_at(&mut after_commit, clone.path(), "all", &clone_out, &warm);
         child(
             &mut one,
             &site_mode,
@@ -409,6 +436,7 @@ fn corpus(root: PathBuf, runs: usize) {
         &full,
         &full_warm,
         &again,
+        &after_commit,
         &one,
         &to_disk,
         &again_disk,
@@ -473,6 +501,13 @@ fn corpus(root: PathBuf, runs: usize) {
             full_m <= 1.3 * one.median(),
         ),
         (
+            format!(
+                "one commit to one document: rebuild < 1 s: {:.3} s",
+                after_commit.median()
+            ),
+            after_commit.median() < 1.0,
+        ),
+        (
             format!("nothing changed: rebuild < 0.5 s: {:.3} s", again.median()),
             again.median() < 0.5,
         ),
@@ -535,6 +570,45 @@ fn corpus(root: PathBuf, runs: usize) {
         source / 1e3,
         page / source
     );
+}
+
+/// The first Markdown file under `dir`, by path.
+fn first_document(dir: &std::path::Path) -> PathBuf {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    found.into_iter().next().expect("a global document")
+}
+
+/// Writes `original` with one line naming the round to `file` in the clone at
+/// `root` and commits it: the first round adds the line, each later one changes its
+/// last word.
+fn one_line_commit(root: &std::path::Path, file: &std::path::Path, original: &str, round: usize) {
+    let text = format!("{}\nEdited in round {round}.\n", original.trim_end());
+    std::fs::write(file, text).expect("write the document");
+    run(Command::new("git")
+        .current_dir(root)
+        .args([
+            "-c",
+            "user.name=Bench",
+            "-c",
+            "user.email=bench@example.com",
+            "commit",
+            "--quiet",
+            "--all",
+            "--message",
+        ])
+        .arg(format!("One word, round {round}")));
 }
 
 fn main() {
