@@ -275,8 +275,6 @@ pub fn display_path(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
 
-/// The diagnostics of a run. Stages push into it and carry on, so one run reports
-/// every problem at once.
 /// A diagnostic's severity under the levels of `[diagnostics]`; `None` when allowed.
 fn leveled(
     d: &Diagnostic,
@@ -295,6 +293,8 @@ fn leveled(
     }
 }
 
+/// The diagnostics of a run. Stages push into it and carry on, so one run reports
+/// every problem at once.
 #[derive(Debug, Default, Clone)]
 pub struct Diagnostics {
     items: Vec<Diagnostic>,

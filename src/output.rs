@@ -1355,6 +1355,18 @@ mod tests {
         }
     }
 
+    /// An output of one released version, `a/1`, and a portal page.
+    fn released_one() -> (tempfile::TempDir, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("public");
+        write(
+            &root,
+            vec![version("a", "1", true, "one")],
+            vec![file("index.html", "p1")],
+        );
+        (tmp, root)
+    }
+
     fn write(root: &Path, new: Vec<VersionFolder>, files: Vec<OutFile>) -> Written {
         let out = Output::open(root).unwrap();
         let listing = out.listing(&["a".to_string()], &new);
@@ -1363,13 +1375,7 @@ mod tests {
 
     #[test]
     fn keeps_released_versions_replaces_previews_and_verifies() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("public");
-        write(
-            &root,
-            vec![version("a", "1", true, "one")],
-            vec![file("index.html", "p1")],
-        );
+        let (_tmp, root) = released_one();
         write(
             &root,
             vec![version("a", "preview", false, "p")],
@@ -1459,13 +1465,7 @@ mod tests {
 
     #[test]
     fn an_output_dropped_without_a_commit_removes_what_was_put_and_changes_nothing() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("public");
-        write(
-            &root,
-            vec![version("a", "1", true, "one")],
-            vec![file("index.html", "p1")],
-        );
+        let (_tmp, root) = released_one();
         let before = verify(&root).unwrap();
         let side = sidecars(&root.canonicalize().unwrap());
         let out = Output::open(&root).unwrap();
@@ -1481,13 +1481,7 @@ mod tests {
 
     #[test]
     fn verify_tells_a_write_under_way_from_an_interrupted_one() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path().join("public");
-        write(
-            &root,
-            vec![version("a", "1", true, "one")],
-            vec![file("index.html", "p1")],
-        );
+        let (_tmp, root) = released_one();
         let side = sidecars(&root.canonicalize().unwrap());
         let out = Output::open(&root).unwrap();
         out.put(version("a", "preview", false, "p")).unwrap();
