@@ -10,7 +10,9 @@
 //! its own; the medians are printed beside two floors measured in the same rounds —
 //! A, `git log --name-only -- procedures`, and B, reading every historical text once
 //! with `git log --raw` and `git cat-file --batch` — with each target and whether it
-//! is met, then the output's economy (history.json, site index, page sizes).
+//! is met, then the output's economy (history.json, site index, page sizes). Builds
+//! after a commit and `serve` after an edit run in a shared clone, so the repository
+//! measured is never written.
 //!
 //! `bench --hostile [--runs N]` instead times `check` on inputs a hostile or careless
 //! user can type (20,000 equal headings, 20,000 nested fences, a 100,000-deep quote,
@@ -418,6 +420,33 @@ fn corpus(root: PathBuf, runs: usize) {
         let _ = std::fs::remove_dir_all(mem.path().join(format!("one-{round}")));
     }
     let out = mem.path().join(format!("public-{}", runs - 1));
+    // serve, in the clone: an edit of one document until the page served shows it,
+    // each edit beside a floor A of its own.
+    let mut served = Figure::new("serve --site (one site): an edit to the page served");
+    let mut floor_serve = Figure::new("floor A, measured beside serve");
+    let o = Command::new(&exe)
+        .args(["--serve", &clone.path().to_string_lossy(), &first_site])
+        .arg(&edited)
+        .arg(runs.to_string())
+        .output()
+        .expect("run serve");
+    assert!(
+        o.status.success(),
+        "serve: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The server prints its own lines too.
+    for secs in String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("served "))
+    {
+        served.samples.push(secs.parse().expect("seconds"));
+        timed(&mut floor_serve, &mut || {
+            run(Command::new("git")
+                .args(["log", "--name-only", "--format=%H", "--", "procedures"])
+                .current_dir(&root))
+        });
+    }
 
     println!(
         "repository: {} ({} commits, {} documents and addenda with history, {blobs} historical texts, {} sites)",
@@ -441,6 +470,8 @@ fn corpus(root: PathBuf, runs: usize) {
         &to_disk,
         &again_disk,
         &copy,
+        &served,
+        &floor_serve,
     ] {
         let m = f.median();
         let peak = if f.peak_kib > 0 {
@@ -511,6 +542,14 @@ fn corpus(root: PathBuf, runs: usize) {
             format!("nothing changed: rebuild < 0.5 s: {:.3} s", again.median()),
             again.median() < 0.5,
         ),
+        (
+            format!(
+                "serve: an edit to the reloaded page < 300 ms: {:.3} s ({:.1}x its floor A)",
+                served.median(),
+                served.median() / floor_serve.median()
+            ),
+            served.median() < 0.3,
+        ),
     ];
     for (text, ok) in lines {
         println!("  {:<7} {text}", verdict(ok));
@@ -572,6 +611,53 @@ fn corpus(root: PathBuf, runs: usize) {
     );
 }
 
+/// Serves `site` of the repository at `root` and edits `file` `runs` times; prints,
+/// a line each, the seconds from the edit to the page served showing it.
+fn serve_one(root: &str, site: &str, file: &std::path::Path, runs: usize) {
+    use std::io::{Read, Write};
+    let server = procsite::serve::Server::start(procsite::serve::ServeOptions {
+        root: PathBuf::from(root),
+        sites: vec![site.to_string()],
+        port: 0,
+        ..Default::default()
+    })
+    .expect("serve starts");
+    let id = file.file_stem().expect("a file name").to_string_lossy();
+    let target = format!("/{site}/preview/{id}.html");
+    let original = std::fs::read_to_string(file).expect("read the document");
+    let page = |addr: std::net::SocketAddr| {
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        write!(
+            s,
+            "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).expect("read");
+        reply
+    };
+    for round in 0..runs {
+        let word = format!("Served{round}x");
+        let text = format!("{}\n{word} edit.\n", original.trim_end());
+        // Saved in one step, as editors do, so no build reads it half-written.
+        let scratch = file.with_extension("md.tmp");
+        std::fs::write(&scratch, text).expect("write the edit");
+        let before = server.generation();
+        let t = Instant::now();
+        std::fs::rename(&scratch, file).expect("save the edit");
+        loop {
+            if server.generation() > before && page(server.addr()).contains(&word) {
+                break;
+            }
+            assert!(t.elapsed().as_secs() < 300, "serve never showed the edit");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        println!("served {}", t.elapsed().as_secs_f64());
+    }
+    std::fs::write(file, original).expect("restore the document");
+    server.stop();
+}
+
 /// The first Markdown file under `dir`, by path.
 fn first_document(dir: &std::path::Path) -> PathBuf {
     let mut found: Vec<PathBuf> = Vec::new();
@@ -618,6 +704,14 @@ fn main() {
         .expect("usage: bench REPO [--runs N] | bench --hostile [--runs N]");
     if first == "--check-one" {
         check_one(&args.next().expect("a repository"));
+        return;
+    }
+    if first == "--serve" {
+        let root = args.next().expect("a repository");
+        let site = args.next().expect("a site");
+        let file = PathBuf::from(args.next().expect("a document"));
+        let runs = args.next().and_then(|n| n.parse().ok()).expect("runs");
+        serve_one(&root, &site, &file, runs);
         return;
     }
     if first == "--run" {
