@@ -25,7 +25,11 @@ const checks = {
     const title = page.locator("table.doc-rows tbody tr", { hasText: "SOP-0020" }).locator("td").nth(1);
     const box = await title.boundingBox();
     expect(box, "no title cell for SOP-0020 in the index");
-    await page.mouse.click(box.x + box.width * 0.6, box.y + box.height / 2);
+    // A click with the mouse does not wait for the page it opens: wait for its address.
+    await Promise.all([
+      page.waitForURL(/\/SOP-0020\.html$/),
+      page.mouse.click(box.x + box.width * 0.6, box.y + box.height / 2),
+    ]);
     await page.waitForLoadState();
     const h1 = await page.textContent("h1");
     expect(/Corrective and Preventive Action/.test(h1), `document heading is ${h1}`);
