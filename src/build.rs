@@ -336,10 +336,9 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
 pub trait SiteSink: Sync {
     fn take(&self, plan: &Plan, info: &BuildInfo, site: &str, files: Vec<OutFile>);
 
-    /// Why this sink cannot take the sites `plan` builds, before any is rendered.
-    fn refuses(&self, _plan: &Plan) -> Option<Diagnostic> {
-        None
-    }
+    /// Says in `diags` why this sink cannot take the sites `plan` builds, before any
+    /// is rendered.
+    fn refuses(&self, _plan: &Plan, _config: &Config, _diags: &mut Diagnostics) {}
 }
 
 /// Renders as [`render`] does, handing each rendered site to `sink` instead of
@@ -424,8 +423,8 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     };
     // A build that will be refused hands nothing over: its sites are rendered for
     // their diagnostics only, and nothing is written.
-    if let Some(d) = sink.and_then(|s| s.refuses(&plan)) {
-        diags.push(d);
+    if let Some(sink) = sink {
+        sink.refuses(&plan, &config, &mut diags);
     }
     let sink = sink.filter(|_| !diags.has_errors_leveled(&config.levels(), plan.release));
     let build = build_view(&plan.version, &rendered.info, plan.release, plan.as_of);

@@ -229,10 +229,13 @@ pub struct BuildSummary {
 
 /// Builds and writes. With any error, nothing is written and the diagnostics come back.
 pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
-    let stream = Stream::default();
+    let stream = Stream {
+        root: opts.root.clone(),
+        ..Default::default()
+    };
     let mut rendered = build::render_into(opts, &stream);
     let mut diags = std::mem::take(&mut rendered.diags);
-    let Stream { output, state } = stream;
+    let Stream { output, state, .. } = stream;
     // Opened when the first site was handed over: what opening did (an interrupted
     // write recovered, a stale lock taken over) is said whatever happens next.
     let opened = output.into_inner().map(|(opened, notes)| {
@@ -244,12 +247,6 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         (Some(c), Some(t)) if !diags.has_errors() => (c, t),
         _ => return Err(diags),
     };
-    if opts.release && rendered.plan.tag.is_none() {
-        check_version_is_free(&opts.root, config, &rendered, &mut diags);
-        if diags.has_errors() {
-            return Err(diags);
-        }
-    }
     let out_path = rendered.plan.output.clone();
     let output = match opened {
         Some(opened) => opened.map_err(|d| {
@@ -295,6 +292,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
 /// opened (and locked) when the first site arrives.
 #[derive(Default)]
 struct Stream {
+    /// The repository root, whose release tags a new release's version must not take.
+    root: PathBuf,
     /// The opened output, or why it cannot be written; and the notes of opening it.
     output: std::sync::OnceLock<(Result<Output, Diagnostics>, Diagnostics)>,
     state: std::sync::Mutex<Streamed>,
@@ -314,12 +313,20 @@ struct Streamed {
 }
 
 impl build::SiteSink for Stream {
-    fn refuses(&self, plan: &crate::plan::Plan) -> Option<Diagnostic> {
-        (plan.release && plan.version == build::PREVIEW_VERSION).then(|| {
-            Diagnostic::error(Code::Argument, "--release", 0, "a release needs a version").help(
-                "tag the commit with a release tag ([build] release-tags) or pass --version V",
-            )
-        })
+    fn refuses(&self, plan: &crate::plan::Plan, config: &Config, diags: &mut Diagnostics) {
+        if !plan.release || plan.tag.is_some() {
+            return;
+        }
+        if plan.version == build::PREVIEW_VERSION {
+            diags.push(
+                Diagnostic::error(Code::Argument, "--release", 0, "a release needs a version")
+                    .help(
+                    "tag the commit with a release tag ([build] release-tags) or pass --version V",
+                ),
+            );
+        } else {
+            check_version_is_free(&self.root, config, &plan.version, diags);
+        }
     }
 
     fn take(&self, plan: &crate::plan::Plan, info: &BuildInfo, site: &str, files: Vec<OutFile>) {
@@ -375,24 +382,18 @@ impl build::SiteSink for Stream {
 
 /// A release named with `--version` may not take the version of a release tag on
 /// another commit: `publish` would take that folder for the tag's release.
-fn check_version_is_free(
-    root: &Path,
-    config: &Config,
-    rendered: &build::Rendered,
-    diags: &mut Diagnostics,
-) {
+fn check_version_is_free(root: &Path, config: &Config, version: &str, diags: &mut Diagnostics) {
     let Some(git) = GitRepo::open(root) else {
         return;
     };
     let glob = &config.build.release_tags;
     for (tag, oid, _) in git.release_tags(glob).unwrap_or_default() {
-        if crate::repo::git::version_of_tag(&tag, glob) == rendered.plan.version {
+        if crate::repo::git::version_of_tag(&tag, glob) == version {
             fail(
                 diags, Code::Argument,
                 "--version",
                 format!(
-                    "version {} is the version of release tag {tag}, which names commit {oid}, not the commit built",
-                    rendered.plan.version
+                    "version {version} is the version of release tag {tag}, which names commit {oid}, not the commit built"
                 ),
                 "build the tagged commit (procsite build --release --ref TAG), or choose another version name",
             );

@@ -180,44 +180,49 @@ fn an_output_among_the_sources_or_inside_another_output_is_refused() {
 #[test]
 fn a_build_refused_after_its_sites_were_written_leaves_no_trace() {
     let mut t = releasable();
-    t.tag("release/2026.1");
+    let out = t.run(&["build", "--release", "--version", "r1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     let out = t.run(&["build"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let page = t.read("public/cork/preview/SOP-0020.html");
+    let (released, preview) = (t.tree("public/cork/r1"), t.tree("public/cork/preview"));
     t.revise("Second text.", "2026-06-02");
     // A run killed while it wrote left its staging tree; the next run removes it and
     // says so, even when that run is refused.
     t.write(".public.procsite-next/cork/preview/index.html", "old");
-    // Every site is written into the staging tree as soon as it is rendered; the
-    // version name is refused after that, and what was staged goes with the refusal.
-    let err = t.expect_failure(&["build", "--release", "--version", "2026.1"]);
-    let tagged = git2::Repository::open(t.root())
-        .unwrap()
-        .revparse_single("release/2026.1^{commit}")
-        .unwrap()
-        .id()
-        .to_string();
+    // Every site is written into the staging tree as soon as it is rendered; a site
+    // whose released version would change is refused as it arrives, and what was
+    // staged goes with the refusal.
+    let err = t.expect_failure(&["build", "--release", "--version", "r1"]);
+    let changed = |site: &str| {
+        format!(
+            "public/{site}/r1: error[released-version-changed]: version r1 of site {site} is released and would change\n  \
+             help: released versions are immutable: build under a new version name\n"
+        )
+    };
     assert_eq!(
-        err.replace(&tagged, "COMMIT")
-            .replace(&t.root().display().to_string(), "ROOT"),
-        "--version: error[argument]: version 2026.1 is the version of release tag release/2026.1, which names commit COMMIT, not the commit built\n  \
-         help: build the tagged commit (procsite build --release --ref TAG), or choose another version name\n\
-         procedures/global/SOP-0090.md:7: warning[declared-approval]: the approval by Jane Roe is only declared: no Approved-by trailer records it\n  \
-         help: record it with an `Approved-by: Jane Roe <email>` trailer of an approver in [approvers], in a commit that changes this document only; in a commit that changes several, the trailer names it: `Approves: SOP-0090 sha256:f2918080393bd56deb6330a6261c4a3736f9163ae560727aa47a3267d31a0a01 Jane Roe <jane.roe@acme.example>`\n\
-         public: warning[output-note]: removed ROOT/.public.procsite-next, left by an interrupted write\n\
-         build failed: 1 error(s), 2 warning(s); nothing was written, the output is as it was\n"
+        err.replace(&t.root().display().to_string(), "ROOT"),
+        format!(
+            "procedures/global/SOP-0090.md:7: warning[declared-approval]: the approval by Jane Roe is only declared: no Approved-by trailer records it\n  \
+             help: record it with an `Approved-by: Jane Roe <email>` trailer of an approver in [approvers], in a commit that changes this document only; in a commit that changes several, the trailer names it: `Approves: SOP-0090 sha256:f2918080393bd56deb6330a6261c4a3736f9163ae560727aa47a3267d31a0a01 Jane Roe <jane.roe@acme.example>`\n\
+             public: warning[output-note]: removed ROOT/.public.procsite-next, left by an interrupted write\n\
+             {}{}{}\
+             build failed: 3 error(s), 2 warning(s); nothing was written, the output is as it was\n",
+            changed("boston"),
+            changed("cork"),
+            changed("freiburg")
+        )
     );
     assert!(!t.exists(".public.procsite-next"));
     assert!(!t.exists(".public.procsite-lock"));
-    assert!(!t.exists("public/cork/2026.1"));
-    assert_eq!(t.read("public/cork/preview/SOP-0020.html"), page);
+    assert_eq!(t.tree("public/cork/r1"), released);
+    assert_eq!(t.tree("public/cork/preview"), preview);
     let verified = t.run(&["verify", "public"]);
     assert_eq!(verified.code, 0, "{}", verified.stderr);
 }
 
 #[test]
 fn a_release_without_a_version_is_refused_before_the_output_is_opened() {
-    let t = releasable();
+    let mut t = releasable();
     t.build();
     let listing = t.run(&["verify", "public"]);
     assert_eq!(listing.code, 0, "{}", listing.stderr);
@@ -237,6 +242,16 @@ fn a_release_without_a_version_is_refused_before_the_output_is_opened() {
     assert!(t.exists(".public.procsite-next/cork/preview/index.html"));
     assert!(!t.exists(".public.procsite-lock"));
     assert!(!t.exists("public/cork/release"));
+    // So is a version named by a release tag on another commit.
+    t.tag("release/2026.1");
+    t.revise("Second text.", "2026-06-02");
+    let err = t.expect_failure(&["build", "--release", "--version", "2026.1"]);
+    assert!(
+        err.starts_with("--version: error[argument]: version 2026.1 is the version of release tag release/2026.1, which names commit "),
+        "{err}"
+    );
+    assert!(t.exists(".public.procsite-next/cork/preview/index.html"));
+    assert!(!t.exists("public/cork/2026.1"));
 }
 
 #[cfg(unix)]
