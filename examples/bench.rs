@@ -381,17 +381,19 @@ fn corpus(root: PathBuf, runs: usize) {
         f();
         fig.samples.push(t.elapsed().as_secs_f64());
     };
+    // Floor A: the names of the files every commit changed, as git lists them.
+    let mut log_names = || {
+        run(Command::new("git")
+            .args(["log", "--name-only", "--format=%H", "--", "procedures"])
+            .current_dir(&root))
+    };
     // Interleaved: each round runs every measurement once, so a slow moment of the
     // machine touches them all alike.
     for round in 0..runs {
         let fresh = mem.path().join(format!("public-{round}"));
         let on_disk = disk.path().join(format!("public-{round}"));
         let copied = disk.path().join(format!("copy-{round}"));
-        timed(&mut floor_a, &mut || {
-            run(Command::new("git")
-                .args(["log", "--name-only", "--format=%H", "--", "procedures"])
-                .current_dir(&root))
-        });
+        timed(&mut floor_a, &mut log_names);
         timed(&mut floor_b, &mut || blobs = read_every_blob(&root));
         child(&mut check, "check", &fresh);
         child_in(&mut check_warm, "check", &fresh, &warm);
@@ -441,11 +443,7 @@ fn corpus(root: PathBuf, runs: usize) {
         .filter_map(|l| l.strip_prefix("served "))
     {
         served.samples.push(secs.parse().expect("seconds"));
-        timed(&mut floor_serve, &mut || {
-            run(Command::new("git")
-                .args(["log", "--name-only", "--format=%H", "--", "procedures"])
-                .current_dir(&root))
-        });
+        timed(&mut floor_serve, &mut log_names);
     }
 
     println!(

@@ -210,16 +210,9 @@ impl Lock {
             match file.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    let mut holder = String::new();
-                    let _ = file.read_to_string(&mut holder);
-                    let holder = holder.trim().replace('\n', ", ");
                     return Err(OutputError::Locked {
                         output: output.to_path_buf(),
-                        holder: if holder.is_empty() {
-                            "a run that is starting".into()
-                        } else {
-                            holder
-                        },
+                        holder: holder_of(&mut file),
                     });
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
@@ -258,6 +251,18 @@ impl Lock {
     }
 }
 
+/// What the holder of a lock wrote in its file (pid, start time), on one line.
+fn holder_of(file: &mut File) -> String {
+    let mut holder = String::new();
+    let _ = file.read_to_string(&mut holder);
+    let holder = holder.trim().replace('\n', ", ");
+    if holder.is_empty() {
+        "a run that is starting".into()
+    } else {
+        holder
+    }
+}
+
 /// Who holds the lock at `path` now, when a live run does: its pid and start time.
 /// A lock file left by a killed run is held by nobody.
 fn live_holder(path: &Path) -> Option<String> {
@@ -265,16 +270,7 @@ fn live_holder(path: &Path) -> Option<String> {
     match file.try_lock_shared() {
         // Released when `file` closes.
         Ok(()) => None,
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut holder = String::new();
-            let _ = file.read_to_string(&mut holder);
-            let holder = holder.trim().replace('\n', ", ");
-            Some(if holder.is_empty() {
-                "a run that is starting".into()
-            } else {
-                holder
-            })
-        }
+        Err(std::fs::TryLockError::WouldBlock) => Some(holder_of(&mut file)),
         Err(std::fs::TryLockError::Error(_)) => None,
     }
 }

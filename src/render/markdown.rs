@@ -203,13 +203,14 @@ pub fn render_piece(
     };
     let parser = Parser::new_with_broken_link_callback(&text, options(), Some(callback));
     for (event, range) in parser.into_offset_iter() {
+        if let Event::Start(Tag::Link { dest_url, .. }) = &event {
+            links.push(LinkRef {
+                dest: dest_url.to_string(),
+                line: piece.lines[line_index(&starts, range.start)].no,
+            });
+        }
+        // A check needs the links only.
         if sanitizer.is_none() {
-            if let Event::Start(Tag::Link { dest_url, .. }) = &event {
-                links.push(LinkRef {
-                    dest: dest_url.to_string(),
-                    line: piece.lines[line_index(&starts, range.start)].no,
-                });
-            }
             continue;
         }
         let event = match event {
@@ -238,10 +239,6 @@ pub fn render_piece(
                 title,
                 id,
             }) => {
-                links.push(LinkRef {
-                    dest: dest_url.to_string(),
-                    line: piece.lines[line_index(&starts, range.start)].no,
-                });
                 let dest_url = href_of(&dest_url, known).map_or(dest_url, CowStr::from);
                 Event::Start(Tag::Link {
                     link_type,
