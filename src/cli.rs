@@ -77,6 +77,10 @@ pub enum Command {
         source: SourceArgs,
     },
     /// Build the site websites into the output folder.
+    ///
+    /// A preview of a committed tree built again with nothing changed (commit, tags,
+    /// options, procsite), into an output nobody touched since, is not run again: it
+    /// prints what that build printed and writes nothing.
     Build {
         /// Build only this site (repeatable). Default: every site.
         #[arg(long = "site", value_name = "SITE")]
@@ -283,11 +287,7 @@ impl Ui {
                     summary.built.len(),
                     summary.verified,
                     display_path(summary.out.strip_prefix(".").unwrap_or(&summary.out)),
-                    if warnings > 0 {
-                        format!(" ({warnings} warning(s))")
-                    } else {
-                        String::new()
-                    }
+                    warned(warnings)
                 );
                 // The head of the chain page → version manifest → versions.json and
                 // output manifest: a reader who kept this hash can check any later copy.
@@ -311,6 +311,70 @@ impl Ui {
         }
     }
 
+    /// The diagnostics a build said, shortened unless verbose.
+    fn said(self, said: &crate::last_build::Said) {
+        eprint!(
+            "{}",
+            if self.verbose {
+                &said.diagnostics_verbose
+            } else {
+                &said.diagnostics
+            }
+        );
+    }
+
+    /// The report of a build that ran: its diagnostics, what it wrote.
+    fn built(
+        self,
+        summary: &crate::publish::BuildSummary,
+        said: &crate::last_build::Said,
+        started: Instant,
+    ) -> ExitCode {
+        self.said(said);
+        self.timings(&summary.timings);
+        print_notes(&summary.notes);
+        for site in &summary.unchanged {
+            println!(
+                "version {} of site {site} is already published with the same bytes; left as it is",
+                summary.version
+            );
+        }
+        println!(
+            "built {} site(s): {} document(s), {} page(s), {}, version {} into {} in {:.2} s{}",
+            said.sites,
+            said.documents,
+            said.pages,
+            size(said.bytes),
+            said.version,
+            display_path(&said.out),
+            started.elapsed().as_secs_f64(),
+            warned(said.warnings)
+        );
+        println!("open {}", display_path(&said.out.join("index.html")));
+        ExitCode::SUCCESS
+    }
+
+    /// The report of a build answered from the record of the same build, whose
+    /// output nobody touched since: what that build said, and that nothing was written.
+    fn unchanged(self, said: &crate::last_build::Said, started: Instant) -> ExitCode {
+        self.said(said);
+        self.timings(&[("compare with the last build", started.elapsed())]);
+        println!(
+            "nothing to build: {} already holds this build of commit {} ({} site(s): {} document(s), {} page(s), {}, version {}), untouched since; checked in {:.2} s{}",
+            display_path(&said.out),
+            crate::repo::git::short_id(&said.commit),
+            said.sites,
+            said.documents,
+            said.pages,
+            size(said.bytes),
+            said.version,
+            started.elapsed().as_secs_f64(),
+            warned(said.warnings)
+        );
+        println!("open {}", display_path(&said.out.join("index.html")));
+        ExitCode::SUCCESS
+    }
+
     /// With --verbose, how long each stage took.
     fn timings(self, timings: &[(&'static str, std::time::Duration)]) {
         if self.verbose {
@@ -318,6 +382,15 @@ impl Ui {
                 eprintln!("  {:>8.3} s  {stage}", took.as_secs_f64());
             }
         }
+    }
+}
+
+/// " (3 warning(s))" at the end of a summary, or nothing.
+fn warned(warnings: usize) -> String {
+    if warnings > 0 {
+        format!(" ({warnings} warning(s))")
+    } else {
+        String::new()
     }
 }
 
@@ -659,43 +732,14 @@ pub fn run(cli: Cli) -> ExitCode {
                 progress: ui.progress(),
                 ..source.options(cli.root)
             };
-            let result = crate::publish::build(&opts);
+            // The same build again over an untouched output is said again, not run.
+            let result = crate::last_build::build(&opts);
             opts.progress.finish();
             match result {
-                Ok(summary) => {
-                    let out = summary.out.strip_prefix(".").unwrap_or(&summary.out);
-                    let Counts { warnings, .. } = ui.print_diagnostics(summary.diags);
-                    ui.timings(&summary.timings);
-                    print_notes(&summary.notes);
-                    for site in &summary.unchanged {
-                        println!(
-                            "version {} of site {site} is already published with the same bytes; left as it is",
-                            summary.version
-                        );
-                    }
-                    let written: Vec<&(String, usize)> = summary
-                        .sites
-                        .iter()
-                        .filter(|(s, _)| !summary.unchanged.contains(s))
-                        .collect();
-                    let pages: usize = written.iter().map(|(_, n)| n).sum();
-                    println!(
-                        "built {} site(s): {} document(s), {pages} page(s), {}, version {} into {} in {:.2} s{}",
-                        written.len(),
-                        summary.documents,
-                        size(summary.bytes),
-                        summary.version,
-                        display_path(out),
-                        started.elapsed().as_secs_f64(),
-                        if warnings > 0 {
-                            format!(" ({warnings} warning(s))")
-                        } else {
-                            String::new()
-                        }
-                    );
-                    println!("open {}", display_path(&out.join("index.html")));
-                    ExitCode::SUCCESS
+                Ok(crate::last_build::Outcome::Ran(summary, said)) => {
+                    ui.built(&summary, &said, started)
                 }
+                Ok(crate::last_build::Outcome::Answered(said)) => ui.unchanged(&said, started),
                 Err(diags) => ui.failed("build", diags, true),
             }
         }

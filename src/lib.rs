@@ -38,6 +38,7 @@ pub mod external;
 pub mod fs;
 pub mod inforce;
 pub mod init;
+pub mod last_build;
 pub mod layout;
 pub mod lenient;
 pub mod manifest;

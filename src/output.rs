@@ -446,6 +446,8 @@ pub struct OutputManifest {
 pub struct Written {
     /// Warnings: recovered leftovers, a stale lock, a previous tree left behind.
     pub notes: Vec<String>,
+    /// The [identity](identity) of the tree written, taken before the lock is let go.
+    pub identity: Option<String>,
 }
 
 /// An output root opened for writing: locked, recovered, read.
@@ -665,6 +667,7 @@ impl Output {
     ) -> Result<Written, OutputError> {
         let mut written = Written {
             notes: self.notes.clone(),
+            identity: None,
         };
         for v in &new {
             self.admit(&v.site, &v.version)?;
@@ -702,6 +705,7 @@ impl Output {
             .unwrap_or_else(|e| e.into_inner())
             .started = false;
         self.swap(&mut written)?;
+        written.identity = tree_identity(&self.root).ok();
         Ok(written)
     }
 
@@ -1223,6 +1227,112 @@ fn recover(root: &Path, side: &Sidecars, notes: &mut Vec<String>) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// The identity of the output at `shown` as the file system keeps it, when no run
+/// is writing it and none left anything behind (no lock, staging tree or previous
+/// tree beside it); `None` otherwise, or when it is not an output.
+///
+/// The identity covers, for every file and folder, its path, inode, size, mode, link
+/// count and modification and change times. Any write, link, removal or replacement
+/// changes a change time (which no tool can set back), so an identity equal to the
+/// one taken after a write proves the tree is untouched since, without reading it.
+pub fn identity(shown: &Path) -> Option<String> {
+    let root = shown.canonicalize().ok()?;
+    let side = sidecars(&root);
+    let parent = root.parent()?;
+    let leftovers = LEGACY_LEFTOVERS.iter().map(|l| parent.join(l));
+    if [&side.lock, &side.next, &side.old]
+        .into_iter()
+        .cloned()
+        .chain(leftovers)
+        .any(|p| p.symlink_metadata().is_ok())
+        || !root.join(MARKER).is_file()
+    {
+        return None;
+    }
+    tree_identity(&root).ok()
+}
+
+/// The [identity] of the tree at `root`. A change in the same tick of the file
+/// system's clock as the newest time in the tree could leave its times as they were:
+/// the identity is taken once that tick is over.
+fn tree_identity(root: &Path) -> std::io::Result<String> {
+    for _ in 0..100 {
+        let started = std::time::SystemTime::now();
+        let (identity, newest) = identity_walk(root)?;
+        // Times in whole seconds: a file system that keeps no finer ones.
+        let tick = if newest
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+            == 0
+        {
+            std::time::Duration::from_secs(2)
+        } else {
+            std::time::Duration::from_millis(20)
+        };
+        match started.duration_since(newest) {
+            Ok(past) if past >= tick => return Ok(identity),
+            Ok(past) => std::thread::sleep(tick - past),
+            Err(_) => std::thread::sleep(tick),
+        }
+    }
+    Err(std::io::Error::other("the output kept changing"))
+}
+
+/// The identity of every entry under `root`, and the newest time among them.
+fn identity_walk(root: &Path) -> std::io::Result<(String, std::time::SystemTime)> {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    let mut newest = std::time::UNIX_EPOCH;
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry.map_err(std::io::Error::other)?;
+        let meta = entry.metadata().map_err(std::io::Error::other)?;
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        hash.update(rel.as_os_str().as_encoded_bytes());
+        hash.update([0]);
+        let (fields, times) = stat_fields(&meta);
+        for f in fields {
+            hash.update(f.to_le_bytes());
+        }
+        newest = times.into_iter().fold(newest, std::cmp::max);
+    }
+    Ok((format!("{:x}", hash.finalize()), newest))
+}
+
+#[cfg(unix)]
+fn stat_fields(m: &std::fs::Metadata) -> ([i64; 9], [std::time::SystemTime; 2]) {
+    use std::os::unix::fs::MetadataExt;
+    let at = |s: i64, ns: i64| {
+        std::time::UNIX_EPOCH
+            + std::time::Duration::new(s.max(0) as u64, ns.clamp(0, 999_999_999) as u32)
+    };
+    (
+        [
+            m.dev() as i64,
+            m.ino() as i64,
+            m.size() as i64,
+            i64::from(m.mode()),
+            m.nlink() as i64,
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+        ],
+        [at(m.mtime(), m.mtime_nsec()), at(m.ctime(), m.ctime_nsec())],
+    )
+}
+
+#[cfg(not(unix))]
+fn stat_fields(m: &std::fs::Metadata) -> ([i64; 9], [std::time::SystemTime; 2]) {
+    let modified = m.modified().unwrap_or(std::time::UNIX_EPOCH);
+    let ns = modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    (
+        [m.len() as i64, ns, i64::from(m.is_dir()), 0, 0, 0, 0, 0, 0],
+        [modified, modified],
+    )
 }
 
 /// Verifies a version folder (one whose manifest.json is a version's) or a whole

@@ -224,6 +224,8 @@ pub struct BuildSummary {
     pub unchanged: Vec<String>,
     /// What the output's owner reports: leftovers recovered, a stale lock taken over.
     pub notes: Vec<String>,
+    /// The output's identity as the write left it (`output::identity`).
+    pub identity: Option<String>,
     pub diags: Diagnostics,
 }
 
@@ -284,6 +286,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         timings: rendered.timings,
         unchanged,
         notes: written.notes,
+        identity: written.identity,
         diags,
     })
 }

@@ -319,6 +319,42 @@ impl GitRepo {
         Ok(paths)
     }
 
+    /// Everything of the repository a build of the commit `refname` names (HEAD when
+    /// `None`) reads besides that commit's objects, one line each: the commit, every
+    /// tag and the object it names, the commits a shallow clone is cut at, and where
+    /// the root is. `None` when the build would read the work tree instead: HEAD has
+    /// no commit, or (without `refname`) the sources have uncommitted changes.
+    pub fn committed_inputs(&self, refname: Option<&str>) -> Option<String> {
+        let oid = self.resolve(refname).ok()??;
+        if refname.is_none() && !self.dirty_paths().ok()?.is_empty() {
+            return None;
+        }
+        let mut lines = format!("commit {oid}\nprefix {}\n", self.prefix.display());
+        let mut tags: Vec<(String, Oid)> = self
+            .repo
+            .references_glob("refs/tags/*")
+            .ok()?
+            .flatten()
+            .filter_map(|r| Some((r.name()?.to_string(), r.target()?)))
+            .collect();
+        tags.sort();
+        for (name, target) in tags {
+            lines.push_str(&format!("tag {name} {target}\n"));
+        }
+        let shallow =
+            std::fs::read_to_string(self.repo.commondir().join("shallow")).unwrap_or_default();
+        for cut in shallow.lines() {
+            lines.push_str(&format!("shallow {cut}\n"));
+        }
+        Some(lines)
+    }
+
+    /// The repository's own folder (`.git`, or a worktree's), for what procsite keeps
+    /// beside the repository.
+    pub fn git_dir(&self) -> &Path {
+        self.repo.path()
+    }
+
     /// Every source file of a commit, read from git objects without a checkout.
     pub fn read_sources(&self, oid: Oid) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
         let err = |e: git2::Error| e.message().to_string();
