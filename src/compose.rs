@@ -194,7 +194,7 @@ pub fn compose<'a>(
 ) -> SiteDoc<'a> {
     let mut global = Vec::new();
     flatten(&doc.body, site, &None, &mut global);
-    let g_heads = headings(global.iter().map(|l| &*l.text));
+    let g_heads = doc.headings.of(&global);
     // Anchors come from the text of all sites at once (see `Document::anchors`), so a
     // link to `#notes` reaches the same section wherever it resolves; site headings
     // must avoid all of them.
@@ -349,10 +349,15 @@ pub fn compose<'a>(
         .zip(&g_anchors)
         .map(|(h, a)| (global[h.start].no, a))
         .collect();
-    let c_heads = headings(composed.iter().map(|(_, l)| &*l.text));
+    // Nothing inserted or taken out: the composed lines are the global ones.
+    let c_heads = if inserts.is_empty() && !deleted.contains(&true) {
+        Arc::clone(&g_heads)
+    } else {
+        Arc::new(headings(composed.iter().map(|(_, l)| &*l.text)))
+    };
     let mut heading_anchor: BTreeMap<usize, String> = BTreeMap::new();
     let mut toc = Vec::new();
-    for h in &c_heads {
+    for h in c_heads.iter() {
         let (origin, line) = &composed[h.start];
         let anchor = match (origin, by_line.get(&line.no)) {
             (0, Some(a)) => (*a).clone(),
@@ -557,6 +562,37 @@ fn report_duplicate_ids(
 mod tests {
     use super::*;
     use crate::testkit::{corpus, doc, BOOK};
+
+    #[test]
+    fn sites_that_read_the_same_lines_share_their_headings_and_others_do_not() {
+        let text = doc(
+            "SOP-1",
+            "",
+            "## Scope {#scope}\nAll.\n\n::: only market=EU\nEU text\n---\n:::\n\n## Records\nTen years.\n",
+        );
+        let (config, corpus) = corpus(BOOK, &[("procedures/global/a.md", &text)]);
+        let d = &corpus.documents[0];
+        let lines_at = |site: &str| {
+            let s = &config.site[site];
+            let ctx = SiteCtx {
+                id: site,
+                name: &s.name,
+                markets: &s.markets,
+            };
+            let mut lines = Vec::new();
+            flatten(&d.body, &ctx, &None, &mut lines);
+            lines
+        };
+        let (cork, boston) = (lines_at("cork"), lines_at("boston"));
+        // At Cork (EU) the conditional text above `---` makes a setext heading.
+        for lines in [&cork, &boston, &cork] {
+            let direct = headings(lines.iter().map(|l| &*l.text));
+            assert_eq!(*d.headings.of(lines), direct);
+        }
+        assert_eq!(d.headings.of(&cork).len(), 3);
+        assert_eq!(d.headings.of(&boston).len(), 2);
+        assert!(Arc::ptr_eq(&d.headings.of(&cork), &d.headings.of(&cork)));
+    }
 
     fn composed(global: &str, addendum: Option<&str>, site: &str) -> String {
         let mut files = vec![("procedures/global/a.md", global.to_string())];

@@ -150,6 +150,7 @@ fn earlier_in_force(
         };
         let earlier = Document {
             anchors: crate::parse::stable_anchors(&body),
+            headings: Default::default(),
             key_lines: parsed.key_lines,
             clause_lines: parsed.clause_lines,
             path: doc.path.clone(),

@@ -29,6 +29,53 @@ pub struct Document {
     pub site: Option<String>,
     pub meta: DocMeta,
     pub body: Vec<Node>,
+    /// The body's headings as each site reads it, found once for each set of lines.
+    #[serde(skip)]
+    pub headings: HeadingsMemo,
+}
+
+/// The headings of a body as sites read it, found once for each distinct set of
+/// lines its conditional blocks leave: sites with the same markets read the same.
+#[derive(Debug, Default)]
+pub struct HeadingsMemo(std::sync::Mutex<Vec<(LineRuns, Arc<Vec<markdown::Heading>>)>>);
+
+/// Which lines of a body a flattening keeps: runs of consecutive line numbers.
+type LineRuns = Vec<(usize, usize)>;
+
+impl Clone for HeadingsMemo {
+    /// A copy finds its headings anew: a memo is only ever a shortcut.
+    fn clone(&self) -> Self {
+        HeadingsMemo::default()
+    }
+}
+
+impl HeadingsMemo {
+    /// The headings of `lines`, a flattening of the body this memo belongs to: the
+    /// runs of line numbers it keeps tell one flattening from another.
+    pub fn of(&self, lines: &[blocks::CondLine]) -> Arc<Vec<markdown::Heading>> {
+        let mut key = LineRuns::new();
+        for l in lines {
+            match key.last_mut() {
+                Some((_, end)) if *end + 1 == l.no => *end = l.no,
+                _ => key.push((l.no, l.no)),
+            }
+        }
+        let found = |memo: &Self| {
+            let seen = memo.0.lock().unwrap_or_else(|e| e.into_inner());
+            seen.iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, h)| Arc::clone(h))
+        };
+        if let Some(h) = found(self) {
+            return h;
+        }
+        let heads = Arc::new(markdown::headings(lines.iter().map(|l| &*l.text)));
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !seen.iter().any(|(k, _)| *k == key) {
+            seen.push((key, Arc::clone(&heads)));
+        }
+        heads
+    }
 }
 
 /// The anchors of a body's headings by line, on the text of every site together.
@@ -164,6 +211,7 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
         match (parsed.kind, place) {
             (frontmatter::Kind::Document(meta), place) => corpus.documents.push(Document {
                 anchors: stable_anchors(&body),
+                headings: Default::default(),
                 path,
                 key_lines,
                 clause_lines,
