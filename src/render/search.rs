@@ -203,11 +203,22 @@ pub struct IndexedDoc<'a> {
 }
 
 /// A document cut into sections, each with its sorted, distinct folded words: what the
-/// index needs of one document. Sites that publish the same text share it.
+/// index needs of one document. Sites that publish the same text share it, and a
+/// build keeps it for every document, so it is kept compact: a section's snippet
+/// rather than its text, its words in one string.
 #[derive(Debug)]
 pub struct DocWords {
-    sections: Vec<Section>,
-    words: Vec<Vec<String>>,
+    /// Each section's anchor, heading and snippet.
+    sections: Vec<[String; 3]>,
+    /// Each section's words, each ended by a newline (no word holds one).
+    words: Vec<Box<str>>,
+}
+
+impl DocWords {
+    /// The words of each section, in the order of the sections.
+    fn sets(&self) -> impl Iterator<Item = std::str::SplitTerminator<'_, char>> {
+        self.words.iter().map(|w| w.split_terminator('\n'))
+    }
 }
 
 impl IndexedDoc<'_> {
@@ -236,8 +247,17 @@ impl IndexedDoc<'_> {
                 }
                 set.sort_unstable();
                 set.dedup();
-                set.into_iter().map(std::borrow::Cow::into_owned).collect()
+                let mut joined = String::with_capacity(set.iter().map(|w| w.len() + 1).sum());
+                for w in set {
+                    joined.push_str(&w);
+                    joined.push('\n');
+                }
+                joined.into_boxed_str()
             })
+            .collect();
+        let sections = sections
+            .into_iter()
+            .map(|s| [s.anchor, s.heading, snippet(&s.text)])
             .collect();
         DocWords { sections, words }
     }
@@ -250,7 +270,7 @@ struct Index<'a> {
     /// Every folded word, sorted.
     w: Vec<&'a str>,
     /// [document, anchor, heading, snippet, word ids as base-32 gaps].
-    s: Vec<(usize, &'a str, &'a str, String, String)>,
+    s: Vec<(usize, &'a str, &'a str, &'a str, String)>,
 }
 
 /// The bytes of `search-index.js` for the documents of a site version.
@@ -263,11 +283,7 @@ pub fn index_script(docs: &[IndexedDoc]) -> Vec<u8> {
 /// The bytes of `search-index.js` from each document and its words.
 pub fn index_of(docs: &[(&IndexedDoc, &DocWords)]) -> Vec<u8> {
     // Distinct words first, then sorted: far fewer strings to sort.
-    let distinct: HashSet<&str> = docs
-        .iter()
-        .flat_map(|(_, w)| w.words.iter().flatten())
-        .map(String::as_str)
-        .collect();
+    let distinct: HashSet<&str> = docs.iter().flat_map(|(_, w)| w.sets().flatten()).collect();
     let mut vocabulary: Vec<&str> = distinct.into_iter().collect();
     vocabulary.sort_unstable();
     let ids: HashMap<&str, usize> = vocabulary
@@ -281,17 +297,15 @@ pub fn index_of(docs: &[(&IndexedDoc, &DocWords)]) -> Vec<u8> {
         s: Vec::new(),
     };
     for (n, (_, w)) in docs.iter().enumerate() {
-        for (s, set) in w.sections.iter().zip(&w.words) {
+        for ([anchor, heading, snippet], set) in w.sections.iter().zip(w.sets()) {
             let mut previous = 0;
             let mut gaps = String::new();
             for w in set {
-                let id = ids[w.as_str()];
+                let id = ids[w];
                 push_number(&mut gaps, id - previous);
                 previous = id;
             }
-            index
-                .s
-                .push((n, &s.anchor, &s.heading, snippet(&s.text), gaps));
+            index.s.push((n, anchor, heading, snippet, gaps));
         }
     }
     index.w = vocabulary;
