@@ -481,6 +481,9 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     // and the trend: none is needed to render.
     drop(revisions);
     drop(source);
+    if !req.keep_cache_loaded {
+        crate::repo::cache::unload_all();
+    }
     let trend = rendered.trend.as_ref();
     let info = &rendered.info;
     let sites: Vec<SiteRun> = composed

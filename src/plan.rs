@@ -48,6 +48,9 @@ pub struct Request {
     /// Use the history cache (`repo::cache`); `None`: unless this is a release, which
     /// reads every text from git objects, whose ids are their hashes.
     pub history_cache: Option<bool>,
+    /// Keep the history cache in memory once the build has read what it needs of it,
+    /// for the next build of this process (`serve`); otherwise it is let go.
+    pub keep_cache_loaded: bool,
     /// Where long work shows how far it got (hidden by default).
     pub progress: crate::progress::Progress,
 }

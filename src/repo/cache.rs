@@ -105,6 +105,12 @@ pub fn load(folder: &Path) -> Arc<Store> {
     store
 }
 
+/// Lets go of every folder loaded in this process: the texts they hold are read
+/// again from disk by a later build of the same process, if one comes.
+pub fn unload_all() {
+    loaded().lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
 fn segments(folder: &Path) -> Vec<PathBuf> {
     let mut list: Vec<PathBuf> = std::fs::read_dir(folder)
         .into_iter()

@@ -458,6 +458,8 @@ impl Builder {
             root: self.root.clone(),
             sites,
             no_html,
+            // The next rebuild reads the history again: from memory, not from disk.
+            keep_cache_loaded: true,
             ..Default::default()
         });
         let mut diags =
