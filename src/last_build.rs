@@ -15,7 +15,7 @@
 //! since the record (a file edited, added, removed or replaced, a write interrupted)
 //! changes its identity, and the build runs and repairs it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,8 @@ pub struct Said {
 struct Record {
     format: u32,
     inputs: String,
+    /// The output as the build named it (absolute), and the folder that was.
+    named: PathBuf,
     output: PathBuf,
     identity: String,
     said: Said,
@@ -68,17 +70,36 @@ pub fn build(req: &Request) -> Result<Outcome, Diagnostics> {
     if let Some(said) = probe.as_ref().and_then(Probe::answer) {
         return Ok(Outcome::Answered(said));
     }
-    let mut summary = crate::publish::build(req)?;
+    let asked = Request {
+        output_identity: probe.is_some(),
+        ..req.clone()
+    };
+    let mut summary = crate::publish::build(&asked)?;
     let sorted = std::mem::take(&mut summary.diags).into_sorted();
+    let said = said(&summary, &sorted);
+    if let (Some(probe), Some(identity)) = (probe, &summary.identity) {
+        // What opening the output found (a stale lock, a write left half-done) was
+        // this run's to say, not the build's.
+        let own: Vec<_> = sorted
+            .into_iter()
+            .filter(|d| d.code != crate::diag::Code::OutputNote)
+            .collect();
+        probe.record(&summary, identity.clone(), self::said(&summary, &own));
+    }
+    Ok(Outcome::Ran(Box::new(summary), said))
+}
+
+/// What `summary`, with the diagnostics `sorted`, says.
+fn said(summary: &BuildSummary, sorted: &[crate::diag::Diagnostic]) -> Said {
     let written: Vec<&(String, usize)> = summary
         .sites
         .iter()
         .filter(|(s, _)| !summary.unchanged.contains(s))
         .collect();
-    let said = Said {
-        diagnostics: crate::diagfmt::to_text(&sorted, false),
-        diagnostics_verbose: crate::diagfmt::to_text(&sorted, true),
-        warnings: crate::diagfmt::Counts::of(&sorted).warnings,
+    Said {
+        diagnostics: crate::diagfmt::to_text(sorted, false),
+        diagnostics_verbose: crate::diagfmt::to_text(sorted, true),
+        warnings: crate::diagfmt::Counts::of(sorted).warnings,
         out: summary
             .out
             .strip_prefix(".")
@@ -95,11 +116,7 @@ pub fn build(req: &Request) -> Result<Outcome, Diagnostics> {
         documents: summary.documents,
         pages: written.iter().map(|(_, n)| n).sum(),
         bytes: summary.bytes,
-    };
-    if let (Some(probe), Some(identity)) = (probe, &summary.identity) {
-        probe.record(&summary.out, identity.clone(), said.clone());
     }
-    Ok(Outcome::Ran(Box::new(summary), said))
 }
 
 /// A build that may be answered from its record, with what its record is checked
@@ -108,6 +125,11 @@ pub fn build(req: &Request) -> Result<Outcome, Diagnostics> {
 struct Probe {
     path: PathBuf,
     inputs: String,
+    /// What the repository held when the build was asked for, so that a build the
+    /// repository changed under (a commit, a checkout, an edit, a tag) is not recorded.
+    root: PathBuf,
+    refname: Option<String>,
+    committed: String,
 }
 
 impl Probe {
@@ -124,10 +146,12 @@ impl Probe {
             Some(o) => Some(std::path::absolute(o).ok()?),
             None => None,
         };
-        // The options that reach the output or what the build says: one record each.
+        // The options that reach the output or what the build says (paths are shown
+        // from the current folder): one record each.
         let asked = format!(
-            "root {}\nout {:?}\nsites {:?}\nversion {:?}\nref {:?}\nas-of {:?}\n",
+            "root {}\ncwd {}\nout {:?}\nsites {:?}\nversion {:?}\nref {:?}\nas-of {:?}\n",
             root.display(),
+            std::env::current_dir().ok()?.display(),
             out,
             req.sites,
             req.version,
@@ -149,30 +173,53 @@ impl Probe {
                 .join("builds")
                 .join(format!("{}.json", &key[..32])),
             inputs: crate::manifest::sha256_hex(inputs.as_bytes()),
+            root: req.root.clone(),
+            refname: req.refname.clone(),
+            committed,
         })
     }
 
     /// What the recorded build said, when it holds for this one: the same inputs,
-    /// and its output untouched since.
+    /// and its output, where the same path leads, untouched since.
     fn answer(&self) -> Option<Said> {
         let bytes = std::fs::read(&self.path).ok()?;
         let record: Record = serde_json::from_slice(&bytes).ok()?;
         (record.format == FORMAT
             && record.inputs == self.inputs
+            && record.named.canonicalize().ok().as_ref() == Some(&record.output)
             && crate::output::identity(&record.output).as_deref() == Some(&record.identity))
         .then_some(record.said)
     }
 
-    /// Records a successful build of these inputs that left the output at `output`
-    /// with `identity`. A record that cannot be written only means the next build
-    /// runs in full.
-    fn record(&self, output: &Path, identity: String, said: Said) {
-        let Ok(output) = output.canonicalize() else {
+    /// Records a successful build of these inputs that left its output with
+    /// `identity`, if the build read what the probe saw: the same commit, from git's
+    /// objects, with the same tags. A record that cannot be written only means the
+    /// next build runs in full.
+    fn record(&self, summary: &BuildSummary, identity: String, said: Said) {
+        let unchanged = !summary.info.dirty
+            && summary.info.commit.as_ref().map(|c| c.id.as_str())
+                == self
+                    .committed
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("commit "))
+            && crate::repo::git::GitRepo::open(&self.root)
+                .and_then(|g| g.committed_inputs(self.refname.as_deref()))
+                .as_ref()
+                == Some(&self.committed);
+        let (Ok(named), Ok(output)) = (
+            std::path::absolute(&summary.out),
+            summary.out.canonicalize(),
+        ) else {
             return;
         };
+        if !unchanged {
+            return;
+        }
         let record = Record {
             format: FORMAT,
             inputs: self.inputs.clone(),
+            named,
             output,
             identity,
             said,
@@ -196,7 +243,8 @@ impl Probe {
     }
 }
 
-/// Which procsite executable runs: a new build or install of it is another file.
+/// Which procsite executable runs: a new build or install of it is another file, or
+/// the same file changed (its change time, which no copy keeps).
 fn exe_identity() -> Option<String> {
     let exe = std::env::current_exe().ok()?;
     let meta = exe.metadata().ok()?;
@@ -205,8 +253,15 @@ fn exe_identity() -> Option<String> {
         .ok()?
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?;
+    #[cfg(unix)]
+    let changed = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.dev(), meta.ino(), meta.ctime(), meta.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let changed = ();
     Some(format!(
-        "{} {} {}",
+        "{} {} {} {changed:?}",
         exe.display(),
         meta.len(),
         modified.as_nanos()

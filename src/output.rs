@@ -462,6 +462,8 @@ pub struct Output {
     /// The version folders written into the staging tree so far.
     staging: std::sync::Mutex<Staging>,
     counter: Counter,
+    /// Take the [identity] of the tree once written (for the record of a build).
+    pub identity_wanted: bool,
     // Last: dropped after `Drop` has removed an abandoned staging tree.
     _lock: Lock,
 }
@@ -533,6 +535,7 @@ impl Output {
             lost,
             staging: Default::default(),
             counter: Counter::new(),
+            identity_wanted: false,
             _lock: lock,
         })
     }
@@ -705,7 +708,9 @@ impl Output {
             .unwrap_or_else(|e| e.into_inner())
             .started = false;
         self.swap(&mut written)?;
-        written.identity = tree_identity(&self.root).ok();
+        if self.identity_wanted {
+            written.identity = tree_identity(&self.root).ok();
+        }
         Ok(written)
     }
 
@@ -1255,10 +1260,11 @@ pub fn identity(shown: &Path) -> Option<String> {
 }
 
 /// The [identity] of the tree at `root`. A change in the same tick of the file
-/// system's clock as the newest time in the tree could leave its times as they were:
-/// the identity is taken once that tick is over.
+/// system's clock as the newest change time in the tree could leave its times as
+/// they were: the identity is taken once that tick is over. Change times are set by
+/// the kernel's clock alone; one ahead of it (a clock set back) gives no identity.
 fn tree_identity(root: &Path) -> std::io::Result<String> {
-    for _ in 0..100 {
+    for _ in 0..3 {
         let started = std::time::SystemTime::now();
         let (identity, newest) = identity_walk(root)?;
         // Times in whole seconds: a file system that keeps no finer ones.
@@ -1274,13 +1280,15 @@ fn tree_identity(root: &Path) -> std::io::Result<String> {
         match started.duration_since(newest) {
             Ok(past) if past >= tick => return Ok(identity),
             Ok(past) => std::thread::sleep(tick - past),
-            Err(_) => std::thread::sleep(tick),
+            Err(_) => break,
         }
     }
-    Err(std::io::Error::other("the output kept changing"))
+    Err(std::io::Error::other(
+        "the output's change times are not settled",
+    ))
 }
 
-/// The identity of every entry under `root`, and the newest time among them.
+/// The identity of every entry under `root`, and the newest change time among them.
 fn identity_walk(root: &Path) -> std::io::Result<(String, std::time::SystemTime)> {
     use sha2::Digest;
     let mut hash = sha2::Sha256::new();
@@ -1291,22 +1299,24 @@ fn identity_walk(root: &Path) -> std::io::Result<(String, std::time::SystemTime)
         let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
         hash.update(rel.as_os_str().as_encoded_bytes());
         hash.update([0]);
-        let (fields, times) = stat_fields(&meta);
+        let (fields, changed) = stat_fields(&meta);
         for f in fields {
             hash.update(f.to_le_bytes());
         }
-        newest = times.into_iter().fold(newest, std::cmp::max);
+        newest = newest.max(changed);
     }
     Ok((format!("{:x}", hash.finalize()), newest))
 }
 
+/// What identifies an entry, and its change time.
 #[cfg(unix)]
-fn stat_fields(m: &std::fs::Metadata) -> ([i64; 9], [std::time::SystemTime; 2]) {
+fn stat_fields(m: &std::fs::Metadata) -> ([i64; 9], std::time::SystemTime) {
     use std::os::unix::fs::MetadataExt;
-    let at = |s: i64, ns: i64| {
-        std::time::UNIX_EPOCH
-            + std::time::Duration::new(s.max(0) as u64, ns.clamp(0, 999_999_999) as u32)
-    };
+    let changed = std::time::UNIX_EPOCH
+        + std::time::Duration::new(
+            m.ctime().max(0) as u64,
+            m.ctime_nsec().clamp(0, 999_999_999) as u32,
+        );
     (
         [
             m.dev() as i64,
@@ -1319,19 +1329,20 @@ fn stat_fields(m: &std::fs::Metadata) -> ([i64; 9], [std::time::SystemTime; 2]) 
             m.ctime(),
             m.ctime_nsec(),
         ],
-        [at(m.mtime(), m.mtime_nsec()), at(m.ctime(), m.ctime_nsec())],
+        changed,
     )
 }
 
+/// Without change times, the modification time stands in for one.
 #[cfg(not(unix))]
-fn stat_fields(m: &std::fs::Metadata) -> ([i64; 9], [std::time::SystemTime; 2]) {
+fn stat_fields(m: &std::fs::Metadata) -> ([i64; 9], std::time::SystemTime) {
     let modified = m.modified().unwrap_or(std::time::UNIX_EPOCH);
     let ns = modified
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as i64);
     (
         [m.len() as i64, ns, i64::from(m.is_dir()), 0, 0, 0, 0, 0, 0],
-        [modified, modified],
+        modified,
     )
 }
 

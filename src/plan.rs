@@ -51,6 +51,9 @@ pub struct Request {
     /// Keep the history cache in memory once the build has read what it needs of it,
     /// for the next build of this process (`serve`); otherwise it is let go.
     pub keep_cache_loaded: bool,
+    /// Take the output's identity once written, for the record of the build
+    /// (`last_build`).
+    pub output_identity: bool,
     /// Where long work shows how far it got (hidden by default).
     pub progress: crate::progress::Progress,
 }

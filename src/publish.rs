@@ -250,13 +250,14 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         _ => return Err(diags),
     };
     let out_path = rendered.plan.output.clone();
-    let output = match opened {
+    let mut output = match opened {
         Some(opened) => opened.map_err(|d| {
             diags.extend(d.into_sorted());
             std::mem::take(&mut diags)
         })?,
         None => open_output(&out_path, &mut diags)?,
     };
+    output.identity_wanted = opts.output_identity;
     diags.extend(state.diags.into_sorted());
     if diags.has_errors() {
         return Err(diags);

@@ -100,150 +100,190 @@ fn the_same_build_again_writes_nothing_and_says_what_the_build_said() {
     );
 }
 
+/// Builds, and says whether the build was answered from the record.
+fn answered(t: &SiteTest, args: &[&str], env: &[(&str, &str)]) -> bool {
+    let run = t.run_env(args, env);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    run.stdout.starts_with(NOTHING)
+}
+
+/// The same build again is answered (the control), then, after `change`, is not.
+fn builds_again_after(t: &mut SiteTest, why: &str, change: impl FnOnce(&mut SiteTest)) {
+    answered(t, &["-q", "build"], &[]);
+    assert!(
+        answered(t, &["-q", "build"], &[]),
+        "before {why}: not answered"
+    );
+    change(t);
+    assert!(!answered(t, &["-q", "build"], &[]), "after {why}: answered");
+}
+
 #[test]
 fn an_output_touched_since_is_built_again_and_repaired() {
-    let t = repo();
+    let mut t = repo();
     build_ok(&t, &["-q", "build"]);
     let clean = tree_of(&t.path("public"));
     let page = t.path("public/cork/preview/SOP-0030.html");
-
-    // Edited in place.
     let bytes = std::fs::read(&page).unwrap();
-    std::fs::write(&page, [bytes.as_slice(), b"<p>edited</p>"].concat()).unwrap();
-    let run = build_ok(&t, &["-q", "build"]);
-    assert!(run.stdout.starts_with("built"), "{}", run.stdout);
-    assert_eq!(tree_of(&t.path("public")), clean);
 
-    // The same bytes written again, its modification time set back: the change time
-    // still tells.
-    let modified = std::fs::metadata(&page).unwrap().modified().unwrap();
-    std::fs::write(&page, &bytes).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&page)
-        .unwrap()
-        .set_modified(modified)
-        .unwrap();
-    let run = build_ok(&t, &["-q", "build"]);
-    assert!(run.stdout.starts_with("built"), "{}", run.stdout);
+    builds_again_after(&mut t, "an edit in place", |_| {
+        std::fs::write(&page, [bytes.as_slice(), b"<p>edited</p>"].concat()).unwrap();
+    });
+    assert_eq!(tree_of(&t.path("public")), clean, "repaired");
 
-    // Removed, and a file added.
-    std::fs::remove_file(&page).unwrap();
-    std::fs::write(t.path("public/cork/preview/stray.html"), "stray").unwrap();
-    let run = build_ok(&t, &["-q", "build"]);
-    assert!(run.stdout.starts_with("built"), "{}", run.stdout);
-    assert_eq!(tree_of(&t.path("public")), clean);
+    // The change time still tells.
+    builds_again_after(&mut t, "the same bytes, the time set back", |_| {
+        let modified = std::fs::metadata(&page).unwrap().modified().unwrap();
+        std::fs::write(&page, &bytes).unwrap();
+        let file = std::fs::File::options().write(true).open(&page).unwrap();
+        file.set_modified(modified).unwrap();
+    });
+    builds_again_after(&mut t, "a page removed", |_| {
+        std::fs::remove_file(&page).unwrap();
+    });
+    builds_again_after(&mut t, "a file added", |t| {
+        std::fs::write(t.path("public/cork/preview/stray.html"), "stray").unwrap();
+    });
+    assert_eq!(tree_of(&t.path("public")), clean, "repaired");
+    builds_again_after(&mut t, "a write left half-done beside it", |t| {
+        std::fs::create_dir(t.path(".public.procsite-next")).unwrap();
+    });
+    assert!(!t.exists(".public.procsite-next"), "cleared");
 
-    // A write left half-done beside it: the build runs, and clears it.
-    build_ok(&t, &["-q", "build"]);
-    std::fs::create_dir(t.path(".public.procsite-next")).unwrap();
-    let run = build_ok(&t, &["-q", "build"]);
-    assert!(run.stdout.starts_with("built"), "{}", run.stdout);
-    assert!(!t.exists(".public.procsite-next"));
-    let run = build_ok(&t, &["-q", "build"]);
-    assert!(run.stdout.starts_with(NOTHING), "{}", run.stdout);
+    // A modification time ahead of the clock: built at once, and then answered.
+    builds_again_after(&mut t, "a time in the future", |_| {
+        let year_3000 = std::time::UNIX_EPOCH + std::time::Duration::from_secs(32_503_680_000);
+        let file = std::fs::File::options().write(true).open(&page).unwrap();
+        file.set_modified(year_3000).unwrap();
+    });
+    assert!(answered(&t, &["-q", "build"], &[]));
 }
 
 #[test]
 fn any_change_to_what_a_build_reads_builds_again() {
     let mut t = repo();
-    let expect = |t: &SiteTest, args: &[&str], env: &[(&str, &str)], answered: bool, why: &str| {
-        let run = t.run_env(args, env);
-        assert_eq!(run.code, 0, "{why}: {}{}", run.stdout, run.stderr);
-        assert_eq!(
-            run.stdout.starts_with(NOTHING),
-            answered,
-            "{why}: {}",
-            run.stdout
-        );
-    };
-    expect(&t, &["-q", "build"], &[], false, "a first build");
-    expect(&t, &["-q", "build"], &[], true, "the same again");
-
-    // A new commit.
-    t.write(
-        "procedures/global/SOP-0030.md",
-        &approved("SOP-0030", "## Scope {#scope}\nOther text.\n", "2026-05-01"),
+    let committed = t.read("procedures/global/SOP-0030.md");
+    let other = approved("SOP-0030", "## Scope {#scope}\nOther text.\n", "2026-05-01");
+    builds_again_after(&mut t, "an uncommitted change", |t| {
+        t.write("procedures/global/SOP-0030.md", &other);
+    });
+    assert!(
+        !answered(&t, &["-q", "build"], &[]),
+        "a dirty tree is never answered"
     );
-    expect(&t, &["-q", "build"], &[], false, "uncommitted changes");
-    expect(
-        &t,
-        &["-q", "build"],
-        &[],
-        false,
-        "uncommitted changes, again",
-    );
-    t.commit("SOP-0030 reworded\n\nApproved-by: Jane Roe <jane.roe@acme.example>");
-    expect(&t, &["-q", "build"], &[], false, "a new commit");
-    expect(&t, &["-q", "build"], &[], true, "the new commit again");
-
-    // A tag, anywhere.
-    t.tag("unrelated");
-    expect(&t, &["-q", "build"], &[], false, "a new tag");
-    expect(&t, &["-q", "build"], &[], true, "the new tag again");
-
-    // Other options: a record each, and each still answers while the output is
-    // untouched.
-    expect(
-        &t,
-        &["-q", "build", "--site", "cork"],
-        &[],
-        false,
-        "one site",
-    );
-    expect(
-        &t,
-        &["-q", "build", "--site", "cork"],
-        &[],
-        true,
-        "one site again",
-    );
-    expect(
-        &t,
-        &["-q", "build"],
-        &[],
-        false,
-        "all sites over one site's build",
-    );
-    expect(
-        &t,
-        &["-q", "build", "--as-of", "2027-01-01"],
-        &[],
-        false,
-        "another date",
-    );
-    expect(
-        &t,
-        &["-q", "build", "--ref", "HEAD~1"],
-        &[],
-        false,
-        "another commit by --ref",
-    );
-    expect(
-        &t,
-        &["-q", "build", "--ref", "HEAD~1"],
-        &[],
-        true,
-        "the same --ref again",
-    );
-
-    // The history cache off: no record is used.
-    let off = [("PROCSITE_HISTORY_CACHE", "off")];
-    expect(&t, &["-q", "build"], &off, false, "cache off");
-    expect(&t, &["-q", "build"], &off, false, "cache off, again");
-
-    // A shallow cut.
-    expect(&t, &["-q", "build"], &[], false, "back to the plain build");
-    let first = git2::Repository::open(t.root())
+    t.write("procedures/global/SOP-0030.md", &committed);
+    builds_again_after(&mut t, "a new commit", |t| {
+        t.write("procedures/global/SOP-0030.md", &other);
+        t.commit("SOP-0030 reworded\n\nApproved-by: Jane Roe <jane.roe@acme.example>");
+    });
+    builds_again_after(&mut t, "a new tag, anywhere", |t| t.tag("unrelated"));
+    // A graft (git and libgit2 read `info/grafts`) and a shallow cut change the
+    // history a build reads: each is taken away again after its step.
+    let head = git2::Repository::open(t.root())
         .unwrap()
         .head()
         .unwrap()
-        .peel_to_commit()
+        .target()
+        .unwrap();
+    let parent = git2::Repository::open(t.root())
+        .unwrap()
+        .find_commit(head)
         .unwrap()
         .parent_id(0)
         .unwrap();
-    t.make_shallow(first);
-    expect(&t, &["-q", "build"], &[], false, "a shallow clone");
+    builds_again_after(&mut t, "a graft", |t| {
+        std::fs::create_dir_all(t.path(".git/info")).unwrap();
+        std::fs::write(t.path(".git/info/grafts"), format!("{head}\n")).unwrap();
+    });
+    std::fs::remove_file(t.path(".git/info/grafts")).unwrap();
+    builds_again_after(&mut t, "a shallow cut", |t| t.make_shallow(parent));
+    std::fs::remove_file(t.path(".git/shallow")).unwrap();
+
+    // Other options, environment or folder: a record each, and each still answers
+    // while the output is untouched by another build.
+    let cases: [(&[&str], &[(&str, &str)]); 4] = [
+        (&["-q", "build", "--site", "cork"], &[]),
+        (&["-q", "build", "--as-of", "2027-01-01"], &[]),
+        (&["-q", "build", "--ref", "HEAD~1"], &[]),
+        (&["-q", "build"], &[("PROCSITE_SOMETHING", "1")]),
+    ];
+    for (args, env) in cases {
+        answered(&t, &["-q", "build"], &[]);
+        assert!(
+            answered(&t, &["-q", "build"], &[]),
+            "control for {args:?} {env:?}"
+        );
+        assert!(!answered(&t, args, env), "{args:?} {env:?}");
+        assert!(answered(&t, args, env), "{args:?} {env:?} again");
+    }
+    // From another folder, paths are shown otherwise.
+    answered(&t, &["-q", "build"], &[]);
+    let inside = t.path("procedures");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_procsite"))
+        .args(["-q", "--root", "..", "build"])
+        .current_dir(&inside)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.starts_with("built"), "{stdout}");
+
+    // The history cache off: no record is used.
+    let off = [("PROCSITE_HISTORY_CACHE", "off")];
+    assert!(!answered(&t, &["-q", "build"], &off));
+    assert!(!answered(&t, &["-q", "build"], &off));
+}
+
+#[test]
+fn an_output_whose_path_now_leads_elsewhere_is_built() {
+    let t = repo();
+    let scratch = tempfile::tempdir().unwrap();
+    let (a, b, link) = (
+        scratch.path().join("a"),
+        scratch.path().join("b"),
+        scratch.path().join("link"),
+    );
+    let link_arg = link.to_str().unwrap();
+    build_ok(
+        &t,
+        &["-q", "build", "--ref", "HEAD", "--out", b.to_str().unwrap()],
+    );
+    std::fs::create_dir(&a).unwrap();
+    std::os::unix::fs::symlink(&a, &link).unwrap();
+    build_ok(&t, &["-q", "build", "--out", link_arg]);
+    assert!(answered(&t, &["-q", "build", "--out", link_arg], &[]));
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&b, &link).unwrap();
+    assert!(!answered(&t, &["-q", "build", "--out", link_arg], &[]));
+}
+
+#[test]
+fn what_opening_the_output_found_is_said_once() {
+    let t = repo();
+    build_ok(&t, &["-q", "build"]);
+    std::fs::write(
+        t.path(".public.procsite-lock"),
+        "pid 99999999\nstarted 2026-01-01T00:00:00Z\n",
+    )
+    .unwrap();
+    let took_over = build_ok(&t, &["-q", "build"]);
+    assert!(
+        took_over.stdout.starts_with("built"),
+        "{}",
+        took_over.stdout
+    );
+    assert!(
+        took_over.stderr.contains("warning[output-note]"),
+        "{}",
+        took_over.stderr
+    );
+    let again = build_ok(&t, &["-q", "build"]);
+    assert!(again.stdout.starts_with(NOTHING), "{}", again.stdout);
+    assert!(!again.stderr.contains("output-note"), "{}", again.stderr);
+    assert_eq!(
+        again.stderr,
+        build_ok(&t, &["-q", "build", "--out", "public"]).stderr,
+        "the build's own diagnostics"
+    );
 }
 
 #[test]

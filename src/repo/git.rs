@@ -321,8 +321,8 @@ impl GitRepo {
 
     /// Everything of the repository a build of the commit `refname` names (HEAD when
     /// `None`) reads besides that commit's objects, one line each: the commit, every
-    /// tag and the object it names, the commits a shallow clone is cut at, and where
-    /// the root is. `None` when the build would read the work tree instead: HEAD has
+    /// tag and replace ref and the object it names, the commits a shallow clone is
+    /// cut at, the grafts, and where the root is. `None` when the build would read the work tree instead: HEAD has
     /// no commit, or (without `refname`) the sources have uncommitted changes.
     pub fn committed_inputs(&self, refname: Option<&str>) -> Option<String> {
         let oid = self.resolve(refname).ok()??;
@@ -330,21 +330,27 @@ impl GitRepo {
             return None;
         }
         let mut lines = format!("commit {oid}\nprefix {}\n", self.prefix.display());
-        let mut tags: Vec<(String, Oid)> = self
-            .repo
-            .references_glob("refs/tags/*")
-            .ok()?
-            .flatten()
-            .filter_map(|r| Some((r.name()?.to_string(), r.target()?)))
-            .collect();
-        tags.sort();
-        for (name, target) in tags {
-            lines.push_str(&format!("tag {name} {target}\n"));
+        // Tags; and what replaces objects, as grafts do (which git reads too).
+        let mut refs: Vec<(String, Oid)> = Vec::new();
+        for glob in ["refs/tags/*", "refs/replace/*"] {
+            refs.extend(
+                self.repo
+                    .references_glob(glob)
+                    .ok()?
+                    .flatten()
+                    .filter_map(|r| Some((r.name()?.to_string(), r.target()?))),
+            );
         }
-        let shallow =
-            std::fs::read_to_string(self.repo.commondir().join("shallow")).unwrap_or_default();
-        for cut in shallow.lines() {
-            lines.push_str(&format!("shallow {cut}\n"));
+        refs.sort();
+        for (name, target) in refs {
+            lines.push_str(&format!("ref {name} {target}\n"));
+        }
+        for file in ["shallow", "info/grafts"] {
+            let text =
+                std::fs::read_to_string(self.repo.commondir().join(file)).unwrap_or_default();
+            for line in text.lines() {
+                lines.push_str(&format!("{file} {line}\n"));
+            }
         }
         Some(lines)
     }
