@@ -201,7 +201,8 @@ fn any_change_to_what_a_build_reads_builds_again() {
 
     // Other options, environment or folder: a record each, and each still answers
     // while the output is untouched by another build.
-    let cases: [(&[&str], &[(&str, &str)]); 4] = [
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: [Case; 4] = [
         (&["-q", "build", "--site", "cork"], &[]),
         (&["-q", "build", "--as-of", "2027-01-01"], &[]),
         (&["-q", "build", "--ref", "HEAD~1"], &[]),
