@@ -572,7 +572,9 @@ pub fn compose_site<'a>(
         docs.push(sd);
     }
     let global_of = |sd: &crate::compose::SiteDoc| {
-        crate::compose::compose(sd.doc, None, &ctx, &mut Diagnostics::new()).markdown
+        let mut global = crate::compose::compose(sd.doc, None, &ctx, &mut Diagnostics::new());
+        texts.share(&mut global);
+        global.markdown
     };
     let stale = |sd: &crate::compose::SiteDoc| render::stale_addendum(sd, stamps);
     let mut cells = crate::report::site_cells(plan, &docs, &global_of, &stale);

@@ -66,7 +66,8 @@ pub struct TocEntry {
 pub struct SiteDoc<'a> {
     pub doc: &'a Document,
     pub addendum: Option<&'a Addendum>,
-    pub pieces: Vec<Piece>,
+    /// Shared by the sites that compose the document alike (see [`TextPool`]).
+    pub pieces: Arc<Vec<Piece>>,
     pub toc: Vec<TocEntry>,
     pub anchors: BTreeSet<String>,
     /// The composed Markdown exactly as published at this site (shared: most
@@ -421,7 +422,7 @@ pub fn compose<'a>(
     SiteDoc {
         doc,
         addendum,
-        pieces,
+        pieces: Arc::new(pieces),
         anchors: toc.iter().map(|t| t.anchor.clone()).collect(),
         toc,
         markdown: Arc::from(markdown),
@@ -429,20 +430,62 @@ pub fn compose<'a>(
     }
 }
 
-/// Composed texts by content hash, so that a text composed alike at several sites
-/// is held once for all of them.
+/// Composed texts by content hash, and the pieces of documents composed without an
+/// addendum by what they are made of, so that what several sites compose alike is
+/// held once for all of them.
 #[derive(Default)]
-pub struct TextPool(std::sync::Mutex<std::collections::HashMap<String, Arc<str>>>);
+pub struct TextPool {
+    texts: std::sync::Mutex<std::collections::HashMap<String, Arc<str>>>,
+    pieces: std::sync::Mutex<std::collections::HashMap<[u8; 32], Arc<Vec<Piece>>>>,
+}
 
 impl TextPool {
-    /// The pool's copy of `sd`'s text, which `sd` then shares.
+    /// The pool's copy of `sd`'s text (and of its pieces, when it has no addendum),
+    /// which `sd` then shares.
     pub fn share(&self, sd: &mut SiteDoc) {
-        let mut pool = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let shared = pool
+        let mut texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
+        let shared = texts
             .entry(sd.content_hash.clone())
             .or_insert_with(|| sd.markdown.clone());
         sd.markdown = shared.clone();
+        drop(texts);
+        if sd.addendum.is_none() {
+            let mut pieces = self.pieces.lock().unwrap_or_else(|e| e.into_inner());
+            let shared = pieces
+                .entry(made_of(sd))
+                .or_insert_with(|| Arc::clone(&sd.pieces));
+            sd.pieces = Arc::clone(shared);
+        }
     }
+}
+
+/// What the pieces of a document composed without an addendum are made of: the
+/// document, and each piece's condition, anchors and lines (by number, with their
+/// condition), which fix everything else of it.
+fn made_of(sd: &SiteDoc) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let field = |h: &mut Sha256, bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    fn cond(c: &Option<Arc<str>>) -> &[u8] {
+        c.as_deref().map_or(b"\xff", str::as_bytes)
+    }
+    field(&mut h, sd.doc.path.as_os_str().as_encoded_bytes());
+    for p in sd.pieces.iter() {
+        field(&mut h, format!("{:?} {}", p.origin, p.notice).as_bytes());
+        field(&mut h, p.file.as_os_str().as_encoded_bytes());
+        field(&mut h, cond(&p.cond));
+        for a in &p.anchors {
+            field(&mut h, a.as_bytes());
+        }
+        for l in p.lines.iter().chain(&p.replaced) {
+            field(&mut h, &l.no.to_le_bytes());
+            field(&mut h, cond(&l.cond));
+        }
+        field(&mut h, b"end of piece");
+    }
+    h.finalize().into()
 }
 
 /// The composed Markdown: the lines, with runs of blank lines collapsed and no

@@ -41,7 +41,7 @@ pub(crate) fn escape(s: &str) -> String {
 /// Which operation put each line of site text there, and which took global text out.
 fn labels_of(sd: &SiteDoc) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for p in &sd.pieces {
+    for p in sd.pieces.iter() {
         if let Origin::Addendum { op, anchor, .. } = &p.origin {
             let label = format!("{} #{anchor}", op.as_str());
             for l in p.lines.iter().chain(&p.replaced) {

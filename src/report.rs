@@ -200,7 +200,7 @@ pub fn site_cells(
 /// publishes it (conditions resolved), none for a `remove`.
 fn adaptations(sd: &SiteDoc) -> Vec<crate::network::Adaptation> {
     let mut out: Vec<(usize, crate::network::Adaptation)> = Vec::new();
-    for p in &sd.pieces {
+    for p in sd.pieces.iter() {
         let Origin::Addendum { op, anchor, line } = &p.origin else {
             continue;
         };
