@@ -267,7 +267,7 @@ pub struct Shared<'a> {
     sites_of_commit: HashMap<String, BTreeSet<String>>,
     sanitizer: ammonia::Builder<'static>,
     sanitizer_without_ids: ammonia::Builder<'static>,
-    cache: Mutex<HashMap<PieceKey, Arc<markdown::PieceHtml>>>,
+    cache: Mutex<HashMap<[u8; 32], Arc<markdown::PieceHtml>>>,
     /// The search words of each document text, shared by the sites that publish it.
     words: Mutex<HashMap<[u8; 32], Arc<search::DocWords>>>,
     /// Check only: render every document body (links, footnotes) but each template
@@ -275,15 +275,37 @@ pub struct Shared<'a> {
     pub check: bool,
 }
 
-/// A piece's identity for the cache: file, first line, anchors, text, and the
-/// document's reference definitions it may use.
-type PieceKey = (
-    Arc<std::path::PathBuf>,
-    usize,
-    Vec<String>,
-    String,
-    markdown::DocRefs,
-);
+/// A piece's identity for the cache: SHA-256 of its file, first line, anchors, text,
+/// and the document's reference definitions it may use (a digest rather than the
+/// parts: the cache holds a key for every piece of every site).
+fn piece_key(p: &crate::compose::Piece, refs: &markdown::DocRefs) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    field(p.file.as_os_str().as_encoded_bytes());
+    field(&p.lines.first().map_or(0, |l| l.no).to_le_bytes());
+    for a in &p.anchors {
+        field(a.as_bytes());
+    }
+    field(b"text");
+    for l in &p.lines {
+        field(l.text.as_bytes());
+    }
+    field(b"links");
+    for (label, (to, title)) in &refs.links {
+        for part in [label, to, title] {
+            field(part.as_bytes());
+        }
+    }
+    field(b"footnotes");
+    for f in &refs.footnotes {
+        field(f.as_bytes());
+    }
+    h.finalize().into()
+}
 
 impl<'a> Shared<'a> {
     pub fn new(
@@ -374,14 +396,7 @@ impl<'a> Shared<'a> {
         p: &crate::compose::Piece,
         refs: &markdown::DocRefs,
     ) -> Arc<markdown::PieceHtml> {
-        let text: String = p.lines.iter().flat_map(|l| [&*l.text, "\n"]).collect();
-        let key = (
-            p.file.clone(),
-            p.lines.first().map_or(0, |l| l.no),
-            p.anchors.clone(),
-            text,
-            refs.clone(),
-        );
+        let key = piece_key(p, refs);
         if let Some(hit) = self.cache.lock().expect("cache lock").get(&key) {
             return hit.clone();
         }
