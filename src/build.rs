@@ -162,6 +162,8 @@ fn previous_texts(
             no_trend: true,
             // Tags composed for a preview's comparisons use the cache as the preview does.
             history_cache: Some(req.history_cache.unwrap_or(!req.release)),
+            // The build that asked for it lets the cache go when it is done.
+            keep_cache_loaded: true,
             ..release_request(&req.root, t, &version)
         });
         if r.diags.has_errors() {
@@ -200,6 +202,8 @@ pub fn network_trend(
                 no_html: true,
                 no_trend: true,
                 history_cache: Some(req.history_cache.unwrap_or(!req.release)),
+                // The build that asked for it lets the cache go when it is done.
+                keep_cache_loaded: true,
                 ..release_request(&req.root, t, &version)
             });
             if r.diags.has_errors() {

@@ -461,7 +461,8 @@ impl TextPool {
 
 /// What the pieces of a document composed without an addendum are made of: the
 /// document, and each piece's condition, anchors and lines (by number, with their
-/// condition), which fix everything else of it.
+/// condition), which fix everything else of it. Every field has its length and
+/// every list its count, so two different makings never write the same bytes.
 fn made_of(sd: &SiteDoc) -> [u8; 32] {
     let mut h = Sha256::new();
     let field = |h: &mut Sha256, bytes: &[u8]| {
@@ -472,18 +473,22 @@ fn made_of(sd: &SiteDoc) -> [u8; 32] {
         c.as_deref().map_or(b"\xff", str::as_bytes)
     }
     field(&mut h, sd.doc.path.as_os_str().as_encoded_bytes());
+    field(&mut h, &sd.pieces.len().to_le_bytes());
     for p in sd.pieces.iter() {
         field(&mut h, format!("{:?} {}", p.origin, p.notice).as_bytes());
         field(&mut h, p.file.as_os_str().as_encoded_bytes());
         field(&mut h, cond(&p.cond));
+        field(&mut h, &p.anchors.len().to_le_bytes());
         for a in &p.anchors {
             field(&mut h, a.as_bytes());
         }
-        for l in p.lines.iter().chain(&p.replaced) {
-            field(&mut h, &l.no.to_le_bytes());
-            field(&mut h, cond(&l.cond));
+        for lines in [&p.lines, &p.replaced] {
+            field(&mut h, &lines.len().to_le_bytes());
+            for l in lines {
+                field(&mut h, &l.no.to_le_bytes());
+                field(&mut h, cond(&l.cond));
+            }
         }
-        field(&mut h, b"end of piece");
     }
     h.finalize().into()
 }

@@ -277,7 +277,8 @@ pub struct Shared<'a> {
 
 /// A piece's identity for the cache: SHA-256 of its file, first line, anchors, text,
 /// and the document's reference definitions it may use (a digest rather than the
-/// parts: the cache holds a key for every piece of every site).
+/// parts: the cache holds a key for every piece of every site). Every field has its
+/// length and every list its count, so two pieces never write the same bytes.
 fn piece_key(p: &crate::compose::Piece, refs: &markdown::DocRefs) -> [u8; 32] {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
@@ -287,20 +288,21 @@ fn piece_key(p: &crate::compose::Piece, refs: &markdown::DocRefs) -> [u8; 32] {
     };
     field(p.file.as_os_str().as_encoded_bytes());
     field(&p.lines.first().map_or(0, |l| l.no).to_le_bytes());
+    field(&p.anchors.len().to_le_bytes());
     for a in &p.anchors {
         field(a.as_bytes());
     }
-    field(b"text");
+    field(&p.lines.len().to_le_bytes());
     for l in &p.lines {
         field(l.text.as_bytes());
     }
-    field(b"links");
+    field(&refs.links.len().to_le_bytes());
     for (label, (to, title)) in &refs.links {
         for part in [label, to, title] {
             field(part.as_bytes());
         }
     }
-    field(b"footnotes");
+    field(&refs.footnotes.len().to_le_bytes());
     for f in &refs.footnotes {
         field(f.as_bytes());
     }
@@ -1244,6 +1246,45 @@ pub fn render_versions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pieces_whose_references_differ_have_different_keys() {
+        let piece = crate::compose::Piece {
+            origin: crate::compose::Origin::Global,
+            cond: None,
+            file: Arc::new("procedures/global/a.md".into()),
+            lines: vec![crate::parse::blocks::CondLine {
+                no: 9,
+                text: "See [footnotes] and the note[^a].".into(),
+                cond: None,
+            }],
+            anchors: vec!["text".into()],
+            notice: false,
+            replaced: Vec::new(),
+        };
+        // The same strings, once as a link definition and once as footnotes.
+        let mut link = markdown::DocRefs::default();
+        link.links
+            .insert("footnotes".into(), ("#notes".into(), "b".into()));
+        let notes = markdown::DocRefs {
+            footnotes: ["#notes", "b", "footnotes"].map(String::from).into(),
+            ..Default::default()
+        };
+        assert_ne!(piece_key(&piece, &link), piece_key(&piece, &notes));
+        // An anchor's name and a line's text do not run into each other either.
+        let mut moved = piece.clone();
+        moved.anchors = Vec::new();
+        moved.lines.insert(
+            0,
+            crate::parse::blocks::CondLine {
+                no: 9,
+                text: "text".into(),
+                cond: None,
+            },
+        );
+        assert_ne!(piece_key(&piece, &link), piece_key(&moved, &link));
+        assert_eq!(piece_key(&piece, &link), piece_key(&piece.clone(), &link));
+    }
 
     #[test]
     fn the_portal_links_releases_and_lists_previews_apart() {
