@@ -68,10 +68,15 @@ pub mod yaml;
 /// memory freed in one arena serves no other: the history texts let go before
 /// rendering stayed resident beside the pages rendered on other threads. One arena
 /// per core keeps the peak of a 10-site build about 17% lower, at the same speed.
-/// Call it first, before any thread starts.
+/// A limit the user set (`MALLOC_ARENA_MAX`, or `arena_max` in `GLIBC_TUNABLES`)
+/// stands. Call it first, before any thread starts.
 pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        if std::env::var_os("MALLOC_ARENA_MAX").is_some() || tunables.contains("arena_max") {
+            return;
+        }
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         // SAFETY: mallopt only sets a limit of the allocator; called before any
         // other thread runs.
