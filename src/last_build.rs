@@ -2,8 +2,8 @@
 //! an output nobody touched since, is answered without building.
 //!
 //! A preview build of a committed tree (a clean work tree, or `--ref`) reads nothing
-//! but the commit, the repository's tags and shallow cut, its options and procsite
-//! itself: with all of these the same, it writes the same bytes and says the same
+//! but the commit, the repository's tags, replace refs, grafts and shallow cut, its
+//! options and procsite itself: with all of these the same, it writes the same bytes and says the same
 //! things. After a build, procsite records a hash of those inputs, the output's
 //! [identity](crate::output::identity) as the file system keeps it, and what the build
 //! printed, in `$GIT_DIR/procsite/builds/`. A build whose inputs hash to the recorded
@@ -33,7 +33,7 @@ pub struct Said {
     pub diagnostics: String,
     pub diagnostics_verbose: String,
     pub warnings: usize,
-    /// The output as the user named it, and its absolute path.
+    /// The output as the summary shows it.
     pub out: PathBuf,
     pub version: String,
     /// The built commit.
