@@ -80,11 +80,14 @@ pub fn build(req: &Request) -> Result<Outcome, Diagnostics> {
     if let (Some(probe), Some(identity)) = (probe, &summary.identity) {
         // What opening the output found (a stale lock, a write left half-done) was
         // this run's to say, not the build's.
-        let own: Vec<_> = sorted
-            .into_iter()
-            .filter(|d| d.code != crate::diag::Code::OutputNote)
-            .collect();
-        probe.record(&summary, identity.clone(), self::said(&summary, &own));
+        let note = |d: &crate::diag::Diagnostic| d.code == crate::diag::Code::OutputNote;
+        let own = if sorted.iter().any(note) {
+            let own: Vec<_> = sorted.into_iter().filter(|d| !note(d)).collect();
+            self::said(&summary, &own)
+        } else {
+            said.clone()
+        };
+        probe.record(&summary, identity.clone(), own);
     }
     Ok(Outcome::Ran(Box::new(summary), said))
 }
@@ -128,7 +131,7 @@ struct Probe {
     /// What the repository held when the build was asked for, so that a build the
     /// repository changed under (a commit, a checkout, an edit, a tag) is not recorded.
     root: PathBuf,
-    refname: Option<String>,
+    commit: git2::Oid,
     committed: String,
 }
 
@@ -140,7 +143,7 @@ impl Probe {
             return None;
         }
         let git = crate::repo::git::GitRepo::open(&req.root)?;
-        let committed = git.committed_inputs(req.refname.as_deref())?;
+        let (commit, committed) = git.committed_inputs(req.refname.as_deref())?;
         let root = req.root.canonicalize().ok()?;
         let out = match &req.out {
             Some(o) => Some(std::path::absolute(o).ok()?),
@@ -174,7 +177,7 @@ impl Probe {
                 .join(format!("{}.json", &key[..32])),
             inputs: crate::manifest::sha256_hex(inputs.as_bytes()),
             root: req.root.clone(),
-            refname: req.refname.clone(),
+            commit,
             committed,
         })
     }
@@ -193,18 +196,15 @@ impl Probe {
 
     /// Records a successful build of these inputs that left its output with
     /// `identity`, if the build read what the probe saw: the same commit, from git's
-    /// objects, with the same tags. A record that cannot be written only means the
+    /// objects (the build's own look at the work tree found it clean), with the same
+    /// tags, grafts and shallow cut. A record that cannot be written only means the
     /// next build runs in full.
     fn record(&self, summary: &BuildSummary, identity: String, said: Said) {
         let unchanged = !summary.info.dirty
             && summary.info.commit.as_ref().map(|c| c.id.as_str())
-                == self
-                    .committed
-                    .lines()
-                    .next()
-                    .and_then(|l| l.strip_prefix("commit "))
+                == Some(self.commit.to_string().as_str())
             && crate::repo::git::GitRepo::open(&self.root)
-                .and_then(|g| g.committed_inputs(self.refname.as_deref()))
+                .and_then(|g| g.inputs_of(self.commit))
                 .as_ref()
                 == Some(&self.committed);
         let (Ok(named), Ok(output)) = (

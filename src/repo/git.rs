@@ -319,16 +319,22 @@ impl GitRepo {
         Ok(paths)
     }
 
-    /// Everything of the repository a build of the commit `refname` names (HEAD when
-    /// `None`) reads besides that commit's objects, one line each: the commit, every
-    /// tag and replace ref and the object it names, the commits a shallow clone is
-    /// cut at, the grafts, and where the root is. `None` when the build would read the work tree instead: HEAD has
-    /// no commit, or (without `refname`) the sources have uncommitted changes.
-    pub fn committed_inputs(&self, refname: Option<&str>) -> Option<String> {
+    /// The commit `refname` names (HEAD when `None`), and what a build of it reads of
+    /// the repository besides that commit's objects ([`GitRepo::inputs_of`]). `None`
+    /// when the build would read the work tree instead: HEAD has no commit, or
+    /// (without `refname`) the sources have uncommitted changes.
+    pub fn committed_inputs(&self, refname: Option<&str>) -> Option<(Oid, String)> {
         let oid = self.resolve(refname).ok()??;
         if refname.is_none() && !self.dirty_paths().ok()?.is_empty() {
             return None;
         }
+        Some((oid, self.inputs_of(oid)?))
+    }
+
+    /// What a build of commit `oid` reads of the repository besides that commit's
+    /// objects, one line each: the commit, every tag and replace ref and the object it
+    /// names, the commits a shallow clone is cut at, the grafts, and where the root is.
+    pub fn inputs_of(&self, oid: Oid) -> Option<String> {
         let mut lines = format!("commit {oid}\nprefix {}\n", self.prefix.display());
         // Tags; and what replaces objects, as grafts do (which git reads too).
         let mut refs: Vec<(String, Oid)> = Vec::new();
