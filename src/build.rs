@@ -184,14 +184,28 @@ pub fn network_trend(
     commit_time: i64,
     current: &[(&str, &crate::report::SiteCells)],
 ) -> crate::network::Trend {
+    trend_with(
+        earlier_points(req, config, plan, commit_time),
+        config,
+        plan,
+        current,
+    )
+}
+
+/// The trend's points of the release tags before the build's commit.
+fn earlier_points(
+    req: &BuildOptions,
+    config: &Config,
+    plan: &Plan,
+    commit_time: i64,
+) -> Vec<crate::network::RawPoint> {
     let git = repo::git::GitRepo::open(&req.root);
     let tags = git
         .as_ref()
         .and_then(|g| earlier_release_tags(g, config, commit_time, plan.tag.as_deref()))
         .unwrap_or_default();
     // Each tag composes on its own, so those not composed before compose in parallel.
-    let mut points: Vec<crate::network::RawPoint> = tags
-        .par_iter()
+    tags.par_iter()
         .filter_map(|(t, oid, when)| {
             let key = point_key(&req.root, t, *oid, *when);
             if let Some(p) = crate::network::cached(&key) {
@@ -212,7 +226,16 @@ pub fn network_trend(
             remember_release(&req.root, (t, *oid, *when), &r);
             crate::network::cached(&key)
         })
-        .collect();
+        .collect()
+}
+
+/// The trend of `points` and the build's own point, made of `current`.
+fn trend_with(
+    mut points: Vec<crate::network::RawPoint>,
+    config: &Config,
+    plan: &Plan,
+    current: &[(&str, &crate::report::SiteCells)],
+) -> crate::network::Trend {
     points.push(crate::network::raw_point(
         config,
         current,
@@ -334,15 +357,23 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
 
 /// Loads, checks, composes every site and renders the planned ones, all in memory.
 /// The levels of `[diagnostics]` are applied to what it reports.
-/// Takes each site's files as soon as the site is rendered, so that a build need
-/// not hold every site's pages in memory at once (the output's owner writes them
-/// into its staging tree: `Output::put`). Called from several threads.
+/// Takes each site's files a few at a time as they are rendered, so that a build
+/// need not hold a site's pages in memory (the output's owner writes them into its
+/// staging tree: `Output::stage`). Called from several threads.
 pub trait SiteSink: Sync {
-    fn take(&self, plan: &Plan, info: &BuildInfo, site: &str, files: Vec<OutFile>);
+    /// Opens `site`'s version for its files.
+    fn open<'s>(&'s self, plan: &Plan, info: &BuildInfo, site: &str) -> Box<dyn SiteFiles + 's>;
 
     /// Says in `diags` why this sink cannot take the sites `plan` builds, before any
     /// is rendered.
     fn refuses(&self, _plan: &Plan, _config: &Config, _diags: &mut Diagnostics) {}
+}
+
+/// One site's files on their way to a [`SiteSink`].
+pub trait SiteFiles {
+    fn put(&mut self, files: Vec<OutFile>);
+    /// Every file of the site was put.
+    fn done(self: Box<Self>);
 }
 
 /// Renders as [`render`] does, handing each rendered site to `sink` instead of
@@ -452,41 +483,44 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
         "composing"
     });
     req.progress.sites(ids.len());
-    // Every site is composed (the report spans them all), then the trend is put
-    // together from every site's cells, then the planned sites are rendered. A site's
+    // Every site is planned and its re-reviews found, and the trend's earlier
+    // releases are read: what needs the texts of earlier versions. Then those texts
+    // are let go, every site is composed (the report spans them all), the trend is
+    // completed with every site's cells, and the planned sites are rendered. A site's
     // own problems are reported by the build that renders it.
     let history = &source.history;
     let revisions = crate::network::RevisionMemo::default();
-    let texts = crate::compose::TextPool::default();
-    let composed: Vec<_> = ids
+    let planned: Vec<_> = ids
         .par_iter()
         .map(|id| {
             let mut d = Diagnostics::new();
             let site_plan = site::plan(&corpus, &in_force, &config, id, plan.release, &mut d);
-            let (docs, mut cells) = compose_site(&site_plan, &stamps, &in_force, &texts, &mut d);
-            cells.rereviews = site_rereviews(&site_plan, history, &revisions);
-            (*id, site_plan, docs, cells, d)
+            let rereviews = site_rereviews(&site_plan, history, &revisions);
+            (*id, site_plan, rereviews, d)
         })
         .collect();
-    if !req.no_trend {
-        let current: Vec<(&str, &crate::report::SiteCells)> = composed
-            .iter()
-            .map(|(id, _, _, cells, _)| (id.as_str(), cells))
-            .collect();
-        rendered.trend = Some(network_trend(
-            req,
-            &config,
-            &plan,
-            source.info.commit.as_ref().map_or(0, |c| c.commit_time),
-            &current,
-        ));
-    }
-    // Every text of every earlier version was read for the checks, the re-reviews
-    // and the trend: none is needed to render.
+    let commit_time = source.info.commit.as_ref().map_or(0, |c| c.commit_time);
+    let earlier = (!req.no_trend).then(|| earlier_points(req, &config, &plan, commit_time));
     drop(revisions);
     drop(source);
     if !req.keep_cache_loaded {
         crate::repo::cache::unload_all();
+    }
+    let texts = crate::compose::TextPool::default();
+    let composed: Vec<_> = planned
+        .into_par_iter()
+        .map(|(id, site_plan, rereviews, mut d)| {
+            let (docs, mut cells) = compose_site(&site_plan, &stamps, &in_force, &texts, &mut d);
+            cells.rereviews = rereviews;
+            (id, site_plan, docs, cells, d)
+        })
+        .collect();
+    if let Some(points) = earlier {
+        let current: Vec<(&str, &crate::report::SiteCells)> = composed
+            .iter()
+            .map(|(id, _, _, cells, _)| (id.as_str(), cells))
+            .collect();
+        rendered.trend = Some(trend_with(points, &config, &plan, &current));
     }
     let trend = rendered.trend.as_ref();
     let info = &rendered.info;
@@ -498,22 +532,26 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
                     .as_ref()
                     .map(|(v, texts)| (v.as_str(), texts.get(id).cloned().unwrap_or_default()));
                 let rows = trend.map(|t| crate::network::site_rows(t, id));
-                let files = render::render_site(
+                let mut kept = Vec::new();
+                let mut to = sink.map(|sink| sink.open(&plan, info, id));
+                render::render_site(
                     &shared,
                     &site_plan,
                     &docs,
                     &cells,
                     before.as_ref().map(|(v, t)| (*v, t)),
                     rows.as_deref(),
+                    &mut |files| match &mut to {
+                        Some(to) => to.put(files),
+                        None => kept.extend(files),
+                    },
                     &mut d,
                 );
-                match sink {
-                    Some(sink) => {
-                        sink.take(&plan, info, id, files);
-                        (Vec::new(), docs.len())
-                    }
-                    None => (files, docs.len()),
+                if let Some(to) = to {
+                    to.done();
                 }
+                kept.sort_by(|a, b| a.path.cmp(&b.path));
+                (kept, docs.len())
             });
             if !plan.sites.contains(id) {
                 d = Diagnostics::new();
@@ -724,17 +762,6 @@ pub fn version_folder(
         version: version.to_string(),
         files,
     }
-}
-
-/// Whether a folder holds exactly the files a manifest lists, with the same bytes.
-pub fn same_files(m: &manifest::Manifest, folder: &crate::output::VersionFolder) -> bool {
-    let fresh: BTreeMap<&str, String> = folder
-        .files
-        .iter()
-        .filter(|f| f.path != manifest::MANIFEST_FILE)
-        .map(|f| (f.path.as_str(), manifest::sha256_hex(&f.bytes)))
-        .collect();
-    fresh.len() == m.files.len() && fresh.iter().all(|(k, v)| m.files.get(*k) == Some(v))
 }
 
 /// The report across sites of a build, and what the portal says it was built from.

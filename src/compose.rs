@@ -416,6 +416,12 @@ pub fn compose<'a>(
         }
     }
     pieces.retain(|p| p.lines.iter().any(|l| !l.text.trim().is_empty()));
+    // Pieces are kept for the whole build: without the room they grew into.
+    for p in &mut pieces {
+        p.lines.shrink_to_fit();
+        p.anchors.shrink_to_fit();
+    }
+    pieces.shrink_to_fit();
 
     let markdown = markdown_of(&composed);
     let content_hash = format!("{:x}", Sha256::digest(markdown.as_bytes()));

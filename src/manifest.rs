@@ -47,6 +47,17 @@ pub struct VersionInfo<'a> {
 }
 
 pub fn manifest_file(v: &VersionInfo, files: &[OutFile]) -> OutFile {
+    manifest_of(
+        v,
+        files
+            .iter()
+            .map(|f| (f.path.clone(), sha256_hex(&f.bytes)))
+            .collect(),
+    )
+}
+
+/// The manifest of a version folder whose files have these SHA-256s (path → hex).
+pub fn manifest_of(v: &VersionInfo, files: BTreeMap<String, String>) -> OutFile {
     let manifest = Manifest {
         format: 1,
         site: v.site.to_string(),
@@ -56,10 +67,7 @@ pub fn manifest_file(v: &VersionInfo, files: &[OutFile]) -> OutFile {
         date: v.date.clone(),
         release: v.release,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        files: files
-            .iter()
-            .map(|f| (f.path.clone(), sha256_hex(&f.bytes)))
-            .collect(),
+        files,
     };
     let mut bytes = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
     bytes.push(b'\n');

@@ -468,6 +468,59 @@ pub struct Output {
     _lock: Lock,
 }
 
+/// A version folder being written into the staging tree a few files at a time.
+pub struct StagedFiles<'o> {
+    output: &'o Output,
+    site: String,
+    version: String,
+    dir: PathBuf,
+    /// The same version as the output holds it now, whose unchanged files are linked.
+    previous: Option<PathBuf>,
+    /// Every file written so far: path → SHA-256, for the manifest.
+    hashes: BTreeMap<String, String>,
+}
+
+impl StagedFiles<'_> {
+    /// Writes `files` into the folder.
+    pub fn write(&mut self, files: &[OutFile]) -> Result<(), OutputError> {
+        self.output
+            .counter
+            .write_all(&self.dir, files, self.previous.as_deref())?;
+        for f in files {
+            self.hashes.insert(f.path.clone(), sha256_hex(&f.bytes));
+        }
+        Ok(())
+    }
+
+    /// Every file written so far: path → SHA-256.
+    pub fn hashes(&self) -> &BTreeMap<String, String> {
+        &self.hashes
+    }
+
+    /// Writes the folder's manifest and stages the folder.
+    pub fn finish(mut self, manifest: OutFile) -> Result<(), OutputError> {
+        self.write(std::slice::from_ref(&manifest))?;
+        let parsed = serde_json::from_slice(&manifest.bytes).ok();
+        self.done(parsed, sha256_hex(&manifest.bytes));
+        Ok(())
+    }
+
+    fn done(self, manifest: Option<Manifest>, hash: String) {
+        let staged = StagedVersion {
+            manifest,
+            hash,
+            site: self.site,
+            version: self.version,
+        };
+        let mut staging = self
+            .output
+            .staging
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        staging.versions.push(staged);
+    }
+}
+
 /// What [`Output::put`] has written into the staging tree.
 #[derive(Default)]
 struct Staging {
@@ -606,27 +659,34 @@ impl Output {
     /// may be put from several threads at once. Nothing a reader sees changes
     /// before the commit, and an output dropped without one removes what was put.
     pub fn put(&self, v: VersionFolder) -> Result<(), OutputError> {
-        self.admit(&v.site, &v.version)?;
+        let mut staged = self.stage(&v.site, &v.version)?;
+        staged.write(&v.files)?;
+        staged.done(v.manifest(), manifest_hash(&v.files));
+        Ok(())
+    }
+
+    /// Opens one new version folder in the staging tree, for its files to be written
+    /// a few at a time as they are made ([`Output::put`] writes a whole one); the
+    /// folder is staged once [finished](StagedFiles::finish) with its manifest.
+    pub fn stage(&self, site: &str, version: &str) -> Result<StagedFiles<'_>, OutputError> {
+        self.admit(site, version)?;
         self.start()?;
-        let rel = format!("{}/{}", v.site, v.version);
+        let rel = format!("{site}/{version}");
         // A version built again (a preview) keeps the files whose bytes did not
         // change: linked, not written, so they keep their identity and date, and a
         // copy to a web server need only send what changed.
         let previous = self
             .published
-            .version(&v.site, &v.version)
+            .version(site, version)
             .map(|_| self.root.join(&rel));
-        self.counter
-            .write_all(&self.side.next.join(&rel), &v.files, previous.as_deref())?;
-        let staged = StagedVersion {
-            manifest: v.manifest(),
-            hash: manifest_hash(&v.files),
-            site: v.site,
-            version: v.version,
-        };
-        let mut staging = self.staging.lock().unwrap_or_else(|e| e.into_inner());
-        staging.versions.push(staged);
-        Ok(())
+        Ok(StagedFiles {
+            output: self,
+            site: site.to_string(),
+            version: version.to_string(),
+            dir: self.side.next.join(&rel),
+            previous,
+            hashes: BTreeMap::new(),
+        })
     }
 
     /// Creates the staging tree, once.
@@ -1524,6 +1584,60 @@ mod tests {
         assert_eq!(v.versions.len(), 2);
         let side = sidecars(&root.canonicalize().unwrap());
         assert!(!side.next.exists() && !side.old.exists() && !side.lock.exists());
+    }
+
+    #[test]
+    fn a_folder_staged_a_few_files_at_a_time_is_the_folder_put_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let files = vec![
+            file("b.html", "bee"),
+            file("a.html", "ay"),
+            file("sub/c.json", "{}"),
+        ];
+        let info = manifest::VersionInfo {
+            site: "a",
+            version: "preview",
+            commit: Some("0123abcd"),
+            dirty: false,
+            date: Some("2026-01-02".into()),
+            release: false,
+        };
+        let mut trees = Vec::new();
+        for staged in [false, true] {
+            let root = tmp.path().join(format!("public-{staged}"));
+            let out = Output::open(&root).unwrap();
+            if staged {
+                let mut s = out.stage("a", "preview").unwrap();
+                s.write(&files[..1]).unwrap();
+                s.write(&files[1..]).unwrap();
+                let manifest = manifest::manifest_of(&info, s.hashes().clone());
+                s.finish(manifest).unwrap();
+            } else {
+                let mut all = files.clone();
+                all.push(manifest::manifest_file(&info, &files));
+                out.put(VersionFolder {
+                    site: "a".into(),
+                    version: "preview".into(),
+                    files: all,
+                })
+                .unwrap();
+            }
+            let listing = out.listing(&["a".to_string()], &[]);
+            out.commit(vec![], vec![file("index.html", "portal")], &listing)
+                .unwrap();
+            assert!(verify(&root).unwrap().problems.is_empty());
+            let mut tree = BTreeMap::new();
+            for e in walkdir::WalkDir::new(&root).sort_by_file_name() {
+                let e = e.unwrap();
+                if e.file_type().is_file() {
+                    let rel = e.path().strip_prefix(&root).unwrap().to_path_buf();
+                    tree.insert(rel, std::fs::read(e.path()).unwrap());
+                }
+            }
+            trees.push(tree);
+        }
+        assert!(trees[0].contains_key(Path::new("a/preview/sub/c.json")));
+        assert_eq!(trees[0], trees[1]);
     }
 
     #[test]

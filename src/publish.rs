@@ -8,6 +8,7 @@
 //! tags still publish, until it is fixed by a new tag or recorded under
 //! `[release] withdrawn`. Everything a run writes goes to the output as one transaction.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::build::{self, BuildOptions, SiteTexts};
@@ -333,27 +334,126 @@ impl build::SiteSink for Stream {
         }
     }
 
-    fn take(&self, plan: &crate::plan::Plan, info: &BuildInfo, site: &str, files: Vec<OutFile>) {
+    fn open<'s>(
+        &'s self,
+        plan: &crate::plan::Plan,
+        info: &BuildInfo,
+        site: &str,
+    ) -> Box<dyn build::SiteFiles + 's> {
         let (opened, _) = self.output.get_or_init(|| {
             let mut notes = Diagnostics::new();
             let opened = open_output(&plan.output, &mut notes);
             (opened, notes)
         });
-        let Ok(output) = opened else {
-            return;
-        };
-        let pages = files.iter().filter(|f| f.path.ends_with(".html")).count();
-        let bytes = files.iter().map(|f| f.bytes.len() as u64).sum::<u64>();
         let version = &plan.version;
-        let date = plan.as_of.map(|d| d.to_string());
-        let folder = build::version_folder(site, version, info, date, plan.release, files);
-        // A released version is never rewritten: building it again must give the same bytes.
-        let outcome = match output.published.version(site, version) {
-            Some(m) if m.release => {
-                let dir = plan.output.join(site).join(version);
-                if manifest::verify_one(&dir).problems.is_empty() && build::same_files(m, &folder) {
+        let target = match opened {
+            Err(_) => Target::Closed,
+            // A released version is never rewritten: building it again must give the
+            // same bytes, which its files' hashes are compared with at the end.
+            Ok(output) => match output.published.version(site, version) {
+                Some(m) if m.release => Target::Released {
+                    dir: plan.output.join(site).join(version),
+                    manifest: m,
+                    hashes: BTreeMap::new(),
+                },
+                _ => match output.stage(site, version) {
+                    Ok(staged) => Target::Staged(staged),
+                    Err(e) => Target::Failed(output_error(output, &e)),
+                },
+            },
+        };
+        Box::new(SiteStream {
+            stream: self,
+            target,
+            site: site.to_string(),
+            version: version.clone(),
+            commit: info.commit.as_ref().map(|c| c.id.clone()),
+            dirty: info.dirty,
+            date: plan.as_of.map(|d| d.to_string()),
+            release: plan.release,
+            pages: 0,
+            bytes: 0,
+        })
+    }
+}
+
+/// Where one site's files go: its folder in the staging tree, or (a released version
+/// built again) only their hashes, to compare with what was released.
+enum Target<'o> {
+    Staged(crate::output::StagedFiles<'o>),
+    Released {
+        dir: PathBuf,
+        manifest: &'o manifest::Manifest,
+        hashes: BTreeMap<String, String>,
+    },
+    /// The output could not be opened: said once, by the build.
+    Closed,
+    /// Writing failed: the rest of the site's files are let go.
+    Failed(Diagnostic),
+}
+
+/// One site's files on their way into a [`Stream`].
+struct SiteStream<'s> {
+    stream: &'s Stream,
+    target: Target<'s>,
+    site: String,
+    version: String,
+    commit: Option<String>,
+    dirty: bool,
+    date: Option<String>,
+    release: bool,
+    pages: usize,
+    bytes: u64,
+}
+
+impl build::SiteFiles for SiteStream<'_> {
+    fn put(&mut self, files: Vec<OutFile>) {
+        self.pages += files.iter().filter(|f| f.path.ends_with(".html")).count();
+        self.bytes += files.iter().map(|f| f.bytes.len() as u64).sum::<u64>();
+        match &mut self.target {
+            Target::Staged(staged) => {
+                if let Err(e) = staged.write(&files) {
+                    self.target = Target::Failed(output_error_of(&self.stream.output, &e));
+                }
+            }
+            Target::Released { hashes, .. } => {
+                for f in &files {
+                    hashes.insert(f.path.clone(), manifest::sha256_hex(&f.bytes));
+                }
+            }
+            Target::Closed | Target::Failed(_) => {}
+        }
+    }
+
+    fn done(self: Box<Self>) {
+        let this = *self;
+        let v = manifest::VersionInfo {
+            site: &this.site,
+            version: &this.version,
+            commit: this.commit.as_deref(),
+            dirty: this.dirty,
+            date: this.date.clone(),
+            release: this.release,
+        };
+        let outcome = match this.target {
+            Target::Closed => return,
+            Target::Failed(d) => Err(d),
+            Target::Staged(staged) => {
+                let manifest = manifest::manifest_of(&v, staged.hashes().clone());
+                staged
+                    .finish(manifest)
+                    .map(|()| true)
+                    .map_err(|e| output_error_of(&this.stream.output, &e))
+            }
+            Target::Released {
+                dir,
+                manifest,
+                hashes,
+            } => {
+                if manifest::verify_one(&dir).problems.is_empty() && manifest.files == hashes {
                     Ok(false)
                 } else {
+                    let (site, version) = (&this.site, &this.version);
                     Err(Diagnostic::error(
                         Code::ReleasedVersionChanged,
                         &dir,
@@ -363,24 +463,36 @@ impl build::SiteSink for Stream {
                     .help("released versions are immutable: build under a new version name"))
                 }
             }
-            _ => output.put(folder).map(|()| true).map_err(|e| {
-                let help = e.help();
-                Diagnostic::error(Code::Output, output.shown(), 0, e.to_string()).help(help)
-            }),
         };
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.sites.push((site.to_string(), pages));
+        let mut state = this.stream.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.sites.push((this.site.clone(), this.pages));
         match outcome {
             Ok(staged) => {
-                state.bytes += bytes;
+                state.bytes += this.bytes;
                 if staged {
-                    state.staged.push(site.to_string());
+                    state.staged.push(this.site);
                 } else {
-                    state.unchanged.push(site.to_string());
+                    state.unchanged.push(this.site);
                 }
             }
             Err(d) => state.diags.push(d),
         }
+    }
+}
+
+/// A write into the output that failed, as a diagnostic.
+fn output_error(output: &Output, e: &crate::output::OutputError) -> Diagnostic {
+    Diagnostic::error(Code::Output, output.shown(), 0, e.to_string()).help(e.help())
+}
+
+/// [`output_error`], for a stream whose output is open.
+fn output_error_of(
+    opened: &std::sync::OnceLock<(Result<Output, Diagnostics>, Diagnostics)>,
+    e: &crate::output::OutputError,
+) -> Diagnostic {
+    match opened.get() {
+        Some((Ok(output), _)) => output_error(output, e),
+        _ => Diagnostic::error(Code::Output, ".", 0, e.to_string()).help(e.help()),
     }
 }
 

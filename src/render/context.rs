@@ -331,7 +331,7 @@ pub struct PieceView {
     pub condition: Option<String>,
     /// The "not applicable at this site" notice of a removed section.
     pub notice: bool,
-    pub html: String,
+    pub html: std::sync::Arc<str>,
     /// For a `replace` or `remove`: the global text the site took out, as HTML.
     pub replaced_html: Option<String>,
 }

@@ -2,6 +2,7 @@
 //! document id resolved to pages of the same site, bad links reported.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use pulldown_cmark::{CowStr, Event, Parser, Tag};
 
@@ -85,7 +86,8 @@ pub struct LinkRef {
 /// A piece rendered to sanitized HTML, with the links to check per site.
 #[derive(Debug, Clone)]
 pub struct PieceHtml {
-    pub html: String,
+    /// Shared by every page that shows the piece.
+    pub html: Arc<str>,
     pub links: Vec<LinkRef>,
     /// Problems found while rendering: (line, message, help).
     pub problems: Vec<(usize, Code, String, String)>,
@@ -296,7 +298,7 @@ pub fn render_piece(
         }
     }
     PieceHtml {
-        html,
+        html: Arc::from(html),
         links,
         problems,
     }

@@ -389,7 +389,8 @@ impl<'a> Shared<'a> {
                 &self.known,
                 Some(&self.sanitizer_without_ids),
             )
-            .html,
+            .html
+            .to_string(),
         )
     }
 
@@ -420,6 +421,7 @@ impl<'a> Shared<'a> {
 /// Renders one site's version directory from its composed documents: index, one
 /// page and one diff page per document, history.json, harmonization.html and static
 /// files. Documents render in parallel.
+#[allow(clippy::too_many_arguments)]
 pub fn render_site(
     shared: &Shared,
     plan: &SitePlan,
@@ -427,8 +429,9 @@ pub fn render_site(
     cells: &crate::report::SiteCells,
     previous: Option<(&str, &BTreeMap<String, crate::report::DocText>)>,
     network: Option<&[crate::network::SiteTrendRow]>,
+    out: &mut dyn FnMut(Vec<OutFile>),
     diags: &mut Diagnostics,
-) -> Vec<OutFile> {
+) {
     let (corpus, config, theme, build, stamps) = (
         shared.corpus,
         shared.config,
@@ -526,7 +529,7 @@ pub fn render_site(
         .map(|(sd, body)| search::IndexedDoc {
             id: &sd.doc.meta.id,
             title: &sd.doc.meta.title,
-            html: body.iter().map(|p| p.html.as_str()).collect(),
+            html: body.iter().map(|p| &*p.html).collect(),
         })
         .collect();
     let search_docs = if shared.check {
@@ -556,62 +559,68 @@ pub fn render_site(
     // template on the first adapted one; a build renders every page.
     let first_adapted = site_docs.iter().position(|sd| sd.addendum.is_some());
     let sampled = |i: usize| !shared.check || i == 0 || Some(i) == first_adapted;
-    let pages: Vec<(Vec<OutFile>, DocRecord, Diagnostics)> = site_docs
-        .par_iter()
-        .zip(bodies)
-        .enumerate()
-        .filter(|(i, _)| sampled(*i))
-        .map(|(_, (sd, body))| {
-            let mut d = Diagnostics::new();
-            let view = page_view(
-                sd,
-                body,
-                &referenced_by,
-                &titles,
-                config,
-                &site_view,
-                build,
-                stamps,
-                shared,
-                site_nav.view(&sd.doc.meta.id),
-                &citations,
-            );
-            let mut file: Vec<OutFile> = render_template(theme, "page.html", &view, &mut d)
-                .map(|bytes| OutFile {
-                    path: format!("{}.html", sd.doc.meta.id),
-                    bytes,
-                })
-                .into_iter()
-                .collect();
-            let global = cells
-                .texts
-                .get(&sd.doc.meta.id)
-                .and_then(|t| t.global.as_deref());
-            // Only an adapted document has a comparison to show; the page of one
-            // published unchanged says so instead of linking to a page that would.
-            if sd.addendum.is_some() {
-                let diff = diff_view(sd, global, config, &site_view, build);
-                file.extend(
-                    render_template(theme, "diff.html", &diff, &mut d).map(|bytes| OutFile {
-                        path: format!("{}.diff.html", sd.doc.meta.id),
-                        bytes,
-                    }),
+    // Pages go to `out` a few at a time, so only those in flight are held.
+    let mut records = Vec::with_capacity(site_docs.len());
+    for (c, chunk) in site_docs.chunks(PAGES_AT_ONCE).enumerate() {
+        let first = c * PAGES_AT_ONCE;
+        let pages: Vec<(Vec<OutFile>, DocRecord, Diagnostics)> = chunk
+            .par_iter()
+            .zip(bodies.drain(..chunk.len()).collect::<Vec<_>>())
+            .enumerate()
+            .filter(|(i, _)| sampled(first + *i))
+            .map(|(_, (sd, body))| {
+                let mut d = Diagnostics::new();
+                let view = page_view(
+                    sd,
+                    body,
+                    &referenced_by,
+                    &titles,
+                    config,
+                    &site_view,
+                    build,
+                    stamps,
+                    shared,
+                    site_nav.view(&sd.doc.meta.id),
+                    &citations,
                 );
-            }
-            let record = DocRecord {
-                doc: view.doc,
-                adaptation: view.adaptation,
-            };
-            (file, record, d)
-        })
-        .collect();
-    let mut files = Vec::with_capacity(pages.len() + 8);
-    let mut records = Vec::with_capacity(pages.len());
-    for (file, record, d) in pages {
-        diags.extend(d.into_sorted());
-        files.extend(file);
-        records.push(record);
+                let mut file: Vec<OutFile> = render_template(theme, "page.html", &view, &mut d)
+                    .map(|bytes| OutFile {
+                        path: format!("{}.html", sd.doc.meta.id),
+                        bytes,
+                    })
+                    .into_iter()
+                    .collect();
+                let global = cells
+                    .texts
+                    .get(&sd.doc.meta.id)
+                    .and_then(|t| t.global.as_deref());
+                // Only an adapted document has a comparison to show; the page of one
+                // published unchanged says so instead of linking to a page that would.
+                if sd.addendum.is_some() {
+                    let diff = diff_view(sd, global, config, &site_view, build);
+                    file.extend(
+                        render_template(theme, "diff.html", &diff, &mut d).map(|bytes| OutFile {
+                            path: format!("{}.diff.html", sd.doc.meta.id),
+                            bytes,
+                        }),
+                    );
+                }
+                let record = DocRecord {
+                    doc: view.doc,
+                    adaptation: view.adaptation,
+                };
+                (file, record, d)
+            })
+            .collect();
+        let mut files = Vec::with_capacity(pages.len() * 2);
+        for (file, record, d) in pages {
+            diags.extend(d.into_sorted());
+            files.extend(file);
+            records.push(record);
+        }
+        out(files);
     }
+    let mut files = Vec::with_capacity(8);
     // What changed since the previous version, when the build has one to compare with.
     let history_of = |id: &str| {
         corpus
@@ -724,9 +733,12 @@ pub fn render_site(
             bytes,
         });
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    files
+    out(files);
 }
+
+/// Documents whose pages are rendered before they are handed over: enough to keep
+/// both cores busy, few enough that a site's pages are never all in memory.
+const PAGES_AT_ONCE: usize = 64;
 
 /// The harmonization report of every site, for the quality system owner.
 pub fn render_report(
@@ -869,7 +881,7 @@ fn body_view(
                 anchor,
                 condition: p.cond.as_deref().map(str::to_string),
                 notice: p.notice,
-                html: rendered.html.clone(),
+                html: Arc::clone(&rendered.html),
                 replaced_html: shared.replaced_html(p, &refs),
             }
         })
