@@ -150,20 +150,8 @@ pub fn save(
     next.commits.extend(new_commits.iter().cloned());
     next.texts.extend(new_texts.iter().cloned());
     let compact = old.len() >= MAX_SEGMENTS;
-    let bytes = if compact {
-        encode(
-            used_commits
-                .iter()
-                .filter_map(|o| Some((*o, next.commits.get(o)?.as_ref()))),
-            used_texts.iter().map(|(o, t)| (*o, t)),
-        )
-    } else {
-        encode(
-            new_commits.iter().map(|(o, r)| (*o, r.as_ref())),
-            new_texts.iter().map(|(o, t)| (*o, t)),
-        )
-    };
-    *store = Arc::new(next);
+    let next = Arc::new(next);
+    *store = Arc::clone(&next);
     drop(map);
     std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
     let nanos = std::time::SystemTime::now()
@@ -172,13 +160,31 @@ pub fn save(
     let name = format!("{nanos:039}-{}", std::process::id());
     let tmp = folder.join(format!("{name}.tmp"));
     let seg = folder.join(format!("{name}.seg"));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
+    let written = (|| -> std::io::Result<()> {
+        // Written as it is encoded, so the texts are not held twice.
+        let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        if compact {
+            encode(
+                &mut f,
+                used_commits
+                    .iter()
+                    .filter_map(|o| Some((*o, next.commits.get(o)?.as_ref()))),
+                used_texts.iter().map(|(o, t)| (*o, t)),
+            )?;
+        } else {
+            encode(
+                &mut f,
+                new_commits.iter().map(|(o, r)| (*o, r.as_ref())),
+                new_texts.iter().map(|(o, t)| (*o, t)),
+            )?;
+        }
+        let f = f
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         f.sync_all()?;
         std::fs::rename(&tmp, &seg)
-    };
-    write().map_err(|e| {
+    })();
+    written.map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         format!("{}: {e}", seg.display())
     })?;
@@ -194,26 +200,29 @@ pub fn save(
 /// text as its 20-byte id, its length and its UTF-8 bytes, then the number of texts,
 /// then the SHA-256 of all that: a bit flipped on disk never becomes a text.
 fn encode<'a>(
+    out: &mut impl Write,
     commits: impl Iterator<Item = (Oid, &'a CommitRecord)>,
     texts: impl Iterator<Item = (Oid, &'a Arc<str>)>,
-) -> Vec<u8> {
+) -> std::io::Result<()> {
     let records: Vec<(String, &CommitRecord)> = commits.map(|(o, r)| (o.to_string(), r)).collect();
     let json = serde_json::to_vec(&records).expect("commit records serialize");
-    let mut out = Vec::with_capacity(json.len() + 64);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
-    out.extend_from_slice(&json);
+    let mut sum = sha2::Sha256::new();
+    let mut put = |bytes: &[u8]| -> std::io::Result<()> {
+        sum.update(bytes);
+        out.write_all(bytes)
+    };
+    put(MAGIC)?;
+    put(&(json.len() as u64).to_le_bytes())?;
+    put(&json)?;
     let mut n: u64 = 0;
     for (oid, text) in texts {
-        out.extend_from_slice(oid.as_bytes());
-        out.extend_from_slice(&(text.len() as u64).to_le_bytes());
-        out.extend_from_slice(text.as_bytes());
+        put(oid.as_bytes())?;
+        put(&(text.len() as u64).to_le_bytes())?;
+        put(text.as_bytes())?;
         n += 1;
     }
-    out.extend_from_slice(&n.to_le_bytes());
-    let sum = sha2::Sha256::digest(&out);
-    out.extend_from_slice(&sum);
-    out
+    put(&n.to_le_bytes())?;
+    out.write_all(&sum.finalize())
 }
 
 /// The length of a segment's SHA-256.
@@ -292,7 +301,13 @@ mod tests {
         let r = record();
         let oid = Oid::from_str(&"1".repeat(40)).unwrap();
         let text: Arc<str> = Arc::from("# Title\n\nbody é\n");
-        let bytes = encode([(oid, &r)].into_iter(), [(oid, &text)].into_iter());
+        let mut bytes = Vec::new();
+        encode(
+            &mut bytes,
+            [(oid, &r)].into_iter(),
+            [(oid, &text)].into_iter(),
+        )
+        .unwrap();
         let (commits, texts) = decode(&bytes).unwrap();
         assert_eq!(commits.len(), 1);
         assert_eq!(*commits[0].1, r);
@@ -304,7 +319,13 @@ mod tests {
         let r = record();
         let oid = Oid::from_str(&"1".repeat(40)).unwrap();
         let text: Arc<str> = Arc::from("text");
-        let bytes = encode([(oid, &r)].into_iter(), [(oid, &text)].into_iter());
+        let mut bytes = Vec::new();
+        encode(
+            &mut bytes,
+            [(oid, &r)].into_iter(),
+            [(oid, &text)].into_iter(),
+        )
+        .unwrap();
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut]).is_none(), "cut at {cut}");
         }
