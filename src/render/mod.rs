@@ -523,32 +523,32 @@ pub fn render_site(
         bodies.push(body);
     }
 
-    let search_docs: Vec<search::IndexedDoc> = site_docs
-        .iter()
-        .zip(&bodies)
-        .map(|(sd, body)| search::IndexedDoc {
-            id: &sd.doc.meta.id,
-            title: &sd.doc.meta.title,
-            html: body.iter().map(|p| &*p.html).collect(),
-        })
-        .collect();
-    let search_docs = if shared.check {
+    // Each document's words, from its HTML put together only while they are read.
+    let words: Vec<Arc<search::DocWords>> = if shared.check {
         Vec::new()
     } else {
-        search_docs
+        site_docs
+            .par_iter()
+            .zip(&bodies)
+            .map(|(sd, body)| {
+                shared.doc_words(&search::IndexedDoc {
+                    id: &sd.doc.meta.id,
+                    title: &sd.doc.meta.title,
+                    html: body.iter().map(|p| &*p.html).collect(),
+                })
+            })
+            .collect()
     };
-    let words: Vec<Arc<search::DocWords>> = search_docs
-        .par_iter()
-        .map(|d| shared.doc_words(d))
+    let indexed: Vec<([&str; 2], &search::DocWords)> = site_docs
+        .iter()
+        .map(|sd| [sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()])
+        .zip(words.iter().map(|w| &**w))
         .collect();
-    let indexed: Vec<(&search::IndexedDoc, &search::DocWords)> =
-        search_docs.iter().zip(words.iter().map(|w| &**w)).collect();
     let search_index = OutFile {
         path: search::SEARCH_INDEX.into(),
         bytes: search::index_of(&indexed),
     };
     drop(indexed);
-    drop(search_docs);
     let titles: BTreeMap<&str, &str> = site_docs
         .iter()
         .map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()))

@@ -276,12 +276,13 @@ struct Index<'a> {
 /// The bytes of `search-index.js` for the documents of a site version.
 pub fn index_script(docs: &[IndexedDoc]) -> Vec<u8> {
     let words: Vec<DocWords> = docs.iter().map(IndexedDoc::words).collect();
-    let docs: Vec<(&IndexedDoc, &DocWords)> = docs.iter().zip(&words).collect();
+    let docs: Vec<([&str; 2], &DocWords)> =
+        docs.iter().map(|d| [d.id, d.title]).zip(&words).collect();
     index_of(&docs)
 }
 
-/// The bytes of `search-index.js` from each document and its words.
-pub fn index_of(docs: &[(&IndexedDoc, &DocWords)]) -> Vec<u8> {
+/// The bytes of `search-index.js` from each document's id and title, and its words.
+pub fn index_of(docs: &[([&str; 2], &DocWords)]) -> Vec<u8> {
     // Distinct words first, then sorted: far fewer strings to sort.
     let distinct: HashSet<&str> = docs.iter().flat_map(|(_, w)| w.sets().flatten()).collect();
     let mut vocabulary: Vec<&str> = distinct.into_iter().collect();
@@ -292,7 +293,7 @@ pub fn index_of(docs: &[(&IndexedDoc, &DocWords)]) -> Vec<u8> {
         .map(|(i, w)| (*w, i))
         .collect();
     let mut index = Index {
-        d: docs.iter().map(|(d, _)| [d.id, d.title]).collect(),
+        d: docs.iter().map(|(d, _)| *d).collect(),
         w: Vec::new(),
         s: Vec::new(),
     };
