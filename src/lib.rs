@@ -68,20 +68,29 @@ pub mod yaml;
 /// memory freed in one arena serves no other: the history texts let go before
 /// rendering stayed resident beside the pages rendered on other threads. One arena
 /// per core keeps the peak of a 10-site build about 17% lower, at the same speed.
-/// A limit the user set (`MALLOC_ARENA_MAX`, or `arena_max` in `GLIBC_TUNABLES`)
-/// stands. Call it first, before any thread starts.
+/// glibc also raises its threshold for mapping a block of its own each time such a
+/// block is freed, after which big buffers (a serialised history, a search index)
+/// come from the arenas and leave them fragmented: the threshold is held at its
+/// initial 128 KiB. A setting the user made (`MALLOC_ARENA_MAX` or
+/// `MALLOC_MMAP_THRESHOLD_`, or the same in `GLIBC_TUNABLES`) stands. Call it
+/// first, before any thread starts.
 pub fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
-        if std::env::var_os("MALLOC_ARENA_MAX").is_some() || tunables.contains("arena_max") {
-            return;
-        }
+        let set = |var: &str, tunable: &str| {
+            std::env::var_os(var).is_some() || tunables.contains(tunable)
+        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        // SAFETY: mallopt only sets a limit of the allocator; called before any
+        // SAFETY: mallopt only sets limits of the allocator; called before any
         // other thread runs.
         unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, cores.max(2) as libc::c_int);
+            if !set("MALLOC_ARENA_MAX", "arena_max") {
+                libc::mallopt(libc::M_ARENA_MAX, cores.max(2) as libc::c_int);
+            }
+            if !set("MALLOC_MMAP_THRESHOLD_", "mmap_threshold") {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+            }
         }
     }
 }
