@@ -403,6 +403,15 @@ type SiteRun = (
     Diagnostics,
 );
 
+/// One site composed: its id, plan, documents, report cells and diagnostics.
+type Composed<'a> = (
+    &'a String,
+    site::SitePlan<'a>,
+    Vec<crate::compose::SiteDoc<'a>>,
+    crate::report::SiteCells,
+    Diagnostics,
+);
+
 fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered {
     let mut diags = Diagnostics::new();
     let mut rendered = Rendered {
@@ -507,7 +516,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
         crate::repo::cache::unload_all();
     }
     let texts = crate::compose::TextPool::default();
-    let composed: Vec<_> = planned
+    let composed: Vec<Composed> = planned
         .into_par_iter()
         .map(|(id, site_plan, rereviews, mut d)| {
             let (docs, mut cells) = compose_site(&site_plan, &stamps, &in_force, &texts, &mut d);
@@ -515,6 +524,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
             (id, site_plan, docs, cells, d)
         })
         .collect();
+    drop(texts);
     if let Some(points) = earlier {
         let current: Vec<(&str, &crate::report::SiteCells)> = composed
             .iter()
@@ -524,42 +534,52 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     }
     let trend = rendered.trend.as_ref();
     let info = &rendered.info;
-    let sites: Vec<SiteRun> = composed
-        .into_par_iter()
-        .map(|(id, site_plan, docs, cells, mut d)| {
-            let files = plan.renders(id).then(|| {
-                let before = previous
-                    .as_ref()
-                    .map(|(v, texts)| (v.as_str(), texts.get(id).cloned().unwrap_or_default()));
-                let rows = trend.map(|t| crate::network::site_rows(t, id));
-                let mut kept = Vec::new();
-                let mut to = sink.map(|sink| sink.open(&plan, info, id));
-                render::render_site(
-                    &shared,
-                    &site_plan,
-                    &docs,
-                    &cells,
-                    before.as_ref().map(|(v, t)| (*v, t)),
-                    rows.as_deref(),
-                    &mut |files| match &mut to {
-                        Some(to) => to.put(files),
-                        None => kept.extend(files),
-                    },
-                    &mut d,
-                );
-                if let Some(to) = to {
-                    to.done();
-                }
-                kept.sort_by(|a, b| a.path.cmp(&b.path));
-                (kept, docs.len())
-            });
-            if !plan.sites.contains(id) {
-                d = Diagnostics::new();
+    let render_one = |(id, site_plan, docs, cells, mut d): Composed| -> SiteRun {
+        let files = plan.renders(id).then(|| {
+            let before = previous
+                .as_ref()
+                .map(|(v, texts)| (v.as_str(), texts.get(id).cloned().unwrap_or_default()));
+            let rows = trend.map(|t| crate::network::site_rows(t, id));
+            let mut kept = Vec::new();
+            let mut to = sink.map(|sink| sink.open(&plan, info, id));
+            render::render_site(
+                &shared,
+                &site_plan,
+                &docs,
+                &cells,
+                before.as_ref().map(|(v, t)| (*v, t)),
+                rows.as_deref(),
+                &mut |files| match &mut to {
+                    Some(to) => to.put(files),
+                    None => kept.extend(files),
+                },
+                &mut d,
+            );
+            if let Some(to) = to {
+                to.done();
             }
-            req.progress.site_done();
-            (id.to_string(), files, cells, d)
-        })
-        .collect();
+            kept.sort_by(|a, b| a.path.cmp(&b.path));
+            (kept, docs.len())
+        });
+        if !plan.sites.contains(id) {
+            d = Diagnostics::new();
+        }
+        req.progress.site_done();
+        (id.to_string(), files, cells, d)
+    };
+    // As many sites at once as there are threads, each rendering its pages in
+    // parallel: from one parallel pass over every site, a thread waiting for pages
+    // would start another site and hold its pages too.
+    let at_once = rayon::current_num_threads().max(1);
+    let mut sites: Vec<SiteRun> = Vec::with_capacity(composed.len());
+    let mut composed = composed.into_iter();
+    loop {
+        let batch: Vec<Composed> = composed.by_ref().take(at_once).collect();
+        if batch.is_empty() {
+            break;
+        }
+        sites.extend(batch.into_par_iter().map(&render_one).collect::<Vec<_>>());
+    }
     for (id, files, cells, d) in sites {
         diags.extend(d.into_sorted());
         if let Some((files, documents)) = files {

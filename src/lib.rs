@@ -92,5 +92,24 @@ pub fn limit_malloc_arenas() {
                 libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
             }
         }
+        // A thread takes its arena at its first allocation: one that finds every
+        // arena in use at that moment shares one with a thread that is, and the two
+        // then wait on each other for every allocation (a build took twice as long,
+        // now and then). So the worker threads start now, each taking its arena
+        // while this thread waits and allocates nothing.
+        let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&started);
+        let built = rayon::ThreadPoolBuilder::new()
+            .start_handler(move |_| {
+                std::hint::black_box(Box::new(0u64));
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            })
+            .build_global();
+        if built.is_ok() {
+            let workers = rayon::current_num_threads();
+            while started.load(std::sync::atomic::Ordering::SeqCst) < workers {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
     }
 }
