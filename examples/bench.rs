@@ -715,7 +715,7 @@ fn main() {
         return;
     }
     if first == "--run" {
-        procsite::limit_malloc_arenas();
+        procsite::set_up_threads_and_malloc();
         let mode = args.next().expect("a mode");
         let root = args.next().expect("a repository");
         let out = args.next().expect("an output folder");

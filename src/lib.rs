@@ -72,9 +72,9 @@ pub mod yaml;
 /// block is freed, after which big buffers (a serialised history, a search index)
 /// come from the arenas and leave them fragmented: the threshold is held at its
 /// initial 128 KiB. A setting the user made (`MALLOC_ARENA_MAX` or
-/// `MALLOC_MMAP_THRESHOLD_`, or the same in `GLIBC_TUNABLES`) stands. Call it
-/// first, before any thread starts.
-pub fn limit_malloc_arenas() {
+/// `MALLOC_MMAP_THRESHOLD_`, or the same in `GLIBC_TUNABLES`) stands. Then the
+/// worker threads start (see below). Call it first, before any thread starts.
+pub fn set_up_threads_and_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();

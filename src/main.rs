@@ -8,6 +8,6 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    procsite::limit_malloc_arenas();
+    procsite::set_up_threads_and_malloc();
     procsite::cli::run(procsite::cli::Cli::parse())
 }

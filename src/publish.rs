@@ -358,12 +358,13 @@ impl build::SiteSink for Stream {
                 },
                 _ => match output.stage(site, version) {
                     Ok(staged) => Target::Staged(staged),
-                    Err(e) => Target::Failed(output_error(output, &e)),
+                    Err(e) => Target::Failed(output_error(Some(output), &e)),
                 },
             },
         };
         Box::new(SiteStream {
             stream: self,
+            output: opened.as_ref().ok(),
             target,
             site: site.to_string(),
             version: version.clone(),
@@ -395,6 +396,8 @@ enum Target<'o> {
 /// One site's files on their way into a [`Stream`].
 struct SiteStream<'s> {
     stream: &'s Stream,
+    /// The output, when it could be opened.
+    output: Option<&'s Output>,
     target: Target<'s>,
     site: String,
     version: String,
@@ -413,7 +416,7 @@ impl build::SiteFiles for SiteStream<'_> {
         match &mut self.target {
             Target::Staged(staged) => {
                 if let Err(e) = staged.write(&files) {
-                    self.target = Target::Failed(output_error_of(&self.stream.output, &e));
+                    self.target = Target::Failed(output_error(self.output, &e));
                 }
             }
             Target::Released { hashes, .. } => {
@@ -443,7 +446,7 @@ impl build::SiteFiles for SiteStream<'_> {
                 staged
                     .finish(manifest)
                     .map(|()| true)
-                    .map_err(|e| output_error_of(&this.stream.output, &e))
+                    .map_err(|e| output_error(this.output, &e))
             }
             Target::Released {
                 dir,
@@ -481,19 +484,9 @@ impl build::SiteFiles for SiteStream<'_> {
 }
 
 /// A write into the output that failed, as a diagnostic.
-fn output_error(output: &Output, e: &crate::output::OutputError) -> Diagnostic {
-    Diagnostic::error(Code::Output, output.shown(), 0, e.to_string()).help(e.help())
-}
-
-/// [`output_error`], for a stream whose output is open.
-fn output_error_of(
-    opened: &std::sync::OnceLock<(Result<Output, Diagnostics>, Diagnostics)>,
-    e: &crate::output::OutputError,
-) -> Diagnostic {
-    match opened.get() {
-        Some((Ok(output), _)) => output_error(output, e),
-        _ => Diagnostic::error(Code::Output, ".", 0, e.to_string()).help(e.help()),
-    }
+fn output_error(output: Option<&Output>, e: &crate::output::OutputError) -> Diagnostic {
+    let shown = output.map_or(Path::new("."), Output::shown);
+    Diagnostic::error(Code::Output, shown, 0, e.to_string()).help(e.help())
 }
 
 /// A release named with `--version` may not take the version of a release tag on
