@@ -296,18 +296,24 @@ mod tests {
         }
     }
 
+    /// A segment of one commit record and one text.
+    fn segment(r: &CommitRecord, oid: Oid, text: &Arc<str>) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        encode(
+            &mut bytes,
+            [(oid, r)].into_iter(),
+            [(oid, text)].into_iter(),
+        )
+        .unwrap();
+        bytes
+    }
+
     #[test]
     fn a_segment_reads_back_what_was_written() {
         let r = record();
         let oid = Oid::from_str(&"1".repeat(40)).unwrap();
         let text: Arc<str> = Arc::from("# Title\n\nbody é\n");
-        let mut bytes = Vec::new();
-        encode(
-            &mut bytes,
-            [(oid, &r)].into_iter(),
-            [(oid, &text)].into_iter(),
-        )
-        .unwrap();
+        let bytes = segment(&r, oid, &text);
         let (commits, texts) = decode(&bytes).unwrap();
         assert_eq!(commits.len(), 1);
         assert_eq!(*commits[0].1, r);
@@ -319,13 +325,7 @@ mod tests {
         let r = record();
         let oid = Oid::from_str(&"1".repeat(40)).unwrap();
         let text: Arc<str> = Arc::from("text");
-        let mut bytes = Vec::new();
-        encode(
-            &mut bytes,
-            [(oid, &r)].into_iter(),
-            [(oid, &text)].into_iter(),
-        )
-        .unwrap();
+        let bytes = segment(&r, oid, &text);
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut]).is_none(), "cut at {cut}");
         }
