@@ -95,8 +95,10 @@ pub fn set_up_threads_and_malloc() {
         // A thread takes its arena at its first allocation: one that finds every
         // arena in use at that moment shares one with a thread that is, and the two
         // then wait on each other for every allocation (a build took twice as long,
-        // now and then). So the worker threads start now, each taking its arena
-        // while this thread waits and allocates nothing.
+        // now and then, when two workers shared one). So the worker threads start
+        // now (rayon allocates for each as it starts) while this thread waits and
+        // allocates nothing: with one worker per core, the last to start shares this
+        // thread's arena, which is idle while the workers work.
         let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = std::sync::Arc::clone(&started);
         let built = rayon::ThreadPoolBuilder::new()

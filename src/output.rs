@@ -9,8 +9,8 @@
 //!   a killed run is taken over (with a warning) and a live one never is;
 //! - the whole new tree is assembled beside the output (`.<name>.procsite-next`):
 //!   released version folders are immutable, so they are hard-linked, not copied;
-//!   a build hands each site's new version folder over as soon as it is rendered
-//!   ([`Output::put`]), so no run holds every site's files in memory at once;
+//!   a build writes each site's new version folder there a few files at a time as
+//!   they are rendered ([`Output::stage`]), so a build holds only the pages in flight;
 //! - one atomic exchange of the two folders (`renameat2(RENAME_EXCHANGE)` on Linux)
 //!   puts it in place; where the file system cannot exchange, two renames do, and an
 //!   interrupted pair is rolled forward by the next run. A kill at any moment leaves
@@ -478,6 +478,18 @@ pub struct StagedFiles<'o> {
     previous: Option<PathBuf>,
     /// Every file written so far: path → SHA-256, for the manifest.
     hashes: BTreeMap<String, String>,
+    finished: bool,
+}
+
+impl Drop for StagedFiles<'_> {
+    /// A folder left unfinished (a write failed) is removed from the staging tree:
+    /// nothing half-written is ever put in place, and its links to the published
+    /// files are let go before anything could write through them.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 impl StagedFiles<'_> {
@@ -505,12 +517,13 @@ impl StagedFiles<'_> {
         Ok(())
     }
 
-    fn done(self, manifest: Option<Manifest>, hash: String) {
+    fn done(mut self, manifest: Option<Manifest>, hash: String) {
+        self.finished = true;
         let staged = StagedVersion {
             manifest,
             hash,
-            site: self.site,
-            version: self.version,
+            site: std::mem::take(&mut self.site),
+            version: std::mem::take(&mut self.version),
         };
         let mut staging = self
             .output
@@ -521,7 +534,7 @@ impl StagedFiles<'_> {
     }
 }
 
-/// What [`Output::put`] has written into the staging tree.
+/// What [`Output::put`] and [`Output::stage`] have written into the staging tree.
 #[derive(Default)]
 struct Staging {
     /// Whether the staging tree exists (and is this run's).
@@ -686,6 +699,7 @@ impl Output {
             dir: self.side.next.join(&rel),
             previous,
             hashes: BTreeMap::new(),
+            finished: false,
         })
     }
 
@@ -1638,6 +1652,30 @@ mod tests {
         }
         assert!(trees[0].contains_key(Path::new("a/preview/sub/c.json")));
         assert_eq!(trees[0], trees[1]);
+    }
+
+    #[test]
+    fn a_folder_left_unfinished_is_removed_and_the_published_one_stays_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("public");
+        write(&root, vec![version("a", "preview", false, "same")], vec![]);
+        let out = Output::open(&root).unwrap();
+        {
+            let mut s = out.stage("a", "preview").unwrap();
+            // Unchanged bytes: the staged file is a link to the published one.
+            s.write(&[file("index.html", "same")]).unwrap();
+            assert!(out.side.next.join("a/preview/index.html").exists());
+        }
+        assert!(!out.side.next.join("a/preview").exists());
+        let listing = out.listing(&["a".to_string()], &[]);
+        out.commit(vec![], vec![file("index.html", "portal")], &listing)
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(root.join("a/preview/index.html")).unwrap(),
+            "same"
+        );
+        let v = verify(&root).unwrap();
+        assert!(v.problems.is_empty(), "{:?}", v.problems);
     }
 
     #[test]

@@ -239,7 +239,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let mut rendered = build::render_into(opts, &stream);
     let mut diags = std::mem::take(&mut rendered.diags);
     let Stream { output, state, .. } = stream;
-    // Opened when the first site was handed over: what opening did (an interrupted
+    // Opened when the first site started: what opening did (an interrupted
     // write recovered, a stale lock taken over) is said whatever happens next.
     let opened = output.into_inner().map(|(opened, notes)| {
         diags.extend(notes.into_sorted());
@@ -293,8 +293,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     })
 }
 
-/// Where a build's sites go as each is rendered: into the output's staging tree,
-/// opened (and locked) when the first site arrives.
+/// Where a build's sites go as they are rendered: into the output's staging tree,
+/// opened (and locked) when the first site starts.
 #[derive(Default)]
 struct Stream {
     /// The repository root, whose release tags a new release's version must not take.

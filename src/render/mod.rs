@@ -420,7 +420,8 @@ impl<'a> Shared<'a> {
 
 /// Renders one site's version directory from its composed documents: index, one
 /// page and one diff page per document, history.json, harmonization.html and static
-/// files. Documents render in parallel.
+/// files. Documents render in parallel; their files go to `out` a few documents at
+/// a time, in no particular order of paths.
 #[allow(clippy::too_many_arguments)]
 pub fn render_site(
     shared: &Shared,
@@ -737,7 +738,7 @@ pub fn render_site(
 }
 
 /// Documents whose pages are rendered before they are handed over: enough to keep
-/// both cores busy, few enough that a site's pages are never all in memory.
+/// every thread busy, few enough that a site's pages are never all in memory.
 const PAGES_AT_ONCE: usize = 64;
 
 /// The harmonization report of every site, for the quality system owner.
