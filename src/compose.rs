@@ -470,33 +470,28 @@ impl TextPool {
 /// condition), which fix everything else of it. Every field has its length and
 /// every list its count, so two different makings never write the same bytes.
 fn made_of(sd: &SiteDoc) -> [u8; 32] {
-    let mut h = Sha256::new();
-    let field = |h: &mut Sha256, bytes: &[u8]| {
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
     fn cond(c: &Option<Arc<str>>) -> &[u8] {
         c.as_deref().map_or(b"\xff", str::as_bytes)
     }
-    field(&mut h, sd.doc.path.as_os_str().as_encoded_bytes());
-    field(&mut h, &sd.pieces.len().to_le_bytes());
+    let mut h = crate::manifest::FieldHash::default();
+    h.field(sd.doc.path.as_os_str().as_encoded_bytes())
+        .field(&sd.pieces.len().to_le_bytes());
     for p in sd.pieces.iter() {
-        field(&mut h, format!("{:?} {}", p.origin, p.notice).as_bytes());
-        field(&mut h, p.file.as_os_str().as_encoded_bytes());
-        field(&mut h, cond(&p.cond));
-        field(&mut h, &p.anchors.len().to_le_bytes());
+        h.field(format!("{:?} {}", p.origin, p.notice).as_bytes())
+            .field(p.file.as_os_str().as_encoded_bytes())
+            .field(cond(&p.cond))
+            .field(&p.anchors.len().to_le_bytes());
         for a in &p.anchors {
-            field(&mut h, a.as_bytes());
+            h.field(a.as_bytes());
         }
         for lines in [&p.lines, &p.replaced] {
-            field(&mut h, &lines.len().to_le_bytes());
+            h.field(&lines.len().to_le_bytes());
             for l in lines {
-                field(&mut h, &l.no.to_le_bytes());
-                field(&mut h, cond(&l.cond));
+                h.field(&l.no.to_le_bytes()).field(cond(&l.cond));
             }
         }
     }
-    h.finalize().into()
+    h.finish()
 }
 
 /// The composed Markdown: the lines, with runs of blank lines collapsed and no

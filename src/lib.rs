@@ -103,7 +103,6 @@ pub fn set_up_threads_and_malloc() {
         let counter = std::sync::Arc::clone(&started);
         let built = rayon::ThreadPoolBuilder::new()
             .start_handler(move |_| {
-                std::hint::black_box(Box::new(0u64));
                 counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             })
             .build_global();

@@ -36,6 +36,23 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }
 
+/// SHA-256 of a sequence of fields, each hashed after its length, so that no two
+/// different sequences hash the same bytes (hash a list's count before its items).
+#[derive(Default)]
+pub struct FieldHash(Sha256);
+
+impl FieldHash {
+    pub fn field(&mut self, bytes: &[u8]) -> &mut Self {
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+        self
+    }
+
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
 /// The manifest file of a rendered site version.
 pub struct VersionInfo<'a> {
     pub site: &'a str,

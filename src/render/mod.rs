@@ -280,33 +280,28 @@ pub struct Shared<'a> {
 /// parts: the cache holds a key for every piece of every site). Every field has its
 /// length and every list its count, so two pieces never write the same bytes.
 fn piece_key(p: &crate::compose::Piece, refs: &markdown::DocRefs) -> [u8; 32] {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    let mut field = |bytes: &[u8]| {
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    field(p.file.as_os_str().as_encoded_bytes());
-    field(&p.lines.first().map_or(0, |l| l.no).to_le_bytes());
-    field(&p.anchors.len().to_le_bytes());
+    let mut h = crate::manifest::FieldHash::default();
+    h.field(p.file.as_os_str().as_encoded_bytes());
+    h.field(&p.lines.first().map_or(0, |l| l.no).to_le_bytes());
+    h.field(&p.anchors.len().to_le_bytes());
     for a in &p.anchors {
-        field(a.as_bytes());
+        h.field(a.as_bytes());
     }
-    field(&p.lines.len().to_le_bytes());
+    h.field(&p.lines.len().to_le_bytes());
     for l in &p.lines {
-        field(l.text.as_bytes());
+        h.field(l.text.as_bytes());
     }
-    field(&refs.links.len().to_le_bytes());
+    h.field(&refs.links.len().to_le_bytes());
     for (label, (to, title)) in &refs.links {
         for part in [label, to, title] {
-            field(part.as_bytes());
+            h.field(part.as_bytes());
         }
     }
-    field(&refs.footnotes.len().to_le_bytes());
+    h.field(&refs.footnotes.len().to_le_bytes());
     for f in &refs.footnotes {
-        field(f.as_bytes());
+        h.field(f.as_bytes());
     }
-    h.finalize().into()
+    h.finish()
 }
 
 impl<'a> Shared<'a> {

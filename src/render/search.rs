@@ -225,13 +225,11 @@ impl IndexedDoc<'_> {
     /// The key under which sites share this document's words: SHA-256 of id, title
     /// and HTML.
     pub fn key(&self) -> [u8; 32] {
-        use sha2::Digest;
-        let mut h = sha2::Sha256::new();
+        let mut h = crate::manifest::FieldHash::default();
         for part in [self.id, self.title, &self.html] {
-            h.update((part.len() as u64).to_le_bytes());
-            h.update(part.as_bytes());
+            h.field(part.as_bytes());
         }
-        h.finalize().into()
+        h.finish()
     }
 
     pub fn words(&self) -> DocWords {
