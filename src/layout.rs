@@ -50,6 +50,11 @@ pub const STATIC_DIR: &str = "static";
 /// trail to survive the repository.
 pub const HISTORY_FILE: &str = "history.json";
 
+/// A document's whole revision history, when its page shows the newest changes only.
+pub fn history_page(id: &str) -> String {
+    format!("{id}.history.html")
+}
+
 /// Page names a version folder generates besides one per document.
 const GENERATED_PAGES: &[&str] = &["index", "changes", "harmonization", "manifest", "history"];
 
@@ -67,6 +72,9 @@ pub fn reserved_doc_id(id: &str) -> Option<String> {
     }
     if lower.ends_with(".diff") {
         return Some(format!("{lower}.html is the name of a diff page"));
+    }
+    if lower.ends_with(".history") {
+        return Some(format!("{lower}.html is the name of a history page"));
     }
     if ["versions", "latest", "static", "report", "preview"].contains(&lower.as_str()) {
         return Some(format!("'{lower}' is a file or folder procsite generates"));
@@ -142,6 +150,7 @@ mod tests {
             "Changes",
             "harmonization",
             "SOP-0020.diff",
+            "SOP-0020.History",
             "search-index",
             "latest",
         ] {

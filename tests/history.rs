@@ -1114,3 +1114,63 @@ fn an_id_is_never_given_to_another_document() {
         out.stderr
     );
 }
+
+#[test]
+fn a_long_history_is_on_a_page_of_its_own_and_the_page_shows_the_newest_changes() {
+    let mut t = SiteTest::new();
+    t.commit("Start");
+    for n in 1..=12 {
+        t.write(
+            "procedures/global/SOP-0030.md",
+            &draft("SOP-0030", &format!("## A\nText {n}.\n")),
+        );
+        t.commit(&format!("Rework {n}"));
+    }
+    t.build();
+    let page = t.page("cork", "SOP-0030");
+    let history = &page[pos(&page, "<section class=\"revision-history\"")..];
+    let history = &history[..pos(history, "</section>")];
+    let rows = |html: &str| -> Vec<String> {
+        html.split("<tr><td>")
+            .skip(1)
+            .map(|row| {
+                row.split("</td></tr>")
+                    .next()
+                    .unwrap()
+                    .rsplit("<td>")
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let newest: Vec<String> = (3..=12).rev().map(|n| format!("Rework {n}")).collect();
+    assert_eq!(rows(history), newest);
+    assert_eq!(dd(&page, "Changes"), "12");
+    assert!(history.contains("<p class=\"history-more\">The newest 10 of 12 changes: <a href=\"SOP-0030.history.html\">the whole history of SOP-0030</a>.</p>"), "{history}");
+
+    let whole = t.read("public/cork/preview/SOP-0030.history.html");
+    let all: Vec<String> = (1..=12).rev().map(|n| format!("Rework {n}")).collect();
+    assert_eq!(rows(&whole), all);
+    assert!(whole.contains("<li><a href=\"SOP-0030.html\">SOP-0030</a></li><li aria-current=\"page\">Revision history</li>"));
+    assert!(whole.contains(
+        "<div class=\"preview-banner\" role=\"note\"><strong>Uncontrolled preview</strong>"
+    ));
+    // The version's manifest covers it, and history.json keeps every change.
+    let manifest = t.read("public/cork/preview/manifest.json");
+    assert!(manifest.contains("\"SOP-0030.history.html\""), "{manifest}");
+    let record: serde_json::Value =
+        serde_json::from_str(&t.read("public/cork/preview/history.json")).unwrap();
+    let doc = record["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "SOP-0030")
+        .unwrap();
+    assert_eq!(doc["history"].as_array().unwrap().len(), 12);
+
+    // A short history stays whole on the page, with no page of its own.
+    let short = t.page("cork", "SOP-0020");
+    assert!(!short.contains("history-more"));
+    assert!(!t.exists("public/cork/preview/SOP-0020.history.html"));
+}

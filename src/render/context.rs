@@ -365,6 +365,33 @@ pub struct PageView {
     pub nav: NavView,
     /// What every printed page of the document carries in its margins.
     pub print: PrintStampView,
+    /// The page shows the newest changes only; the others are on this page.
+    pub full_history: Option<FullHistoryLink>,
+}
+
+/// Where a document's whole revision history is, when its page shows part of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FullHistoryLink {
+    /// `<ID>.history.html`.
+    pub href: String,
+    /// Changes the page shows, newest first, and changes in all.
+    pub shown: usize,
+    pub total: usize,
+}
+
+/// `<ID>.history.html`: every change of a document whose page shows the newest only.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryPageView<'a> {
+    pub book: BookView,
+    pub site: &'a SiteView,
+    pub build: &'a BuildView,
+    pub id: &'a str,
+    pub title: &'a str,
+    /// The document folds in a site addendum: each change names the file it changed.
+    pub adapted: bool,
+    /// Newest first.
+    pub history: &'a [HistoryRow],
+    pub portal_href: &'static str,
 }
 
 /// The control stamp of a printed document page, as plain text (templates write it into

@@ -564,9 +564,9 @@ pub fn render_site(
             .zip(bodies.drain(..chunk.len()).collect::<Vec<_>>())
             .enumerate()
             .filter(|(i, _)| sampled(first + *i))
-            .map(|(_, (sd, body))| {
+            .map(|(i, (sd, body))| {
                 let mut d = Diagnostics::new();
-                let view = page_view(
+                let mut view = page_view(
                     sd,
                     body,
                     &referenced_by,
@@ -579,13 +579,48 @@ pub fn render_site(
                     site_nav.view(&sd.doc.meta.id),
                     &citations,
                 );
+                // A long history is on a page of its own; the page shows the newest.
+                let id = &sd.doc.meta.id;
+                let older = if view.doc.history.len() > HISTORY_ON_PAGE {
+                    let total = view.doc.history.len();
+                    view.full_history = Some(FullHistoryLink {
+                        href: crate::layout::history_page(id),
+                        shown: HISTORY_ON_PAGE,
+                        total,
+                    });
+                    view.doc.history.split_off(HISTORY_ON_PAGE)
+                } else {
+                    Vec::new()
+                };
                 let mut file: Vec<OutFile> = render_template(theme, "page.html", &view, &mut d)
                     .map(|bytes| OutFile {
-                        path: format!("{}.html", sd.doc.meta.id),
+                        path: format!("{id}.html"),
                         bytes,
                     })
                     .into_iter()
                     .collect();
+                view.doc.history.extend(older);
+                // A check tries the template on the first document, long history or not.
+                if view.full_history.is_some() || (shared.check && first + i == 0) {
+                    let history = HistoryPageView {
+                        book: view.book.clone(),
+                        site: &site_view,
+                        build,
+                        id,
+                        title: &sd.doc.meta.title,
+                        adapted: view.doc.adapted,
+                        history: &view.doc.history,
+                        portal_href: PORTAL_HREF,
+                    };
+                    file.extend(
+                        render_template(theme, "history.html", &history, &mut d).map(|bytes| {
+                            OutFile {
+                                path: crate::layout::history_page(id),
+                                bytes,
+                            }
+                        }),
+                    );
+                }
                 let global = cells
                     .texts
                     .get(&sd.doc.meta.id)
@@ -719,7 +754,7 @@ pub fn render_site(
         site: Some(site_view.clone()),
         build: build.clone(),
         report: crate::report::assemble(config, &own, &titles),
-        portal_href: "../../index.html".into(),
+        portal_href: PORTAL_HREF.into(),
         charts,
         site_trend,
     };
@@ -735,6 +770,11 @@ pub fn render_site(
 /// Documents whose pages are rendered before they are handed over: enough to keep
 /// every thread busy, few enough that a site's pages are never all in memory.
 const PAGES_AT_ONCE: usize = 64;
+/// Changes a document page shows, newest first; a longer history is on a page of its
+/// own, so a page does not grow with its history.
+pub const HISTORY_ON_PAGE: usize = 10;
+/// The portal, from a page of a version folder.
+const PORTAL_HREF: &str = "../../index.html";
 
 /// The harmonization report of every site, for the quality system owner.
 pub fn render_report(
@@ -831,7 +871,7 @@ fn diff_view(
         redline: redline.html,
         redline_stats: redline.stats,
         hunks,
-        portal_href: "../../index.html".into(),
+        portal_href: PORTAL_HREF.into(),
     }
 }
 
@@ -1033,9 +1073,10 @@ fn page_view(
                 href: format!("{id}.html"),
             })
             .collect(),
-        portal_href: "../../index.html".into(),
+        portal_href: PORTAL_HREF.into(),
         nav,
         print: print_stamp(sd, site, build, revision, site_revision),
+        full_history: None,
     }
 }
 
@@ -1217,7 +1258,7 @@ fn index_view(
             .collect(),
         adapted_count: site_docs.iter().filter(|d| d.addendum.is_some()).count(),
         doc_count: site_docs.len(),
-        portal_href: "../../index.html".into(),
+        portal_href: PORTAL_HREF.into(),
     }
 }
 

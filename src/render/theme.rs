@@ -21,6 +21,7 @@ const DEFAULT_FILES: &[(&str, &str)] = embedded![
     "templates/index.html",
     "templates/page.html",
     "templates/diff.html",
+    "templates/history.html",
     "templates/harmonization.html",
     "templates/changes.html",
     "templates/diffreport.html",
