@@ -278,6 +278,15 @@ impl Figure {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     }
+
+    /// The fastest and the slowest run, so that a figure with outliers shows.
+    fn spread(&self) -> (f64, f64) {
+        let v = &self.samples;
+        (
+            v.iter().copied().fold(f64::INFINITY, f64::min),
+            v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        )
+    }
 }
 
 fn corpus(root: PathBuf, runs: usize) {
@@ -455,7 +464,7 @@ fn corpus(root: PathBuf, runs: usize) {
         walked.files.len(),
         config.site.len()
     );
-    println!("median of {runs} interleaved runs; peak memory is the largest of the runs");
+    println!("median of {runs} interleaved runs [the fastest to the slowest]; peak memory is the largest of the runs");
     let (a, b) = (floor_a.median(), floor_b.median());
     for f in [
         &floor_a,
@@ -475,12 +484,13 @@ fn corpus(root: PathBuf, runs: usize) {
     ] {
         let m = f.median();
         let peak = if f.peak_kib > 0 {
-            format!("  peak {:>6.0} MiB", f.peak_kib as f64 / 1024.0)
+            format!("  peak {:>4.0} MiB", f.peak_kib as f64 / 1024.0)
         } else {
             String::new()
         };
+        let (low, high) = f.spread();
         println!(
-            "  {:<58} {m:>8.3} s  {:>6.2}x A  {:>5.2}x B{peak}",
+            "  {:<58} {m:>8.3} s  {:>6.2}x A  {:>5.2}x B  [{low:.3} to {high:.3} s]{peak}",
             f.name,
             m / a,
             m / b
