@@ -288,7 +288,7 @@ pub fn compose<'a>(
                             text: format!(
                                 "*Not applicable at {}:* {}",
                                 site.name,
-                                one_line(&add.meta.rationale)
+                                crate::one_line(&add.meta.rationale)
                             )
                             .into(),
                             cond: op.cond.clone(),
@@ -533,10 +533,6 @@ fn pad(mut lines: Vec<CondLine>) -> Vec<CondLine> {
         cond,
     });
     lines
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn check_conflicts(

@@ -64,6 +64,18 @@ pub mod stamp;
 mod testkit;
 pub mod yaml;
 
+/// `s` on one line: each run of whitespace one space, and none at either end.
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 /// glibc gives each thread a malloc arena of its own (up to eight per core), and
 /// memory freed in one arena serves no other: the history texts let go before
 /// rendering stayed resident beside the pages rendered on other threads. One arena

@@ -104,10 +104,6 @@ impl Section {
     }
 }
 
-fn fold_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 fn sanitize(html: &str) -> String {
     crate::render::markdown::sanitizer_without_ids()
         .clean(html)
@@ -186,7 +182,7 @@ fn block_of(
 ) -> Block {
     let mut b = Block {
         kind: Kind::Other,
-        key: fold_ws(source),
+        key: crate::one_line(source),
         open: String::new(),
         inner: String::new(),
         parts: Vec::new(),
@@ -236,7 +232,7 @@ fn block_of(
                             let evs: Vec<Event> =
                                 span[s + 1..k].iter().map(|(e, _)| e.clone()).collect();
                             b.parts.push(Part {
-                                key: fold_ws(&markdown[range]),
+                                key: crate::one_line(&markdown[range]),
                                 cells: vec![render(&evs)],
                                 head: false,
                             });
@@ -275,7 +271,7 @@ fn block_of(
                     Event::End(TagEnd::TableHead) | Event::End(TagEnd::TableRow) => {
                         if let Some((cells, head)) = row.take() {
                             b.parts.push(Part {
-                                key: fold_ws(&cells.join("\u{1}")),
+                                key: crate::one_line(&cells.join("\u{1}")),
                                 cells,
                                 head,
                             });

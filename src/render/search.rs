@@ -142,8 +142,8 @@ pub fn sections(html: &str) -> Vec<Section> {
     }
     push_text(&mut out, in_heading, rest);
     for s in &mut out {
-        s.heading = squeeze(&s.heading);
-        s.text = squeeze(&s.text);
+        s.heading = crate::one_line(&s.heading);
+        s.text = crate::one_line(&s.text);
     }
     out.retain(|s| !s.anchor.is_empty() || !s.text.is_empty());
     out
@@ -179,10 +179,6 @@ fn unescape(text: &str) -> String {
         .replace("&#x27;", "'")
         .replace("&nbsp;", " ")
         .replace("&amp;", "&")
-}
-
-fn squeeze(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The first characters of a text, cut at a word.
