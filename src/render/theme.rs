@@ -27,6 +27,7 @@ const DEFAULT_FILES: &[(&str, &str)] = embedded![
     "templates/diffreport.html",
     "templates/macros.html",
     "templates/search.html",
+    "templates/site-header.html",
     "static/style.css",
     "static/procsite.js",
 ];
