@@ -92,6 +92,7 @@ fn a_reader_navigates_sees_versions_site_content_and_the_print_mark() {
             "navigation",
             "site-content-marked",
             "versions",
+            "versions-fallback",
             "print",
             "search",
             "search-isolation",

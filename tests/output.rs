@@ -252,3 +252,78 @@ fn check_renders_bodies_but_tries_each_template_and_reports_a_broken_one() {
     );
     assert!(!t.exists("public"), "check writes nothing");
 }
+
+/// A repository whose theme `acme` has `templates/NAME` = `template`, and whose
+/// SOP-0030 has `commits` commits.
+fn themed_with_history(name: &str, template: &str, commits: usize) -> SiteTest {
+    let mut t = SiteTest::new();
+    t.write(
+        "book.toml",
+        &BOOK.replace(
+            "[site.boston]",
+            "[build]\ntheme = \"acme\"\n\n[site.boston]",
+        ),
+    );
+    t.write(&format!("themes/acme/templates/{name}"), template);
+    for n in 1..=commits {
+        t.write(
+            "procedures/global/SOP-0030.md",
+            &doc(
+                "SOP-0030",
+                "Complaints",
+                "",
+                &format!("## Intake\nText {n}.\n"),
+            ),
+        );
+        t.commit(&format!("Change {n}"));
+    }
+    t
+}
+
+#[test]
+fn check_tries_the_history_page_and_the_page_link_to_it_before_any_history_is_long() {
+    for (name, template) in [
+        (
+            "page.html",
+            "{% extends \"default/page.html\" %}{% block footer %}{% if full_history %}{{ full_history.hreff }}{% endif %}{% endblock footer %}",
+        ),
+        (
+            "history.html",
+            "{% extends \"default/history.html\" %}{% block footer %}{{ no_such_value }}{% endblock footer %}",
+        ),
+    ] {
+        let t = themed_with_history(name, template, 3);
+        let out = t.run(&["check"]);
+        assert_eq!(out.code, 1, "{name}: {}", out.stderr);
+        let errors: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.contains("error[theme]"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{name}: {}", out.stderr);
+        assert!(
+            errors[0].starts_with(&format!("templates/{name}: error[theme]: cannot render")),
+            "{}",
+            errors[0]
+        );
+    }
+}
+
+#[test]
+fn a_theme_page_that_lists_the_history_itself_gets_every_change() {
+    let t = themed_with_history(
+        "page.html",
+        "{% extends \"default/page.html\" %}{% block content %}{% for h in doc.history %}<li class=\"h\">{{ h.subject }}</li>{% endfor %}{% endblock content %}",
+        12,
+    );
+    t.build();
+    let page = t.page("cork", "SOP-0030");
+    let subjects: Vec<&str> = page
+        .split("<li class=\"h\">")
+        .skip(1)
+        .map(|s| s.split("</li>").next().unwrap())
+        .collect();
+    let all: Vec<String> = (1..=12).rev().map(|n| format!("Change {n}")).collect();
+    assert_eq!(subjects, all);
+    assert!(t.exists("public/cork/preview/SOP-0030.history.html"));
+}

@@ -554,7 +554,27 @@ pub fn render_site(
     // A check tries the page template on the first document and the comparison
     // template on the first adapted one; a build renders every page.
     let first_adapted = site_docs.iter().position(|sd| sd.addendum.is_some());
-    let sampled = |i: usize| !shared.check || i == 0 || Some(i) == first_adapted;
+    // It tries the history page, and the page's link to it, on the document with the
+    // most changes, so a template that fails only there fails the check.
+    let history_sample = if shared.check {
+        site_docs
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, sd)| {
+                let changes = [Some(&sd.doc.path), sd.addendum.map(|a| &a.path)]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| stamps.get(p))
+                    .map(|s| s.changes)
+                    .sum::<usize>();
+                (changes, std::cmp::Reverse(*i))
+            })
+            .map(|(i, _)| i)
+    } else {
+        None
+    };
+    let sampled =
+        |i: usize| !shared.check || i == 0 || Some(i) == first_adapted || Some(i) == history_sample;
     // Pages go to `out` a few at a time, so only those in flight are held.
     let mut records = Vec::with_capacity(site_docs.len());
     for (c, chunk) in site_docs.chunks(PAGES_AT_ONCE).enumerate() {
@@ -581,17 +601,15 @@ pub fn render_site(
                 );
                 // A long history is on a page of its own; the page shows the newest.
                 let id = &sd.doc.meta.id;
-                let older = if view.doc.history.len() > HISTORY_ON_PAGE {
-                    let total = view.doc.history.len();
+                let total = view.doc.history.len();
+                let whole_page = total > HISTORY_ON_PAGE || history_sample == Some(first + i);
+                if whole_page {
                     view.full_history = Some(FullHistoryLink {
                         href: crate::layout::history_page(id),
-                        shown: HISTORY_ON_PAGE,
+                        shown: HISTORY_ON_PAGE.min(total),
                         total,
                     });
-                    view.doc.history.split_off(HISTORY_ON_PAGE)
-                } else {
-                    Vec::new()
-                };
+                }
                 let mut file: Vec<OutFile> = render_template(theme, "page.html", &view, &mut d)
                     .map(|bytes| OutFile {
                         path: format!("{id}.html"),
@@ -599,9 +617,7 @@ pub fn render_site(
                     })
                     .into_iter()
                     .collect();
-                view.doc.history.extend(older);
-                // A check tries the template on the first document, long history or not.
-                if view.full_history.is_some() || (shared.check && first + i == 0) {
+                if whole_page {
                     let history = HistoryPageView {
                         book: view.book.clone(),
                         site: &site_view,

@@ -22,6 +22,7 @@ const DEFAULT_FILES: &[(&str, &str)] = embedded![
     "templates/page.html",
     "templates/diff.html",
     "templates/history.html",
+    "templates/history-table.html",
     "templates/harmonization.html",
     "templates/changes.html",
     "templates/diffreport.html",

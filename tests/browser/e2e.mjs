@@ -55,6 +55,16 @@ const checks = {
     await page.waitForURL(/\/r2\/SOP-0020\.html$/);
     expect((await page.locator(".superseded").count()) === 0, "the latest version says superseded");
   },
+  // From a page a version lacks (here a history page only r1 has), the switcher and
+  // the superseded banner lead to the same document's page, not to the index.
+  async "versions-fallback"(page) {
+    fs.copyFileSync(path.join(out, "cork/r1/SOP-0020.diff.html"), path.join(out, "cork/r1/SOP-0020.history.html"));
+    await page.goto(url("cork/r1/SOP-0020.history.html"));
+    const href = await page.locator(".superseded a").getAttribute("href");
+    expect(href === "../latest/SOP-0020.html", `banner links ${href}`);
+    await page.selectOption(".version-switch select", { label: "r2 (latest)" });
+    await page.waitForURL(/\/r2\/SOP-0020\.html$/);
+  },
   // Printed, a page says it is uncontrolled.
   async print(page) {
     await page.goto(url("cork/r2/SOP-0020.html"));

@@ -133,9 +133,14 @@
   var parts = location.pathname.split("/");
   var file = parts.pop() || "index.html";
   var folder = parts.pop();
-  var target = function (v) {
-    return "../" + v.version + "/" + (v.pages.indexOf(file) >= 0 ? file : "index.html");
+  // The same page in version v; else, from a document's history or comparison, the
+  // document's page; else the version's index.
+  var docPage = file.replace(/\.(history|diff)\.html$/, ".html");
+  var pageIn = function (v) {
+    if (v.pages.indexOf(file) >= 0) { return file; }
+    return v.pages.indexOf(docPage) >= 0 ? docPage : "index.html";
   };
+  var target = function (v) { return "../" + v.version + "/" + pageIn(v); };
   var latest = versions[0];
   if (here !== latest.version && folder !== "latest") {
     var banner = document.createElement("div");
@@ -143,7 +148,7 @@
     banner.setAttribute("role", "alert");
     banner.textContent = "Superseded by version " + latest.version + ". ";
     var link = document.createElement("a");
-    link.href = "../latest/" + (latest.pages.indexOf(file) >= 0 ? file : "index.html");
+    link.href = "../latest/" + pageIn(latest);
     link.textContent = "Read the current version";
     banner.appendChild(link);
     document.body.insertBefore(banner, document.body.firstChild);
