@@ -3,6 +3,17 @@
 mod common;
 use common::*;
 
+/// Sets `[build] theme = "acme"`: templates under themes/acme/ replace the default ones.
+fn use_theme_acme(t: &SiteTest) {
+    t.write(
+        "book.toml",
+        &BOOK.replace(
+            "[site.boston]",
+            "[build]\ntheme = \"acme\"\n\n[site.boston]",
+        ),
+    );
+}
+
 fn sample() -> SiteTest {
     let t = SiteTest::new();
     t.write(
@@ -153,13 +164,7 @@ fn pages_carry_the_header_block_and_the_preview_marking() {
 #[test]
 fn a_user_theme_overrides_one_block_and_adds_static_files() {
     let t = sample();
-    t.write(
-        "book.toml",
-        &BOOK.replace(
-            "[site.boston]",
-            "[build]\ntheme = \"acme\"\n\n[site.boston]",
-        ),
-    );
+    use_theme_acme(&t);
     t.write(
         "themes/acme/templates/page.html",
         "{% extends \"default/page.html\" %}{% block footer %}ACME FOOTER {{ doc.id }}{% endblock footer %}",
@@ -227,13 +232,7 @@ fn a_write_that_fails_part_way_leaves_the_previous_output_and_the_next_run_succe
 #[test]
 fn check_renders_bodies_but_tries_each_template_and_reports_a_broken_one() {
     let t = sample();
-    t.write(
-        "book.toml",
-        &BOOK.replace(
-            "[site.boston]",
-            "[build]\ntheme = \"acme\"\n\n[site.boston]",
-        ),
-    );
+    use_theme_acme(&t);
     // A template that fails only when it renders, not when it compiles.
     t.write(
         "themes/acme/templates/diff.html",
@@ -257,13 +256,7 @@ fn check_renders_bodies_but_tries_each_template_and_reports_a_broken_one() {
 /// SOP-0030 has `commits` commits.
 fn themed_with_history(name: &str, template: &str, commits: usize) -> SiteTest {
     let mut t = SiteTest::new();
-    t.write(
-        "book.toml",
-        &BOOK.replace(
-            "[site.boston]",
-            "[build]\ntheme = \"acme\"\n\n[site.boston]",
-        ),
-    );
+    use_theme_acme(&t);
     t.write(&format!("themes/acme/templates/{name}"), template);
     for n in 1..=commits {
         t.write(
