@@ -493,14 +493,20 @@ impl Drop for StagedFiles<'_> {
 }
 
 impl StagedFiles<'_> {
-    /// Writes `files` into the folder.
+    /// Writes `files` into the folder, and keeps their hashes for the manifest.
     pub fn write(&mut self, files: &[OutFile]) -> Result<(), OutputError> {
-        self.output
-            .counter
-            .write_all(&self.dir, files, self.previous.as_deref())?;
+        self.write_files(files)?;
         for f in files {
             self.hashes.insert(f.path.clone(), sha256_hex(&f.bytes));
         }
+        Ok(())
+    }
+
+    /// Writes `files` into the folder, without keeping their hashes.
+    fn write_files(&self, files: &[OutFile]) -> Result<(), OutputError> {
+        self.output
+            .counter
+            .write_all(&self.dir, files, self.previous.as_deref())?;
         Ok(())
     }
 
@@ -672,8 +678,9 @@ impl Output {
     /// may be put from several threads at once. Nothing a reader sees changes
     /// before the commit, and an output dropped without one removes what was put.
     pub fn put(&self, v: VersionFolder) -> Result<(), OutputError> {
-        let mut staged = self.stage(&v.site, &v.version)?;
-        staged.write(&v.files)?;
+        // The folder brings its manifest, so its files' hashes are not kept.
+        let staged = self.stage(&v.site, &v.version)?;
+        staged.write_files(&v.files)?;
         staged.done(v.manifest(), manifest_hash(&v.files));
         Ok(())
     }
