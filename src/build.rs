@@ -79,6 +79,7 @@ pub fn build_view(
         git: info.git,
         shallow: info.shallow,
         refname: info.refname.clone(),
+        document_page: false,
     }
 }
 

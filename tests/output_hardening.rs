@@ -17,11 +17,11 @@ fn releasable() -> SiteTest {
 }
 
 trait Revise {
-    fn revise(&mut self, text: &str, approved_on: &str);
+    fn revise(&mut self, text: &str, approved_on: &str) -> git2::Oid;
 }
 
 impl Revise for SiteTest {
-    fn revise(&mut self, text: &str, approved_on: &str) {
+    fn revise(&mut self, text: &str, approved_on: &str) -> git2::Oid {
         self.write(
             "procedures/global/SOP-0020.md",
             &approved(
@@ -30,7 +30,7 @@ impl Revise for SiteTest {
                 approved_on,
             ),
         );
-        self.commit(&format!("Revise{APPROVED_BY}"));
+        self.commit(&format!("Revise{APPROVED_BY}"))
     }
 }
 
@@ -273,13 +273,21 @@ fn a_preview_built_again_links_its_unchanged_files_and_writes_the_rest() {
     t.run(&["build"]);
     assert_ne!(ino(&t, page), page_ino);
     assert_eq!(t.read(page), text);
-    // A new commit: the pages name it and are written; the style sheet is linked.
-    let page_ino = ino(&t, page);
-    t.revise("Second text.", "2026-06-02");
+    // A new commit: the page of the document it changed is written, and the index,
+    // which names the commit; the page of a document it did not change names no build
+    // commit and is linked, as is the style sheet.
+    let other = "public/boston/preview/SOP-0090.html";
+    let index = "public/cork/preview/index.html";
+    let (page_ino, other_ino, index_ino) = (ino(&t, page), ino(&t, other), ino(&t, index));
+    let commit = t.revise("Second text.", "2026-06-02").to_string();
     t.run(&["build"]);
     assert_ne!(ino(&t, page), page_ino);
     assert!(t.read(page).contains("Second text."));
-    assert_eq!(ino(&t, style), style_ino);
+    assert_eq!((ino(&t, other), ino(&t, style)), (other_ino, style_ino));
+    assert_ne!(ino(&t, index), index_ino);
+    assert!(t.read(index).contains(&format!("title=\"{commit}\"")));
+    assert!(!t.read(other).contains(&commit[..7]));
+    assert!(t.read(other).contains("Boston, version preview: <a href=\"index.html\">its index</a> names the commit it was built from"));
     let verified = t.run(&["verify", "public"]);
     assert_eq!(verified.code, 0, "{}", verified.stderr);
 }

@@ -127,8 +127,8 @@ fn build_release_at_a_published_tag_gives_the_same_bytes_as_publish() {
     // The annotated tag's date is the as-of date of both.
     let manifest = t.read("elsewhere/cork/2026.2/manifest.json");
     assert!(manifest.contains("\"date\": \"2026-06-03\""), "{manifest}");
-    let page = t.read("elsewhere/cork/2026.2/SOP-0020.html");
-    assert!(page.contains("(release&#x2F;2026.2)") || page.contains("(release/2026.2)"));
+    let index = t.read("elsewhere/cork/2026.2/index.html");
+    assert!(index.contains("(release&#x2F;2026.2)") || index.contains("(release/2026.2)"));
     // And publish accepts what build --release wrote.
     let again = t.run(&["publish", "--out", "elsewhere"]);
     assert_eq!(again.code, 0, "{}", again.stderr);

@@ -37,6 +37,11 @@ pub struct BuildView {
     pub shallow: bool,
     /// The ref asked for with --ref.
     pub refname: Option<String>,
+    /// A page about one document (its page, history or comparison): the stamp of the
+    /// build is left to the version's index, so the page changes only when what it
+    /// shows changes. Absent elsewhere (`history.json` records the build's stamp).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub document_page: bool,
 }
 
 impl BuildView {
@@ -54,6 +59,25 @@ impl BuildView {
             git: true,
             shallow: false,
             refname: None,
+            document_page: false,
+        }
+    }
+
+    /// The stamp of a page about one document. It names no commit the version was
+    /// built from, nor whether the tree was dirty (its index and manifest do, and the
+    /// page marks the document's own uncommitted changes); the as-of date only where
+    /// the page shows it (`as_of_shown`: an upcoming change, an overdue review). A
+    /// commit that changes nothing a page shows leaves the page's bytes as they were,
+    /// so a rebuild rewrites only the pages that changed.
+    pub fn of_document(&self, as_of_shown: bool) -> BuildView {
+        BuildView {
+            commit: None,
+            commit_short: None,
+            refname: None,
+            dirty: false,
+            as_of: self.as_of.clone().filter(|_| as_of_shown),
+            document_page: true,
+            ..self.clone()
         }
     }
 }

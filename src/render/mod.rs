@@ -621,7 +621,7 @@ pub fn render_site(
                     let history = HistoryPageView {
                         book: view.book.clone(),
                         site: &site_view,
-                        build,
+                        build: &view.build,
                         id,
                         title: &sd.doc.meta.title,
                         adapted: view.doc.adapted,
@@ -878,7 +878,7 @@ fn diff_view(
     DiffView {
         book: book_view(config),
         site: site.clone(),
-        build: build.clone(),
+        build: build.of_document(false),
         id: sd.doc.meta.id.clone(),
         title: sd.doc.meta.title.clone(),
         identical: hunks.is_empty() && sd.doc.site.is_none(),
@@ -1013,10 +1013,17 @@ fn page_view(
         site_revision,
         ..
     } = published_facts(sd, stamps, in_force);
+    let upcoming = in_force.info(&sd.doc.path).map(|f| UpcomingView {
+        status: f.upcoming_status.as_str().into(),
+        effective: f.upcoming_effective.map(|d| d.to_string()),
+        revision: doc_stamp.map_or(0, |s| s.revision),
+        since: stamp::commit_date(f.commit.commit_time, f.commit.commit_offset).to_string(),
+    });
+    let overdue = review_overdue(m, build);
     PageView {
         book: book_view(config),
         site: site.clone(),
-        build: build.clone(),
+        build: build.of_document(upcoming.is_some() || overdue),
         doc: DocView {
             id: m.id.clone(),
             title: m.title.clone(),
@@ -1039,12 +1046,7 @@ fn page_view(
             adapted: sd.addendum.is_some(),
             draft: is_draft(m.status) || sd.addendum.is_some_and(|a| is_draft(a.meta.status)),
             revision,
-            upcoming: in_force.info(&sd.doc.path).map(|f| UpcomingView {
-                status: f.upcoming_status.as_str().into(),
-                effective: f.upcoming_effective.map(|d| d.to_string()),
-                revision: doc_stamp.map_or(0, |s| s.revision),
-                since: stamp::commit_date(f.commit.commit_time, f.commit.commit_offset).to_string(),
-            }),
+            upcoming,
             site_revision,
             changes: history.len(),
             last_changed: newest.map(|r| r.date.clone()),
@@ -1060,7 +1062,7 @@ fn page_view(
             uncommitted: doc_stamp.is_some_and(|s| s.uncommitted)
                 || add_stamp.is_some_and(|s| s.uncommitted),
             stale_addendum: stale_addendum(sd, stamps),
-            review_overdue: review_overdue(m, build),
+            review_overdue: overdue,
             history,
             external: external_view(m, citations),
             retention: config.retention.get(&m.doc_type).map(|r| RetentionView {
