@@ -42,6 +42,8 @@ pub struct Rendered {
     /// Every site's harmonization release by release, up to this build (unless the
     /// request skips it).
     pub trend: Option<crate::network::Trend>,
+    /// The keys of the pages rendered into an output, for its record.
+    pub pages: Option<crate::page_cache::Pages>,
 }
 
 /// The load stage: a build's input, read once. Like every stage value, plain data
@@ -427,6 +429,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
         cells: Default::default(),
         titles: Default::default(),
         trend: None,
+        pages: None,
     };
     let mut clock = std::time::Instant::now();
     let mut lap = |rendered: &mut Rendered, phase: &'static str| {
@@ -486,6 +489,16 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     };
     let mut shared = render::Shared::new(&corpus, &in_force, &config, &theme, &build, &stamps);
     shared.check = plan.check;
+    // A build whose output will be recorded renders only the pages whose view changed.
+    if req.output_identity && plan.html && !plan.check {
+        shared.pages = crate::last_build::exe_identity().and_then(|exe| {
+            crate::page_cache::Pages::open(
+                &req.root,
+                &plan.output,
+                crate::page_cache::renderer(&exe, &theme),
+            )
+        });
+    }
     let ids: Vec<&String> = config.site.keys().collect();
     req.progress.stage(if plan.html {
         "composing and rendering"
@@ -599,6 +612,8 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
         .map(|d| (d.meta.id.clone(), d.meta.title.clone()))
         .collect();
     lap(&mut rendered, "compose and render");
+    rendered.pages = shared.pages.take();
+    drop(shared);
     rendered.config = Some(config);
     rendered.theme = Some(theme);
     rendered.diags = diags;

@@ -332,6 +332,9 @@ impl Ui {
     ) -> ExitCode {
         self.said(said);
         self.timings(&summary.timings);
+        if let (true, Some((taken, of))) = (self.verbose, summary.pages_taken) {
+            eprintln!("  {taken} of {of} document pages unchanged since the last build into this output, taken from it");
+        }
         print_notes(&summary.notes);
         for site in &summary.unchanged {
             println!(

@@ -39,7 +39,7 @@ pub(crate) fn escape(s: &str) -> String {
 }
 
 /// Which operation put each line of site text there, and which took global text out.
-fn labels_of(sd: &SiteDoc) -> Vec<(String, String)> {
+pub fn labels_of(sd: &SiteDoc) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for p in sd.pieces.iter() {
         if let Origin::Addendum { op, anchor, .. } = &p.origin {
@@ -62,11 +62,6 @@ fn labels_of(sd: &SiteDoc) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-/// The hunks between the global text and the site's, three lines of context each.
-pub fn hunks(global: &str, sd: &SiteDoc) -> Vec<Hunk> {
-    labelled_hunks(global, &sd.markdown, &labels_of(sd))
 }
 
 /// The text without blank lines: where blank lines fall (a site block is always set

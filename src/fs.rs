@@ -37,6 +37,22 @@ pub fn write(path: &Path, bytes: &[u8]) -> FsResult<()> {
     wrap("cannot write", path, std::fs::write(path, bytes))
 }
 
+/// Writes `bytes` beside `path` and renames them into place, creating its folder: a
+/// reader never sees half a file. For records a build may do without: `false` when
+/// it could not be written (nothing is left behind).
+pub fn write_aside(path: &Path, bytes: &[u8]) -> bool {
+    let part = path.with_extension(format!("part-{}", std::process::id()));
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&part, bytes))
+        .and_then(|()| std::fs::rename(&part, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&part);
+    }
+    written.is_ok()
+}
+
 pub fn create_dir_all(path: &Path) -> FsResult<()> {
     wrap(
         "cannot create directory",

@@ -75,6 +75,10 @@ pub fn build(req: &Request) -> Result<Outcome, Diagnostics> {
         ..req.clone()
     };
     let mut summary = crate::publish::build(&asked)?;
+    if let (Some(pages), Some(identity)) = (summary.pages.take(), &summary.identity) {
+        let rendered: Vec<String> = summary.sites.iter().map(|(s, _)| s.clone()).collect();
+        pages.record(identity, &rendered);
+    }
     let sorted = std::mem::take(&mut summary.diags).into_sorted();
     let said = said(&summary, &sorted);
     if let (Some(probe), Some(identity)) = (probe, &summary.identity) {
@@ -224,28 +228,15 @@ impl Probe {
             identity,
             said,
         };
-        let Ok(bytes) = serde_json::to_vec(&record) else {
-            return;
-        };
-        let Some(dir) = self.path.parent() else {
-            return;
-        };
-        // Written aside and renamed: a reader never sees half a record.
-        let part = self
-            .path
-            .with_extension(format!("part-{}", std::process::id()));
-        let written = std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&part, &bytes))
-            .and_then(|()| std::fs::rename(&part, &self.path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&part);
+        if let Ok(bytes) = serde_json::to_vec(&record) {
+            crate::fs::write_aside(&self.path, &bytes);
         }
     }
 }
 
 /// Which procsite executable runs: a new build or install of it is another file, or
 /// the same file changed (its change time, which no copy keeps).
-fn exe_identity() -> Option<String> {
+pub(crate) fn exe_identity() -> Option<String> {
     let exe = std::env::current_exe().ok()?;
     let meta = exe.metadata().ok()?;
     let modified = meta

@@ -45,6 +45,7 @@ pub mod manifest;
 pub mod model;
 pub mod network;
 pub mod output;
+pub mod page_cache;
 pub mod parse;
 pub mod plan;
 pub mod progress;

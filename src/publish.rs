@@ -227,6 +227,10 @@ pub struct BuildSummary {
     pub notes: Vec<String>,
     /// The output's identity as the write left it (`output::identity`).
     pub identity: Option<String>,
+    /// The keys of the pages rendered, for the record of the output's pages.
+    pub pages: Option<crate::page_cache::Pages>,
+    /// Document pages taken from the output unchanged, of how many.
+    pub pages_taken: Option<(usize, usize)>,
     pub diags: Diagnostics,
 }
 
@@ -289,6 +293,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         unchanged,
         notes: written.notes,
         identity: written.identity,
+        pages_taken: rendered.pages.as_ref().map(|p| p.counts()),
+        pages: rendered.pages.take(),
         diags,
     })
 }

@@ -13,6 +13,11 @@ struct Cached {
     t: SiteTest,
     scratch: tempfile::TempDir,
     builds: usize,
+    /// What the last build into the kept output took from it: (pages taken, of how
+    /// many document pages), or `None` when the record of the last build answered.
+    taken: Option<(usize, usize)>,
+    /// The kept output as the build before the last left it.
+    kept_before: BTreeMap<String, Vec<u8>>,
 }
 
 impl Cached {
@@ -45,6 +50,8 @@ impl Cached {
             t,
             scratch: tempfile::tempdir().unwrap(),
             builds: 0,
+            taken: None,
+            kept_before: BTreeMap::new(),
         }
     }
 
@@ -73,24 +80,69 @@ impl Cached {
         tree_of(&out)
     }
 
-    /// Builds with the cache and without it; the two outputs must be the same bytes.
-    /// Returns how many segments the cached build added.
+    /// Builds again into the output kept from build to build, which takes the pages
+    /// whose view is unchanged from it.
+    fn build_kept(&mut self) -> BTreeMap<String, Vec<u8>> {
+        let out = self.scratch.path().join("kept");
+        self.kept_before = if out.exists() {
+            tree_of(&out)
+        } else {
+            BTreeMap::new()
+        };
+        let cache = self.cache();
+        let run = self.t.run_env(
+            &["-v", "build", "--out", out.to_str().unwrap()],
+            &[(ENV, cache.to_str().unwrap())],
+        );
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let re = regex::Regex::new(r"(\d+) of (\d+) document pages unchanged").unwrap();
+        self.taken = re
+            .captures(&run.stderr)
+            .map(|c| (c[1].parse().unwrap(), c[2].parse().unwrap()));
+        tree_of(&out)
+    }
+
+    /// Builds with the cache and without it, and into the kept output; the outputs
+    /// must be the same bytes. Returns how many segments the cached build added.
     fn same_with_and_without(&mut self, step: &str) -> usize {
         let before = self.segments();
         let cache = self.cache();
         let cached = self.build_with(cache.to_str().unwrap());
         let added = self.segments() - before;
         let clean = self.build_with("off");
+        let kept = self.build_kept();
         assert!(!clean.is_empty());
-        assert_eq!(
-            cached.keys().collect::<Vec<_>>(),
-            clean.keys().collect::<Vec<_>>(),
-            "{step}: other files"
-        );
-        for (path, bytes) in &clean {
-            assert!(cached[path] == *bytes, "{step}: {path} differs");
+        for (what, tree) in [("cached", &cached), ("kept", &kept)] {
+            assert_eq!(
+                tree.keys().collect::<Vec<_>>(),
+                clean.keys().collect::<Vec<_>>(),
+                "{step}: other files in the {what} build"
+            );
+            for (path, bytes) in &clean {
+                assert!(
+                    tree[path] == *bytes,
+                    "{step}: {path} differs in the {what} build"
+                );
+            }
         }
         added
+    }
+
+    /// The document pages (page, history, comparison) of the kept output whose bytes
+    /// the last build changed.
+    fn document_pages_changed(&self) -> usize {
+        let kept = tree_of(&self.scratch.path().join("kept"));
+        let generated = ["index.html", "changes.html", "harmonization.html"];
+        kept.iter()
+            .filter(|(path, _)| {
+                let parts: Vec<&str> = path.split('/').collect();
+                parts.len() == 3
+                    && parts[1] == "preview"
+                    && parts[2].ends_with(".html")
+                    && !generated.contains(&parts[2])
+            })
+            .filter(|(path, bytes)| self.kept_before.get(*path) != Some(*bytes))
+            .count()
     }
 
     fn repo(&self) -> git2::Repository {
@@ -143,7 +195,11 @@ fn a_cached_build_is_byte_identical_to_a_clean_one_through_rewrites_tags_and_bra
     let mut c = Cached::new();
     // A cold cache learns every commit; a warm one learns nothing and reads no commit.
     assert_eq!(c.same_with_and_without("cold cache"), 1);
+    let (taken, pages) = c.taken.expect("the first build into the kept output ran");
+    assert_eq!((taken, c.document_pages_changed()), (0, pages));
     assert_eq!(c.same_with_and_without("warm cache"), 0);
+    // The same commit again into the kept output: answered from the record.
+    assert_eq!(c.taken, None);
 
     // A new commit: only it is learnt.
     c.t.write(
@@ -152,6 +208,12 @@ fn a_cached_build_is_byte_identical_to_a_clean_one_through_rewrites_tags_and_bra
     );
     c.t.commit("SOP-0030 revision 3\n\nApproved-by: Jane Roe <jane.roe@acme.example>");
     assert_eq!(c.same_with_and_without("new commit"), 1);
+    // The kept output: the pages of SOP-0030 are rendered again, every other document
+    // page is taken from it as it was.
+    let (taken, pages) = c.taken.expect("a build ran");
+    let changed = c.document_pages_changed();
+    assert!(changed > 0 && taken > 0, "{changed} changed, {taken} taken");
+    assert_eq!(taken + changed, pages);
 
     // Amended: the commit gets a new id, message and text; the old one is unused.
     {
@@ -202,6 +264,24 @@ fn a_cached_build_is_byte_identical_to_a_clean_one_through_rewrites_tags_and_bra
         .delete()
         .unwrap();
     assert_eq!(c.same_with_and_without("merged and deleted branch"), 1);
+
+    // A page of the kept output altered: the output is not as the last build left it,
+    // so no page is taken from it, and the page is repaired.
+    let page = c.scratch.path().join("kept/cork/preview/SOP-0020.html");
+    let text = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(&page, text.replace("15 years", "1 year")).unwrap();
+    c.t.write(
+        "procedures/global/SOP-0030.md",
+        &approved(
+            "SOP-0030",
+            "## Scope {#scope}\nFourth text.\n",
+            "2026-06-05",
+        ),
+    );
+    c.t.commit("SOP-0030 revision 4\n\nApproved-by: Jane Roe <jane.roe@acme.example>");
+    assert_eq!(c.same_with_and_without("an output page altered"), 1);
+    assert_eq!(c.taken.map(|(taken, _)| taken), Some(0));
+    assert_eq!(std::fs::read_to_string(&page).unwrap(), text);
 }
 
 #[test]

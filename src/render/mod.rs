@@ -273,6 +273,9 @@ pub struct Shared<'a> {
     /// Check only: render every document body (links, footnotes) but each template
     /// once per site; what is rendered is not written.
     pub check: bool,
+    /// A build into an output it will record: a document's pages whose view is the
+    /// one the output's page was rendered from are taken from the output.
+    pub pages: Option<crate::page_cache::Pages>,
 }
 
 /// A piece's identity for the cache: SHA-256 of its file, first line, anchors, text,
@@ -348,6 +351,7 @@ impl<'a> Shared<'a> {
             cache: Mutex::new(HashMap::new()),
             words: Mutex::new(HashMap::new()),
             check: false,
+            pages: None,
         }
     }
 
@@ -387,6 +391,25 @@ impl<'a> Shared<'a> {
             .html
             .to_string(),
         )
+    }
+
+    /// A document's page (`name`, at `path`) of `site`: its template applied to the
+    /// view `view` makes of `made_of` (all that the view is made of), or the output's
+    /// page made of the same.
+    fn document_page<V: serde::Serialize>(
+        &self,
+        site: &str,
+        name: &str,
+        path: String,
+        made_of: &impl serde::Serialize,
+        view: impl FnOnce() -> V,
+        diags: &mut Diagnostics,
+    ) -> Option<OutFile> {
+        let render = || render_template(self.theme, name, &view(), diags);
+        match &self.pages {
+            Some(pages) => pages.page(site, &self.build.version, name, path, made_of, render),
+            None => render().map(|bytes| OutFile { path, bytes }),
+        }
     }
 
     fn piece_html(
@@ -610,11 +633,15 @@ pub fn render_site(
                         total,
                     });
                 }
-                let mut file: Vec<OutFile> = render_template(theme, "page.html", &view, &mut d)
-                    .map(|bytes| OutFile {
-                        path: format!("{id}.html"),
-                        bytes,
-                    })
+                let mut file: Vec<OutFile> = shared
+                    .document_page(
+                        plan.id,
+                        "page.html",
+                        format!("{id}.html"),
+                        &view,
+                        || &view,
+                        &mut d,
+                    )
                     .into_iter()
                     .collect();
                 if whole_page {
@@ -628,14 +655,14 @@ pub fn render_site(
                         history: &view.doc.history,
                         portal_href: PORTAL_HREF,
                     };
-                    file.extend(
-                        render_template(theme, "history.html", &history, &mut d).map(|bytes| {
-                            OutFile {
-                                path: crate::layout::history_page(id),
-                                bytes,
-                            }
-                        }),
-                    );
+                    file.extend(shared.document_page(
+                        plan.id,
+                        "history.html",
+                        crate::layout::history_page(id),
+                        &history,
+                        || &history,
+                        &mut d,
+                    ));
                 }
                 let global = cells
                     .texts
@@ -644,13 +671,15 @@ pub fn render_site(
                 // Only an adapted document has a comparison to show; the page of one
                 // published unchanged says so instead of linking to a page that would.
                 if sd.addendum.is_some() {
-                    let diff = diff_view(sd, global, config, &site_view, build);
-                    file.extend(
-                        render_template(theme, "diff.html", &diff, &mut d).map(|bytes| OutFile {
-                            path: format!("{}.diff.html", sd.doc.meta.id),
-                            bytes,
-                        }),
-                    );
+                    let inputs = diff_inputs(sd, global, config, &site_view, build);
+                    file.extend(shared.document_page(
+                        plan.id,
+                        "diff.html",
+                        format!("{id}.diff.html"),
+                        &inputs,
+                        || diff_view(&inputs),
+                        &mut d,
+                    ));
                 }
                 let record = DocRecord {
                     doc: view.doc,
@@ -858,32 +887,67 @@ pub fn render_report(
     Some(files)
 }
 
+/// All that a comparison page is made of: the key of the page in the record of the
+/// output's pages, so that an unchanged comparison is neither diffed nor rendered
+/// again. [`diff_view`] reads nothing else.
+#[derive(serde::Serialize)]
+struct DiffInputs<'a> {
+    book: BookView,
+    site: &'a SiteView,
+    build: BuildView,
+    id: &'a str,
+    title: &'a str,
+    site_only: bool,
+    rationale: Option<&'a str>,
+    /// The global text as the site would publish it without its addendum, and the
+    /// site's text.
+    global: Option<&'a str>,
+    markdown: &'a str,
+    /// Which addendum operation each changed line comes from.
+    labels: Vec<(String, String)>,
+}
+
+fn diff_inputs<'a>(
+    sd: &'a SiteDoc,
+    global: Option<&'a str>,
+    config: &Config,
+    site: &'a SiteView,
+    build: &BuildView,
+) -> DiffInputs<'a> {
+    DiffInputs {
+        book: book_view(config),
+        site,
+        build: build.of_document(false),
+        id: &sd.doc.meta.id,
+        title: &sd.doc.meta.title,
+        site_only: sd.doc.site.is_some(),
+        rationale: sd.addendum.map(|a| a.meta.rationale.as_str()),
+        global,
+        markdown: &sd.markdown,
+        labels: crate::diff::labels_of(sd),
+    }
+}
+
 /// A document at this site against the global text as the site would publish it
 /// without its addendum (conditions resolved the same way on both sides).
-fn diff_view(
-    sd: &SiteDoc,
-    global: Option<&str>,
-    config: &Config,
-    site: &SiteView,
-    build: &BuildView,
-) -> DiffView {
-    let hunks = match global {
-        Some(global) => crate::diff::hunks(global, sd),
+fn diff_view(i: &DiffInputs) -> DiffView {
+    let hunks = match i.global {
+        Some(global) => crate::diff::labelled_hunks(global, i.markdown, &i.labels),
         None => Vec::new(),
     };
-    let redline = match global {
-        Some(global) if !hunks.is_empty() => crate::redline::redline(global, &sd.markdown),
+    let redline = match i.global {
+        Some(global) if !hunks.is_empty() => crate::redline::redline(global, i.markdown),
         _ => crate::redline::Redline::default(),
     };
     DiffView {
-        book: book_view(config),
-        site: site.clone(),
-        build: build.of_document(false),
-        id: sd.doc.meta.id.clone(),
-        title: sd.doc.meta.title.clone(),
-        identical: hunks.is_empty() && sd.doc.site.is_none(),
-        site_only: sd.doc.site.is_some(),
-        rationale: sd.addendum.map(|a| a.meta.rationale.clone()),
+        book: i.book.clone(),
+        site: i.site.clone(),
+        build: i.build.clone(),
+        id: i.id.to_string(),
+        title: i.title.to_string(),
+        identical: hunks.is_empty() && !i.site_only,
+        site_only: i.site_only,
+        rationale: i.rationale.map(str::to_string),
         redline: redline.html,
         redline_stats: redline.stats,
         hunks,

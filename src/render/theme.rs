@@ -39,6 +39,8 @@ pub struct Theme {
     pub tera: tera::Tera,
     /// Static files, path relative to the static folder → bytes.
     pub statics: BTreeMap<String, Vec<u8>>,
+    /// SHA-256 of every template's name and text: two themes that render alike.
+    pub fingerprint: String,
 }
 
 /// Loads the theme named in book.toml. `default` is the embedded theme; any other
@@ -116,7 +118,21 @@ pub fn load(
         return None;
     }
     tera.register_filter("css_string", css_string_filter);
-    Some(Theme { tera, statics })
+    let mut fingerprint = crate::manifest::FieldHash::default();
+    fingerprint.field(&templates.len().to_le_bytes());
+    for (name, text) in &templates {
+        fingerprint.field(name.as_bytes()).field(text.as_bytes());
+    }
+    let fingerprint = fingerprint
+        .finish()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Some(Theme {
+        tera,
+        statics,
+        fingerprint,
+    })
 }
 
 /// Text as a quoted CSS string, for `content:` in a `<style>` element: quotes and
