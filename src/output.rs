@@ -1340,6 +1340,17 @@ pub fn identity(shown: &Path) -> Option<String> {
     tree_identity(&root).ok()
 }
 
+/// The [identity] of the output at `shown` as its writer sees it while holding its
+/// lock, whatever lies beside it (the lock, the writer's own staging tree): what
+/// [identity] gave when no writer held it, if the tree is unchanged since.
+pub fn identity_under_lock(shown: &Path) -> Option<String> {
+    let root = shown.canonicalize().ok()?;
+    if !root.join(MARKER).is_file() {
+        return None;
+    }
+    tree_identity(&root).ok()
+}
+
 /// The [identity] of the tree at `root`. A change in the same tick of the file
 /// system's clock as the newest change time in the tree could leave its times as
 /// they were: the identity is taken once that tick is over. Change times are set by

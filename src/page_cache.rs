@@ -12,14 +12,20 @@
 //!
 //! A record holds only while nothing but procsite has touched the output: any change
 //! to it since (a file edited, added, removed or replaced, a write interrupted, a
-//! build that records nothing) changes its identity, and every page is rendered.
-//! Recorded with the record of the last build ([`crate::last_build`]): a committed
-//! preview, never a release, nor with `PROCSITE_HISTORY_CACHE=off`.
+//! build that records nothing) changes its identity, and every page is rendered. The
+//! identity is compared once the build holds the output's lock, so no other writer
+//! can change the output between the comparison and the pages taken from it.
+//! Recorded by the builds that take the output's identity for the record of the last
+//! build ([`crate::last_build`]): a committed preview, never a release, nor with
+//! `PROCSITE_HISTORY_CACHE=off`; also when that record is not written because the
+//! repository changed during the build, since the keys describe what was written.
+//! On Unix only, where the identity holds inodes and change times, which no copy or
+//! edit keeps.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -46,8 +52,9 @@ pub struct Pages {
     output: PathBuf,
     record: PathBuf,
     renderer: String,
-    /// The recorded keys, when the record holds for this output as it is now.
-    prior: HashMap<String, String>,
+    /// The recorded keys, when the record holds for this output as it is: read at the
+    /// first page, when the build holds the output's lock.
+    prior: OnceLock<HashMap<String, String>>,
     keys: Mutex<BTreeMap<String, String>>,
     /// Pages taken from the output.
     taken: AtomicUsize,
@@ -68,27 +75,38 @@ impl Pages {
     /// build is read when it holds: the same renderer, and the output as that build
     /// left it.
     pub fn open(root: &Path, out: &Path, renderer: String) -> Option<Pages> {
+        if !cfg!(unix) {
+            return None;
+        }
         let git = crate::repo::git::GitRepo::open(root)?;
         let output = std::path::absolute(out).ok()?;
         let record = record_path(git.git_dir(), &output);
-        let prior = std::fs::read(&record)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
-            .filter(|r| {
-                r.format == FORMAT
-                    && r.renderer == renderer
-                    && output.canonicalize().ok().as_ref() == Some(&r.output)
-                    && crate::output::identity(&r.output).as_deref() == Some(r.identity.as_str())
-            })
-            .map(|r| r.pages.into_iter().collect())
-            .unwrap_or_default();
         Some(Pages {
             output,
             record,
             renderer,
-            prior,
+            prior: OnceLock::new(),
             keys: Mutex::new(BTreeMap::new()),
             taken: AtomicUsize::new(0),
+        })
+    }
+
+    /// The keys of the record, if it holds: the same renderer, the same output, and
+    /// the output as the recorded build left it. Called with the output's lock held.
+    fn prior(&self) -> &HashMap<String, String> {
+        self.prior.get_or_init(|| {
+            std::fs::read(&self.record)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
+                .filter(|r| {
+                    r.format == FORMAT
+                        && r.renderer == self.renderer
+                        && self.output.canonicalize().ok().as_ref() == Some(&r.output)
+                        && crate::output::identity_under_lock(&r.output).as_deref()
+                            == Some(r.identity.as_str())
+                })
+                .map(|r| r.pages.into_iter().collect())
+                .unwrap_or_default()
         })
     }
 
@@ -108,7 +126,7 @@ impl Pages {
         let Some(key) = key_of(name, view) else {
             return render().map(|bytes| OutFile { path, bytes });
         };
-        let bytes = match self.prior.get(&at) {
+        let bytes = match self.prior().get(&at) {
             Some(k) if *k == key => std::fs::read(self.output.join(&at)).ok(),
             _ => None,
         };
@@ -138,6 +156,8 @@ impl Pages {
         };
         let mut pages: BTreeMap<String, String> = self
             .prior
+            .into_inner()
+            .unwrap_or_default()
             .into_iter()
             .filter(|(path, _)| {
                 let site = path.split('/').next().unwrap_or_default();
@@ -155,7 +175,32 @@ impl Pages {
         let Ok(bytes) = serde_json::to_vec(&record) else {
             return;
         };
-        crate::fs::write_aside(&self.record, &bytes);
+        if crate::fs::write_aside(&self.record, &bytes) {
+            prune(&self.record);
+        }
+    }
+}
+
+/// Records kept beside the newest: one per output a repository builds into, of a few
+/// megabytes each at 2,000 documents.
+const RECORDS_KEPT: usize = 8;
+
+/// Removes all but the [`RECORDS_KEPT`] newest records of the folder of `record`.
+fn prune(record: &Path) {
+    let Some(dir) = record.parent() else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut records: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    records.sort_by(|a, b| b.cmp(a));
+    for (_, old) in records.into_iter().skip(RECORDS_KEPT) {
+        let _ = std::fs::remove_file(old);
     }
 }
 
@@ -172,4 +217,35 @@ fn key_of(name: &str, view: &impl Serialize) -> Option<String> {
     h.update([0]);
     serde_json::to_writer(&mut h, view).ok()?;
     Some(format!("{:x}", h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_newest_records_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let start = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+        for n in 0..RECORDS_KEPT + 3 {
+            let path = dir.path().join(format!("{n:02}.json"));
+            std::fs::write(&path, "{}").unwrap();
+            let file = std::fs::File::options().write(true).open(&path).unwrap();
+            file.set_modified(start + std::time::Duration::from_secs(n as u64))
+                .unwrap();
+        }
+        std::fs::write(dir.path().join("other.part-1"), "").unwrap();
+        prune(&dir.path().join("10.json"));
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut kept: Vec<String> = (3..RECORDS_KEPT + 3)
+            .map(|n| format!("{n:02}.json"))
+            .collect();
+        kept.push("other.part-1".into());
+        assert_eq!(left, kept);
+    }
 }

@@ -2,7 +2,7 @@
 //! that replace single templates or extend the default and override blocks.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::diag::{display_path, Code, Diagnostic, Diagnostics};
 use crate::repo::scan::{normalize_newlines, SourceSet, THEMES_DIR};
@@ -74,6 +74,7 @@ pub fn load(
             if let Some(t) = inner.strip_prefix("templates/") {
                 match String::from_utf8(bytes.clone()) {
                     Ok(text) => {
+                        unaware_of_document_pages(path, t, &text, diags);
                         templates.insert(t.to_string(), normalize_newlines(text));
                     }
                     Err(_) => diags.push(Diagnostic::error(
@@ -118,6 +119,13 @@ pub fn load(
         return None;
     }
     tera.register_filter("css_string", css_string_filter);
+    // A page is made of the repository's content only: the same commit builds the
+    // same bytes on any machine, and a page made of the same view is the same page.
+    tera.register_function("get_env", |_: &std::collections::HashMap<String, tera::Value>| {
+        tera::Result::<tera::Value>::Err(tera::Error::msg(
+            "get_env is not available: a page is made of the repository's content only, so that one commit builds the same bytes on any machine",
+        ))
+    });
     let mut fingerprint = crate::manifest::FieldHash::default();
     fingerprint.field(&templates.len().to_le_bytes());
     for (name, text) in &templates {
@@ -153,6 +161,43 @@ pub fn css_string(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The templates a document's pages (its page, history and comparison) are made
+/// with, the built-in ones' parts included.
+const DOCUMENT_PAGE_TEMPLATES: &[&str] = &[
+    "base.html",
+    "page.html",
+    "history.html",
+    "diff.html",
+    "site-header.html",
+    "macros.html",
+    "history-table.html",
+];
+
+/// A theme's template for a document's pages that says what the build was made from
+/// (its commit, whether the tree was dirty) without testing `build.document_page`:
+/// on those pages the build's commit is not given, and such a template would say
+/// "built from uncommitted files" on every page of a clean build.
+fn unaware_of_document_pages(path: &Path, name: &str, text: &str, diags: &mut Diagnostics) {
+    let stamp = ["build.commit", "build.dirty", "build.refname"];
+    if DOCUMENT_PAGE_TEMPLATES.contains(&name) && !text.contains("build.document_page") {
+        if let Some((line, _)) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| stamp.iter().any(|s| l.contains(s)))
+        {
+            diags.push(
+                Diagnostic::error(
+                    Code::Theme,
+                    path,
+                    line + 1,
+                    "the template says what the build was made from, but a document's pages (its page, history and comparison) are not given the build's commit: it would say they were built from uncommitted files",
+                )
+                .help("test build.document_page first, as the built-in base.html does: a document's page names its own source commit, and the version's index the build's"),
+            );
+        }
+    }
 }
 
 fn css_string_filter(
