@@ -469,6 +469,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
         rendered.diags = diags;
         return rendered;
     };
+    theme::unaware_of_document_pages(&theme, plan.release, &mut diags);
     // A build that will be refused hands nothing over: its sites are rendered for
     // their diagnostics only, and nothing is written.
     if let Some(sink) = sink {

@@ -114,6 +114,7 @@ codes! {
     Argument = "PS082" "argument" Fixed;
     Theme = "PS083" "theme" Fixed;
     Promote = "PS084" "promote" Fixed;
+    ThemeStamp = "PS085" "theme-stamp" Protected;
 }
 
 impl Code {

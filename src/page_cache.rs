@@ -198,8 +198,10 @@ fn prune(record: &Path) {
         .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
+    // The record just written is kept whatever its time.
+    records.retain(|(_, p)| p != record);
     records.sort_by(|a, b| b.cmp(a));
-    for (_, old) in records.into_iter().skip(RECORDS_KEPT) {
+    for (_, old) in records.into_iter().skip(RECORDS_KEPT - 1) {
         let _ = std::fs::remove_file(old);
     }
 }

@@ -41,6 +41,9 @@ pub struct Theme {
     pub statics: BTreeMap<String, Vec<u8>>,
     /// SHA-256 of every template's name and text: two themes that render alike.
     pub fingerprint: String,
+    /// The lines of the theme's own templates that say what the build was made from
+    /// where a document's pages would not know it ([`unaware_of_document_pages`]).
+    pub unaware: Vec<(PathBuf, usize)>,
 }
 
 /// Loads the theme named in book.toml. `default` is the embedded theme; any other
@@ -54,6 +57,8 @@ pub fn load(
 ) -> Option<Theme> {
     let mut templates: BTreeMap<String, String> = BTreeMap::new();
     let mut statics: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut unaware = Vec::new();
+    let mut refused = false;
     for (path, text) in DEFAULT_FILES {
         if let Some(t) = path.strip_prefix("templates/") {
             templates.insert(format!("default/{t}"), text.to_string());
@@ -74,7 +79,7 @@ pub fn load(
             if let Some(t) = inner.strip_prefix("templates/") {
                 match String::from_utf8(bytes.clone()) {
                     Ok(text) => {
-                        unaware_of_document_pages(path, t, &text, diags);
+                        refused |= !read_template(path, t, &text, &mut unaware, diags);
                         templates.insert(t.to_string(), normalize_newlines(text));
                     }
                     Err(_) => diags.push(Diagnostic::error(
@@ -104,6 +109,9 @@ pub fn load(
             return None;
         }
     }
+    if refused {
+        return None;
+    }
     let mut tera = tera::Tera::default();
     if let Err(e) = tera.add_raw_templates(templates.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     {
@@ -121,11 +129,12 @@ pub fn load(
     tera.register_filter("css_string", css_string_filter);
     // A page is made of the repository's content only: the same commit builds the
     // same bytes on any machine, and a page made of the same view is the same page.
-    tera.register_function("get_env", |_: &std::collections::HashMap<String, tera::Value>| {
-        tera::Result::<tera::Value>::Err(tera::Error::msg(
-            "get_env is not available: a page is made of the repository's content only, so that one commit builds the same bytes on any machine",
-        ))
-    });
+    tera.register_function(
+        "get_env",
+        |_: &std::collections::HashMap<String, tera::Value>| {
+            tera::Result::<tera::Value>::Err(tera::Error::msg(GET_ENV))
+        },
+    );
     let mut fingerprint = crate::manifest::FieldHash::default();
     fingerprint.field(&templates.len().to_le_bytes());
     for (name, text) in &templates {
@@ -140,6 +149,7 @@ pub fn load(
         tera,
         statics,
         fingerprint,
+        unaware,
     })
 }
 
@@ -163,40 +173,70 @@ pub fn css_string(text: &str) -> String {
     out
 }
 
-/// The templates a document's pages (its page, history and comparison) are made
-/// with, the built-in ones' parts included.
-const DOCUMENT_PAGE_TEMPLATES: &[&str] = &[
-    "base.html",
-    "page.html",
-    "history.html",
-    "diff.html",
-    "site-header.html",
-    "macros.html",
-    "history-table.html",
+/// The templates that make only the pages of a whole version or output (which get
+/// the build's whole stamp); every other template can be part of a document's pages
+/// (its page, history and comparison): the built-in `base.html` and its parts, and
+/// any part a theme adds.
+const VERSION_PAGE_TEMPLATES: &[&str] = &[
+    "index.html",
+    "changes.html",
+    "harmonization.html",
+    "portal.html",
+    "versions.html",
+    "diffreport.html",
 ];
 
-/// A theme's template for a document's pages that says what the build was made from
-/// (its commit, whether the tree was dirty) without testing `build.document_page`:
-/// on those pages the build's commit is not given, and such a template would say
-/// "built from uncommitted files" on every page of a clean build.
-fn unaware_of_document_pages(path: &Path, name: &str, text: &str, diags: &mut Diagnostics) {
-    let stamp = ["build.commit", "build.dirty", "build.refname"];
-    if DOCUMENT_PAGE_TEMPLATES.contains(&name) && !text.contains("build.document_page") {
-        if let Some((line, _)) = text
-            .lines()
-            .enumerate()
-            .find(|(_, l)| stamp.iter().any(|s| l.contains(s)))
-        {
-            diags.push(
-                Diagnostic::error(
-                    Code::Theme,
-                    path,
-                    line + 1,
-                    "the template says what the build was made from, but a document's pages (its page, history and comparison) are not given the build's commit: it would say they were built from uncommitted files",
-                )
-                .help("test build.document_page first, as the built-in base.html does: a document's page names its own source commit, and the version's index the build's"),
-            );
+/// A theme template's problems found as it is read: `get_env` (refused), and where
+/// it says what the build was made from (its commit, whether the tree was dirty, the
+/// ref) in a template that can be part of a document's pages without testing
+/// `build.document_page`. Those pages are not given the build's commit, so a branch
+/// taken when `build.commit` is empty would say they were built from uncommitted
+/// files: the line is kept in [`Theme::unaware`].
+/// `false` when the template is refused.
+fn read_template(
+    path: &Path,
+    name: &str,
+    text: &str,
+    unaware: &mut Vec<(PathBuf, usize)>,
+    diags: &mut Diagnostics,
+) -> bool {
+    let line_of = |needles: &[&str]| {
+        text.lines()
+            .position(|l| needles.iter().any(|n| l.contains(n)))
+            .map(|i| i + 1)
+    };
+    if !VERSION_PAGE_TEMPLATES.contains(&name) && !text.contains("document_page") {
+        if let Some(line) = line_of(&["build.commit", "build.dirty", "build.refname"]) {
+            unaware.push((path.to_path_buf(), line));
         }
+    }
+    if let Some(line) = line_of(&["get_env"]) {
+        diags.push(
+            Diagnostic::error(Code::Theme, path, line, GET_ENV)
+                .help("take the value from book.toml or a document instead"),
+        );
+        return false;
+    }
+    true
+}
+
+/// Why `get_env` is refused.
+const GET_ENV: &str = "get_env is not available: a page is made of the repository's content only, so that one commit builds the same bytes on any machine";
+
+/// The diagnostics of [`Theme::unaware`]: an error in a release, whose document pages
+/// would say they were built from uncommitted files; a warning otherwise.
+pub fn unaware_of_document_pages(theme: &Theme, release: bool, diags: &mut Diagnostics) {
+    for (path, line) in &theme.unaware {
+        diags.push(
+            Diagnostic::release_error(
+                release,
+                Code::ThemeStamp,
+                path,
+                *line,
+                "the template says what the build was made from without testing build.document_page: a document's pages (its page, history and comparison) are not given the build's commit, and a branch taken when build.commit is empty would say they were built from uncommitted files",
+            )
+            .help("test build.document_page first, as the built-in base.html does: a document's page names its own source commit, and the version's index the build's"),
+        );
     }
 }
 
