@@ -184,7 +184,7 @@ pub fn to_gitlab(diags: &[Diagnostic]) -> String {
                 hash.update(part.as_bytes());
                 hash.update([0]);
             }
-            let fingerprint: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            let fingerprint = format!("{:x}", hash.finalize());
             let mut description = format!("{}: {}", d.code.name(), d.message);
             if let Some(help) = &d.help {
                 let _ = write!(description, " (help: {help})");

@@ -51,6 +51,11 @@ impl FieldHash {
     pub fn finish(self) -> [u8; 32] {
         self.0.finalize().into()
     }
+
+    /// The digest as lowercase hex, as [`sha256_hex`] writes it.
+    pub fn finish_hex(self) -> String {
+        format!("{:x}", self.0.finalize())
+    }
 }
 
 /// The manifest file of a rendered site version.

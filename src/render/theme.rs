@@ -140,11 +140,7 @@ pub fn load(
     for (name, text) in &templates {
         fingerprint.field(name.as_bytes()).field(text.as_bytes());
     }
-    let fingerprint = fingerprint
-        .finish()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let fingerprint = fingerprint.finish_hex();
     Some(Theme {
         tera,
         statics,
@@ -191,8 +187,8 @@ const VERSION_PAGE_TEMPLATES: &[&str] = &[
 /// ref) in a template that can be part of a document's pages without testing
 /// `build.document_page`. Those pages are not given the build's commit, so a branch
 /// taken when `build.commit` is empty would say they were built from uncommitted
-/// files: the line is kept in [`Theme::unaware`].
-/// `false` when the template is refused.
+/// files: the line is kept in [`Theme::unaware`]. `false` when the template is
+/// refused.
 fn read_template(
     path: &Path,
     name: &str,
