@@ -1333,22 +1333,25 @@ pub fn identity(shown: &Path) -> Option<String> {
         .cloned()
         .chain(leftovers)
         .any(|p| p.symlink_metadata().is_ok())
-        || !root.join(MARKER).is_file()
     {
         return None;
     }
-    tree_identity(&root).ok()
+    output_identity(&root)
 }
 
 /// The [identity] of the output at `shown` as its writer sees it while holding its
 /// lock, whatever lies beside it (the lock, the writer's own staging tree): what
 /// [identity] gave when no writer held it, if the tree is unchanged since.
 pub fn identity_under_lock(shown: &Path) -> Option<String> {
-    let root = shown.canonicalize().ok()?;
+    output_identity(&shown.canonicalize().ok()?)
+}
+
+/// The identity of the tree at the resolved `root`, if it is an output.
+fn output_identity(root: &Path) -> Option<String> {
     if !root.join(MARKER).is_file() {
         return None;
     }
-    tree_identity(&root).ok()
+    tree_identity(root).ok()
 }
 
 /// The [identity] of the tree at `root`. A change in the same tick of the file
