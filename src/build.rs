@@ -44,6 +44,9 @@ pub struct Rendered {
     pub trend: Option<crate::network::Trend>,
     /// The keys of the pages rendered into an output, for its record.
     pub pages: Option<crate::page_cache::Pages>,
+    /// Pieces of text rendered, of how many shown; documents whose search words were
+    /// read, of how many indexed (the others were kept from earlier builds).
+    pub memo: Option<[(usize, usize); 2]>,
 }
 
 /// The load stage: a build's input, read once. Like every stage value, plain data
@@ -430,6 +433,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
         titles: Default::default(),
         trend: None,
         pages: None,
+        memo: None,
     };
     let mut clock = std::time::Instant::now();
     let mut lap = |rendered: &mut Rendered, phase: &'static str| {
@@ -526,10 +530,13 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     let commit_time = source.info.commit.as_ref().map_or(0, |c| c.commit_time);
     let earlier = (!req.no_trend).then(|| earlier_points(req, &config, &plan, commit_time));
     drop(revisions);
+    let memo = (source.memo.as_ref()).map(|f| f.join(if plan.check { "check" } else { "render" }));
     drop(source);
     if !req.keep_cache_loaded {
         crate::repo::cache::unload_all();
     }
+    // Read once the history's texts are let go: the two are never held together.
+    shared.memo = render::memo::Memo::open(memo.as_deref());
     let texts = crate::compose::TextPool::default();
     let composed: Vec<Composed> = planned
         .into_par_iter()
@@ -612,6 +619,10 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
         .documents(&corpus)
         .map(|d| (d.meta.id.clone(), d.meta.title.clone()))
         .collect();
+    // What this build rendered is kept for the next; one that cannot be kept only
+    // costs the next build time.
+    let _ = shared.memo.save();
+    rendered.memo = Some(shared.memo.counts());
     lap(&mut rendered, "compose and render");
     rendered.pages = shared.pages.take();
     drop(shared);

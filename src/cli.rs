@@ -335,6 +335,10 @@ impl Ui {
         if let (true, Some((taken, of))) = (self.verbose, summary.pages_taken) {
             eprintln!("  {taken} of {of} document pages unchanged since the last build into this output, taken from it");
         }
+        if let (true, Some([(pieces, of_pieces), (words, of_words)])) = (self.verbose, summary.memo)
+        {
+            eprintln!("  {pieces} of {of_pieces} pieces of text rendered, and the search words of {words} of {of_words} texts read: the others kept from earlier builds");
+        }
         print_notes(&summary.notes);
         for site in &summary.unchanged {
             println!(

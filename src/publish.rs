@@ -231,6 +231,9 @@ pub struct BuildSummary {
     pub pages: Option<crate::page_cache::Pages>,
     /// Document pages taken from the output unchanged, of how many.
     pub pages_taken: Option<(usize, usize)>,
+    /// Pieces of text rendered and documents' search words read, each of how many
+    /// (`build::Rendered::memo`).
+    pub memo: Option<[(usize, usize); 2]>,
     pub diags: Diagnostics,
 }
 
@@ -294,6 +297,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         notes: written.notes,
         identity: written.identity,
         pages_taken: rendered.pages.as_ref().map(|p| p.counts()),
+        memo: rendered.memo,
         pages: rendered.pages.take(),
         diags,
     })

@@ -18,6 +18,9 @@ struct Cached {
     taken: Option<(usize, usize)>,
     /// The kept output as the build before the last left it.
     kept_before: BTreeMap<String, Vec<u8>>,
+    /// What the last build with or without the cache rendered: (pieces of text
+    /// rendered, of how many shown).
+    pieces: (usize, usize),
 }
 
 impl Cached {
@@ -52,6 +55,7 @@ impl Cached {
             builds: 0,
             taken: None,
             kept_before: BTreeMap::new(),
+            pieces: (0, 0),
         }
     }
 
@@ -75,8 +79,11 @@ impl Cached {
         let out_arg = out.to_str().unwrap();
         let run = self
             .t
-            .run_env(&["-q", "build", "--out", out_arg], &[(ENV, cache)]);
+            .run_env(&["-v", "build", "--out", out_arg], &[(ENV, cache)]);
         assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let re = regex::Regex::new(r"(\d+) of (\d+) pieces of text rendered").unwrap();
+        let c = re.captures(&run.stderr).expect("-v says what was rendered");
+        self.pieces = (c[1].parse().unwrap(), c[2].parse().unwrap());
         tree_of(&out)
     }
 
@@ -109,7 +116,11 @@ impl Cached {
         let cache = self.cache();
         let cached = self.build_with(cache.to_str().unwrap());
         let added = self.segments() - before;
+        let pieces = self.pieces;
         let clean = self.build_with("off");
+        // Without the cache, every piece is rendered.
+        assert_eq!(self.pieces.0, self.pieces.1, "{step}");
+        self.pieces = pieces;
         let kept = self.build_kept();
         assert!(!clean.is_empty());
         for (what, tree) in [("cached", &cached), ("kept", &kept)] {
@@ -197,7 +208,11 @@ fn a_cached_build_is_byte_identical_to_a_clean_one_through_rewrites_tags_and_bra
     assert_eq!(c.same_with_and_without("cold cache"), 1);
     let (taken, pages) = c.taken.expect("the first build into the kept output ran");
     assert_eq!((taken, c.document_pages_changed()), (0, pages));
+    let (rendered, pieces) = c.pieces;
+    assert!(pieces > 0 && rendered == pieces, "{rendered} of {pieces}");
     assert_eq!(c.same_with_and_without("warm cache"), 0);
+    // The pieces the cold build rendered are kept with the history.
+    assert_eq!(c.pieces, (0, pieces));
     // The same commit again into the kept output: answered from the record.
     assert_eq!(c.taken, None);
 
@@ -214,6 +229,9 @@ fn a_cached_build_is_byte_identical_to_a_clean_one_through_rewrites_tags_and_bra
     let changed = c.document_pages_changed();
     assert!(changed > 0 && taken > 0, "{changed} changed, {taken} taken");
     assert_eq!(taken + changed, pages);
+    // Only the changed text is rendered again.
+    let (rendered, pieces) = c.pieces;
+    assert!(rendered > 0 && rendered < pieces, "{rendered} of {pieces}");
 
     // Amended: the commit gets a new id, message and text; the old one is unused.
     {
@@ -292,6 +310,7 @@ fn a_damaged_segment_is_ignored_and_the_build_still_reads_git() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
         .collect();
     assert_eq!(seg.len(), 1);
     let bytes = std::fs::read(&seg[0]).unwrap();
@@ -357,6 +376,61 @@ fn a_segment_altered_in_place_is_ignored() {
     bytes[at + 3] = b'u';
     std::fs::write(&seg, &bytes).unwrap();
     assert_eq!(c.same_with_and_without("a text altered in the cache"), 1);
+}
+
+#[test]
+fn a_rendered_piece_altered_in_the_cache_is_not_published() {
+    let mut c = Cached::new();
+    c.same_with_and_without("cold cache");
+    let render = c.cache().join("render");
+    let segs: Vec<PathBuf> = std::fs::read_dir(&render)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(segs.len(), 1, "{segs:?}");
+    // One letter of a piece's HTML, the segment still well-formed.
+    let mut bytes = std::fs::read(&segs[0]).unwrap();
+    let at = bytes
+        .windows(b"<p>Second text".len())
+        .position(|w| w == b"<p>Second text")
+        .unwrap();
+    bytes[at + 6] = b'u';
+    std::fs::write(&segs[0], &bytes).unwrap();
+    c.same_with_and_without("a piece altered in the cache");
+    // The segment was not read: every piece was rendered again, and kept.
+    assert_eq!(c.pieces.0, c.pieces.1);
+    c.same_with_and_without("after the altered piece");
+    assert_eq!(c.pieces.0, 0);
+}
+
+#[test]
+fn a_kept_piece_whose_link_now_leads_elsewhere_is_rendered_again() {
+    let mut c = Cached::new();
+    c.t.write(
+        "procedures/global/SOP-0040.md",
+        &approved(
+            "SOP-0040",
+            "## Scope {#scope}\nFollow [the third procedure](SOP-0030#scope).\n",
+            "2026-06-03",
+        ),
+    );
+    c.t.commit("SOP-0040\n\nApproved-by: Jane Roe <jane.roe@acme.example>");
+    c.same_with_and_without("a link to SOP-0030");
+    // SOP-0030 renumbered: the text of SOP-0040 is the same, but its link now leads
+    // to SOP-0031's page.
+    let renumbered = approved(
+        "SOP-0031",
+        "## Scope {#scope}\nSecond text.\n",
+        "2026-06-03",
+    )
+    .replace("type: SOP\n", "type: SOP\nformer-ids: [SOP-0030]\n");
+    c.t.write("procedures/global/SOP-0030.md", &renumbered);
+    c.t.commit("SOP-0030 renumbered SOP-0031\n\nApproved-by: Jane Roe <jane.roe@acme.example>");
+    c.same_with_and_without("the link's target renumbered");
+    let page = std::fs::read_to_string(c.scratch.path().join("kept/boston/preview/SOP-0040.html"))
+        .unwrap();
+    assert!(page.contains("href=\"SOP-0031.html#scope\""), "{page}");
 }
 
 #[test]

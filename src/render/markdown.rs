@@ -76,11 +76,15 @@ pub struct KnownIds<'a> {
 }
 
 /// A link of a rendered piece, kept for the per-site check.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRef {
     pub dest: String,
     /// Line in the piece's source file.
     pub line: usize,
+    /// Where the piece's HTML links to instead of `dest`: the page of the document
+    /// `dest` names, when it names one. The only part of a piece that depends on
+    /// the other documents of the repository.
+    pub href: Option<String>,
 }
 
 /// A piece rendered to sanitized HTML, with the links to check per site.
@@ -91,6 +95,14 @@ pub struct PieceHtml {
     pub links: Vec<LinkRef>,
     /// Problems found while rendering: (line, message, help).
     pub problems: Vec<(usize, Code, String, String)>,
+}
+
+impl PieceHtml {
+    /// Whether the piece, rendered when the repository held other documents, renders
+    /// the same with the ids `known`: every link leads where it led.
+    pub fn same_with(&self, known: &KnownIds) -> bool {
+        self.links.iter().all(|l| href_of(&l.dest, known) == l.href)
+    }
 }
 
 /// What a piece may refer to elsewhere in its document: link reference definitions
@@ -181,8 +193,9 @@ fn href_of(dest: &str, known: &KnownIds) -> Option<String> {
     })
 }
 
-/// Renders one piece. The result depends only on the piece and the repository's
-/// ids, so it can be shared by every site that publishes the same text. Without a
+/// Renders one piece. The result depends only on the piece, its document's
+/// reference definitions, and, through the `href` of its links, on the repository's
+/// ids; so it can be shared by every site that publishes the same text. Without a
 /// `sanitizer` (a check), only its links and problems are gathered: no HTML is made.
 pub fn render_piece(
     piece: &Piece,
@@ -209,6 +222,7 @@ pub fn render_piece(
             links.push(LinkRef {
                 dest: dest_url.to_string(),
                 line: piece.lines[line_index(&starts, range.start)].no,
+                href: href_of(dest_url, known),
             });
         }
         // A check needs the links only.
@@ -241,7 +255,9 @@ pub fn render_piece(
                 title,
                 id,
             }) => {
-                let dest_url = href_of(&dest_url, known).map_or(dest_url, CowStr::from);
+                // Where the link was recorded, just above, to lead.
+                let href = links.last().and_then(|l| l.href.clone());
+                let dest_url = href.map_or(dest_url, CowStr::from);
                 Event::Start(Tag::Link {
                     link_type,
                     dest_url,
@@ -423,6 +439,42 @@ mod tests {
     fn finds_footnote_references_but_not_definitions_or_code() {
         assert_eq!(footnote_refs("a[^1] b[^note] `[^x]`"), ["1", "note"]);
         assert!(footnote_refs("[^1]: The note.").is_empty());
+    }
+
+    #[test]
+    fn a_piece_records_where_its_links_lead_and_knows_when_another_set_of_ids_changes_that() {
+        let piece = Piece {
+            origin: crate::compose::Origin::Global,
+            cond: None,
+            file: Arc::new("procedures/global/a.md".into()),
+            lines: vec![crate::parse::blocks::CondLine {
+                no: 4,
+                text: "See [the gowning](SOP-0002#gowning), [old](OLD-7) and [web](https://example.com).".into(),
+                cond: None,
+            }],
+            anchors: Vec::new(),
+            notice: false,
+            replaced: Vec::new(),
+        };
+        let known = |ids: &[&'static str], former: &[(&'static str, &'static str)]| KnownIds {
+            ids: ids.iter().copied().collect(),
+            former: former.iter().copied().collect(),
+        };
+        let before = known(&["SOP-0002"], &[]);
+        let html = render_piece(&piece, &DocRefs::default(), &before, Some(&sanitizer()));
+        let hrefs: Vec<Option<&str>> = html.links.iter().map(|l| l.href.as_deref()).collect();
+        assert_eq!(hrefs, [Some("SOP-0002.html#gowning"), None, None]);
+        assert!(
+            html.html.contains("href=\"SOP-0002.html#gowning\""),
+            "{}",
+            html.html
+        );
+        assert!(html.html.contains("href=\"OLD-7\""), "{}", html.html);
+        assert!(html.same_with(&before));
+        // Another document added changes nothing here; a former id now known does.
+        assert!(html.same_with(&known(&["SOP-0002", "SOP-0003"], &[])));
+        assert!(!html.same_with(&known(&["SOP-0002", "SOP-0009"], &[("OLD-7", "SOP-0009")])));
+        assert!(!html.same_with(&known(&[], &[])));
     }
 
     #[test]

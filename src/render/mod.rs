@@ -3,13 +3,14 @@
 pub mod changes;
 pub mod context;
 pub mod markdown;
+pub mod memo;
 pub mod nav;
 pub mod record;
 pub mod search;
 pub mod theme;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -267,9 +268,9 @@ pub struct Shared<'a> {
     sites_of_commit: HashMap<String, BTreeSet<String>>,
     sanitizer: ammonia::Builder<'static>,
     sanitizer_without_ids: ammonia::Builder<'static>,
-    cache: Mutex<HashMap<[u8; 32], Arc<markdown::PieceHtml>>>,
-    /// The search words of each document text, shared by the sites that publish it.
-    words: Mutex<HashMap<[u8; 32], Arc<search::DocWords>>>,
+    /// The HTML of each piece and the search words of each document text, shared by
+    /// the sites that publish them, and kept between runs.
+    pub memo: Arc<memo::Memo>,
     /// Check only: render every document body (links, footnotes) but each template
     /// once per site; what is rendered is not written.
     pub check: bool,
@@ -278,21 +279,24 @@ pub struct Shared<'a> {
     pub pages: Option<crate::page_cache::Pages>,
 }
 
-/// A piece's identity for the cache: SHA-256 of its file, first line, anchors, text,
-/// and the document's reference definitions it may use (a digest rather than the
-/// parts: the cache holds a key for every piece of every site). Every field has its
-/// length and every list its count, so two pieces never write the same bytes.
-fn piece_key(p: &crate::compose::Piece, refs: &markdown::DocRefs) -> [u8; 32] {
+/// A piece's identity for the memo: SHA-256 of everything its rendering reads but
+/// the other documents' ids (which its links' `href` record, checked on use): its
+/// file, anchors, lines and their numbers, the document's reference definitions it
+/// may use, and whether it is rendered for a check (without HTML). A digest rather
+/// than the parts: the memo holds a key for every piece of every site. Every field
+/// has its length and every list its count, so two pieces never write the same
+/// bytes.
+fn piece_key(p: &crate::compose::Piece, refs: &markdown::DocRefs, check: bool) -> [u8; 32] {
     let mut h = crate::manifest::FieldHash::default();
+    h.field(&[u8::from(check)]);
     h.field(p.file.as_os_str().as_encoded_bytes());
-    h.field(&p.lines.first().map_or(0, |l| l.no).to_le_bytes());
     h.field(&p.anchors.len().to_le_bytes());
     for a in &p.anchors {
         h.field(a.as_bytes());
     }
     h.field(&p.lines.len().to_le_bytes());
     for l in &p.lines {
-        h.field(l.text.as_bytes());
+        h.field(&l.no.to_le_bytes()).field(l.text.as_bytes());
     }
     h.field(&refs.links.len().to_le_bytes());
     for (label, (to, title)) in &refs.links {
@@ -338,6 +342,7 @@ impl<'a> Shared<'a> {
             }
         }
         Shared {
+            memo: Arc::new(memo::Memo::default()),
             sites_of_commit,
             corpus,
             config,
@@ -348,8 +353,6 @@ impl<'a> Shared<'a> {
             in_force,
             sanitizer: markdown::sanitizer(),
             sanitizer_without_ids: markdown::sanitizer_without_ids(),
-            cache: Mutex::new(HashMap::new()),
-            words: Mutex::new(HashMap::new()),
             check: false,
             pages: None,
         }
@@ -357,17 +360,7 @@ impl<'a> Shared<'a> {
 
     /// A document's search words, read once for every site that publishes its text.
     fn doc_words(&self, doc: &search::IndexedDoc) -> Arc<search::DocWords> {
-        let key = doc.key();
-        if let Some(hit) = self.words.lock().expect("words lock").get(&key) {
-            return hit.clone();
-        }
-        let words = Arc::new(doc.words());
-        self.words
-            .lock()
-            .expect("words lock")
-            .entry(key)
-            .or_insert(words)
-            .clone()
+        self.memo.words(doc.key(), || doc.words())
     }
 
     /// The global text a `replace` or `remove` took out, rendered without anchors.
@@ -417,22 +410,17 @@ impl<'a> Shared<'a> {
         p: &crate::compose::Piece,
         refs: &markdown::DocRefs,
     ) -> Arc<markdown::PieceHtml> {
-        let key = piece_key(p, refs);
-        if let Some(hit) = self.cache.lock().expect("cache lock").get(&key) {
-            return hit.clone();
-        }
-        // A check needs a piece's links and problems, not its HTML.
-        let html = Arc::new(markdown::render_piece(
-            p,
-            refs,
-            &self.known,
-            (!self.check).then_some(&self.sanitizer),
-        ));
-        self.cache
-            .lock()
-            .expect("cache lock")
-            .insert(key, html.clone());
-        html
+        let key = piece_key(p, refs, self.check);
+        let same = |html: &markdown::PieceHtml| html.same_with(&self.known);
+        self.memo.piece(key, same, || {
+            // A check needs a piece's links and problems, not its HTML.
+            markdown::render_piece(
+                p,
+                refs,
+                &self.known,
+                (!self.check).then_some(&self.sanitizer),
+            )
+        })
     }
 }
 
@@ -1393,6 +1381,7 @@ mod tests {
             notice: false,
             replaced: Vec::new(),
         };
+        let key = |p: &crate::compose::Piece, r| piece_key(p, r, false);
         // The same strings, once as a link definition and once as footnotes.
         let mut link = markdown::DocRefs::default();
         link.links
@@ -1401,7 +1390,7 @@ mod tests {
             footnotes: ["#notes", "b", "footnotes"].map(String::from).into(),
             ..Default::default()
         };
-        assert_ne!(piece_key(&piece, &link), piece_key(&piece, &notes));
+        assert_ne!(key(&piece, &link), key(&piece, &notes));
         // An anchor's name and a line's text do not run into each other either.
         let mut moved = piece.clone();
         moved.anchors = Vec::new();
@@ -1413,8 +1402,13 @@ mod tests {
                 cond: None,
             },
         );
-        assert_ne!(piece_key(&piece, &link), piece_key(&moved, &link));
-        assert_eq!(piece_key(&piece, &link), piece_key(&piece.clone(), &link));
+        assert_ne!(key(&piece, &link), key(&moved, &link));
+        assert_eq!(key(&piece, &link), key(&piece.clone(), &link));
+        // A line further down, and a check, each give another key.
+        let mut lower = piece.clone();
+        lower.lines[0].no += 1;
+        assert_ne!(key(&piece, &link), key(&lower, &link));
+        assert_ne!(key(&piece, &link), piece_key(&piece, &link, true));
     }
 
     #[test]

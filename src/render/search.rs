@@ -201,19 +201,52 @@ pub struct IndexedDoc<'a> {
 /// A document cut into sections, each with its sorted, distinct folded words: what the
 /// index needs of one document. Sites that publish the same text share it, and a
 /// build keeps it for every document, so it is kept compact: a section's snippet
-/// rather than its text, its words in one string.
-#[derive(Debug)]
+/// rather than its text, and all of it in one string.
+#[derive(Debug, PartialEq, Eq)]
 pub struct DocWords {
-    /// Each section's anchor, heading and snippet.
-    sections: Vec<[String; 3]>,
-    /// Each section's words, each ended by a newline (no word holds one).
-    words: Vec<Box<str>>,
+    /// Each section's anchor, heading, snippet and words (each word ended by a
+    /// newline, which no word holds), one after the other.
+    text: Box<str>,
+    /// Where each section's four parts end in `text`.
+    ends: Vec<[u32; 4]>,
 }
 
 impl DocWords {
+    /// A document's words from its text and where each section's parts end; `None`
+    /// unless the ends follow each other within the text, each between characters.
+    pub(crate) fn from_parts(text: Box<str>, ends: Vec<[u32; 4]>) -> Option<DocWords> {
+        let mut at = 0;
+        for &end in ends.iter().flatten() {
+            let end = end as usize;
+            if end < at || !text.is_char_boundary(end) {
+                return None;
+            }
+            at = end;
+        }
+        Some(DocWords { text, ends })
+    }
+
+    /// The text and the ends of its parts, as [`DocWords::from_parts`] takes them.
+    pub(crate) fn parts(&self) -> (&str, &[[u32; 4]]) {
+        (&self.text, &self.ends)
+    }
+
+    /// Each section's anchor, heading, snippet and words, in order.
+    fn sections(&self) -> impl Iterator<Item = [&str; 4]> {
+        let mut start = 0;
+        self.ends.iter().map(move |ends| {
+            ends.map(|end| {
+                let part = &self.text[start..end as usize];
+                start = end as usize;
+                part
+            })
+        })
+    }
+
     /// The words of each section, in the order of the sections.
     fn sets(&self) -> impl Iterator<Item = std::str::SplitTerminator<'_, char>> {
-        self.words.iter().map(|w| w.split_terminator('\n'))
+        self.sections()
+            .map(|[_, _, _, words]| words.split_terminator('\n'))
     }
 }
 
@@ -229,31 +262,33 @@ impl IndexedDoc<'_> {
     }
 
     pub fn words(&self) -> DocWords {
-        let sections = sections(&self.html);
-        let words = sections
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let mut set: Vec<std::borrow::Cow<str>> =
-                    folded(&s.heading).chain(folded(&s.text)).collect();
-                if i == 0 {
-                    set.extend(folded(self.id).chain(folded(self.title)));
-                }
-                set.sort_unstable();
-                set.dedup();
-                let mut joined = String::with_capacity(set.iter().map(|w| w.len() + 1).sum());
-                for w in set {
-                    joined.push_str(&w);
-                    joined.push('\n');
-                }
-                joined.into_boxed_str()
-            })
-            .collect();
-        let sections = sections
-            .into_iter()
-            .map(|s| [s.anchor, s.heading, snippet(&s.text)])
-            .collect();
-        DocWords { sections, words }
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        let end = |text: &String| u32::try_from(text.len()).expect("a document under 4 GB");
+        for (i, s) in sections(&self.html).into_iter().enumerate() {
+            let mut set: Vec<std::borrow::Cow<str>> =
+                folded(&s.heading).chain(folded(&s.text)).collect();
+            if i == 0 {
+                set.extend(folded(self.id).chain(folded(self.title)));
+            }
+            set.sort_unstable();
+            set.dedup();
+            text.push_str(&s.anchor);
+            let anchor = end(&text);
+            text.push_str(&s.heading);
+            let heading = end(&text);
+            text.push_str(&snippet(&s.text));
+            let snippet = end(&text);
+            for w in set {
+                text.push_str(&w);
+                text.push('\n');
+            }
+            ends.push([anchor, heading, snippet, end(&text)]);
+        }
+        DocWords {
+            text: text.into_boxed_str(),
+            ends,
+        }
     }
 }
 
@@ -292,10 +327,10 @@ pub fn index_of(docs: &[([&str; 2], &DocWords)]) -> Vec<u8> {
         s: Vec::new(),
     };
     for (n, (_, w)) in docs.iter().enumerate() {
-        for ([anchor, heading, snippet], set) in w.sections.iter().zip(w.sets()) {
+        for [anchor, heading, snippet, set] in w.sections() {
             let mut previous = 0;
             let mut gaps = String::new();
-            for w in set {
+            for w in set.split_terminator('\n') {
                 let id = ids[w];
                 push_number(&mut gaps, id - previous);
                 previous = id;

@@ -111,7 +111,9 @@ pub fn unload_all() {
     loaded().lock().unwrap_or_else(|e| e.into_inner()).clear();
 }
 
-fn segments(folder: &Path) -> Vec<PathBuf> {
+/// The segments of a folder of segments, oldest first (their names begin with the time
+/// they were written).
+pub(crate) fn segments(folder: &Path) -> Vec<PathBuf> {
     let mut list: Vec<PathBuf> = std::fs::read_dir(folder)
         .into_iter()
         .flatten()
@@ -153,40 +155,22 @@ pub fn save(
     let next = Arc::new(next);
     *store = Arc::clone(&next);
     drop(map);
-    std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let name = format!("{nanos:039}-{}", std::process::id());
-    let tmp = folder.join(format!("{name}.tmp"));
-    let seg = folder.join(format!("{name}.seg"));
-    let written = (|| -> std::io::Result<()> {
-        // Written as it is encoded, so the texts are not held twice.
-        let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+    write_segment(folder, "", |f| {
         if compact {
             encode(
-                &mut f,
+                f,
                 used_commits
                     .iter()
                     .filter_map(|o| Some((*o, next.commits.get(o)?.as_ref()))),
                 used_texts.iter().map(|(o, t)| (*o, t)),
-            )?;
+            )
         } else {
             encode(
-                &mut f,
+                f,
                 new_commits.iter().map(|(o, r)| (*o, r.as_ref())),
                 new_texts.iter().map(|(o, t)| (*o, t)),
-            )?;
+            )
         }
-        let f = f
-            .into_inner()
-            .map_err(std::io::IntoInnerError::into_error)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &seg)
-    })();
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("{}: {e}", seg.display())
     })?;
     if compact {
         for s in old {
@@ -200,29 +184,97 @@ pub fn save(
 /// text as its 20-byte id, its length and its UTF-8 bytes, then the number of texts,
 /// then the SHA-256 of all that: a bit flipped on disk never becomes a text.
 fn encode<'a>(
-    out: &mut impl Write,
+    out: &mut dyn Write,
     commits: impl Iterator<Item = (Oid, &'a CommitRecord)>,
     texts: impl Iterator<Item = (Oid, &'a Arc<str>)>,
 ) -> std::io::Result<()> {
     let records: Vec<(String, &CommitRecord)> = commits.map(|(o, r)| (o.to_string(), r)).collect();
     let json = serde_json::to_vec(&records).expect("commit records serialize");
-    let mut sum = sha2::Sha256::new();
-    let mut put = |bytes: &[u8]| -> std::io::Result<()> {
-        sum.update(bytes);
-        out.write_all(bytes)
-    };
-    put(MAGIC)?;
-    put(&(json.len() as u64).to_le_bytes())?;
-    put(&json)?;
+    let mut out = Summed::new(out);
+    out.write_all(MAGIC)?;
+    out.write_all(&(json.len() as u64).to_le_bytes())?;
+    out.write_all(&json)?;
     let mut n: u64 = 0;
     for (oid, text) in texts {
-        put(oid.as_bytes())?;
-        put(&(text.len() as u64).to_le_bytes())?;
-        put(text.as_bytes())?;
+        out.write_all(oid.as_bytes())?;
+        out.write_all(&(text.len() as u64).to_le_bytes())?;
+        out.write_all(text.as_bytes())?;
         n += 1;
     }
-    put(&n.to_le_bytes())?;
-    out.write_all(&sum.finalize())
+    out.write_all(&n.to_le_bytes())?;
+    out.finish()
+}
+
+/// Writes a new segment into `folder`, its name beginning with `prefix` and the time:
+/// what `encode` writes, to a temporary name, synced, then renamed, so that a reader
+/// never sees half a segment.
+pub(crate) fn write_segment(
+    folder: &Path,
+    prefix: &str,
+    encode: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let name = format!("{prefix}{nanos:039}-{}", std::process::id());
+    let tmp = folder.join(format!("{name}.tmp"));
+    let seg = folder.join(format!("{name}.seg"));
+    let written = (|| -> std::io::Result<()> {
+        // Written as it is encoded, so what it holds is not held twice.
+        let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
+        encode(&mut f)?;
+        let f = f
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &seg)
+    })();
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("{}: {e}", seg.display())
+    })?;
+    Ok(seg)
+}
+
+/// A writer that keeps the SHA-256 of what it writes, and ends with it: a bit flipped
+/// on disk is found by [`unsummed`].
+pub(crate) struct Summed<W: Write> {
+    out: W,
+    sum: sha2::Sha256,
+}
+
+impl<W: Write> Summed<W> {
+    pub(crate) fn new(out: W) -> Summed<W> {
+        Summed {
+            out,
+            sum: sha2::Sha256::new(),
+        }
+    }
+
+    /// Writes the SHA-256 of everything written before.
+    pub(crate) fn finish(mut self) -> std::io::Result<()> {
+        let sum = self.sum.finalize();
+        self.out.write_all(&sum)
+    }
+}
+
+impl<W: Write> Write for Summed<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(bytes)?;
+        self.sum.update(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// What [`Summed`] wrote, without its SHA-256, if that matches.
+fn unsummed(bytes: &[u8]) -> Option<&[u8]> {
+    let (bytes, sum) = bytes.split_at_checked(bytes.len().checked_sub(SUM)?)?;
+    (sha2::Sha256::digest(bytes).as_slice() == sum).then_some(bytes)
 }
 
 /// The length of a segment's SHA-256.
@@ -231,10 +283,7 @@ const SUM: usize = 32;
 type Decoded = (Vec<(Oid, Arc<CommitRecord>)>, Vec<(Oid, Arc<str>)>);
 
 fn decode(bytes: &[u8]) -> Option<Decoded> {
-    let (bytes, sum) = bytes.split_at_checked(bytes.len().checked_sub(SUM)?)?;
-    if sha2::Sha256::digest(bytes).as_slice() != sum {
-        return None;
-    }
+    let bytes = unsummed(bytes)?;
     let mut at = MAGIC.len();
     if bytes.get(..at)? != MAGIC {
         return None;

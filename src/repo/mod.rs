@@ -43,6 +43,10 @@ pub struct Source {
     pub sources: SourceSet,
     pub info: BuildInfo,
     pub history: HistoryIndex,
+    /// The history cache's folder, when it is used: rendered pieces and search words
+    /// are kept in it too (`render::memo`).
+    #[serde(skip)]
+    pub memo: Option<std::path::PathBuf>,
 }
 
 /// Reads the sources of `root`: a commit's tree for `--ref` or a clean work tree,
@@ -74,6 +78,7 @@ pub fn read(
             sources: scan::scan_work_tree(root, diags),
             info: BuildInfo::default(),
             history: HistoryIndex::default(),
+            memo: None,
         });
     };
     let fail = |diags: &mut Diagnostics, msg: String| {
@@ -104,6 +109,7 @@ pub fn read(
             sources: scan::scan_work_tree(root, diags),
             info,
             history: HistoryIndex::default(),
+            memo: None,
         });
     };
     info.all_tags = git
@@ -162,9 +168,13 @@ pub fn read(
             return None;
         }
     };
+    let memo = use_cache
+        .then(|| cache::folder(git.repo.path(), &git.prefix))
+        .flatten();
     Some(Source {
         sources,
         info,
         history,
+        memo,
     })
 }
