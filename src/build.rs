@@ -441,6 +441,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
         clock = std::time::Instant::now();
     };
     req.progress.stage("reading sources and history");
+    crate::lenient::forget_unheld_versions();
     let Some(loaded) = load(req, &mut diags) else {
         rendered.diags = diags;
         return rendered;

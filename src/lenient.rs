@@ -2,7 +2,9 @@
 //! of a file may predate today's rules, so unknown keys and odd values are ignored
 //! rather than reported. Today's files go through the strict parser in `parse`.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Deserialize;
 
@@ -69,6 +71,83 @@ pub fn read(text: &str) -> (Lenient, &str) {
         Ok(s) => (crate::yaml::from_str(s.yaml).unwrap_or_default(), s.body),
         Err(_) => (Lenient::default(), text),
     }
+}
+
+/// A version's text from history, read leniently.
+#[derive(Debug)]
+pub struct Version {
+    pub text: Arc<str>,
+    pub front: Lenient,
+    /// Where the body begins in `text`.
+    body_start: usize,
+    /// `front.controlled.key()`.
+    controlled: String,
+}
+
+impl Version {
+    fn of(text: &Arc<str>) -> Version {
+        let (front, body) = read(text);
+        let body_start = text.len() - body.len();
+        Version {
+            text: Arc::clone(text),
+            controlled: front.controlled.key(),
+            front,
+            body_start,
+        }
+    }
+
+    pub fn body(&self) -> &str {
+        &self.text[self.body_start..]
+    }
+
+    /// What an approval covers: the controlled front-matter and the body.
+    pub fn covered(&self) -> (&str, &str) {
+        (&self.controlled, self.body())
+    }
+
+    pub fn approved(&self) -> bool {
+        self.front.status.as_deref() == Some("approved")
+    }
+}
+
+/// The versions read in this process, by the address of their text, which each holds
+/// (so no other text can take that address while it is here).
+fn versions() -> &'static Mutex<HashMap<usize, Arc<Version>>> {
+    static READ: OnceLock<Mutex<HashMap<usize, Arc<Version>>>> = OnceLock::new();
+    READ.get_or_init(Default::default)
+}
+
+/// A text of history read leniently, once per process while the history cache's
+/// texts are loaded: the stamps and the re-reviews read the same versions, and `serve`
+/// reads them at every rebuild.
+pub fn version(text: &Arc<str>) -> Arc<Version> {
+    let at = Arc::as_ptr(text) as *const u8 as usize;
+    let found = |map: &HashMap<usize, Arc<Version>>| {
+        map.get(&at)
+            .filter(|v| Arc::ptr_eq(&v.text, text))
+            .map(Arc::clone)
+    };
+    if let Some(v) = found(&versions().lock().unwrap_or_else(|e| e.into_inner())) {
+        return v;
+    }
+    let v = Arc::new(Version::of(text));
+    let mut map = versions().lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(map.entry(at).or_insert(v))
+}
+
+/// Lets go of every version read: with the texts of the history cache, so that they
+/// are not held.
+pub fn forget_versions() {
+    versions().lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+/// Lets go of the versions whose text nothing else holds any more (a history read
+/// without the cache, by an earlier build of this process).
+pub fn forget_unheld_versions() {
+    versions()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|_, v| Arc::strong_count(&v.text) > 1);
 }
 
 /// What a document file is, whatever its path: its `id` (and the ids it had before a

@@ -369,12 +369,16 @@ pub type GlobalRevisions = Vec<(u32, usize, String)>;
 /// The revisions of the global document at `global_path`.
 pub fn global_revisions(history: &HistoryIndex, global_path: &Path) -> GlobalRevisions {
     let mut revisions: GlobalRevisions = Vec::new();
-    let mut last: Option<String> = None;
+    let mut last: Option<Arc<crate::lenient::Version>> = None;
     for v in history.versions(global_path).iter().rev() {
-        let (l, body) = crate::lenient::read(&v.text);
-        let key = format!("{}\u{0}{body}", l.controlled.key());
-        if l.status.as_deref() == Some("approved") && last.as_deref() != Some(key.as_str()) {
-            last = Some(key);
+        let read = crate::lenient::version(&v.text);
+        let l = &read.front;
+        if read.approved()
+            && last
+                .as_ref()
+                .is_none_or(|last| last.covered() != read.covered())
+        {
+            last = Some(Arc::clone(&read));
             let c = &history.commits[v.commit];
             let effective = l
                 .controlled
@@ -422,19 +426,21 @@ pub fn rereviews(
     let revisions = cell.get().expect("initialised");
     // The addendum's versions, oldest first, with the approvals each records anew.
     let mut recorded: Vec<(usize, Option<Date>)> = Vec::new();
-    let mut before: Vec<crate::lenient::LenientApproval> = Vec::new();
+    let mut before: Option<Arc<crate::lenient::Version>> = None;
     for v in addendum.iter().rev() {
-        let (l, _) = crate::lenient::read(&v.text);
-        let new: Vec<Date> = l
+        let read = crate::lenient::version(&v.text);
+        let before_approvals = before.as_ref().map_or(&[][..], |b| &b.front.approvals);
+        let new: Vec<Date> = read
+            .front
             .approvals
             .iter()
-            .filter(|a| !before.contains(a))
+            .filter(|a| !before_approvals.contains(a))
             .filter_map(|a| a.date.as_deref().and_then(date_of))
             .collect();
-        if l.status.as_deref() == Some("approved") && !new.is_empty() {
+        if read.approved() && !new.is_empty() {
             recorded.push((v.commit, new.into_iter().max()));
         }
-        before = l.approvals;
+        before = Some(read);
     }
     let first_approved = recorded.first().map(|(c, _)| *c);
     revisions

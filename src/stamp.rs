@@ -32,19 +32,20 @@ pub fn commit_time(seconds: i64, offset_minutes: i32) -> String {
     .unwrap_or_default()
 }
 
-struct Parsed {
+struct Parsed<'a> {
     approved: bool,
-    approvals: Vec<LenientApproval>,
+    approvals: &'a [LenientApproval],
     /// What an approval covers: the controlled front-matter and the body.
-    body: String,
+    body: (&'a str, &'a str),
 }
 
-fn parse(text: &str) -> Parsed {
-    let (lenient, body) = crate::lenient::read(text);
-    Parsed {
-        approved: lenient.status.as_deref() == Some("approved"),
-        body: format!("{}\u{0}{body}", lenient.controlled.key()),
-        approvals: lenient.approvals,
+impl<'a> Parsed<'a> {
+    fn of(v: &'a crate::lenient::Version) -> Parsed<'a> {
+        Parsed {
+            approved: v.approved(),
+            approvals: &v.front.approvals,
+            body: v.covered(),
+        }
     }
 }
 
@@ -329,13 +330,23 @@ pub fn stamp_file(
     current_text: &str,
     approvals: &[Approval],
 ) -> FileStamp {
-    let parsed: Vec<Parsed> = versions.iter().map(|v| parse(&v.text)).collect();
-    let current = parse(current_text);
+    let read: Vec<_> = versions
+        .iter()
+        .map(|v| crate::lenient::version(&v.text))
+        .collect();
+    let parsed: Vec<Parsed> = read.iter().map(|v| Parsed::of(v)).collect();
+    let (front, body) = crate::lenient::read(current_text);
+    let controlled = front.controlled.key();
+    let current = Parsed {
+        approved: front.status.as_deref() == Some("approved"),
+        approvals: &front.approvals,
+        body: (&controlled, body),
+    };
     let uncommitted = versions.first().is_none_or(|v| *v.text != *current_text);
 
     // Revision: a new one each time approved content differs from the last approved.
     let mut revision = 0;
-    let mut last_approved: Option<&str> = None;
+    let mut last_approved: Option<(&str, &str)> = None;
     let committed = parsed.iter().rev();
     let all: Vec<&Parsed> = if uncommitted {
         committed.chain(std::iter::once(&current)).collect()
@@ -344,9 +355,9 @@ pub fn stamp_file(
     };
     let mut revision_at = Vec::with_capacity(versions.len());
     for (i, p) in all.into_iter().enumerate() {
-        if p.approved && last_approved != Some(p.body.as_str()) {
+        if p.approved && last_approved != Some(p.body) {
             revision += 1;
-            last_approved = Some(p.body.as_str());
+            last_approved = Some(p.body);
         }
         if let Some(v) = versions
             .len()

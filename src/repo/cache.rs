@@ -109,6 +109,7 @@ pub fn load(folder: &Path) -> Arc<Store> {
 /// again from disk by a later build of the same process, if one comes.
 pub fn unload_all() {
     loaded().lock().unwrap_or_else(|e| e.into_inner()).clear();
+    crate::lenient::forget_versions();
 }
 
 /// The segments of a folder of segments, oldest first (their names begin with the time
