@@ -4,8 +4,8 @@
 //!
 //! Both are pure functions of their key, a SHA-256 of everything they are made of
 //! (see `piece_key` and [`super::search::IndexedDoc::key`]) and of the procsite that
-//! makes them: a segment records the identity of the executable that wrote it, and is
-//! read only by the same one. A piece also records where each of its links led, and
+//! makes them: a segment records the build of procsite that wrote it (`MAKER`), and
+//! is read only by the same build, wherever it runs. A piece also records where each of its links led, and
 //! is made again where one now leads elsewhere. An entry can then be unused, never
 //! wrong.
 //!
@@ -44,6 +44,16 @@ const MAGIC: &[u8] = concat!(
 )
 .as_bytes();
 const MAX_SEGMENTS: usize = 8;
+
+/// The procsite that makes the entries: its version and the name of its build, made
+/// of everything it is built from (see `src/build_id.rs`), so that every copy of one
+/// procsite, on any machine, uses what another made, and no other procsite does.
+const MAKER: &str = concat!(
+    "procsite ",
+    env!("CARGO_PKG_VERSION"),
+    " build ",
+    env!("PROCSITE_BUILD_ID")
+);
 
 pub type Key = [u8; 32];
 
@@ -292,7 +302,7 @@ fn read_entry<T: Kept>(files: &[Mutex<std::fs::File>], place: Place) -> Option<T
 pub struct Memo {
     /// Where it is kept between runs; `None`: for one build only.
     folder: Option<PathBuf>,
-    /// The procsite executable that made the entries.
+    /// The build of procsite that makes the entries ([`MAKER`]).
     maker: String,
     /// The segments read, open, which the places of unread entries point into.
     files: RwLock<Vec<Mutex<std::fs::File>>>,
@@ -315,12 +325,12 @@ fn prefix(maker: &str) -> String {
 
 impl Memo {
     /// The memo kept in `folder` (its segments' indexes read once per process), or
-    /// one for this build only without a folder or when procsite's executable cannot
-    /// be identified. Every entry starts the build unused.
+    /// one for this build only without a folder. Every entry starts the build unused.
     pub fn open(folder: Option<&Path>) -> Arc<Memo> {
-        let (Some(folder), Some(maker)) = (folder, crate::last_build::exe_identity()) else {
+        let Some(folder) = folder else {
             return Arc::new(Memo::default());
         };
+        let maker = MAKER.to_string();
         let mut map = loaded().lock().unwrap_or_else(|e| e.into_inner());
         let memo = map
             .entry(folder.to_path_buf())

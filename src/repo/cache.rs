@@ -235,7 +235,28 @@ pub(crate) fn write_segment(
         let _ = std::fs::remove_file(&tmp);
         format!("{}: {e}", seg.display())
     })?;
+    remove_abandoned(folder);
     Ok(seg)
+}
+
+/// A temporary segment older than this was left by a run that was killed while
+/// writing it (a run writes its segment in seconds).
+const ABANDONED: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes the temporary segments of `folder` that runs killed while writing them
+/// left behind.
+fn remove_abandoned(folder: &Path) {
+    let now = std::time::SystemTime::now();
+    for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|age| age > ABANDONED));
+        if old && path.extension().is_some_and(|x| x == "tmp") {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// A writer that keeps the SHA-256 of what it writes, and ends with it: a bit flipped
@@ -387,6 +408,34 @@ mod tests {
             other[at] ^= 1;
             assert!(decode(&other).is_none(), "byte {at} altered");
         }
+    }
+
+    #[test]
+    fn a_write_removes_what_killed_writes_left_behind_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let aged = |name: &str, hours: u64| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "x").unwrap();
+            let then = std::time::SystemTime::now() - std::time::Duration::from_secs(hours * 3600);
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(then)
+                .unwrap();
+        };
+        aged("1-killed.tmp", 2);
+        aged("2-writing.tmp", 0);
+        aged("3-old.seg", 2);
+        let seg = write_segment(dir.path(), "", |f| f.write_all(b"segment")).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let new = seg.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(left, [new.as_str(), "2-writing.tmp", "3-old.seg"]);
     }
 
     #[test]
