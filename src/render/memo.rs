@@ -280,21 +280,24 @@ impl<T: Kept> Table<T> {
 
 /// Reads the entry at `place`, if it is whole and unaltered.
 fn read_entry<T: Kept>(files: &[Mutex<std::fs::File>], place: Place) -> Option<T> {
-    let mut bytes = vec![0; usize::try_from(place.len).ok()?];
-    {
-        let mut file = files.get(place.segment)?.lock().ok()?;
-        file.seek(std::io::SeekFrom::Start(place.at)).ok()?;
-        file.read_exact(&mut bytes).ok()?;
-    }
-    if Sha256::digest(&bytes).as_slice() != place.sum {
-        return None;
-    }
+    let bytes = read_bytes(files, place)?;
     let mut r = Reader {
         bytes: &bytes,
         at: 0,
     };
     let value = T::take(&mut r)?;
     (r.at == bytes.len()).then_some(value)
+}
+
+/// The bytes of the entry at `place`, if they are whole and unaltered.
+fn read_bytes(files: &[Mutex<std::fs::File>], place: Place) -> Option<Vec<u8>> {
+    let mut bytes = vec![0; usize::try_from(place.len).ok()?];
+    {
+        let mut file = files.get(place.segment)?.lock().ok()?;
+        file.seek(std::io::SeekFrom::Start(place.at)).ok()?;
+        file.read_exact(&mut bytes).ok()?;
+    }
+    (Sha256::digest(&bytes).as_slice() == place.sum).then_some(bytes)
 }
 
 /// The rendered pieces and search words known to this process.
@@ -440,24 +443,38 @@ impl Memo {
         // What a build of some sites did not use, another build uses: dropped only
         // when it is most of what is known.
         let all = compact && (known - p.1 - w.1) * 2 <= known;
-        if compact {
-            // Everything a compacted segment keeps is read first.
-            let files = self.files.read().unwrap_or_else(|e| e.into_inner());
-            self.pieces.read_unread(&files, all);
-            self.words.read_unread(&files, all);
-        }
+        // A compacted segment takes what is not read yet (or, `all` false, drops it)
+        // as it is on disk, an entry at a time.
+        let unread: Vec<(u8, Key, Place)> = if compact {
+            let pieces = self
+                .pieces
+                .take_unread()
+                .map(|(k, p)| (PieceHtml::KIND, k, p));
+            let words = self
+                .words
+                .take_unread()
+                .map(|(k, p)| (DocWords::KIND, k, p));
+            pieces.chain(words).filter(|_| all).collect()
+        } else {
+            Vec::new()
+        };
         {
+            let files = self.files.read().unwrap_or_else(|e| e.into_inner());
             let (mut pieces, mut words) = (self.pieces.lock(), self.words.lock());
             if compact && !all {
                 pieces.retain(|_, e| e.used());
                 words.retain(|_, e| e.used());
             }
+            let mut as_on_disk = unread
+                .into_iter()
+                .filter_map(|(kind, key, place)| Some((kind, key, read_bytes(&files, place)?)));
             write_segment(folder, &mine, |f| {
                 encode(
                     f,
                     &self.maker,
                     pieces.iter().filter(|(_, e)| compact || e.fresh()),
                     words.iter().filter(|(_, e)| compact || e.fresh()),
+                    &mut as_on_disk,
                 )
             })?;
             for e in pieces.values() {
@@ -480,19 +497,9 @@ impl Memo {
 }
 
 impl<T: Kept> Table<T> {
-    /// Reads every entry not read yet, or (`all` false) forgets them.
-    fn read_unread(&self, files: &[Mutex<std::fs::File>], all: bool) {
-        let unread: Vec<(Key, Place)> = self.lock_unread().drain().collect();
-        if !all {
-            return;
-        }
-        for (key, place) in unread {
-            if let Some(value) = read_entry::<T>(files, place) {
-                self.lock()
-                    .entry(key)
-                    .or_insert(Entry::new(Arc::new(value), true));
-            }
-        }
+    /// The entries not read yet, which the table then forgets.
+    fn take_unread(&self) -> impl Iterator<Item = (Key, Place)> {
+        std::mem::take(&mut *self.lock_unread()).into_iter()
     }
 }
 
@@ -510,7 +517,8 @@ fn put_s(out: &mut Vec<u8>, s: &str) {
 /// The length of one entry of a segment's index: kind, key, place, length, SHA-256.
 const INDEX_ENTRY: usize = 1 + 32 + 8 + 8 + 32;
 
-/// A segment: the magic line and the executable that made it; each entry's bytes;
+/// A segment: the magic line and the build of procsite that made it; each entry's
+/// bytes (of `pieces`, `words`, then entries of another segment as they are there);
 /// the index of the entries (each one's kind, key, place, length and SHA-256); the
 /// number of entries; the SHA-256 of the index and that number.
 fn encode<'a>(
@@ -518,6 +526,7 @@ fn encode<'a>(
     maker: &str,
     pieces: impl Iterator<Item = (&'a Key, &'a Entry<PieceHtml>)>,
     words: impl Iterator<Item = (&'a Key, &'a Entry<DocWords>)>,
+    as_on_disk: &mut dyn Iterator<Item = (u8, Key, Vec<u8>)>,
 ) -> std::io::Result<()> {
     let mut head = MAGIC.to_vec();
     put_s(&mut head, maker);
@@ -525,23 +534,28 @@ fn encode<'a>(
     let mut at = head.len() as u64;
     let mut index = Vec::new();
     let mut bytes = Vec::new();
-    let mut entry = |kind: u8, key: &Key, put: &dyn Fn(&mut Vec<u8>)| {
-        bytes.clear();
-        put(&mut bytes);
-        out.write_all(&bytes)?;
+    let mut entry = |kind: u8, key: &Key, bytes: &[u8]| {
+        out.write_all(bytes)?;
         index.push(kind);
         index.extend_from_slice(key);
         index.extend_from_slice(&at.to_le_bytes());
         index.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-        index.extend_from_slice(&Sha256::digest(&bytes));
+        index.extend_from_slice(&Sha256::digest(bytes));
         at += bytes.len() as u64;
         Ok::<(), std::io::Error>(())
     };
     for (key, e) in pieces {
-        entry(PieceHtml::KIND, key, &|b| e.value.put(b))?;
+        bytes.clear();
+        e.value.put(&mut bytes);
+        entry(PieceHtml::KIND, key, &bytes)?;
     }
     for (key, e) in words {
-        entry(DocWords::KIND, key, &|b| e.value.put(b))?;
+        bytes.clear();
+        e.value.put(&mut bytes);
+        entry(DocWords::KIND, key, &bytes)?;
+    }
+    for (kind, key, bytes) in as_on_disk {
+        entry(kind, &key, &bytes)?;
     }
     let n = index.len() / INDEX_ENTRY;
     put_n(&mut index, n);
@@ -683,6 +697,7 @@ mod tests {
             maker,
             p.iter().map(|(k, e)| (k, e)),
             w.iter().map(|(k, e)| (k, e)),
+            &mut std::iter::empty(),
         )
         .unwrap();
         bytes
@@ -747,6 +762,24 @@ mod tests {
                 assert!(w.is_none_or(|w| w == words()), "byte {at}");
             }
         }
+    }
+
+    #[test]
+    fn an_entry_copied_as_it_is_on_disk_reads_back_the_same() {
+        let mut bytes = Vec::new();
+        piece().put(&mut bytes);
+        let mut copied = Vec::new();
+        encode(
+            &mut copied,
+            "m",
+            std::iter::empty(),
+            std::iter::empty(),
+            &mut [(b'p', [1; 32], bytes)].into_iter(),
+        )
+        .unwrap();
+        let (p, w) = read(&copied, "m").unwrap();
+        assert_eq!(p.map(|p| p.html), Some(piece().html));
+        assert!(w.is_none());
     }
 
     #[test]
