@@ -78,3 +78,16 @@ pub fn read_dir_names(path: &Path) -> FsResult<Vec<String>> {
     names.sort();
     Ok(names)
 }
+
+/// The names of the entries of `dir`, sorted.
+#[cfg(test)]
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}

@@ -238,12 +238,7 @@ mod tests {
         }
         std::fs::write(dir.path().join("other.part-1"), "").unwrap();
         prune(&dir.path().join("10.json"));
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
+        let left = crate::fs::names_in(dir.path());
         let mut kept: Vec<String> = (3..RECORDS_KEPT + 3)
             .map(|n| format!("{n:02}.json"))
             .collect();

@@ -428,14 +428,11 @@ mod tests {
         aged("2-writing.tmp", 0);
         aged("3-old.seg", 2);
         let seg = write_segment(dir.path(), "", |f| f.write_all(b"segment")).unwrap();
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
         let new = seg.file_name().unwrap().to_string_lossy().into_owned();
-        assert_eq!(left, [new.as_str(), "2-writing.tmp", "3-old.seg"]);
+        assert_eq!(
+            crate::fs::names_in(dir.path()),
+            [new.as_str(), "2-writing.tmp", "3-old.seg"]
+        );
     }
 
     #[test]
