@@ -305,8 +305,6 @@ fn read_bytes(files: &[Mutex<std::fs::File>], place: Place) -> Option<Vec<u8>> {
 pub struct Memo {
     /// Where it is kept between runs; `None`: for one build only.
     folder: Option<PathBuf>,
-    /// The build of procsite that makes the entries ([`MAKER`]).
-    maker: String,
     /// The segments read, open, which the places of unread entries point into.
     files: RwLock<Vec<Mutex<std::fs::File>>>,
     pieces: Table<PieceHtml>,
@@ -321,9 +319,15 @@ fn loaded() -> &'static Mutex<HashMap<PathBuf, Arc<Memo>>> {
     LOADED.get_or_init(Default::default)
 }
 
-/// The name of a segment begins with a digest of the executable that wrote it.
-fn prefix(maker: &str) -> String {
-    format!("{}-", &crate::manifest::sha256_hex(maker.as_bytes())[..16])
+/// The segments of `folder`, oldest first: (those this build of procsite wrote, the
+/// others). The name of a segment begins with a digest of the build that wrote it.
+fn segments_by_maker(folder: &Path) -> (String, Vec<PathBuf>, Vec<PathBuf>) {
+    let mine = format!("{}-", &crate::manifest::sha256_hex(MAKER.as_bytes())[..16]);
+    let (own, others) = segments(folder).into_iter().partition(|s| {
+        s.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(&mine))
+    });
+    (mine, own, others)
 }
 
 impl Memo {
@@ -333,14 +337,12 @@ impl Memo {
         let Some(folder) = folder else {
             return Arc::new(Memo::default());
         };
-        let maker = MAKER.to_string();
         let mut map = loaded().lock().unwrap_or_else(|e| e.into_inner());
         let memo = map
             .entry(folder.to_path_buf())
             .or_insert_with(|| {
                 let memo = Memo {
                     folder: Some(folder.to_path_buf()),
-                    maker,
                     ..Memo::default()
                 };
                 memo.read_indexes();
@@ -353,28 +355,22 @@ impl Memo {
         memo
     }
 
-    /// Opens this executable's segments and reads their indexes.
+    /// Opens this build's segments and reads their indexes.
     fn read_indexes(&self) {
         let Some(folder) = &self.folder else {
             return;
         };
-        let mine = prefix(&self.maker);
+        let (_, own, _) = segments_by_maker(folder);
         let mut files = self.files.write().unwrap_or_else(|e| e.into_inner());
         files.clear();
         self.pieces.lock_unread().clear();
         self.words.lock_unread().clear();
-        for seg in segments(folder) {
-            if !seg
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with(&mine))
-            {
-                continue;
-            }
+        for seg in own {
             let Ok(mut file) = std::fs::File::open(&seg) else {
                 continue;
             };
             // A segment's index is taken whole or not at all.
-            let Some(index) = read_index(&mut file, &self.maker) else {
+            let Some(index) = read_index(&mut file, MAKER) else {
                 continue;
             };
             let segment = files.len();
@@ -431,12 +427,7 @@ impl Memo {
         if !self.pieces.any_fresh() && !self.words.any_fresh() {
             return Ok(());
         }
-        let mine = prefix(&self.maker);
-        let (own, others): (Vec<PathBuf>, Vec<PathBuf>) =
-            segments(folder).into_iter().partition(|s| {
-                s.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with(&mine))
-            });
+        let (mine, own, others) = segments_by_maker(folder);
         let compact = own.len() >= MAX_SEGMENTS;
         let (p, w) = (self.pieces.sizes(), self.words.sizes());
         let known = p.0 + p.2 + w.0 + w.2;
@@ -471,7 +462,7 @@ impl Memo {
             write_segment(folder, &mine, |f| {
                 encode(
                     f,
-                    &self.maker,
+                    MAKER,
                     pieces.iter().filter(|(_, e)| compact || e.fresh()),
                     words.iter().filter(|(_, e)| compact || e.fresh()),
                     &mut as_on_disk,
