@@ -531,7 +531,10 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     let commit_time = source.info.commit.as_ref().map_or(0, |c| c.commit_time);
     let earlier = (!req.no_trend).then(|| earlier_points(req, &config, &plan, commit_time));
     drop(revisions);
-    let memo = (source.memo.as_ref()).map(|f| f.join(if plan.check { "check" } else { "render" }));
+    let memo = source
+        .memo
+        .as_ref()
+        .map(|f| f.join(if plan.check { "check" } else { "render" }));
     drop(source);
     if !req.keep_cache_loaded {
         crate::repo::cache::unload_all();

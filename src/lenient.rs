@@ -43,6 +43,12 @@ pub struct Controlled {
     base_revision: Option<serde_yaml::Value>,
 }
 
+impl Lenient {
+    pub fn approved(&self) -> bool {
+        self.status.as_deref() == Some("approved")
+    }
+}
+
 impl Controlled {
     /// One canonical text of the fields, to compare versions by.
     pub fn key(&self) -> String {
@@ -107,7 +113,7 @@ impl Version {
     }
 
     pub fn approved(&self) -> bool {
-        self.front.status.as_deref() == Some("approved")
+        self.front.approved()
     }
 }
 

@@ -338,7 +338,7 @@ pub fn stamp_file(
     let (front, body) = crate::lenient::read(current_text);
     let controlled = front.controlled.key();
     let current = Parsed {
-        approved: front.status.as_deref() == Some("approved"),
+        approved: front.approved(),
         approvals: &front.approvals,
         body: (&controlled, body),
     };
