@@ -377,7 +377,8 @@ pub trait SiteSink: Sync {
 
 /// One site's files on their way to a [`SiteSink`].
 pub trait SiteFiles {
-    fn put(&mut self, files: Vec<OutFile>);
+    /// Takes `files`, and the files `kept` as the output holds them.
+    fn put(&mut self, files: Vec<OutFile>, kept: Vec<render::KeptFile>);
     /// Every file of the site was put.
     fn done(self: Box<Self>);
 }
@@ -567,6 +568,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
                 .map(|(v, texts)| (v.as_str(), texts.get(id).cloned().unwrap_or_default()));
             let rows = trend.map(|t| crate::network::site_rows(t, id));
             let mut kept = Vec::new();
+            let mut unread = Vec::new();
             let mut to = sink.map(|sink| sink.open(&plan, info, id));
             render::render_site(
                 &shared,
@@ -575,12 +577,27 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
                 &cells,
                 before.as_ref().map(|(v, t)| (*v, t)),
                 rows.as_deref(),
-                &mut |files| match &mut to {
-                    Some(to) => to.put(files),
-                    None => kept.extend(files),
+                &mut |files, taken| match &mut to {
+                    Some(to) => to.put(files, taken),
+                    None => {
+                        kept.extend(files);
+                        // Kept only by a build into an output: read, should one not be.
+                        for k in taken {
+                            match k.read() {
+                                Ok(f) => kept.push(f),
+                                Err(e) => unread.push(crate::diag::Diagnostic::error(
+                                    crate::diag::Code::Output,
+                                    &k.at,
+                                    0,
+                                    format!("cannot read: {e}"),
+                                )),
+                            }
+                        }
+                    }
                 },
                 &mut d,
             );
+            d.extend(unread);
             if let Some(to) = to {
                 to.done();
             }

@@ -29,6 +29,36 @@ pub struct OutFile {
     pub bytes: Vec<u8>,
 }
 
+/// A file the output already holds with exactly the bytes a build would write at its
+/// path: a page whose view is the one it was rendered from ([`crate::page_cache`]),
+/// taken as it is, without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptFile {
+    /// Relative to its version folder, as [`OutFile::path`].
+    pub path: String,
+    /// Where the output holds it.
+    pub at: std::path::PathBuf,
+    /// Its size in bytes.
+    pub len: u64,
+}
+
+impl KeptFile {
+    /// The file's bytes, for a writer that cannot take it as it is.
+    pub fn read(&self) -> std::io::Result<OutFile> {
+        Ok(OutFile {
+            path: self.path.clone(),
+            bytes: std::fs::read(&self.at)?,
+        })
+    }
+}
+
+/// A page of a site: rendered, or kept as the output holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    Made(OutFile),
+    Kept(KeptFile),
+}
+
 /// Marks an output root as procsite's own.
 pub const MARKER: &str = ".procsite";
 /// SHA-256 of every file of a version folder, or (at the output root) of the

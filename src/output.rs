@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::display_path;
 use crate::fs::{self, FsError, FsResult};
-use crate::layout::OutFile;
+use crate::layout::{KeptFile, OutFile};
 use crate::layout::{
     INDEX, LATEST, MANIFEST_FILE, MARKER, PREVIEW, REPORT_DIR, VERSIONS_JS, VERSIONS_JSON,
 };
@@ -498,6 +498,32 @@ impl StagedFiles<'_> {
         self.write_files(files)?;
         for f in files {
             self.hashes.insert(f.path.clone(), sha256_hex(&f.bytes));
+        }
+        Ok(())
+    }
+
+    /// Links `kept` into the folder from the output, which holds each at its `at`
+    /// with the hash its version's manifest lists, reading none of them. A file the
+    /// manifest does not list, or that cannot be linked, is read and written.
+    pub fn keep(&mut self, kept: &[KeptFile]) -> Result<(), OutputError> {
+        let listed = self
+            .output
+            .published
+            .version(&self.site, &self.version)
+            .map(|m| &m.files);
+        for k in kept {
+            let path = self.dir.join(&k.path);
+            self.output.counter.tick(&path)?;
+            let hash = listed.and_then(|files| files.get(&k.path));
+            let hash = match hash {
+                Some(hash) if link_new(&k.at, &path).is_ok() => hash.clone(),
+                _ => {
+                    let bytes = fs::read(&k.at)?;
+                    write_new(&path, &bytes)?;
+                    sha256_hex(&bytes)
+                }
+            };
+            self.hashes.insert(k.path.clone(), hash);
         }
         Ok(())
     }
@@ -1697,6 +1723,35 @@ mod tests {
         );
         let v = verify(&root).unwrap();
         assert!(v.problems.is_empty(), "{:?}", v.problems);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_kept_file_is_linked_with_its_listed_hash_and_an_unlisted_one_is_read() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("public");
+        write(&root, vec![version("a", "preview", false, "same")], vec![]);
+        // Not in the manifest: what the listed hash cannot vouch for is read.
+        std::fs::write(root.join("a/preview/extra.html"), "extra").unwrap();
+        let published = root.join("a/preview/index.html");
+        let out = Output::open(&root).unwrap();
+        let mut s = out.stage("a", "preview").unwrap();
+        let kept = |path: &str| KeptFile {
+            path: path.into(),
+            at: root.join("a/preview").join(path),
+            len: 0,
+        };
+        s.keep(&[kept("index.html"), kept("extra.html")]).unwrap();
+        let hashes = s.hashes().clone();
+        assert_eq!(hashes["index.html"], sha256_hex(b"same"));
+        assert_eq!(hashes["extra.html"], sha256_hex(b"extra"));
+        let staged = out.side.next.join("a/preview");
+        let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
+        assert_eq!(ino(&staged.join("index.html")), ino(&published));
+        assert_eq!(std::fs::read(staged.join("extra.html")).unwrap(), b"extra");
+        let missing = s.keep(&[kept("gone.html")]).unwrap_err();
+        assert!(missing.to_string().contains("gone.html"), "{missing}");
     }
 
     #[test]

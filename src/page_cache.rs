@@ -7,8 +7,9 @@
 //! name and the view as JSON; with it, what renders them (procsite's executable and
 //! the theme's templates) and the output's [identity](crate::output::identity) as the
 //! build left it, in `$GIT_DIR/procsite/pages/`. The next build computes each page's
-//! view as always; where its key is the recorded one, it takes the page's bytes from
-//! the output instead of rendering them.
+//! view as always; where its key is the recorded one, it keeps the page as the output
+//! holds it instead of rendering it: the writer links the file into the new tree
+//! with the hash the output's manifest lists for it, reading none of its bytes.
 //!
 //! A record holds only while nothing but procsite has touched the output: any change
 //! to it since (a file edited, added, removed or replaced, a write interrupted, a
@@ -29,7 +30,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::layout::OutFile;
+use crate::layout::{KeptFile, OutFile, Page};
 
 /// Bumped when what a record holds, or how a key is made, changes.
 const FORMAT: u32 = 1;
@@ -111,7 +112,7 @@ impl Pages {
     }
 
     /// The page `path` of `site`'s version folder `folder`: `name` applied to `view`,
-    /// taken from the output when the view is the one it was rendered from, else
+    /// kept as the output holds it when the view is the one it was rendered from, else
     /// rendered by `render`.
     pub fn page(
         &self,
@@ -121,24 +122,37 @@ impl Pages {
         path: String,
         view: &impl Serialize,
         render: impl FnOnce() -> Option<Vec<u8>>,
-    ) -> Option<OutFile> {
+    ) -> Option<Page> {
         let at = format!("{site}/{folder}/{path}");
         let Some(key) = key_of(name, view) else {
-            return render().map(|bytes| OutFile { path, bytes });
+            return render().map(|bytes| Page::Made(OutFile { path, bytes }));
         };
-        let bytes = match self.prior().get(&at) {
-            Some(k) if *k == key => std::fs::read(self.output.join(&at)).ok(),
+        let kept = match self.prior().get(&at) {
+            Some(k) if *k == key => {
+                let file = self.output.join(&at);
+                std::fs::symlink_metadata(&file)
+                    .ok()
+                    .filter(std::fs::Metadata::is_file)
+                    .map(|m| KeptFile {
+                        path: path.clone(),
+                        at: file,
+                        len: m.len(),
+                    })
+            }
             _ => None,
         };
-        let bytes = match bytes {
-            Some(b) => {
+        let page = match kept {
+            Some(kept) => {
                 self.taken.fetch_add(1, Ordering::Relaxed);
-                b
+                Page::Kept(kept)
             }
-            None => render()?,
+            None => Page::Made(OutFile {
+                path,
+                bytes: render()?,
+            }),
         };
         self.keys.lock().expect("keys lock").insert(at, key);
-        Some(OutFile { path, bytes })
+        Some(page)
     }
 
     /// How many pages were taken from the output, of how many document pages.

@@ -17,7 +17,7 @@ use crate::diag::{display_path, Code, Diagnostic, Diagnostics};
 use crate::layout::{INDEX, LATEST};
 use crate::manifest;
 use crate::output::{ListedVersion, Output, VersionFolder, Written};
-use crate::render::{self, context::*, theme::Theme, OutFile};
+use crate::render::{self, context::*, theme::Theme, KeptFile, OutFile};
 use crate::repo::{git::GitRepo, scan, BuildInfo};
 
 #[derive(Debug)]
@@ -420,18 +420,41 @@ struct SiteStream<'s> {
 }
 
 impl build::SiteFiles for SiteStream<'_> {
-    fn put(&mut self, files: Vec<OutFile>) {
-        self.pages += files.iter().filter(|f| f.path.ends_with(".html")).count();
+    fn put(&mut self, files: Vec<OutFile>, kept: Vec<KeptFile>) {
+        let paths = files
+            .iter()
+            .map(|f| &f.path)
+            .chain(kept.iter().map(|k| &k.path));
+        self.pages += paths.filter(|p| p.ends_with(".html")).count();
         self.bytes += files.iter().map(|f| f.bytes.len() as u64).sum::<u64>();
+        self.bytes += kept.iter().map(|k| k.len).sum::<u64>();
         match &mut self.target {
             Target::Staged(staged) => {
-                if let Err(e) = staged.write(&files) {
+                if let Err(e) = staged.write(&files).and_then(|()| staged.keep(&kept)) {
                     self.target = Target::Failed(output_error(self.output, &e));
                 }
             }
             Target::Released { hashes, .. } => {
+                // Pages are kept only by a preview; a release's are read, should one be.
                 for f in &files {
                     hashes.insert(f.path.clone(), manifest::sha256_hex(&f.bytes));
+                }
+                for k in &kept {
+                    match std::fs::read(&k.at) {
+                        Ok(bytes) => {
+                            hashes.insert(k.path.clone(), manifest::sha256_hex(&bytes));
+                        }
+                        Err(e) => {
+                            let d = Diagnostic::error(
+                                Code::Output,
+                                &k.at,
+                                0,
+                                format!("cannot read: {e}"),
+                            );
+                            self.target = Target::Failed(d.help("build again"));
+                            return;
+                        }
+                    }
                 }
             }
             Target::Closed | Target::Failed(_) => {}

@@ -26,7 +26,7 @@ use crate::stamp::{self, FileStamp, Stamps};
 use context::*;
 use theme::Theme;
 
-pub use crate::layout::OutFile;
+pub use crate::layout::{KeptFile, OutFile, Page};
 
 pub use crate::layout::{HISTORY_FILE, STATIC_DIR};
 
@@ -397,11 +397,11 @@ impl<'a> Shared<'a> {
         made_of: &impl serde::Serialize,
         view: impl FnOnce() -> V,
         diags: &mut Diagnostics,
-    ) -> Option<OutFile> {
+    ) -> Option<Page> {
         let render = || render_template(self.theme, name, &view(), diags);
         match &self.pages {
             Some(pages) => pages.page(site, &self.build.version, name, path, made_of, render),
-            None => render().map(|bytes| OutFile { path, bytes }),
+            None => render().map(|bytes| Page::Made(OutFile { path, bytes })),
         }
     }
 
@@ -427,7 +427,8 @@ impl<'a> Shared<'a> {
 /// Renders one site's version directory from its composed documents: index, one
 /// page and one diff page per document, history.json, harmonization.html and static
 /// files. Documents render in parallel; their files go to `out` a few documents at
-/// a time, in no particular order of paths.
+/// a time, in no particular order of paths, with the pages kept as the output holds
+/// them.
 #[allow(clippy::too_many_arguments)]
 pub fn render_site(
     shared: &Shared,
@@ -436,7 +437,7 @@ pub fn render_site(
     cells: &crate::report::SiteCells,
     previous: Option<(&str, &BTreeMap<String, crate::report::DocText>)>,
     network: Option<&[crate::network::SiteTrendRow]>,
-    out: &mut dyn FnMut(Vec<OutFile>),
+    out: &mut dyn FnMut(Vec<OutFile>, Vec<KeptFile>),
     diags: &mut Diagnostics,
 ) {
     let (corpus, config, theme, build, stamps) = (
@@ -590,7 +591,7 @@ pub fn render_site(
     let mut records = Vec::with_capacity(site_docs.len());
     for (c, chunk) in site_docs.chunks(PAGES_AT_ONCE).enumerate() {
         let first = c * PAGES_AT_ONCE;
-        let pages: Vec<(Vec<OutFile>, DocRecord, Diagnostics)> = chunk
+        let pages: Vec<(Vec<Page>, DocRecord, Diagnostics)> = chunk
             .par_iter()
             .zip(bodies.drain(..chunk.len()).collect::<Vec<_>>())
             .enumerate()
@@ -621,7 +622,7 @@ pub fn render_site(
                         total,
                     });
                 }
-                let mut file: Vec<OutFile> = shared
+                let mut file: Vec<Page> = shared
                     .document_page(
                         plan.id,
                         "page.html",
@@ -677,12 +678,18 @@ pub fn render_site(
             })
             .collect();
         let mut files = Vec::with_capacity(pages.len() * 2);
+        let mut kept = Vec::new();
         for (file, record, d) in pages {
             diags.extend(d.into_sorted());
-            files.extend(file);
+            for page in file {
+                match page {
+                    Page::Made(f) => files.push(f),
+                    Page::Kept(k) => kept.push(k),
+                }
+            }
             records.push(record);
         }
-        out(files);
+        out(files, kept);
     }
     let mut files = Vec::with_capacity(8);
     // What changed since the previous version, when the build has one to compare with.
@@ -797,7 +804,7 @@ pub fn render_site(
             bytes,
         });
     }
-    out(files);
+    out(files, Vec::new());
 }
 
 /// Documents whose pages are rendered before they are handed over: enough to keep
