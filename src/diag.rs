@@ -301,6 +301,16 @@ pub struct Diagnostics {
     items: Vec<Diagnostic>,
 }
 
+/// The diagnostics in the order they were pushed.
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
 impl Diagnostics {
     pub fn new() -> Self {
         Self::default()

@@ -569,8 +569,12 @@ pub fn stamp_all<'a>(
     release_tags: &[(String, Signature)],
     files: impl Iterator<Item = (&'a Path, &'a str, &'a [Approval])>,
 ) -> BTreeMap<std::path::PathBuf, FileStamp> {
+    use rayon::prelude::*;
     let trailers = Trailers::new(history, config, release_tags);
+    // Each file reads its own versions: in parallel.
+    let files: Vec<_> = files.collect();
     files
+        .into_par_iter()
         .map(|(path, text, approvals)| {
             let s = stamp_file(
                 history,

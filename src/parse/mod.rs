@@ -5,7 +5,7 @@ pub mod frontmatter;
 pub mod markdown;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -153,86 +153,120 @@ fn place_of(path: &std::path::Path) -> Option<Place> {
     }
 }
 
+/// What one file of the source set parses into. Held only until it is moved into the
+/// corpus, so a document is not boxed to be moved again.
+#[allow(clippy::large_enum_variant)]
+enum Parsed {
+    /// Not a controlled document (reported, or not Markdown).
+    Skipped,
+    /// Its front-matter has errors: left out, with the id it seems to have.
+    Unreadable(Arc<PathBuf>, Option<String>),
+    Document(Document),
+    Addendum(Addendum),
+}
+
 /// Parses every Markdown file of the source set. Problems go to `diags`; files with
 /// errors in their front-matter are left out so later stages see only typed data.
+/// Files parse in parallel; the corpus and the problems are in the files' order.
 pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostics) -> Corpus {
+    use rayon::prelude::*;
     let mut corpus = Corpus::default();
     // Files that are not text were reported when read; stop after them too.
     corpus
         .unreadable
         .extend(sources.unreadable.iter().cloned().map(Arc::new));
-    for file in &sources.files {
-        if file.path.extension().and_then(|e| e.to_str()) != Some("md") {
-            continue;
-        }
-        let path = Arc::new(file.path.clone());
-        let place = match place_of(&file.path) {
-            Some(p) => p,
-            None => {
-                diags.push(
-                    Diagnostic::warning(Code::IgnoredFile, &*path, 0, "file is outside procedures/global and procedures/sites/<site>; it is not published")
-                        .help("move it into procedures/global/ or procedures/sites/<site>/"),
-                );
-                continue;
+    let parsed: Vec<(Parsed, Diagnostics)> = sources
+        .files
+        .par_iter()
+        .map(|file| {
+            let mut d = Diagnostics::new();
+            let parsed = parse_source(&file.path, &file.text, config, &mut d);
+            (parsed, d)
+        })
+        .collect();
+    for (parsed, d) in parsed {
+        diags.extend(d);
+        match parsed {
+            Parsed::Skipped => {}
+            Parsed::Unreadable(path, id) => {
+                corpus.unreadable.push(path);
+                corpus.unreadable_ids.extend(id);
             }
-        };
-        if let Place::Site(site) = &place {
-            if !config.site.contains_key(site) {
-                let hint = crate::diag::did_you_mean(site, config.site.keys().map(String::as_str));
-                diags.push(
-                    Diagnostic::error(
-                        Code::UnknownSiteFolder,
-                        &*path,
-                        0,
-                        format!("site folder '{site}' has no [site.{site}] in book.toml{hint}"),
-                    )
-                    .help(
-                        "add the site to book.toml or move the file to a configured site's folder",
-                    ),
-                );
-                continue;
-            }
+            Parsed::Document(doc) => corpus.documents.push(doc),
+            Parsed::Addendum(add) => corpus.addenda.push(add),
         }
-        let Some(parsed) = frontmatter::parse_file(&path, &file.text, diags) else {
-            corpus.unreadable.push(path.clone());
-            corpus
-                .unreadable_ids
-                .extend(frontmatter::guess_id(&file.text));
-            continue;
-        };
-        let (body_text, body_line, key_lines, clause_lines) = (
-            parsed.body,
-            parsed.body_line,
-            parsed.key_lines,
-            parsed.clause_lines,
-        );
-        let is_addendum = matches!(parsed.kind, frontmatter::Kind::Addendum(..));
-        let body = blocks::parse_body(&path, body_text, body_line, is_addendum, config, diags);
-        match (parsed.kind, place) {
-            (frontmatter::Kind::Document(meta), place) => corpus.documents.push(Document {
-                anchors: stable_anchors(&body),
-                headings: Default::default(),
+    }
+    corpus
+}
+
+/// Parses one file of the source set.
+fn parse_source(file: &Path, text: &str, config: &Config, diags: &mut Diagnostics) -> Parsed {
+    if file.extension().and_then(|e| e.to_str()) != Some("md") {
+        return Parsed::Skipped;
+    }
+    let path = Arc::new(file.to_path_buf());
+    let place = match place_of(file) {
+        Some(p) => p,
+        None => {
+            diags.push(
+                Diagnostic::warning(Code::IgnoredFile, &*path, 0, "file is outside procedures/global and procedures/sites/<site>; it is not published")
+                    .help("move it into procedures/global/ or procedures/sites/<site>/"),
+            );
+            return Parsed::Skipped;
+        }
+    };
+    if let Place::Site(site) = &place {
+        if !config.site.contains_key(site) {
+            let hint = crate::diag::did_you_mean(site, config.site.keys().map(String::as_str));
+            diags.push(
+                Diagnostic::error(
+                    Code::UnknownSiteFolder,
+                    &*path,
+                    0,
+                    format!("site folder '{site}' has no [site.{site}] in book.toml{hint}"),
+                )
+                .help("add the site to book.toml or move the file to a configured site's folder"),
+            );
+            return Parsed::Skipped;
+        }
+    }
+    let Some(parsed) = frontmatter::parse_file(&path, text, diags) else {
+        return Parsed::Unreadable(path, frontmatter::guess_id(text));
+    };
+    let (body_text, body_line, key_lines, clause_lines) = (
+        parsed.body,
+        parsed.body_line,
+        parsed.key_lines,
+        parsed.clause_lines,
+    );
+    let is_addendum = matches!(parsed.kind, frontmatter::Kind::Addendum(..));
+    let body = blocks::parse_body(&path, body_text, body_line, is_addendum, config, diags);
+    match (parsed.kind, place) {
+        (frontmatter::Kind::Document(meta), place) => Parsed::Document(Document {
+            anchors: stable_anchors(&body),
+            headings: Default::default(),
+            path,
+            key_lines,
+            clause_lines,
+            site: match place {
+                Place::Global => None,
+                Place::Site(s) => Some(s),
+            },
+            meta: *meta,
+            body,
+        }),
+        (frontmatter::Kind::Addendum(meta, target_line), Place::Site(site)) => {
+            Parsed::Addendum(Addendum {
                 path,
+                site,
+                meta,
+                target_line,
                 key_lines,
-                clause_lines,
-                site: match place {
-                    Place::Global => None,
-                    Place::Site(s) => Some(s),
-                },
-                meta: *meta,
                 body,
-            }),
-            (frontmatter::Kind::Addendum(meta, target_line), Place::Site(site)) => {
-                corpus.addenda.push(Addendum {
-                    path,
-                    site,
-                    meta,
-                    target_line,
-                    key_lines,
-                    body,
-                })
-            }
-            (frontmatter::Kind::Addendum(_, line), Place::Global) => diags.push(
+            })
+        }
+        (frontmatter::Kind::Addendum(_, line), Place::Global) => {
+            diags.push(
                 Diagnostic::error(
                     Code::AddendumTarget,
                     &*path,
@@ -240,8 +274,8 @@ pub fn parse_corpus(sources: &SourceSet, config: &Config, diags: &mut Diagnostic
                     "an addendum must live in a site folder",
                 )
                 .help("move it to procedures/sites/<site>/"),
-            ),
+            );
+            Parsed::Skipped
         }
     }
-    corpus
 }

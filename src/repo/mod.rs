@@ -81,14 +81,7 @@ pub fn read(
             memo: None,
         });
     };
-    let fail = |diags: &mut Diagnostics, msg: String| {
-        diags.push(Diagnostic::error(
-            Code::Git,
-            refname.map_or(".git", |_| "--ref"),
-            0,
-            msg,
-        ));
-    };
+    let fail = |diags: &mut Diagnostics, msg: String| diags.push(git_failure(refname, msg));
     let oid = match git.resolve(refname) {
         Ok(o) => o,
         Err(e) => {
@@ -138,6 +131,47 @@ pub fn read(
             return None;
         }
     }
+    let folder = use_cache
+        .then(|| cache::folder(git.repo.path(), &git.prefix))
+        .flatten();
+    // The history cache loads while the sources are read: the walk then finds it loaded.
+    let sources = std::thread::scope(|s| {
+        if let Some(folder) = &folder {
+            s.spawn(|| cache::load(folder));
+        }
+        read_sources(&git, root, oid, refname, &mut info, diags)
+    })?;
+    let history = match history::walk(&git, oid, identify, use_cache) {
+        Ok(h) => h,
+        Err(e) => {
+            fail(diags, format!("cannot walk the history: {e}"));
+            return None;
+        }
+    };
+    Some(Source {
+        sources,
+        info,
+        history,
+        memo: folder,
+    })
+}
+
+/// A failure of git while reading `refname` (or the checked-out commit).
+fn git_failure(refname: Option<&str>, msg: String) -> Diagnostic {
+    Diagnostic::error(Code::Git, refname.map_or(".git", |_| "--ref"), 0, msg)
+}
+
+/// The sources of commit `oid`, or of the work tree when it has changes (`info.dirty`,
+/// found here when no `refname` is built).
+fn read_sources(
+    git: &GitRepo,
+    root: &Path,
+    oid: git2::Oid,
+    refname: Option<&str>,
+    info: &mut BuildInfo,
+    diags: &mut Diagnostics,
+) -> Option<SourceSet> {
+    let fail = |diags: &mut Diagnostics, msg: String| diags.push(git_failure(refname, msg));
     if refname.is_none() {
         match git.dirty_paths() {
             Ok(d) => {
@@ -161,20 +195,5 @@ pub fn read(
             }
         }
     };
-    let history = match history::walk(&git, oid, identify, use_cache) {
-        Ok(h) => h,
-        Err(e) => {
-            fail(diags, format!("cannot walk the history: {e}"));
-            return None;
-        }
-    };
-    let memo = use_cache
-        .then(|| cache::folder(git.repo.path(), &git.prefix))
-        .flatten();
-    Some(Source {
-        sources,
-        info,
-        history,
-        memo,
-    })
+    Some(sources)
 }
