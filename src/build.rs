@@ -659,7 +659,7 @@ pub fn compose_site<'a>(
     plan: &site::SitePlan<'a>,
     stamps: &Stamps,
     in_force: &crate::inforce::InForceMap,
-    texts: &crate::compose::TextPool,
+    texts: &crate::compose::TextPool<'a>,
     diags: &mut Diagnostics,
 ) -> (Vec<crate::compose::SiteDoc<'a>>, crate::report::SiteCells) {
     let ctx = crate::parse::blocks::SiteCtx {
@@ -672,8 +672,7 @@ pub fn compose_site<'a>(
         .par_iter()
         .map(|(doc, add)| {
             let mut d = Diagnostics::new();
-            let mut sd = crate::compose::compose(doc, *add, &ctx, &mut d);
-            texts.share(&mut sd);
+            let sd = texts.compose(doc, *add, &ctx, &mut d);
             (sd, d)
         })
         .collect();
@@ -682,10 +681,10 @@ pub fn compose_site<'a>(
         diags.extend(d.into_sorted());
         docs.push(sd);
     }
-    let global_of = |sd: &crate::compose::SiteDoc| {
-        let mut global = crate::compose::compose(sd.doc, None, &ctx, &mut Diagnostics::new());
-        texts.share(&mut global);
-        global.markdown
+    let global_of = |sd: &crate::compose::SiteDoc<'a>| {
+        texts
+            .compose(sd.doc, None, &ctx, &mut Diagnostics::new())
+            .markdown
     };
     let stale = |sd: &crate::compose::SiteDoc| render::stale_addendum(sd, stamps);
     let mut cells = crate::report::site_cells(plan, &docs, &global_of, &stale);

@@ -436,19 +436,63 @@ pub fn compose<'a>(
     }
 }
 
+/// A document composed without an addendum where its conditions come out alike
+/// at several sites: what each of them is given, and what it reports.
+type Alike<'a> = Arc<(SiteDoc<'a>, Vec<Diagnostic>)>;
+
 /// Composed texts by content hash, and the pieces of documents composed without an
 /// addendum by what they are made of, so that what several sites compose alike is
-/// held once for all of them.
+/// held once for all of them; and those compositions themselves, made once.
 #[derive(Default)]
-pub struct TextPool {
+pub struct TextPool<'a> {
     texts: std::sync::Mutex<std::collections::HashMap<String, Arc<str>>>,
     pieces: std::sync::Mutex<std::collections::HashMap<[u8; 32], Arc<Vec<Piece>>>>,
+    /// By the document's address and whether each of its conditions holds.
+    alike: std::sync::Mutex<std::collections::HashMap<(usize, Vec<bool>), Alike<'a>>>,
 }
 
-impl TextPool {
+impl<'a> TextPool<'a> {
+    /// [`compose`] of `doc` with `addendum` at `site`, its text and pieces shared
+    /// through the pool. Without an addendum, a composition reads nothing of the site
+    /// but whether each of the document's conditions holds there: it is made once
+    /// for all sites where they come out alike, each of which gets a copy of it and
+    /// of what it reports.
+    pub fn compose(
+        &self,
+        doc: &'a Document,
+        addendum: Option<&'a Addendum>,
+        site: &SiteCtx,
+        diags: &mut Diagnostics,
+    ) -> SiteDoc<'a> {
+        if addendum.is_some() {
+            let mut sd = compose(doc, addendum, site, diags);
+            self.share(&mut sd);
+            return sd;
+        }
+        let mut holds = Vec::new();
+        outcomes(&doc.body, site, &mut holds);
+        let key = (std::ptr::from_ref(doc) as usize, holds);
+        let known = self
+            .alike
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        let alike = known.unwrap_or_else(|| {
+            let mut d = Diagnostics::new();
+            let mut sd = compose(doc, None, site, &mut d);
+            self.share(&mut sd);
+            let made = Arc::new((sd, d.into_iter().collect()));
+            let mut alike = self.alike.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(alike.entry(key).or_insert(made))
+        });
+        diags.extend(alike.1.iter().cloned());
+        alike.0.clone()
+    }
+
     /// The pool's copy of `sd`'s text (and of its pieces, when it has no addendum),
     /// which `sd` then shares.
-    pub fn share(&self, sd: &mut SiteDoc) {
+    fn share(&self, sd: &mut SiteDoc) {
         let mut texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
         let shared = texts
             .entry(sd.content_hash.clone())
@@ -461,6 +505,17 @@ impl TextPool {
                 .entry(made_of(sd))
                 .or_insert_with(|| Arc::clone(&sd.pieces));
             sd.pieces = Arc::clone(shared);
+        }
+    }
+}
+
+/// Whether each condition block of `nodes` (nested ones too, in order) holds at
+/// `site`.
+fn outcomes(nodes: &[Node], site: &SiteCtx, out: &mut Vec<bool>) {
+    for node in nodes {
+        if let Node::Block(b) = node {
+            out.extend(evaluate(&b.directive, site).map(|(holds, _)| holds));
+            outcomes(&b.children, site, out);
         }
     }
 }
@@ -637,6 +692,43 @@ mod tests {
         assert_eq!(d.headings.of(&cork).len(), 3);
         assert_eq!(d.headings.of(&boston).len(), 2);
         assert!(Arc::ptr_eq(&d.headings.of(&cork), &d.headings.of(&cork)));
+    }
+
+    #[test]
+    fn a_composition_made_once_for_sites_alike_is_each_one_s_own_and_each_hears_its_problems() {
+        let book = format!("{BOOK}\n[site.dublin]\nname = \"Dublin\"\nmarkets = [\"EU\"]\n");
+        let text = doc(
+            "SOP-1",
+            "",
+            "## A {#a}\nAll.\n\n::: only market=EU\n## EU {#eu}\nEU only.\n:::\n\n## B {#a}\nTwice.\n",
+        );
+        let (config, corpus) = corpus(&book, &[("procedures/global/a.md", &text)]);
+        let d = &corpus.documents[0];
+        let pool = TextPool::default();
+        let mut made = BTreeMap::new();
+        // Boston first and last: what the pool holds for Cork must never reach it.
+        for site in ["boston", "cork", "dublin", "boston"] {
+            let s = &config.site[site];
+            let ctx = SiteCtx {
+                id: site,
+                name: &s.name,
+                markets: &s.markets,
+            };
+            let (mut pooled, mut direct) = (Diagnostics::new(), Diagnostics::new());
+            let sd = pool.compose(d, None, &ctx, &mut pooled);
+            let alone = compose(d, None, &ctx, &mut direct);
+            assert_eq!(
+                serde_json::to_value(&sd).unwrap(),
+                serde_json::to_value(&alone).unwrap(),
+                "{site}"
+            );
+            let said = pooled.into_sorted();
+            assert_eq!(said, direct.into_sorted(), "{site}");
+            assert_eq!(said.len(), 1, "{site}: {said:?}");
+            made.insert(site, sd.markdown);
+        }
+        assert!(made["cork"].contains("EU only.") && !made["boston"].contains("EU only."));
+        assert_eq!(made["cork"], made["dublin"]);
     }
 
     fn composed(global: &str, addendum: Option<&str>, site: &str) -> String {

@@ -93,10 +93,10 @@ pub struct DocText {
 
 /// The cells of one site. `global_of` gives the global text a site document
 /// adapts (composed for the site without its addendum).
-pub fn site_cells(
+pub fn site_cells<'a>(
     plan: &SitePlan,
-    site_docs: &[SiteDoc],
-    global_of: &dyn Fn(&SiteDoc) -> std::sync::Arc<str>,
+    site_docs: &[SiteDoc<'a>],
+    global_of: &dyn Fn(&SiteDoc<'a>) -> std::sync::Arc<str>,
     stale: &dyn Fn(&SiteDoc) -> bool,
 ) -> SiteCells {
     let mut out = SiteCells::default();
