@@ -277,6 +277,21 @@ pub struct Shared<'a> {
     /// A build into an output it will record: a document's pages whose view is the
     /// one the output's page was rendered from are taken from the output.
     pub pages: Option<crate::page_cache::Pages>,
+    /// The rendered body of each composed text, for every site that composes it
+    /// alike (they share its document, pieces and text: [`crate::compose::TextPool`]).
+    bodies: std::sync::Mutex<HashMap<[usize; 3], Arc<Body>>>,
+}
+
+/// A composed text rendered: the HTML of each of its pieces, and its search words
+/// once read. It holds what it is keyed by, the addresses of its pieces and its
+/// text, so that no other can take them while the build runs; its document lives as
+/// long as the build.
+struct Body {
+    _pieces: Arc<Vec<crate::compose::Piece>>,
+    _text: Arc<str>,
+    refs: markdown::DocRefs,
+    html: Vec<Arc<markdown::PieceHtml>>,
+    words: std::sync::OnceLock<Arc<search::DocWords>>,
 }
 
 /// A piece's identity for the memo: SHA-256 of everything its rendering reads but
@@ -355,7 +370,61 @@ impl<'a> Shared<'a> {
             sanitizer_without_ids: markdown::sanitizer_without_ids(),
             check: false,
             pages: None,
+            bodies: Default::default(),
         }
+    }
+
+    /// The rendered body of `sd`, the HTML of each piece from the memo: rendered once
+    /// for every site that composes its document alike. A site's adaptation is its
+    /// own: its body is not held for others.
+    fn body(&self, sd: &SiteDoc) -> Arc<Body> {
+        let render = || {
+            let refs = markdown::DocRefs::of(&sd.markdown);
+            let html = sd
+                .pieces
+                .iter()
+                .map(|p| self.piece_html(p, &refs))
+                .collect();
+            Arc::new(Body {
+                _pieces: Arc::clone(&sd.pieces),
+                _text: Arc::clone(&sd.markdown),
+                refs,
+                html,
+                words: Default::default(),
+            })
+        };
+        if sd.addendum.is_some() {
+            return render();
+        }
+        let key = [
+            std::ptr::from_ref(sd.doc) as usize,
+            Arc::as_ptr(&sd.pieces) as usize,
+            Arc::as_ptr(&sd.markdown).cast::<u8>() as usize,
+        ];
+        let known = self
+            .bodies
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .cloned();
+        known.unwrap_or_else(|| {
+            let body = render();
+            let mut bodies = self.bodies.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(bodies.entry(key).or_insert(body))
+        })
+    }
+
+    /// The search words of `sd`, whose body is `body`: read once for every site
+    /// that publishes its text.
+    fn body_words(&self, sd: &SiteDoc, body: &Body) -> Arc<search::DocWords> {
+        let words = body.words.get_or_init(|| {
+            self.doc_words(&search::IndexedDoc {
+                id: &sd.doc.meta.id,
+                title: &sd.doc.meta.title,
+                html: body.html.iter().map(|p| &*p.html).collect(),
+            })
+        });
+        Arc::clone(words)
     }
 
     /// A document's search words, read once for every site that publishes its text.
@@ -508,18 +577,28 @@ pub fn render_site(
         name: plan.config.name.clone(),
         markets: plan.config.markets.clone(),
     };
-    let rendered: Vec<(Vec<PieceView>, BTreeSet<String>, Diagnostics)> = site_docs
+    type Viewed = (
+        Vec<PieceView>,
+        Option<Arc<search::DocWords>>,
+        BTreeSet<String>,
+        Diagnostics,
+    );
+    let rendered: Vec<Viewed> = site_docs
         .par_iter()
         .map(|sd| {
             let mut d = Diagnostics::new();
             let mut links = BTreeSet::new();
-            let body = body_view(sd, plan, shared, &targets, &mut links, &mut d);
-            (body, links, d)
+            let body = shared.body(sd);
+            let view = body_view(sd, &body, plan, shared, &targets, &mut links, &mut d);
+            // Each document's words, from its HTML put together only while they are read.
+            let words = (!shared.check).then(|| shared.body_words(sd, &body));
+            (view, words, links, d)
         })
         .collect();
     let mut bodies = Vec::with_capacity(rendered.len());
+    let mut words: Vec<Arc<search::DocWords>> = Vec::with_capacity(rendered.len());
     let mut referenced_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for (sd, (body, links, d)) in site_docs.iter().zip(rendered) {
+    for (sd, (body, doc_words, links, d)) in site_docs.iter().zip(rendered) {
         diags.extend(d.into_sorted());
         for target in &links {
             if let Some((id, _)) = targets.pages.get_key_value(target.as_str()) {
@@ -529,24 +608,8 @@ pub fn render_site(
             }
         }
         bodies.push(body);
+        words.extend(doc_words);
     }
-
-    // Each document's words, from its HTML put together only while they are read.
-    let words: Vec<Arc<search::DocWords>> = if shared.check {
-        Vec::new()
-    } else {
-        site_docs
-            .par_iter()
-            .zip(&bodies)
-            .map(|(sd, body)| {
-                shared.doc_words(&search::IndexedDoc {
-                    id: &sd.doc.meta.id,
-                    title: &sd.doc.meta.title,
-                    html: body.iter().map(|p| &*p.html).collect(),
-                })
-            })
-            .collect()
-    };
     let indexed: Vec<([&str; 2], &search::DocWords)> = site_docs
         .iter()
         .map(|sd| [sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()])
@@ -953,19 +1016,20 @@ fn diff_view(i: &DiffInputs) -> DiffView {
 /// The composed body of one document as piece views, its links checked.
 fn body_view(
     sd: &SiteDoc,
+    body: &Body,
     plan: &SitePlan,
     shared: &Shared,
     targets: &markdown::LinkTargets,
     links: &mut BTreeSet<String>,
     diags: &mut Diagnostics,
 ) -> Vec<PieceView> {
-    let refs = markdown::DocRefs::of(&sd.markdown);
+    let refs = &body.refs;
     let sections = sd.section_titles();
     sd.pieces
         .iter()
-        .map(|p| {
-            let rendered = shared.piece_html(p, &refs);
-            markdown::check_links(p, &rendered, sd, targets, links, diags);
+        .zip(&body.html)
+        .map(|(p, rendered)| {
+            markdown::check_links(p, rendered, sd, targets, links, diags);
             let (origin, op, label, anchor) = match &p.origin {
                 Origin::Global => ("global", None, None, None),
                 Origin::SiteDocument => ("site-only", None, None, None),
@@ -993,7 +1057,7 @@ fn body_view(
                 condition: p.cond.as_deref().map(str::to_string),
                 notice: p.notice,
                 html: Arc::clone(&rendered.html),
-                replaced_html: shared.replaced_html(p, &refs),
+                replaced_html: shared.replaced_html(p, refs),
             }
         })
         .collect()
