@@ -233,23 +233,11 @@ fn strip_script(html: &[u8]) -> String {
     }
 }
 
-#[test]
-fn the_served_tree_is_what_a_preview_build_writes() {
-    let mut t = SiteTest::new();
-    replace(
-        &t,
-        "procedures/sites/cork/SOP-0020.md",
-        &addendum(
-            "SOP-0020",
-            "Cork asks for it.",
-            "::: append #scope\nAlso the Cork line.\n:::\n",
-        ),
-    );
-    t.commit("Initial");
+/// Every file a preview build of `t` writes is served with the same bytes.
+fn assert_served_as_built(t: &SiteTest, server: &Server) {
     let out = tempfile::tempdir().unwrap();
     let built = t.run(&["build", "--out", out.path().to_str().unwrap()]);
     assert_eq!(built.code, 0, "{}", built.stderr);
-    let server = start(&t);
     let disk = tree_of(out.path());
     assert!(disk.len() > 10);
     for (path, bytes) in &disk {
@@ -269,6 +257,45 @@ fn the_served_tree_is_what_a_preview_build_writes() {
     assert!(!disk
         .values()
         .any(|b| String::from_utf8_lossy(b).contains("__procsite")));
+}
+
+#[test]
+fn the_served_tree_is_what_a_preview_build_writes() {
+    let mut t = SiteTest::new();
+    let cork = |line: &str| {
+        addendum(
+            "SOP-0020",
+            "Cork asks for it.",
+            &format!("::: append #scope\n{line}\n:::\n"),
+        )
+    };
+    replace(
+        &t,
+        "procedures/sites/cork/SOP-0020.md",
+        &cork("Also the Cork line."),
+    );
+    t.commit("Initial");
+    let server = start(&t);
+    assert_served_as_built(&t, &server);
+
+    // A commit, then an edit: the rebuild walks the new commit's history, which the
+    // history pages and history.json show as a build does.
+    replace(
+        &t,
+        "procedures/global/SOP-0020.md",
+        &CAPA.replace("Global scope text.", "Scope text committed while serving."),
+    );
+    t.commit("Edit the scope while serving");
+    replace(
+        &t,
+        "procedures/sites/cork/SOP-0020.md",
+        &cork("Another Cork line."),
+    );
+    wait_for("the edit after the commit to be served", || {
+        let text = get(server.addr(), PAGE).text();
+        text.contains("Another Cork line.") && text.contains("Edit the scope while serving")
+    });
+    assert_served_as_built(&t, &server);
     server.stop();
 }
 

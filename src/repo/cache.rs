@@ -110,6 +110,7 @@ pub fn load(folder: &Path) -> Arc<Store> {
 pub fn unload_all() {
     loaded().lock().unwrap_or_else(|e| e.into_inner()).clear();
     crate::lenient::forget_versions();
+    super::history::forget_walks();
 }
 
 /// The segments of a folder of segments, oldest first (their names begin with the time

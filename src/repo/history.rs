@@ -400,10 +400,66 @@ fn is_doc(path: &Path) -> bool {
 /// One commit as the walk saw it: its description, parents and changes.
 type Walked = (CommitInfo, Vec<Oid>, Vec<Change>);
 
+/// What a walk's result depends on: the repository and the folder built, the commit
+/// walked from, how files are identified, whether the cache is used, and where a
+/// shallow clone is cut.
+type WalkKey = (PathBuf, PathBuf, Oid, usize, bool, String);
+
+/// The walks of this process, when it keeps them ([`keep_walks`]).
+fn walks() -> &'static std::sync::Mutex<HashMap<WalkKey, HistoryIndex>> {
+    static WALKS: std::sync::OnceLock<std::sync::Mutex<HashMap<WalkKey, HistoryIndex>>> =
+        std::sync::OnceLock::new();
+    WALKS.get_or_init(Default::default)
+}
+
+static KEEP_WALKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keeps every walk from now on, until [`forget_walks`]: for `serve`, which builds
+/// again and again from the same commit while only the work tree changes. A history
+/// is that of its commit, so a walk from the same commit, in the same repository,
+/// with the same shallow cut, finds the same.
+pub fn keep_walks() {
+    KEEP_WALKS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Lets go of the walks kept: with the history cache's texts, which they hold.
+pub fn forget_walks() {
+    walks().lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
 /// Walks the history reachable from `head` once and indexes every document. With
 /// `use_cache`, what the history cache knows of a commit is not read from git again,
-/// and what this walk learns is added to it (see [`super::cache`]).
+/// and what this walk learns is added to it (see [`super::cache`]). Once per process
+/// for each commit when walks are kept ([`keep_walks`]).
 pub fn walk(
+    git: &GitRepo,
+    head: Oid,
+    identify: Identify,
+    use_cache: bool,
+) -> Result<HistoryIndex, String> {
+    if !KEEP_WALKS.load(std::sync::atomic::Ordering::Relaxed) {
+        return walk_now(git, head, identify, use_cache);
+    }
+    let key = (
+        git.repo.path().to_path_buf(),
+        git.prefix.clone(),
+        head,
+        identify as usize,
+        use_cache,
+        std::fs::read_to_string(git.repo.commondir().join("shallow")).unwrap_or_default(),
+    );
+    if let Some(h) = walks().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(h.clone());
+    }
+    let walked = walk_now(git, head, identify, use_cache)?;
+    walks()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, walked.clone());
+    Ok(walked)
+}
+
+fn walk_now(
     git: &GitRepo,
     head: Oid,
     identify: Identify,

@@ -141,6 +141,7 @@ impl Server {
         let http = Arc::new(http);
         // Every rebuild reads the same versions of the history, kept loaded.
         crate::lenient::keep_versions();
+        crate::repo::history::keep_walks();
         let shared = Arc::new(Shared::default());
         // Watching starts before the first build, so an edit during it is not missed.
         let (tx, rx) = mpsc::channel();
