@@ -383,6 +383,17 @@ pub trait SiteFiles {
     fn done(self: Box<Self>);
 }
 
+/// A file the output held for this build that could not be read.
+pub fn unreadable(kept: &render::KeptFile, e: &std::io::Error) -> crate::diag::Diagnostic {
+    crate::diag::Diagnostic::error(
+        crate::diag::Code::Output,
+        &kept.at,
+        0,
+        format!("cannot read: {e}"),
+    )
+    .help("build again")
+}
+
 /// Renders as [`render`] does, handing each rendered site to `sink` instead of
 /// keeping its files in [`Rendered::sites`].
 pub fn render_into(req: &BuildOptions, sink: &dyn SiteSink) -> Rendered {
@@ -585,12 +596,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
                         for k in taken {
                             match k.read() {
                                 Ok(f) => kept.push(f),
-                                Err(e) => unread.push(crate::diag::Diagnostic::error(
-                                    crate::diag::Code::Output,
-                                    &k.at,
-                                    0,
-                                    format!("cannot read: {e}"),
-                                )),
+                                Err(e) => unread.push(unreadable(&k, &e)),
                             }
                         }
                     }

@@ -440,18 +440,12 @@ impl build::SiteFiles for SiteStream<'_> {
                     hashes.insert(f.path.clone(), manifest::sha256_hex(&f.bytes));
                 }
                 for k in &kept {
-                    match std::fs::read(&k.at) {
-                        Ok(bytes) => {
-                            hashes.insert(k.path.clone(), manifest::sha256_hex(&bytes));
+                    match k.read() {
+                        Ok(f) => {
+                            hashes.insert(f.path, manifest::sha256_hex(&f.bytes));
                         }
                         Err(e) => {
-                            let d = Diagnostic::error(
-                                Code::Output,
-                                &k.at,
-                                0,
-                                format!("cannot read: {e}"),
-                            );
-                            self.target = Target::Failed(d.help("build again"));
+                            self.target = Target::Failed(build::unreadable(k, &e));
                             return;
                         }
                     }
