@@ -553,7 +553,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     }
     // Read once the history's texts are let go: the two are never held together.
     shared.memo = render::memo::Memo::open(memo.as_deref());
-    let texts = crate::compose::TextPool::default();
+    let texts = crate::compose::TextPool::new();
     let composed: Vec<Composed> = planned
         .into_par_iter()
         .map(|(id, site_plan, rereviews, mut d)| {

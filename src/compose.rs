@@ -449,9 +449,168 @@ pub struct TextPool<'a> {
     pieces: std::sync::Mutex<std::collections::HashMap<[u8; 32], Arc<Vec<Piece>>>>,
     /// By the document's address and whether each of its conditions holds.
     alike: std::sync::Mutex<std::collections::HashMap<(usize, Vec<bool>), Alike<'a>>>,
+    /// When compositions are kept between builds ([`keep_compositions`]): this
+    /// build's generation, and the digest of each document and addendum by address.
+    kept: Option<(u64, Digests)>,
+}
+
+/// The SHA-256 of each document and addendum a build composed, by address.
+type Digests = std::sync::Mutex<std::collections::HashMap<usize, [u8; 32]>>;
+
+/// A composition as kept between builds: all of a [`SiteDoc`] but the document and
+/// addendum it borrows, and what composing it reported.
+struct Made {
+    pieces: Arc<Vec<Piece>>,
+    toc: Vec<TocEntry>,
+    anchors: BTreeSet<String>,
+    markdown: Arc<str>,
+    content_hash: String,
+    diags: Vec<Diagnostic>,
+}
+
+/// The compositions kept between builds, by what they are made of, each with the
+/// generation of the last build that used it.
+#[derive(Default)]
+struct Kept {
+    generation: u64,
+    made: std::collections::HashMap<[u8; 32], (u64, Arc<Made>)>,
+}
+
+fn kept() -> &'static std::sync::Mutex<Kept> {
+    static KEPT: std::sync::OnceLock<std::sync::Mutex<Kept>> = std::sync::OnceLock::new();
+    KEPT.get_or_init(Default::default)
+}
+
+static KEEP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Builds kept for: a composition no build of the last few used is let go.
+const KEPT_GENERATIONS: u64 = 4;
+
+/// Keeps compositions between the builds of this process (`serve`, which composes
+/// every site again at each rebuild while one file changed). A composition is a
+/// function of its document and addendum, as parsed, and of the site's id, name and
+/// markets, which key it; without an addendum, of the document and whether each of
+/// its conditions holds.
+pub fn keep_compositions() {
+    KEEP.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 impl<'a> TextPool<'a> {
+    /// A pool that takes compositions kept by earlier builds of this process, when
+    /// they are kept ([`keep_compositions`]).
+    pub fn new() -> TextPool<'a> {
+        if !KEEP.load(std::sync::atomic::Ordering::Relaxed) {
+            return TextPool::default();
+        }
+        let mut kept = kept().lock().unwrap_or_else(|e| e.into_inner());
+        kept.generation += 1;
+        let generation = kept.generation;
+        kept.made
+            .retain(|_, (used, _)| *used + KEPT_GENERATIONS > generation);
+        TextPool {
+            kept: Some((generation, Default::default())),
+            ..TextPool::default()
+        }
+    }
+
+    /// SHA-256 of `value` as JSON (all of a parsed document or addendum but the
+    /// headings it derives from its lines), once per build for each address.
+    fn digest(&self, at: usize, value: &impl serde::Serialize) -> Option<[u8; 32]> {
+        let (_, digests) = self.kept.as_ref()?;
+        if let Some(d) = digests.lock().unwrap_or_else(|e| e.into_inner()).get(&at) {
+            return Some(*d);
+        }
+        let mut h = Sha256::new();
+        serde_json::to_writer(&mut h, value).ok()?;
+        let d: [u8; 32] = h.finalize().into();
+        digests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(at, d);
+        Some(d)
+    }
+
+    /// What `doc` with `addendum` at `site` is made of, when compositions are kept.
+    fn made_key(
+        &self,
+        doc: &Document,
+        addendum: Option<&Addendum>,
+        site: &SiteCtx,
+        holds: &[bool],
+    ) -> Option<[u8; 32]> {
+        let mut h = crate::manifest::FieldHash::default();
+        h.field(&self.digest(std::ptr::from_ref(doc) as usize, doc)?);
+        match addendum {
+            // Without one, only whether each condition holds is read of the site.
+            None => {
+                let holds: Vec<u8> = holds.iter().map(|&b| u8::from(b)).collect();
+                h.field(b"").field(&holds);
+            }
+            Some(add) => {
+                h.field(&self.digest(std::ptr::from_ref(add) as usize, add)?)
+                    .field(site.id.as_bytes())
+                    .field(site.name.as_bytes())
+                    .field(&site.markets.len().to_le_bytes());
+                for m in site.markets {
+                    h.field(m.as_bytes());
+                }
+            }
+        }
+        Some(h.finish())
+    }
+
+    /// [`compose`], or the composition an earlier build of this process made of the
+    /// same, with what it reported; the pool's copy of its text and pieces either way.
+    fn compose_kept(
+        &self,
+        doc: &'a Document,
+        addendum: Option<&'a Addendum>,
+        site: &SiteCtx,
+        holds: &[bool],
+        diags: &mut Diagnostics,
+    ) -> SiteDoc<'a> {
+        let key = self.made_key(doc, addendum, site, holds);
+        let generation = self.kept.as_ref().map_or(0, |(g, _)| *g);
+        let found = key.and_then(|k| {
+            let mut kept = kept().lock().unwrap_or_else(|e| e.into_inner());
+            let (used, made) = kept.made.get_mut(&k)?;
+            *used = generation;
+            Some(Arc::clone(made))
+        });
+        if let Some(made) = found {
+            diags.extend(made.diags.iter().cloned());
+            let mut sd = SiteDoc {
+                doc,
+                addendum,
+                pieces: Arc::clone(&made.pieces),
+                toc: made.toc.clone(),
+                anchors: made.anchors.clone(),
+                markdown: Arc::clone(&made.markdown),
+                content_hash: made.content_hash.clone(),
+            };
+            self.share(&mut sd);
+            return sd;
+        }
+        let mut d = Diagnostics::new();
+        let mut sd = compose(doc, addendum, site, &mut d);
+        self.share(&mut sd);
+        let d: Vec<Diagnostic> = d.into_iter().collect();
+        if let Some(k) = key {
+            let made = Made {
+                pieces: Arc::clone(&sd.pieces),
+                toc: sd.toc.clone(),
+                anchors: sd.anchors.clone(),
+                markdown: Arc::clone(&sd.markdown),
+                content_hash: sd.content_hash.clone(),
+                diags: d.clone(),
+            };
+            let mut kept = kept().lock().unwrap_or_else(|e| e.into_inner());
+            kept.made.insert(k, (generation, Arc::new(made)));
+        }
+        diags.extend(d);
+        sd
+    }
+
     /// [`compose`] of `doc` with `addendum` at `site`, its text and pieces shared
     /// through the pool. Without an addendum, a composition reads nothing of the site
     /// but whether each of the document's conditions holds there: it is made once
@@ -465,9 +624,7 @@ impl<'a> TextPool<'a> {
         diags: &mut Diagnostics,
     ) -> SiteDoc<'a> {
         if addendum.is_some() {
-            let mut sd = compose(doc, addendum, site, diags);
-            self.share(&mut sd);
-            return sd;
+            return self.compose_kept(doc, addendum, site, &[], diags);
         }
         let mut holds = Vec::new();
         outcomes(&doc.body, site, &mut holds);
@@ -480,8 +637,7 @@ impl<'a> TextPool<'a> {
             .cloned();
         let alike = known.unwrap_or_else(|| {
             let mut d = Diagnostics::new();
-            let mut sd = compose(doc, None, site, &mut d);
-            self.share(&mut sd);
+            let sd = self.compose_kept(doc, None, site, &key.1, &mut d);
             let made = Arc::new((sd, d.into_iter().collect()));
             let mut alike = self.alike.lock().unwrap_or_else(|e| e.into_inner());
             Arc::clone(alike.entry(key).or_insert(made))

@@ -142,6 +142,7 @@ impl Server {
         // Every rebuild reads the same versions of the history, kept loaded.
         crate::lenient::keep_versions();
         crate::repo::history::keep_walks();
+        crate::compose::keep_compositions();
         let shared = Arc::new(Shared::default());
         // Watching starts before the first build, so an edit during it is not missed.
         let (tx, rx) = mpsc::channel();
