@@ -1411,22 +1411,15 @@ fn tree_identity(root: &Path) -> std::io::Result<String> {
 
 /// The identity of every entry under `root`, and the newest change time among them.
 fn identity_walk(root: &Path) -> std::io::Result<(String, std::time::SystemTime)> {
-    use rayon::prelude::*;
     use sha2::Digest;
+    // On the calling thread only: the page record takes the identity inside a
+    // `OnceLock` from the build's parallel page jobs, and a thread waiting there for
+    // work of its own could be handed another page job that waits on the same lock.
     let mut hash = sha2::Sha256::new();
     let mut newest = std::time::UNIX_EPOCH;
-    let entries = walkdir::WalkDir::new(root)
-        .sort_by_file_name()
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(std::io::Error::other)?;
-    // Each entry is looked up on its own: in parallel, then hashed in order.
-    let metas = entries
-        .par_iter()
-        .map(walkdir::DirEntry::metadata)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(std::io::Error::other)?;
-    for (entry, meta) in entries.iter().zip(metas) {
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry.map_err(std::io::Error::other)?;
+        let meta = entry.metadata().map_err(std::io::Error::other)?;
         let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
         hash.update(rel.as_os_str().as_encoded_bytes());
         hash.update([0]);

@@ -401,14 +401,23 @@ fn is_doc(path: &Path) -> bool {
 type Walked = (CommitInfo, Vec<Oid>, Vec<Change>);
 
 /// What a walk's result depends on: the repository and the folder built, the commit
-/// walked from, how files are identified, whether the cache is used, and where a
-/// shallow clone is cut.
+/// walked from, how files are identified, whether the cache is used, and the parents
+/// git is told to see (where a shallow clone is cut, and `info/grafts`).
 type WalkKey = (PathBuf, PathBuf, Oid, usize, bool, String);
 
-/// The walks of this process, when it keeps them ([`keep_walks`]).
-fn walks() -> &'static std::sync::Mutex<HashMap<WalkKey, HistoryIndex>> {
-    static WALKS: std::sync::OnceLock<std::sync::Mutex<HashMap<WalkKey, HistoryIndex>>> =
-        std::sync::OnceLock::new();
+/// The walks this process keeps ([`keep_walks`]), each with when it was last used.
+#[derive(Default)]
+struct Walks {
+    uses: u64,
+    kept: HashMap<WalkKey, (u64, HistoryIndex)>,
+}
+
+/// Walks kept at most: the commit served, and the release tags a build composes
+/// beside it; one no longer used goes first.
+const WALKS_KEPT: usize = 8;
+
+fn walks() -> &'static std::sync::Mutex<Walks> {
+    static WALKS: std::sync::OnceLock<std::sync::Mutex<Walks>> = std::sync::OnceLock::new();
     WALKS.get_or_init(Default::default)
 }
 
@@ -424,7 +433,11 @@ pub fn keep_walks() {
 
 /// Lets go of the walks kept: with the history cache's texts, which they hold.
 pub fn forget_walks() {
-    walks().lock().unwrap_or_else(|e| e.into_inner()).clear();
+    walks()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .kept
+        .clear();
 }
 
 /// Walks the history reachable from `head` once and indexes every document. With
@@ -440,22 +453,44 @@ pub fn walk(
     if !KEEP_WALKS.load(std::sync::atomic::Ordering::Relaxed) {
         return walk_now(git, head, identify, use_cache);
     }
+    let read = |file: &str| std::fs::read_to_string(git.repo.commondir().join(file));
     let key = (
         git.repo.path().to_path_buf(),
         git.prefix.clone(),
         head,
         identify as usize,
         use_cache,
-        std::fs::read_to_string(git.repo.commondir().join("shallow")).unwrap_or_default(),
+        format!(
+            "{}\0{}",
+            read("shallow").unwrap_or_default(),
+            read("info/grafts").unwrap_or_default()
+        ),
     );
-    if let Some(h) = walks().lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-        return Ok(h.clone());
+    {
+        let mut walks = walks().lock().unwrap_or_else(|e| e.into_inner());
+        walks.uses += 1;
+        let now = walks.uses;
+        if let Some((used, h)) = walks.kept.get_mut(&key) {
+            *used = now;
+            return Ok(h.clone());
+        }
     }
     let walked = walk_now(git, head, identify, use_cache)?;
-    walks()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key, walked.clone());
+    let mut walks = walks().lock().unwrap_or_else(|e| e.into_inner());
+    walks.uses += 1;
+    let now = walks.uses;
+    walks.kept.insert(key, (now, walked.clone()));
+    while walks.kept.len() > WALKS_KEPT {
+        let oldest = walks
+            .kept
+            .iter()
+            .min_by_key(|(_, (used, _))| *used)
+            .map(|(k, _)| k.clone());
+        match oldest {
+            Some(k) => walks.kept.remove(&k),
+            None => break,
+        };
+    }
     Ok(walked)
 }
 
