@@ -449,13 +449,13 @@ pub struct TextPool<'a> {
     pieces: std::sync::Mutex<std::collections::HashMap<[u8; 32], Arc<Vec<Piece>>>>,
     /// By the document's address and whether each of its conditions holds.
     alike: std::sync::Mutex<std::collections::HashMap<(usize, Vec<bool>), Alike<'a>>>,
-    /// When compositions are kept between builds ([`keep_compositions`]): this
+    /// When compositions are kept between builds ([`TextPool::new`]): this
     /// build's generation, and the digest of each document and addendum by address.
     kept: Option<(u64, Digests)>,
 }
 
 /// The SHA-256 of each document and addendum a build composed, by address.
-type Digests = std::sync::Mutex<std::collections::HashMap<usize, [u8; 32]>>;
+type Digests = std::sync::Mutex<std::collections::HashMap<usize, Option<[u8; 32]>>>;
 
 /// A composition as kept between builds: all of a [`SiteDoc`] but the document and
 /// addendum it borrows, and what composing it reported.
@@ -481,25 +481,18 @@ fn kept() -> &'static std::sync::Mutex<Kept> {
     KEPT.get_or_init(Default::default)
 }
 
-static KEEP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
 /// Builds kept for: a composition no build of the last few used is let go.
 const KEPT_GENERATIONS: u64 = 4;
 
-/// Keeps compositions between the builds of this process (`serve`, which composes
-/// every site again at each rebuild while one file changed). A composition is a
-/// function of its document and addendum, as parsed, and of the site's id, name and
-/// markets, which key it; without an addendum, of the document and whether each of
-/// its conditions holds.
-pub fn keep_compositions() {
-    KEEP.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
 impl<'a> TextPool<'a> {
-    /// A pool that takes compositions kept by earlier builds of this process, when
-    /// they are kept ([`keep_compositions`]).
+    /// A pool that takes compositions kept by earlier builds of this process, when it
+    /// keeps what it made between builds ([`crate::keep_between_builds`]: `serve`,
+    /// which composes every site again at each rebuild while one file changed). A
+    /// composition is a function of its document and addendum, as parsed, and of the
+    /// site's id, name and markets, which key it; without an addendum, of the document
+    /// and whether each of its conditions holds.
     pub fn new() -> TextPool<'a> {
-        if !KEEP.load(std::sync::atomic::Ordering::Relaxed) {
+        if !crate::keeps_between_builds() {
             return TextPool::default();
         }
         let mut kept = kept().lock().unwrap_or_else(|e| e.into_inner());
@@ -517,17 +510,11 @@ impl<'a> TextPool<'a> {
     /// headings it derives from its lines), once per build for each address.
     fn digest(&self, at: usize, value: &impl serde::Serialize) -> Option<[u8; 32]> {
         let (_, digests) = self.kept.as_ref()?;
-        if let Some(d) = digests.lock().unwrap_or_else(|e| e.into_inner()).get(&at) {
-            return Some(*d);
-        }
-        let mut h = Sha256::new();
-        serde_json::to_writer(&mut h, value).ok()?;
-        let d: [u8; 32] = h.finalize().into();
-        digests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(at, d);
-        Some(d)
+        crate::made_once(digests, at, |_| {
+            let mut h = Sha256::new();
+            serde_json::to_writer(&mut h, value).ok()?;
+            Some(h.finalize().into())
+        })
     }
 
     /// What `doc` with `addendum` at `site` is made of, when compositions are kept.
@@ -629,18 +616,10 @@ impl<'a> TextPool<'a> {
         let mut holds = Vec::new();
         outcomes(&doc.body, site, &mut holds);
         let key = (std::ptr::from_ref(doc) as usize, holds);
-        let known = self
-            .alike
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .cloned();
-        let alike = known.unwrap_or_else(|| {
+        let alike = crate::made_once(&self.alike, key, |(_, holds)| {
             let mut d = Diagnostics::new();
-            let sd = self.compose_kept(doc, None, site, &key.1, &mut d);
-            let made = Arc::new((sd, d.into_iter().collect()));
-            let mut alike = self.alike.lock().unwrap_or_else(|e| e.into_inner());
-            Arc::clone(alike.entry(key).or_insert(made))
+            let sd = self.compose_kept(doc, None, site, holds, &mut d);
+            Arc::new((sd, d.into_iter().collect()))
         });
         diags.extend(alike.1.iter().cloned());
         alike.0.clone()

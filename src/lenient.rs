@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Deserialize;
@@ -124,21 +123,11 @@ fn versions() -> &'static Mutex<HashMap<usize, Arc<Version>>> {
     READ.get_or_init(Default::default)
 }
 
-/// Whether the versions read are kept: in a process that builds again and again from
-/// the same history (`serve`), where the history's texts stay loaded.
-static KEEP: AtomicBool = AtomicBool::new(false);
-
-/// Keeps every version read from now on, until [`forget_versions`]: for `serve`, which
-/// reads the same versions at every rebuild. A single build does not keep them: they
-/// would be held beside every text of the history, when its memory peaks.
-pub fn keep_versions() {
-    KEEP.store(true, Ordering::Relaxed);
-}
-
-/// A text of history read leniently; once per process when versions are kept
-/// ([`keep_versions`]).
+/// A text of history read leniently; once per process, until [`forget_versions`],
+/// when it keeps what it read between builds ([`crate::keep_between_builds`]: `serve`,
+/// which reads the same versions at every rebuild).
 pub fn version(text: &Arc<str>) -> Arc<Version> {
-    if !KEEP.load(Ordering::Relaxed) {
+    if !crate::keeps_between_builds() {
         return Arc::new(Version::of(text));
     }
     let at = Arc::as_ptr(text) as *const u8 as usize;

@@ -77,6 +77,41 @@ pub fn one_line(s: &str) -> String {
     out
 }
 
+static KEEP_BETWEEN_BUILDS: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// From now on, this process keeps what one build read and made for the next:
+/// `serve`, which builds again and again from the same history while one file
+/// changes. It keeps the versions of history read leniently ([`lenient::version`]),
+/// the history walked from each commit ([`repo::history::walk`]) and the compositions
+/// ([`compose::TextPool::new`]). A single build keeps none of them: they would be held
+/// beside every text of the history, when its memory peaks.
+pub fn keep_between_builds() {
+    KEEP_BETWEEN_BUILDS.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether this process keeps what one build read and made for the next
+/// ([`keep_between_builds`]).
+pub fn keeps_between_builds() -> bool {
+    KEEP_BETWEEN_BUILDS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The value of `key` in `map`, made by `make` the first time. It is made outside the
+/// lock, so other keys are served meanwhile; when two threads make one key at once,
+/// both get the value kept first.
+pub fn made_once<K: Eq + std::hash::Hash, V: Clone>(
+    map: &std::sync::Mutex<std::collections::HashMap<K, V>>,
+    key: K,
+    make: impl FnOnce(&K) -> V,
+) -> V {
+    let lock = || map.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(v) = lock().get(&key) {
+        return v.clone();
+    }
+    let made = make(&key);
+    lock().entry(key).or_insert(made).clone()
+}
+
 /// glibc gives each thread a malloc arena of its own (up to eight per core), and
 /// memory freed in one arena serves no other: the history texts let go before
 /// rendering stayed resident beside the pages rendered on other threads. One arena

@@ -401,17 +401,7 @@ impl<'a> Shared<'a> {
             Arc::as_ptr(&sd.pieces) as usize,
             Arc::as_ptr(&sd.markdown).cast::<u8>() as usize,
         ];
-        let known = self
-            .bodies
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .cloned();
-        known.unwrap_or_else(|| {
-            let body = render();
-            let mut bodies = self.bodies.lock().unwrap_or_else(|e| e.into_inner());
-            Arc::clone(bodies.entry(key).or_insert(body))
-        })
+        crate::made_once(&self.bodies, key, |_| render())
     }
 
     /// The search words of `sd`, whose body is `body`: read once for every site

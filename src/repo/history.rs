@@ -405,7 +405,7 @@ type Walked = (CommitInfo, Vec<Oid>, Vec<Change>);
 /// git is told to see (where a shallow clone is cut, and `info/grafts`).
 type WalkKey = (PathBuf, PathBuf, Oid, usize, bool, String);
 
-/// The walks this process keeps ([`keep_walks`]), each with when it was last used.
+/// The walks this process keeps (see [`walk`]), each with when it was last used.
 #[derive(Default)]
 struct Walks {
     uses: u64,
@@ -421,16 +421,6 @@ fn walks() -> &'static std::sync::Mutex<Walks> {
     WALKS.get_or_init(Default::default)
 }
 
-static KEEP_WALKS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Keeps every walk from now on, until [`forget_walks`]: for `serve`, which builds
-/// again and again from the same commit while only the work tree changes. A history
-/// is that of its commit, so a walk from the same commit, in the same repository,
-/// with the same shallow cut, finds the same.
-pub fn keep_walks() {
-    KEEP_WALKS.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
 /// Lets go of the walks kept: with the history cache's texts, which they hold.
 pub fn forget_walks() {
     walks()
@@ -443,14 +433,18 @@ pub fn forget_walks() {
 /// Walks the history reachable from `head` once and indexes every document. With
 /// `use_cache`, what the history cache knows of a commit is not read from git again,
 /// and what this walk learns is added to it (see [`super::cache`]). Once per process
-/// for each commit when walks are kept ([`keep_walks`]).
+/// for each commit, until [`forget_walks`], when the process keeps what it read
+/// between builds ([`crate::keep_between_builds`]: `serve`, which builds again and
+/// again from the same commit while only the work tree changes). A history is that of
+/// its commit, so a walk from the same commit, in the same repository, with the same
+/// parents told to git, finds the same.
 pub fn walk(
     git: &GitRepo,
     head: Oid,
     identify: Identify,
     use_cache: bool,
 ) -> Result<HistoryIndex, String> {
-    if !KEEP_WALKS.load(std::sync::atomic::Ordering::Relaxed) {
+    if !crate::keeps_between_builds() {
         return walk_now(git, head, identify, use_cache);
     }
     let read = |file: &str| std::fs::read_to_string(git.repo.commondir().join(file));

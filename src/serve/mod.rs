@@ -139,10 +139,9 @@ impl Server {
             .to_ip()
             .ok_or_else(|| format!("cannot listen on {listen}: not an IP address"))?;
         let http = Arc::new(http);
-        // Every rebuild reads the same versions of the history, kept loaded.
-        crate::lenient::keep_versions();
-        crate::repo::history::keep_walks();
-        crate::compose::keep_compositions();
+        // Every rebuild reads the same history, kept loaded, and composes the same
+        // documents but one.
+        crate::keep_between_builds();
         let shared = Arc::new(Shared::default());
         // Watching starts before the first build, so an edit during it is not missed.
         let (tx, rx) = mpsc::channel();
