@@ -512,7 +512,7 @@ impl<'a> TextPool<'a> {
         let (_, digests) = self.kept.as_ref()?;
         crate::made_once(digests, at, |_| {
             let mut h = Sha256::new();
-            serde_json::to_writer(&mut h, value).ok()?;
+            crate::manifest::hash_json(&mut h, value)?;
             Some(h.finalize().into())
         })
     }

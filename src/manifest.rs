@@ -58,6 +58,15 @@ impl FieldHash {
     }
 }
 
+/// Feeds `value` as JSON to `h`, a block at a time: serde_json writes a value in
+/// pieces of a few bytes, each of which would otherwise be a call into the hasher.
+pub fn hash_json(h: &mut Sha256, value: &impl serde::Serialize) -> Option<()> {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::with_capacity(16 * 1024, h);
+    serde_json::to_writer(&mut w, value).ok()?;
+    w.flush().ok()
+}
+
 /// The manifest file of a rendered site version.
 pub struct VersionInfo<'a> {
     pub site: &'a str,

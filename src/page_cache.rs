@@ -231,7 +231,7 @@ fn key_of(name: &str, view: &impl Serialize) -> Option<String> {
     let mut h = sha2::Sha256::new();
     h.update(name.as_bytes());
     h.update([0]);
-    serde_json::to_writer(&mut h, view).ok()?;
+    crate::manifest::hash_json(&mut h, view)?;
     Some(format!("{:x}", h.finalize()))
 }
 
