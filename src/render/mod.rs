@@ -785,7 +785,7 @@ pub fn render_site(
         bytes: changes::json(&changes),
     });
     files.push(search_index);
-    match record::history_json(&site_view, build, &records) {
+    match record::history_json(&site_view, build, records) {
         Ok(bytes) => {
             files.push(OutFile {
                 path: HISTORY_FILE.into(),

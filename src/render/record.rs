@@ -86,36 +86,51 @@ fn prune(v: &mut Value) {
     }
 }
 
-/// The bytes of `history.json` for one site version.
+/// The bytes of `history.json` for one site version. Each document's history is
+/// taken out of its record, which is written with the places of its commits instead.
 pub fn history_json(
     site: &SiteView,
     build: &BuildView,
-    documents: &[DocRecord],
+    mut documents: Vec<DocRecord>,
 ) -> serde_json::Result<Vec<u8>> {
     // Every commit once, newest first (by commit time, then id).
     let mut rows: HashMap<&str, &HistoryRow> = HashMap::new();
-    for d in documents {
+    for d in &documents {
         for row in &d.doc.history {
             rows.entry(row.commit.as_str()).or_insert(row);
         }
     }
     let mut commits: Vec<&HistoryRow> = rows.into_values().collect();
     commits.sort_unstable_by(|a, b| (b.committed_at, &b.commit).cmp(&(a.committed_at, &a.commit)));
+    let mut commit_lines = Vec::with_capacity(commits.len());
+    for c in &commits {
+        commit_lines.push(serde_json::to_string(&CommitRecord::from(*c))?);
+    }
     let place: HashMap<&str, usize> = commits
         .iter()
         .enumerate()
         .map(|(i, r)| (r.commit.as_str(), i))
         .collect();
-    let mut lines = Vec::with_capacity(documents.len());
-    for d in documents {
-        let mut value = serde_json::to_value(d)?;
-        prune(&mut value);
-        if let Value::Object(map) = &mut value {
-            let history: Vec<(usize, &str)> = d
-                .doc
+    let places: Vec<Vec<usize>> = documents
+        .iter()
+        .map(|d| {
+            d.doc
                 .history
                 .iter()
-                .map(|r| (place[r.commit.as_str()], r.file.as_str()))
+                .map(|r| place[r.commit.as_str()])
+                .collect()
+        })
+        .collect();
+    let mut lines = Vec::with_capacity(documents.len());
+    for (d, places) in documents.iter_mut().zip(places) {
+        let rows = std::mem::take(&mut d.doc.history);
+        let mut value = serde_json::to_value(&*d)?;
+        prune(&mut value);
+        if let Value::Object(map) = &mut value {
+            let history: Vec<(usize, &str)> = places
+                .into_iter()
+                .zip(&rows)
+                .map(|(at, r)| (at, r.file.as_str()))
                 .collect();
             if !history.is_empty() {
                 map.insert("history".into(), serde_json::to_value(history)?);
@@ -131,9 +146,9 @@ pub fn history_json(
     out.push_str(",\n\"build\":");
     out.push_str(&serde_json::to_string(build)?);
     out.push_str(",\n\"commits\":[");
-    for (i, c) in commits.iter().enumerate() {
+    for (i, c) in commit_lines.iter().enumerate() {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
-        out.push_str(&serde_json::to_string(&CommitRecord::from(*c))?);
+        out.push_str(c);
     }
     out.push_str("\n],\n\"documents\":[");
     for (i, line) in lines.iter().enumerate() {
