@@ -123,13 +123,11 @@ fn versions() -> &'static Mutex<HashMap<usize, Arc<Version>>> {
     READ.get_or_init(Default::default)
 }
 
-/// A text of history read leniently; once per process, until [`forget_versions`],
-/// when it keeps what it read between builds ([`crate::keep_between_builds`]: `serve`,
-/// which reads the same versions at every rebuild).
+/// A text of history read leniently, once until [`forget_versions`]: the stamps, the
+/// global revisions and the re-reviews of a build read the same versions, and `serve`
+/// reads them again at every rebuild. A build lets them go with the history's texts
+/// ([`crate::repo::cache::unload_all`]), once it has read them all.
 pub fn version(text: &Arc<str>) -> Arc<Version> {
-    if !crate::keeps_between_builds() {
-        return Arc::new(Version::of(text));
-    }
     let at = Arc::as_ptr(text) as *const u8 as usize;
     let found = |map: &HashMap<usize, Arc<Version>>| {
         map.get(&at)

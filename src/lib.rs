@@ -82,10 +82,11 @@ static KEEP_BETWEEN_BUILDS: std::sync::atomic::AtomicBool =
 
 /// From now on, this process keeps what one build read and made for the next:
 /// `serve`, which builds again and again from the same history while one file
-/// changes. It keeps the versions of history read leniently ([`lenient::version`]),
-/// the history walked from each commit ([`repo::history::walk`]) and the compositions
-/// ([`compose::TextPool::new`]). A single build keeps none of them: they would be held
-/// beside every text of the history, when its memory peaks.
+/// changes. It keeps the history walked from each commit ([`repo::history::walk`])
+/// and the compositions ([`compose::TextPool::new`]). A single build keeps neither:
+/// they would be held beside every text of the history, when its memory peaks. (The
+/// versions of history read leniently, [`lenient::version`], go with the history's
+/// texts, which `serve` keeps loaded.)
 pub fn keep_between_builds() {
     KEEP_BETWEEN_BUILDS.store(true, std::sync::atomic::Ordering::Relaxed);
 }
