@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::layout::{KeptFile, OutFile, Page};
 
 /// Bumped when what a record holds, or how a key is made, changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Record {
@@ -225,13 +225,34 @@ pub fn renderer(exe: &str, theme: &crate::render::theme::Theme) -> String {
     format!("{exe}\n{}", theme.fingerprint)
 }
 
-/// SHA-256 of the template's name and the view as JSON, hex.
+thread_local! {
+    static KEYING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is serializing a view for its key: a part of a view shared by
+/// many pages may then write a digest of itself instead of itself, which the key
+/// covers as well (the piece HTML: [`crate::render::markdown::html_or_digest`]).
+pub fn keying() -> bool {
+    KEYING.with(std::cell::Cell::get)
+}
+
+/// SHA-256 of the template's name and the view as JSON (its shared parts as their
+/// digests: [`keying`]), hex.
 fn key_of(name: &str, view: &impl Serialize) -> Option<String> {
     use sha2::Digest;
+    struct Keying;
+    impl Drop for Keying {
+        fn drop(&mut self) {
+            KEYING.with(|k| k.set(false));
+        }
+    }
     let mut h = sha2::Sha256::new();
     h.update(name.as_bytes());
     h.update([0]);
+    KEYING.with(|k| k.set(true));
+    let keying = Keying;
     crate::manifest::hash_json(&mut h, view)?;
+    drop(keying);
     Some(format!("{:x}", h.finalize()))
 }
 

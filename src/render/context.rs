@@ -355,7 +355,8 @@ pub struct PieceView {
     pub condition: Option<String>,
     /// The "not applicable at this site" notice of a removed section.
     pub notice: bool,
-    pub html: std::sync::Arc<str>,
+    #[serde(serialize_with = "super::markdown::html_or_digest")]
+    pub html: std::sync::Arc<super::markdown::PieceHtml>,
     /// For a `replace` or `remove`: the global text the site took out, as HTML.
     pub replaced_html: Option<String>,
 }

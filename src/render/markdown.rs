@@ -95,6 +95,22 @@ pub struct PieceHtml {
     pub links: Vec<LinkRef>,
     /// Problems found while rendering: (line, message, help).
     pub problems: Vec<(usize, Code, String, String)>,
+    /// SHA-256 of `html`, taken once for all the pages that show it.
+    pub digest: std::sync::OnceLock<[u8; 32]>,
+}
+
+/// A piece's HTML in a page's view: the HTML itself for the template, its SHA-256 for
+/// the page's key ([`crate::page_cache::keying`]), so that sites sharing a piece hash
+/// its bytes once rather than once per page.
+pub fn html_or_digest<S: serde::Serializer>(p: &Arc<PieceHtml>, s: S) -> Result<S::Ok, S::Error> {
+    if crate::page_cache::keying() {
+        let digest = p
+            .digest
+            .get_or_init(|| <sha2::Sha256 as sha2::Digest>::digest(p.html.as_bytes()).into());
+        s.serialize_bytes(digest)
+    } else {
+        s.serialize_str(&p.html)
+    }
 }
 
 impl PieceHtml {
@@ -317,6 +333,7 @@ pub fn render_piece(
         html: Arc::from(html),
         links,
         problems,
+        digest: Default::default(),
     }
 }
 

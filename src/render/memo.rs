@@ -109,6 +109,7 @@ impl Kept for PieceHtml {
             html,
             links,
             problems,
+            digest: Default::default(),
         })
     }
 }
@@ -668,6 +669,7 @@ mod tests {
                 "footnote [^a] has no definition".into(),
                 "add `[^a]: text`".into(),
             )],
+            digest: Default::default(),
         }
     }
 

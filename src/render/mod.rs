@@ -1046,7 +1046,7 @@ fn body_view(
                 anchor,
                 condition: p.cond.as_deref().map(str::to_string),
                 notice: p.notice,
-                html: Arc::clone(&rendered.html),
+                html: Arc::clone(rendered),
                 replaced_html: shared.replaced_html(p, refs),
             }
         })
