@@ -507,15 +507,18 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     };
     let mut shared = render::Shared::new(&corpus, &in_force, &config, &theme, &build, &stamps);
     shared.check = plan.check;
-    // A build whose output will be recorded renders only the pages whose view changed.
-    if req.output_identity && plan.html && !plan.check {
-        shared.pages = crate::last_build::exe_identity().and_then(|exe| {
-            crate::page_cache::Pages::open(
-                &req.root,
-                &plan.output,
-                crate::page_cache::renderer(&exe, &theme),
-            )
-        });
+    // A build whose output will be recorded renders only the pages whose view changed,
+    // and so does a build of a process that keeps what it renders (`serve`).
+    if plan.html && !plan.check {
+        let renderer = || {
+            crate::last_build::exe_identity().map(|exe| crate::page_cache::renderer(&exe, &theme))
+        };
+        if req.output_identity {
+            shared.pages =
+                renderer().and_then(|r| crate::page_cache::Pages::open(&req.root, &plan.output, r));
+        } else if crate::keeps_between_builds() {
+            shared.pages = renderer().map(|r| crate::page_cache::Pages::in_memory(&r));
+        }
     }
     let ids: Vec<&String> = config.site.keys().collect();
     req.progress.stage(if plan.html {

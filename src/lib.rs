@@ -82,8 +82,9 @@ static KEEP_BETWEEN_BUILDS: std::sync::atomic::AtomicBool =
 
 /// From now on, this process keeps what one build read and made for the next:
 /// `serve`, which builds again and again from the same history while one file
-/// changes. It keeps the history walked from each commit ([`repo::history::walk`])
-/// and the compositions ([`compose::TextPool::new`]). A single build keeps neither:
+/// changes. It keeps the history walked from each commit ([`repo::history::walk`]),
+/// the compositions ([`compose::TextPool::new`]) and the document pages rendered
+/// ([`page_cache::Pages::in_memory`]). A single build keeps none of them:
 /// they would be held beside every text of the history, when its memory peaks. (The
 /// versions of history read leniently, [`lenient::version`], go with the history's
 /// texts, which `serve` keeps loaded.)

@@ -22,11 +22,14 @@
 //! repository changed during the build, since the keys describe what was written.
 //! On Unix only, where the identity holds inodes and change times, which no copy or
 //! edit keeps.
+//!
+//! `serve`, which builds in memory again and again, keeps the pages themselves by
+//! their key and renderer instead ([`Pages::in_memory`]), on any system.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -46,19 +49,56 @@ struct Record {
 }
 
 /// The pages of one build: what the record of the last build lets it take from the
-/// output, and the key of every page it renders or takes, for the next record.
+/// output, and the key of every page it renders or takes, for the next record; or,
+/// in `serve`, what the last builds of the process rendered ([`Kept`]).
 #[derive(Debug)]
 pub struct Pages {
-    /// The output folder, resolved.
-    output: PathBuf,
-    record: PathBuf,
-    renderer: String,
-    /// The recorded keys, when the record holds for this output as it is: read at the
-    /// first page, when the build holds the output's lock.
-    prior: OnceLock<HashMap<String, String>>,
+    from: Source,
     keys: Mutex<BTreeMap<String, String>>,
-    /// Pages taken from the output.
+    /// Pages taken from the output, or from memory.
     taken: AtomicUsize,
+}
+
+#[derive(Debug)]
+enum Source {
+    Output {
+        /// The output folder, resolved.
+        output: PathBuf,
+        record: PathBuf,
+        renderer: String,
+        /// The recorded keys, when the record holds for this output as it is: read at
+        /// the first page, when the build holds the output's lock.
+        prior: OnceLock<HashMap<String, String>>,
+    },
+    Memory {
+        kept: &'static Mutex<Kept>,
+        /// SHA-256 of the renderer, which a page's key in memory begins with.
+        renderer: String,
+        generation: u64,
+    },
+}
+
+/// The pages `serve` rendered in its last builds, by renderer and key: each is its
+/// template applied to its view by its renderer, so a page of the same key is the
+/// same bytes. A page no build used in [`KEPT_GENERATIONS`] builds is let go, and no
+/// more are kept than [`KEPT_BYTES`] hold.
+#[derive(Debug, Default)]
+pub struct Kept {
+    generation: u64,
+    pages: HashMap<String, (u64, Arc<[u8]>)>,
+    bytes: usize,
+}
+
+/// Builds a page kept in memory may go unused before it is let go.
+const KEPT_GENERATIONS: u64 = 4;
+/// The bytes of the pages kept in memory, at most: the pages of a few sites of 2,000
+/// documents.
+const KEPT_BYTES: usize = 256 << 20;
+
+/// The pages this process keeps between builds ([`crate::keep_between_builds`]).
+fn kept() -> &'static Mutex<Kept> {
+    static KEPT: OnceLock<Mutex<Kept>> = OnceLock::new();
+    KEPT.get_or_init(Default::default)
 }
 
 /// Where the record of the pages of `output` is kept.
@@ -82,27 +122,62 @@ impl Pages {
         let git = crate::repo::git::GitRepo::open(root)?;
         let output = std::path::absolute(out).ok()?;
         let record = record_path(git.git_dir(), &output);
-        Some(Pages {
+        Some(Pages::from(Source::Output {
             output,
             record,
             renderer,
             prior: OnceLock::new(),
+        }))
+    }
+
+    /// The pages of a build that keeps what it renders in memory for the next build of
+    /// the process (`serve`), rendered by `renderer`.
+    pub fn in_memory(renderer: &str) -> Pages {
+        Pages::kept_in(kept(), renderer)
+    }
+
+    fn kept_in(kept: &'static Mutex<Kept>, renderer: &str) -> Pages {
+        let mut k = kept.lock().unwrap_or_else(|e| e.into_inner());
+        k.generation += 1;
+        let generation = k.generation;
+        let mut bytes = 0;
+        k.pages.retain(|_, (used, page)| {
+            let keep = *used + KEPT_GENERATIONS > generation;
+            bytes += if keep { page.len() } else { 0 };
+            keep
+        });
+        k.bytes = bytes;
+        Pages::from(Source::Memory {
+            kept,
+            renderer: crate::manifest::sha256_hex(renderer.as_bytes()),
+            generation,
+        })
+    }
+
+    fn from(from: Source) -> Pages {
+        Pages {
+            from,
             keys: Mutex::new(BTreeMap::new()),
             taken: AtomicUsize::new(0),
-        })
+        }
     }
 
     /// The keys of the record, if it holds: the same renderer, the same output, and
     /// the output as the recorded build left it. Called with the output's lock held.
-    fn prior(&self) -> &HashMap<String, String> {
-        self.prior.get_or_init(|| {
-            std::fs::read(&self.record)
+    fn prior<'a>(
+        prior: &'a OnceLock<HashMap<String, String>>,
+        record: &Path,
+        output: &Path,
+        renderer: &str,
+    ) -> &'a HashMap<String, String> {
+        prior.get_or_init(|| {
+            std::fs::read(record)
                 .ok()
                 .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
                 .filter(|r| {
                     r.format == FORMAT
-                        && r.renderer == self.renderer
-                        && self.output.canonicalize().ok().as_ref() == Some(&r.output)
+                        && r.renderer == renderer
+                        && output.canonicalize().ok().as_ref() == Some(&r.output)
                         && crate::output::identity_under_lock(&r.output).as_deref()
                             == Some(r.identity.as_str())
                 })
@@ -112,8 +187,8 @@ impl Pages {
     }
 
     /// The page `path` of `site`'s version folder `folder`: `name` applied to `view`,
-    /// kept as the output holds it when the view is the one it was rendered from, else
-    /// rendered by `render`.
+    /// kept as the output (or memory) holds it when the view is the one it was
+    /// rendered from, else rendered by `render`.
     pub fn page(
         &self,
         site: &str,
@@ -127,29 +202,68 @@ impl Pages {
         let Some(key) = key_of(name, view) else {
             return render().map(|bytes| Page::Made(OutFile { path, bytes }));
         };
-        let kept = match self.prior().get(&at) {
-            Some(k) if *k == key => {
-                let file = self.output.join(&at);
-                std::fs::symlink_metadata(&file)
-                    .ok()
-                    .filter(std::fs::Metadata::is_file)
-                    .map(|m| KeptFile {
-                        path: path.clone(),
-                        at: file,
-                        len: m.len(),
-                    })
+        let page = match &self.from {
+            Source::Output {
+                output,
+                record,
+                renderer,
+                prior,
+            } => {
+                let kept = match Pages::prior(prior, record, output, renderer).get(&at) {
+                    Some(k) if *k == key => {
+                        let file = output.join(&at);
+                        std::fs::symlink_metadata(&file)
+                            .ok()
+                            .filter(std::fs::Metadata::is_file)
+                            .map(|m| KeptFile {
+                                path: path.clone(),
+                                at: file,
+                                len: m.len(),
+                            })
+                    }
+                    _ => None,
+                };
+                match kept {
+                    Some(kept) => {
+                        self.taken.fetch_add(1, Ordering::Relaxed);
+                        Page::Kept(kept)
+                    }
+                    None => Page::Made(OutFile {
+                        path,
+                        bytes: render()?,
+                    }),
+                }
             }
-            _ => None,
-        };
-        let page = match kept {
-            Some(kept) => {
-                self.taken.fetch_add(1, Ordering::Relaxed);
-                Page::Kept(kept)
+            Source::Memory {
+                kept,
+                renderer,
+                generation,
+            } => {
+                let lock = || kept.lock().unwrap_or_else(|e| e.into_inner());
+                let id = format!("{renderer}{key}");
+                let found = lock().pages.get_mut(&id).map(|(used, page)| {
+                    *used = *generation;
+                    Arc::clone(page)
+                });
+                match found {
+                    Some(page) => {
+                        self.taken.fetch_add(1, Ordering::Relaxed);
+                        Page::Made(OutFile {
+                            path,
+                            bytes: page.to_vec(),
+                        })
+                    }
+                    None => {
+                        let bytes = render()?;
+                        let mut k = lock();
+                        if k.bytes + bytes.len() <= KEPT_BYTES && !k.pages.contains_key(&id) {
+                            k.bytes += bytes.len();
+                            k.pages.insert(id, (*generation, Arc::from(&bytes[..])));
+                        }
+                        Page::Made(OutFile { path, bytes })
+                    }
+                }
             }
-            None => Page::Made(OutFile {
-                path,
-                bytes: render()?,
-            }),
         };
         self.keys.lock().expect("keys lock").insert(at, key);
         Some(page)
@@ -165,11 +279,19 @@ impl Pages {
     /// recorded pages of the sites it did not render stay, since their folders did.
     /// A record that cannot be written only means the next build renders every page.
     pub fn record(self, identity: &str, rendered_sites: &[String]) {
-        let Ok(output) = self.output.canonicalize() else {
+        let Source::Output {
+            output,
+            record: path,
+            renderer,
+            prior,
+        } = self.from
+        else {
             return;
         };
-        let mut pages: BTreeMap<String, String> = self
-            .prior
+        let Ok(output) = output.canonicalize() else {
+            return;
+        };
+        let mut pages: BTreeMap<String, String> = prior
             .into_inner()
             .unwrap_or_default()
             .into_iter()
@@ -181,7 +303,7 @@ impl Pages {
         pages.extend(self.keys.into_inner().unwrap_or_else(|e| e.into_inner()));
         let record = Record {
             format: FORMAT,
-            renderer: self.renderer,
+            renderer,
             output,
             identity: identity.to_string(),
             pages,
@@ -189,8 +311,8 @@ impl Pages {
         let Ok(bytes) = serde_json::to_vec(&record) else {
             return;
         };
-        if crate::fs::write_aside(&self.record, &bytes) {
-            prune(&self.record);
+        if crate::fs::write_aside(&path, &bytes) {
+            prune(&path);
         }
     }
 }
@@ -259,6 +381,48 @@ fn key_of(name: &str, view: &impl Serialize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bytes of `page` at `path`, made by `render` unless kept.
+    fn bytes_of(pages: &Pages, view: &str, render: impl FnOnce() -> Option<Vec<u8>>) -> Vec<u8> {
+        let page = pages.page("s", "preview", "page.html", "P.html".into(), &view, render);
+        match page {
+            Some(Page::Made(f)) => f.bytes,
+            other => panic!("a page in memory is made: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_page_kept_in_memory_is_taken_for_the_same_view_and_renderer_only() {
+        let kept: &'static Mutex<Kept> = Box::leak(Box::default());
+        let first = Pages::kept_in(kept, "procsite 1\ntheme a");
+        let rendered = |text: &'static str| move || Some(text.as_bytes().to_vec());
+        let never = || -> Option<Vec<u8>> { panic!("rendered a page kept in memory") };
+        assert_eq!(bytes_of(&first, "view a", rendered("A")), b"A");
+        assert_eq!(bytes_of(&first, "view b", rendered("B")), b"B");
+        assert_eq!(first.counts(), (0, 1));
+
+        let second = Pages::kept_in(kept, "procsite 1\ntheme a");
+        assert_eq!(bytes_of(&second, "view a", never), b"A");
+        assert_eq!(bytes_of(&second, "view c", rendered("C")), b"C");
+        assert_eq!(second.counts(), (1, 1));
+        // Another theme or procsite renders the same view anew.
+        let other = Pages::kept_in(kept, "procsite 1\ntheme b");
+        assert_eq!(bytes_of(&other, "view a", rendered("A2")), b"A2");
+
+        // A page no build used in KEPT_GENERATIONS builds is let go; one used stays.
+        for _ in 1..KEPT_GENERATIONS {
+            let later = Pages::kept_in(kept, "procsite 1\ntheme a");
+            assert_eq!(bytes_of(&later, "view a", never), b"A");
+        }
+        let last = Pages::kept_in(kept, "procsite 1\ntheme a");
+        assert_eq!(bytes_of(&last, "view b", rendered("B again")), b"B again");
+        assert_eq!(bytes_of(&last, "view a", never), b"A");
+        let held = kept.lock().unwrap();
+        assert_eq!(
+            held.bytes,
+            held.pages.values().map(|(_, p)| p.len()).sum::<usize>()
+        );
+    }
 
     #[test]
     fn only_the_newest_records_are_kept() {

@@ -275,7 +275,8 @@ pub struct Shared<'a> {
     /// once per site; what is rendered is not written.
     pub check: bool,
     /// A build into an output it will record: a document's pages whose view is the
-    /// one the output's page was rendered from are taken from the output.
+    /// one the output's page was rendered from are taken from the output. In `serve`,
+    /// those whose view is one an earlier build rendered are taken from memory.
     pub pages: Option<crate::page_cache::Pages>,
     /// The rendered body of each composed text, for every site that composes it
     /// alike (they share its document, pieces and text: [`crate::compose::TextPool`]).
