@@ -12,7 +12,8 @@
 //! `PROCSITE_HISTORY_CACHE` names another folder, or `off`). A run that learns
 //! something writes one new segment (to a temporary name, then renamed), so runs in
 //! parallel never see half a file. A segment that cannot be read whole, whose
-//! SHA-256 does not match, or that another version of procsite wrote, is ignored.
+//! SHA-256 does not match, or that another version of procsite wrote, is ignored;
+//! the next run that writes a segment removes those of another version.
 //! Past [`MAX_SEGMENTS`], the run writes one segment of what it used and removes the
 //! others, which also drops what rewritten history left behind.
 
@@ -91,7 +92,7 @@ pub fn load(folder: &Path) -> Arc<Store> {
         return Arc::clone(s);
     }
     let mut store = Store::default();
-    for seg in segments(folder) {
+    for seg in segments(folder).into_iter().filter(|s| ours(s)) {
         if let Ok(bytes) = std::fs::read(&seg) {
             // A segment is taken whole or not at all.
             if let Some((commits, texts)) = decode(&bytes) {
@@ -140,7 +141,8 @@ pub fn save(
     if new_commits.is_empty() && new_texts.is_empty() {
         return Ok(());
     }
-    let old = segments(folder);
+    let (old, others): (Vec<PathBuf>, Vec<PathBuf>) =
+        segments(folder).into_iter().partition(|s| ours(s));
     let mut map = loaded().lock().unwrap_or_else(|e| e.into_inner());
     let store = map.entry(folder.to_path_buf()).or_default();
     let mut next = Store {
@@ -174,12 +176,21 @@ pub fn save(
             )
         }
     })?;
-    if compact {
-        for s in old {
-            let _ = std::fs::remove_file(s);
-        }
+    let gone = if compact { old } else { Vec::new() };
+    for s in gone.into_iter().chain(others) {
+        let _ = std::fs::remove_file(s);
     }
     Ok(())
+}
+
+/// Whether the segment at `path` begins as this procsite writes them: one another
+/// version wrote is not read (nor its SHA-256 taken), and the next write removes it.
+fn ours(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0; MAGIC.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == MAGIC)
 }
 
 /// A segment: the magic line, the commit records as JSON (length first), then each
@@ -434,6 +445,40 @@ mod tests {
             crate::fs::names_in(dir.path()),
             [new.as_str(), "2-writing.tmp", "3-old.seg"]
         );
+    }
+
+    #[test]
+    fn a_segment_of_another_version_is_not_read_and_the_next_write_removes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = record();
+        let oid = Oid::from_str(&"2".repeat(40)).unwrap();
+        let text: Arc<str> = Arc::from("text");
+        // A segment of another version, whole and summed as that version wrote it.
+        let mut other = segment(&r, oid, &text);
+        let body = other.len() - SUM;
+        other[..MAGIC.len()].copy_from_slice(&MAGIC.to_ascii_uppercase());
+        let sum = sha2::Sha256::digest(&other[..body]);
+        other[body..].copy_from_slice(&sum);
+        std::fs::write(dir.path().join("1-other.seg"), &other).unwrap();
+        std::fs::write(dir.path().join("2-ours.seg"), segment(&r, oid, &text)).unwrap();
+        assert!(!ours(&dir.path().join("1-other.seg")));
+        assert!(ours(&dir.path().join("2-ours.seg")));
+        assert_eq!(load(dir.path()).texts.get(&oid), Some(&text));
+
+        let new_oid = Oid::from_str(&"3".repeat(40)).unwrap();
+        save(
+            dir.path(),
+            Vec::new(),
+            vec![(new_oid, Arc::from("new"))],
+            &[],
+            &HashMap::new(),
+        )
+        .unwrap();
+        let left = crate::fs::names_in(dir.path());
+        assert_eq!(left.len(), 2, "{left:?}");
+        assert!(left.iter().any(|n| n == "2-ours.seg"), "{left:?}");
+        assert!(!left.iter().any(|n| n == "1-other.seg"), "{left:?}");
+        loaded().lock().unwrap().remove(dir.path());
     }
 
     #[test]
