@@ -857,7 +857,8 @@ pub fn report_files(
     );
     let mut report = crate::report::assemble(config, &rendered.cells, &rendered.titles);
     report.trend = rendered.trend.clone();
-    let files = render::render_report(config, theme, &view, report, diags)?;
+    let files =
+        render::render_report(config, theme, &view, report, rendered.pages.as_ref(), diags)?;
     let link = render::context::ReportLink {
         href: format!("{}/{}", crate::layout::REPORT_DIR, crate::layout::INDEX),
         preview: view.preview,

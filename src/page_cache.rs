@@ -234,39 +234,64 @@ impl Pages {
                     }),
                 }
             }
-            Source::Memory {
-                kept,
-                renderer,
-                generation,
-            } => {
-                let lock = || kept.lock().unwrap_or_else(|e| e.into_inner());
-                let id = format!("{renderer}{key}");
-                let found = lock().pages.get_mut(&id).map(|(used, page)| {
-                    *used = *generation;
-                    Arc::clone(page)
-                });
-                match found {
-                    Some(page) => {
-                        self.taken.fetch_add(1, Ordering::Relaxed);
-                        Page::Made(OutFile {
-                            path,
-                            bytes: page.to_vec(),
-                        })
-                    }
-                    None => {
-                        let bytes = render()?;
-                        let mut k = lock();
-                        if k.bytes + bytes.len() <= KEPT_BYTES && !k.pages.contains_key(&id) {
-                            k.bytes += bytes.len();
-                            k.pages.insert(id, (*generation, Arc::from(&bytes[..])));
-                        }
-                        Page::Made(OutFile { path, bytes })
-                    }
-                }
-            }
+            Source::Memory { .. } => Page::Made(OutFile {
+                path,
+                bytes: self.kept_or_rendered(&key, render)?,
+            }),
         };
         self.keys.lock().expect("keys lock").insert(at, key);
         Some(page)
+    }
+
+    /// A page of a site or of the report (not a document's): `name` applied to `view`,
+    /// taken from memory in `serve` when an earlier build rendered the same, else
+    /// rendered by `render`. A build into an output renders it.
+    pub fn made(
+        &self,
+        name: &str,
+        view: &impl Serialize,
+        render: impl FnOnce() -> Option<Vec<u8>>,
+    ) -> Option<Vec<u8>> {
+        match &self.from {
+            Source::Output { .. } => render(),
+            Source::Memory { .. } => match key_of(name, view) {
+                Some(key) => self.kept_or_rendered(&key, render),
+                None => render(),
+            },
+        }
+    }
+
+    /// The page of key `key` as memory holds it, or rendered by `render` and kept.
+    fn kept_or_rendered(
+        &self,
+        key: &str,
+        render: impl FnOnce() -> Option<Vec<u8>>,
+    ) -> Option<Vec<u8>> {
+        let Source::Memory {
+            kept,
+            renderer,
+            generation,
+        } = &self.from
+        else {
+            return render();
+        };
+        let lock = || kept.lock().unwrap_or_else(|e| e.into_inner());
+        let id = format!("{renderer}{key}");
+        let found = lock().pages.get_mut(&id).map(|(used, page)| {
+            *used = *generation;
+            Arc::clone(page)
+        });
+        if let Some(page) = found {
+            self.taken.fetch_add(1, Ordering::Relaxed);
+            return Some(page.to_vec());
+        }
+        let bytes = render()?;
+        let mut k = lock();
+        if k.bytes + bytes.len() <= KEPT_BYTES && !k.pages.contains_key(&id) {
+            k.bytes += bytes.len();
+            k.pages.insert(id, (*generation, Arc::from(&bytes[..])));
+        }
+        Some(bytes)
     }
 
     /// How many pages were taken from the output, of how many document pages.
@@ -400,11 +425,20 @@ mod tests {
         assert_eq!(bytes_of(&first, "view a", rendered("A")), b"A");
         assert_eq!(bytes_of(&first, "view b", rendered("B")), b"B");
         assert_eq!(first.counts(), (0, 1));
+        let made = |pages: &Pages, view: &str, render: fn() -> Option<Vec<u8>>| {
+            pages.made("index.html", &view, render).unwrap()
+        };
+        assert_eq!(made(&first, "site view", || Some(b"I".to_vec())), b"I");
 
         let second = Pages::kept_in(kept, "procsite 1\ntheme a");
         assert_eq!(bytes_of(&second, "view a", never), b"A");
         assert_eq!(bytes_of(&second, "view c", rendered("C")), b"C");
         assert_eq!(second.counts(), (1, 1));
+        assert_eq!(
+            made(&second, "site view", || panic!("rendered again")),
+            b"I"
+        );
+        assert_eq!(made(&second, "other view", || Some(b"J".to_vec())), b"J");
         // Another theme or procsite renders the same view anew.
         let other = Pages::kept_in(kept, "procsite 1\ntheme b");
         assert_eq!(bytes_of(&other, "view a", rendered("A2")), b"A2");

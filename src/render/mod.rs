@@ -465,6 +465,21 @@ impl<'a> Shared<'a> {
         }
     }
 
+    /// A page of the site (not a document's): its template applied to `view`, or, in
+    /// `serve`, the same page an earlier build rendered.
+    fn site_page(
+        &self,
+        name: &str,
+        view: &impl serde::Serialize,
+        diags: &mut Diagnostics,
+    ) -> Option<Vec<u8>> {
+        let mut render = || render_template(self.theme, name, view, diags);
+        match &self.pages {
+            Some(pages) => pages.made(name, view, render),
+            None => render(),
+        }
+    }
+
     fn piece_html(
         &self,
         p: &crate::compose::Piece,
@@ -775,7 +790,7 @@ pub fn render_site(
         &site_view,
         build,
     );
-    if let Some(bytes) = render_template(theme, "changes.html", &changes, diags) {
+    if let Some(bytes) = shared.site_page("changes.html", &changes, diags) {
         files.push(OutFile {
             path: "changes.html".into(),
             bytes,
@@ -809,7 +824,7 @@ pub fn render_site(
         stamps,
         shared.in_force,
     );
-    if let Some(bytes) = render_template(theme, "index.html", &index, diags) {
+    if let Some(bytes) = shared.site_page("index.html", &index, diags) {
         files.push(OutFile {
             path: "index.html".into(),
             bytes,
@@ -852,7 +867,7 @@ pub fn render_site(
         charts,
         site_trend,
     };
-    if let Some(bytes) = render_template(theme, "harmonization.html", &view, diags) {
+    if let Some(bytes) = shared.site_page("harmonization.html", &view, diags) {
         files.push(OutFile {
             path: "harmonization.html".into(),
             bytes,
@@ -876,6 +891,7 @@ pub fn render_report(
     theme: &Theme,
     build: &BuildView,
     report: crate::report::Report,
+    pages: Option<&crate::page_cache::Pages>,
     diags: &mut Diagnostics,
 ) -> Option<Vec<OutFile>> {
     let names: Vec<(String, String)> = report
@@ -900,7 +916,11 @@ pub fn render_report(
         charts,
         site_trend: Vec::new(),
     };
-    let page = render_template(theme, "harmonization.html", &view, diags)?;
+    let mut render = || render_template(theme, "harmonization.html", &view, diags);
+    let page = match pages {
+        Some(pages) => pages.made("harmonization.html", &view, render),
+        None => render(),
+    }?;
     let mut files = vec![OutFile {
         path: "report/index.html".into(),
         bytes: page,
