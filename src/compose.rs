@@ -481,7 +481,7 @@ fn kept() -> &'static std::sync::Mutex<Kept> {
     KEPT.get_or_init(Default::default)
 }
 
-/// Builds kept for: a composition no build of the last few used is let go.
+/// Builds kept for: a composition none of the last 4 builds used is let go.
 const KEPT_GENERATIONS: u64 = 4;
 
 impl<'a> TextPool<'a> {
@@ -499,7 +499,7 @@ impl<'a> TextPool<'a> {
         kept.generation += 1;
         let generation = kept.generation;
         kept.made
-            .retain(|_, (used, _)| *used + KEPT_GENERATIONS > generation);
+            .retain(|_, (used, _)| *used + KEPT_GENERATIONS >= generation);
         TextPool {
             kept: Some((generation, Default::default())),
             ..TextPool::default()

@@ -142,7 +142,7 @@ impl Pages {
         let generation = k.generation;
         let mut bytes = 0;
         k.pages.retain(|_, (used, page)| {
-            let keep = *used + KEPT_GENERATIONS > generation;
+            let keep = *used + KEPT_GENERATIONS >= generation;
             bytes += if keep { page.len() } else { 0 };
             keep
         });

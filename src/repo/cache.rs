@@ -12,8 +12,8 @@
 //! `PROCSITE_HISTORY_CACHE` names another folder, or `off`). A run that learns
 //! something writes one new segment (to a temporary name, then renamed), so runs in
 //! parallel never see half a file. A segment that cannot be read whole, whose
-//! SHA-256 does not match, or that another version of procsite wrote, is ignored;
-//! the next run that writes a segment removes those of another version.
+//! SHA-256 does not match, or that another version of procsite wrote, is ignored
+//! (one of another version is passed over on its first line).
 //! Past [`MAX_SEGMENTS`], the run writes one segment of what it used and removes the
 //! others, which also drops what rewritten history left behind.
 
@@ -92,7 +92,10 @@ pub fn load(folder: &Path) -> Arc<Store> {
         return Arc::clone(s);
     }
     let mut store = Store::default();
-    for seg in segments(folder).into_iter().filter(|s| ours(s)) {
+    for seg in segments(folder)
+        .into_iter()
+        .filter(|s| ours(s) == Some(true))
+    {
         if let Ok(bytes) = std::fs::read(&seg) {
             // A segment is taken whole or not at all.
             if let Some((commits, texts)) = decode(&bytes) {
@@ -141,8 +144,10 @@ pub fn save(
     if new_commits.is_empty() && new_texts.is_empty() {
         return Ok(());
     }
-    let (old, others): (Vec<PathBuf>, Vec<PathBuf>) =
-        segments(folder).into_iter().partition(|s| ours(s));
+    let (old, others): (Vec<PathBuf>, Vec<PathBuf>) = segments(folder)
+        .into_iter()
+        .filter(|s| ours(s).is_some())
+        .partition(|s| ours(s) == Some(true));
     let mut map = loaded().lock().unwrap_or_else(|e| e.into_inner());
     let store = map.entry(folder.to_path_buf()).or_default();
     let mut next = Store {
@@ -176,21 +181,28 @@ pub fn save(
             )
         }
     })?;
-    let gone = if compact { old } else { Vec::new() };
-    for s in gone.into_iter().chain(others) {
-        let _ = std::fs::remove_file(s);
+    if compact {
+        for s in old.into_iter().chain(others) {
+            let _ = std::fs::remove_file(s);
+        }
     }
     Ok(())
 }
 
-/// Whether the segment at `path` begins as this procsite writes them: one another
-/// version wrote is not read (nor its SHA-256 taken), and the next write removes it.
-fn ours(path: &Path) -> bool {
+/// Whether the segment at `path` begins as this procsite writes them (`None`: it
+/// cannot be read now). One another version wrote is not read, nor its SHA-256 taken,
+/// and the next compaction removes it: two versions sharing a cache do not remove
+/// each other's at every write.
+fn ours(path: &Path) -> Option<bool> {
     use std::io::Read;
     let mut head = [0; MAGIC.len()];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| head == MAGIC)
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head));
+    match read {
+        Ok(()) => Some(head == MAGIC),
+        // Shorter than the first line: no segment at all.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Some(false),
+        Err(_) => None,
+    }
 }
 
 /// A segment: the magic line, the commit records as JSON (length first), then each
@@ -448,7 +460,7 @@ mod tests {
     }
 
     #[test]
-    fn a_segment_of_another_version_is_not_read_and_the_next_write_removes_it() {
+    fn a_segment_of_another_version_is_not_read_and_a_compaction_removes_it() {
         let dir = tempfile::tempdir().unwrap();
         let r = record();
         let oid = Oid::from_str(&"2".repeat(40)).unwrap();
@@ -461,23 +473,38 @@ mod tests {
         other[body..].copy_from_slice(&sum);
         std::fs::write(dir.path().join("1-other.seg"), &other).unwrap();
         std::fs::write(dir.path().join("2-ours.seg"), segment(&r, oid, &text)).unwrap();
-        assert!(!ours(&dir.path().join("1-other.seg")));
-        assert!(ours(&dir.path().join("2-ours.seg")));
+        std::fs::write(dir.path().join("3-short.seg"), &MAGIC[..5]).unwrap();
+        assert_eq!(ours(&dir.path().join("1-other.seg")), Some(false));
+        assert_eq!(ours(&dir.path().join("2-ours.seg")), Some(true));
+        assert_eq!(ours(&dir.path().join("3-short.seg")), Some(false));
+        assert_eq!(ours(&dir.path().join("gone.seg")), None);
         assert_eq!(load(dir.path()).texts.get(&oid), Some(&text));
 
-        let new_oid = Oid::from_str(&"3".repeat(40)).unwrap();
+        // Writes leave it (another version may be using it) until one compacts.
+        for n in 1..MAX_SEGMENTS {
+            let new_oid = Oid::from_str(&format!("{n:040}")).unwrap();
+            save(
+                dir.path(),
+                Vec::new(),
+                vec![(new_oid, Arc::from("new"))],
+                &[],
+                &HashMap::new(),
+            )
+            .unwrap();
+            let left = crate::fs::names_in(dir.path());
+            assert!(left.iter().any(|n| n == "1-other.seg"), "{left:?}");
+            assert_eq!(left.len(), 3 + n, "{left:?}");
+        }
+        let last = Oid::from_str(&"9".repeat(40)).unwrap();
         save(
             dir.path(),
             Vec::new(),
-            vec![(new_oid, Arc::from("new"))],
+            vec![(last, Arc::from("last"))],
             &[],
             &HashMap::new(),
         )
         .unwrap();
-        let left = crate::fs::names_in(dir.path());
-        assert_eq!(left.len(), 2, "{left:?}");
-        assert!(left.iter().any(|n| n == "2-ours.seg"), "{left:?}");
-        assert!(!left.iter().any(|n| n == "1-other.seg"), "{left:?}");
+        assert_eq!(crate::fs::names_in(dir.path()).len(), 1);
         loaded().lock().unwrap().remove(dir.path());
     }
 
