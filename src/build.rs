@@ -696,7 +696,9 @@ pub fn compose_site<'a>(
             .markdown
     };
     let stale = |sd: &crate::compose::SiteDoc| render::stale_addendum(sd, stamps);
-    let mut cells = crate::report::site_cells(plan, &docs, &global_of, &stale);
+    let changes =
+        |global: &std::sync::Arc<str>, site: &std::sync::Arc<str>| texts.line_changes(global, site);
+    let mut cells = crate::report::site_cells(plan, &docs, &global_of, &changes, &stale);
     for sd in &docs {
         if let Some(t) = cells.texts.get_mut(&sd.doc.meta.id) {
             let facts = render::published_facts(sd, stamps, in_force);

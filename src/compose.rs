@@ -474,7 +474,14 @@ struct Made {
 struct Kept {
     generation: u64,
     made: std::collections::HashMap<[u8; 32], (u64, Arc<Made>)>,
+    /// The [`crate::report::line_changes`] of a global text and a site's, by their
+    /// addresses: kept compositions keep their texts, and each entry holds the two
+    /// it is keyed by, so that no other text can take their addresses meanwhile.
+    changes: std::collections::HashMap<[usize; 2], KeptChanges>,
 }
+
+/// The build that last used them, the two texts, and their line changes.
+type KeptChanges = (u64, [Arc<str>; 2], (usize, u32));
 
 fn kept() -> &'static std::sync::Mutex<Kept> {
     static KEPT: std::sync::OnceLock<std::sync::Mutex<Kept>> = std::sync::OnceLock::new();
@@ -500,10 +507,43 @@ impl<'a> TextPool<'a> {
         let generation = kept.generation;
         kept.made
             .retain(|_, (used, _)| *used + KEPT_GENERATIONS >= generation);
+        kept.changes
+            .retain(|_, (used, _, _)| *used + KEPT_GENERATIONS >= generation);
         TextPool {
             kept: Some((generation, Default::default())),
             ..TextPool::default()
         }
+    }
+
+    /// The [`crate::report::line_changes`] of `global` and `site`: kept between
+    /// builds, with the compositions, by the texts' addresses.
+    pub fn line_changes(&self, global: &Arc<str>, site: &Arc<str>) -> (usize, u32) {
+        let Some((generation, _)) = &self.kept else {
+            return crate::report::line_changes(global, site);
+        };
+        let at = [
+            Arc::as_ptr(global) as *const u8 as usize,
+            Arc::as_ptr(site) as *const u8 as usize,
+        ];
+        let lock = || kept().lock().unwrap_or_else(|e| e.into_inner());
+        let found = lock()
+            .changes
+            .get_mut(&at)
+            .and_then(|(used, texts, changes)| {
+                (Arc::ptr_eq(&texts[0], global) && Arc::ptr_eq(&texts[1], site)).then(|| {
+                    *used = *generation;
+                    *changes
+                })
+            });
+        if let Some(changes) = found {
+            return changes;
+        }
+        let changes = crate::report::line_changes(global, site);
+        lock().changes.insert(
+            at,
+            (*generation, [Arc::clone(global), Arc::clone(site)], changes),
+        );
+        changes
     }
 
     /// SHA-256 of `value` as JSON (all of a parsed document or addendum but the

@@ -91,12 +91,33 @@ pub struct DocText {
     pub last_commit: Option<String>,
 }
 
+/// The lines a site's text changes of the global text, blank lines aside, and how
+/// alike the two are, in percent.
+pub fn line_changes(global: &str, site: &str) -> (usize, u32) {
+    let (old, new) = (
+        crate::diff::without_blank_lines(global),
+        crate::diff::without_blank_lines(site),
+    );
+    let diff = similar::TextDiff::from_lines(old.as_str(), new.as_str());
+    let changed = diff
+        .iter_all_changes()
+        .filter(|c| c.tag() != similar::ChangeTag::Equal)
+        .count();
+    (changed, (diff.ratio() * 100.0).round() as u32)
+}
+
+/// The [`line_changes`] of a global text and a site's, as a build finds them.
+pub type LineChangesOf<'f> =
+    dyn Fn(&std::sync::Arc<str>, &std::sync::Arc<str>) -> (usize, u32) + 'f;
+
 /// The cells of one site. `global_of` gives the global text a site document
-/// adapts (composed for the site without its addendum).
+/// adapts (composed for the site without its addendum); `changes`, the
+/// [`line_changes`] of a global text and a site's.
 pub fn site_cells<'a>(
     plan: &SitePlan,
     site_docs: &[SiteDoc<'a>],
     global_of: &dyn Fn(&SiteDoc<'a>) -> std::sync::Arc<str>,
+    changes: &LineChangesOf<'_>,
     stale: &dyn Fn(&SiteDoc) -> bool,
 ) -> SiteCells {
     let mut out = SiteCells::default();
@@ -120,16 +141,8 @@ pub fn site_cells<'a>(
             ("site-only", String::new(), 0, 0)
         } else if sd.addendum.is_some() {
             let global = global_of(sd);
-            global_text = Some(global.clone());
-            let (old, new) = (
-                crate::diff::without_blank_lines(&global),
-                crate::diff::without_blank_lines(&sd.markdown),
-            );
-            let diff = similar::TextDiff::from_lines(old.as_str(), new.as_str());
-            let changed = diff
-                .iter_all_changes()
-                .filter(|c| c.tag() != similar::ChangeTag::Equal)
-                .count();
+            let (changed, similarity) = changes(&global, &sd.markdown);
+            global_text = Some(global);
             let mut ops: Vec<String> = sd
                 .pieces
                 .iter()
@@ -143,12 +156,7 @@ pub fn site_cells<'a>(
                 .collect();
             ops.dedup();
             out.adaptations.extend(adaptations(sd));
-            (
-                "adapted",
-                ops.join(", "),
-                changed,
-                (diff.ratio() * 100.0).round() as u32,
-            )
+            ("adapted", ops.join(", "), changed, similarity)
         } else {
             ("identical", String::new(), 0, 100)
         };

@@ -296,6 +296,19 @@ fn the_served_tree_is_what_a_preview_build_writes() {
         text.contains("Another Cork line.") && text.contains("Edit the scope while serving")
     });
     assert_served_as_built(&t, &server);
+
+    // An edit of the site's text alone: the report counts its changed lines anew.
+    replace(
+        &t,
+        "procedures/sites/cork/SOP-0020.md",
+        &cork("A first Cork line.\n\nA second Cork line.\n\nA third Cork line."),
+    );
+    wait_for("the longer addendum to be served", || {
+        get(server.addr(), PAGE)
+            .text()
+            .contains("A third Cork line.")
+    });
+    assert_served_as_built(&t, &server);
     server.stop();
 }
 
