@@ -481,29 +481,17 @@ mod tests {
         assert_eq!(load(dir.path()).texts.get(&oid), Some(&text));
 
         // Writes leave it (another version may be using it) until one compacts.
+        let write = |oid: Oid| {
+            let texts = vec![(oid, Arc::from("new"))];
+            save(dir.path(), Vec::new(), texts, &[], &HashMap::new()).unwrap();
+        };
         for n in 1..MAX_SEGMENTS {
-            let new_oid = Oid::from_str(&format!("{n:040}")).unwrap();
-            save(
-                dir.path(),
-                Vec::new(),
-                vec![(new_oid, Arc::from("new"))],
-                &[],
-                &HashMap::new(),
-            )
-            .unwrap();
+            write(Oid::from_str(&format!("{n:040}")).unwrap());
             let left = crate::fs::names_in(dir.path());
             assert!(left.iter().any(|n| n == "1-other.seg"), "{left:?}");
             assert_eq!(left.len(), 3 + n, "{left:?}");
         }
-        let last = Oid::from_str(&"9".repeat(40)).unwrap();
-        save(
-            dir.path(),
-            Vec::new(),
-            vec![(last, Arc::from("last"))],
-            &[],
-            &HashMap::new(),
-        )
-        .unwrap();
+        write(Oid::from_str(&"9".repeat(40)).unwrap());
         assert_eq!(crate::fs::names_in(dir.path()).len(), 1);
         loaded().lock().unwrap().remove(dir.path());
     }
