@@ -122,7 +122,7 @@ impl Pages {
         let git = crate::repo::git::GitRepo::open(root)?;
         let output = std::path::absolute(out).ok()?;
         let record = record_path(git.git_dir(), &output);
-        Some(Pages::from(Source::Output {
+        Some(Pages::with(Source::Output {
             output,
             record,
             renderer,
@@ -147,14 +147,14 @@ impl Pages {
             keep
         });
         k.bytes = bytes;
-        Pages::from(Source::Memory {
+        Pages::with(Source::Memory {
             kept,
             renderer: crate::manifest::sha256_hex(renderer.as_bytes()),
             generation,
         })
     }
 
-    fn from(from: Source) -> Pages {
+    fn with(from: Source) -> Pages {
         Pages {
             from,
             keys: Mutex::new(BTreeMap::new()),
