@@ -473,23 +473,20 @@ struct Made {
 #[derive(Default)]
 struct Kept {
     generation: u64,
-    made: std::collections::HashMap<[u8; 32], (u64, Arc<Made>)>,
+    made: crate::KeptByBuild<[u8; 32], Arc<Made>>,
     /// The [`crate::report::line_changes`] of a global text and a site's, by their
     /// addresses: kept compositions keep their texts, and each entry holds the two
     /// it is keyed by, so that no other text can take their addresses meanwhile.
-    changes: std::collections::HashMap<[usize; 2], KeptChanges>,
+    changes: crate::KeptByBuild<[usize; 2], KeptChanges>,
 }
 
-/// The build that last used them, the two texts, and their line changes.
-type KeptChanges = (u64, [Arc<str>; 2], (usize, u32));
+/// The two texts, and their line changes.
+type KeptChanges = ([Arc<str>; 2], (usize, u32));
 
 fn kept() -> &'static std::sync::Mutex<Kept> {
     static KEPT: std::sync::OnceLock<std::sync::Mutex<Kept>> = std::sync::OnceLock::new();
     KEPT.get_or_init(Default::default)
 }
-
-/// Builds kept for: a composition none of the last 4 builds used is let go.
-const KEPT_GENERATIONS: u64 = 4;
 
 impl<'a> TextPool<'a> {
     /// A pool that takes compositions kept by earlier builds of this process, when it
@@ -505,10 +502,8 @@ impl<'a> TextPool<'a> {
         let mut kept = kept().lock().unwrap_or_else(|e| e.into_inner());
         kept.generation += 1;
         let generation = kept.generation;
-        kept.made
-            .retain(|_, (used, _)| *used + KEPT_GENERATIONS >= generation);
-        kept.changes
-            .retain(|_, (used, _, _)| *used + KEPT_GENERATIONS >= generation);
+        kept.made.start(generation);
+        kept.changes.start(generation);
         TextPool {
             kept: Some((generation, Default::default())),
             ..TextPool::default()
@@ -528,12 +523,9 @@ impl<'a> TextPool<'a> {
         let lock = || kept().lock().unwrap_or_else(|e| e.into_inner());
         let found = lock()
             .changes
-            .get_mut(&at)
-            .and_then(|(used, texts, changes)| {
-                (Arc::ptr_eq(&texts[0], global) && Arc::ptr_eq(&texts[1], site)).then(|| {
-                    *used = *generation;
-                    *changes
-                })
+            .get(&at, *generation)
+            .and_then(|(texts, changes)| {
+                (Arc::ptr_eq(&texts[0], global) && Arc::ptr_eq(&texts[1], site)).then_some(*changes)
             });
         if let Some(changes) = found {
             return changes;
@@ -541,7 +533,8 @@ impl<'a> TextPool<'a> {
         let changes = crate::report::line_changes(global, site);
         lock().changes.insert(
             at,
-            (*generation, [Arc::clone(global), Arc::clone(site)], changes),
+            *generation,
+            ([Arc::clone(global), Arc::clone(site)], changes),
         );
         changes
     }
@@ -600,9 +593,7 @@ impl<'a> TextPool<'a> {
         let generation = self.kept.as_ref().map_or(0, |(g, _)| *g);
         let found = key.and_then(|k| {
             let mut kept = kept().lock().unwrap_or_else(|e| e.into_inner());
-            let (used, made) = kept.made.get_mut(&k)?;
-            *used = generation;
-            Some(Arc::clone(made))
+            kept.made.get(&k, generation).map(Arc::clone)
         });
         if let Some(made) = found {
             diags.extend(made.diags.iter().cloned());
@@ -632,7 +623,7 @@ impl<'a> TextPool<'a> {
                 diags: d.clone(),
             };
             let mut kept = kept().lock().unwrap_or_else(|e| e.into_inner());
-            kept.made.insert(k, (generation, Arc::new(made)));
+            kept.made.insert(k, generation, Arc::new(made));
         }
         diags.extend(d);
         sd

@@ -98,6 +98,52 @@ pub fn keeps_between_builds() -> bool {
     KEEP_BETWEEN_BUILDS.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Builds in a row a value kept between builds may go unused before it is let go.
+pub const KEPT_BUILDS: u64 = 4;
+
+/// Values a process keeps from one build for the next ([`keep_between_builds`]), each
+/// with the number of the last build that used it: one that none of the last
+/// [`KEPT_BUILDS`] builds used is let go when the next starts.
+pub struct KeptByBuild<K, V> {
+    entries: std::collections::HashMap<K, (u64, V)>,
+}
+
+impl<K, V> Default for KeptByBuild<K, V> {
+    fn default() -> Self {
+        KeptByBuild {
+            entries: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl<K: Eq + std::hash::Hash, V> KeptByBuild<K, V> {
+    /// Starts build number `build`: lets go of what the builds before it left unused.
+    pub fn start(&mut self, build: u64) {
+        self.entries
+            .retain(|_, (used, _)| *used + KEPT_BUILDS >= build);
+    }
+
+    /// The value of `key`, used by build `build`.
+    pub fn get(&mut self, key: &K, build: u64) -> Option<&V> {
+        let (used, value) = self.entries.get_mut(key)?;
+        *used = build;
+        Some(value)
+    }
+
+    /// Keeps `value` for `key`, made by build `build`.
+    pub fn insert(&mut self, key: K, build: u64, value: V) {
+        self.entries.insert(key, (build, value));
+    }
+
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.entries.values().map(|(_, v)| v)
+    }
+}
+
 /// The value of `key` in `map`, made by `make` the first time. It is made outside the
 /// lock, so other keys are served meanwhile; when two threads make one key at once,
 /// both get the value kept first.

@@ -80,17 +80,20 @@ enum Source {
 
 /// The pages `serve` rendered in its last builds, by renderer and key: each is its
 /// template applied to its view by its renderer, so a page of the same key is the
-/// same bytes. A page no build used in [`KEPT_GENERATIONS`] builds is let go, and no
-/// more are kept than [`KEPT_BYTES`] hold.
-#[derive(Debug, Default)]
+/// same bytes. A page none of the last [`crate::KEPT_BUILDS`] builds used is let go,
+/// and no more are kept than [`KEPT_BYTES`] hold.
+#[derive(Default)]
 pub struct Kept {
     generation: u64,
-    pages: HashMap<String, (u64, Arc<[u8]>)>,
+    pages: crate::KeptByBuild<String, Arc<[u8]>>,
     bytes: usize,
 }
 
-/// Builds a page kept in memory may go unused before it is let go.
-const KEPT_GENERATIONS: u64 = 4;
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Kept({} bytes of pages)", self.bytes)
+    }
+}
 /// The bytes of the pages kept in memory, at most: the pages of a few sites of 2,000
 /// documents.
 const KEPT_BYTES: usize = 256 << 20;
@@ -140,13 +143,8 @@ impl Pages {
         let mut k = kept.lock().unwrap_or_else(|e| e.into_inner());
         k.generation += 1;
         let generation = k.generation;
-        let mut bytes = 0;
-        k.pages.retain(|_, (used, page)| {
-            let keep = *used + KEPT_GENERATIONS >= generation;
-            bytes += if keep { page.len() } else { 0 };
-            keep
-        });
-        k.bytes = bytes;
+        k.pages.start(generation);
+        k.bytes = k.pages.values().map(|page| page.len()).sum();
         Pages::with(Source::Memory {
             kept,
             renderer: crate::manifest::sha256_hex(renderer.as_bytes()),
@@ -277,10 +275,7 @@ impl Pages {
         };
         let lock = || kept.lock().unwrap_or_else(|e| e.into_inner());
         let id = format!("{renderer}{key}");
-        let found = lock().pages.get_mut(&id).map(|(used, page)| {
-            *used = *generation;
-            Arc::clone(page)
-        });
+        let found = lock().pages.get(&id, *generation).map(Arc::clone);
         if let Some(page) = found {
             self.taken.fetch_add(1, Ordering::Relaxed);
             return Some(page.to_vec());
@@ -289,7 +284,7 @@ impl Pages {
         let mut k = lock();
         if k.bytes + bytes.len() <= KEPT_BYTES && !k.pages.contains_key(&id) {
             k.bytes += bytes.len();
-            k.pages.insert(id, (*generation, Arc::from(&bytes[..])));
+            k.pages.insert(id, *generation, Arc::from(&bytes[..]));
         }
         Some(bytes)
     }
@@ -443,8 +438,8 @@ mod tests {
         let other = Pages::kept_in(kept, "procsite 1\ntheme b");
         assert_eq!(bytes_of(&other, "view a", rendered("A2")), b"A2");
 
-        // A page no build used in KEPT_GENERATIONS builds is let go; one used stays.
-        for _ in 1..KEPT_GENERATIONS {
+        // A page none of the last KEPT_BUILDS builds used is let go; one used stays.
+        for _ in 1..crate::KEPT_BUILDS {
             let later = Pages::kept_in(kept, "procsite 1\ntheme a");
             assert_eq!(bytes_of(&later, "view a", never), b"A");
         }
@@ -454,7 +449,7 @@ mod tests {
         let held = kept.lock().unwrap();
         assert_eq!(
             held.bytes,
-            held.pages.values().map(|(_, p)| p.len()).sum::<usize>()
+            held.pages.values().map(|p| p.len()).sum::<usize>()
         );
     }
 
