@@ -450,12 +450,9 @@ pub struct TextPool<'a> {
     /// By the document's address and whether each of its conditions holds.
     alike: std::sync::Mutex<std::collections::HashMap<(usize, Vec<bool>), Alike<'a>>>,
     /// When compositions are kept between builds ([`TextPool::new`]): this
-    /// build's generation, and the digest of each document and addendum by address.
-    kept: Option<(u64, Digests)>,
+    /// build's generation.
+    kept: Option<u64>,
 }
-
-/// The SHA-256 of each document and addendum a build composed, by address.
-type Digests = std::sync::Mutex<std::collections::HashMap<usize, Option<[u8; 32]>>>;
 
 /// A composition as kept between builds: all of a [`SiteDoc`] but the document and
 /// addendum it borrows, and what composing it reported.
@@ -505,7 +502,7 @@ impl<'a> TextPool<'a> {
         kept.made.start(generation);
         kept.changes.start(generation);
         TextPool {
-            kept: Some((generation, Default::default())),
+            kept: Some(generation),
             ..TextPool::default()
         }
     }
@@ -513,7 +510,7 @@ impl<'a> TextPool<'a> {
     /// The [`crate::report::line_changes`] of `global` and `site`: kept between
     /// builds, with the compositions, by the texts' addresses.
     pub fn line_changes(&self, global: &Arc<str>, site: &Arc<str>) -> (usize, u32) {
-        let Some((generation, _)) = &self.kept else {
+        let Some(generation) = &self.kept else {
             return crate::report::line_changes(global, site);
         };
         let at = [
@@ -539,17 +536,6 @@ impl<'a> TextPool<'a> {
         changes
     }
 
-    /// SHA-256 of `value` as JSON (all of a parsed document or addendum but the
-    /// headings it derives from its lines), once per build for each address.
-    fn digest(&self, at: usize, value: &impl serde::Serialize) -> Option<[u8; 32]> {
-        let (_, digests) = self.kept.as_ref()?;
-        crate::made_once(digests, at, |_| {
-            let mut h = Sha256::new();
-            crate::manifest::hash_json(&mut h, value)?;
-            Some(h.finalize().into())
-        })
-    }
-
     /// What `doc` with `addendum` at `site` is made of, when compositions are kept.
     fn made_key(
         &self,
@@ -558,8 +544,9 @@ impl<'a> TextPool<'a> {
         site: &SiteCtx,
         holds: &[bool],
     ) -> Option<[u8; 32]> {
+        self.kept?;
         let mut h = crate::manifest::FieldHash::default();
-        h.field(&self.digest(std::ptr::from_ref(doc) as usize, doc)?);
+        h.field(&doc.digest.of(doc)?);
         match addendum {
             // Without one, only whether each condition holds is read of the site.
             None => {
@@ -567,7 +554,7 @@ impl<'a> TextPool<'a> {
                 h.field(b"").field(&holds);
             }
             Some(add) => {
-                h.field(&self.digest(std::ptr::from_ref(add) as usize, add)?)
+                h.field(&add.digest.of(add)?)
                     .field(site.id.as_bytes())
                     .field(site.name.as_bytes())
                     .field(&site.markets.len().to_le_bytes());
@@ -590,7 +577,7 @@ impl<'a> TextPool<'a> {
         diags: &mut Diagnostics,
     ) -> SiteDoc<'a> {
         let key = self.made_key(doc, addendum, site, holds);
-        let generation = self.kept.as_ref().map_or(0, |(g, _)| *g);
+        let generation = self.kept.unwrap_or(0);
         let found = key.and_then(|k| {
             let mut kept = kept().lock().unwrap_or_else(|e| e.into_inner());
             kept.made.get(&k, generation).map(Arc::clone)
@@ -912,7 +899,7 @@ mod tests {
         };
         let add = corpus.addenda.iter().find(|a| a.site == site);
         let mut d = Diagnostics::new();
-        let sd = compose(&corpus.documents[0], add, &ctx, &mut d);
+        let sd = compose(&corpus.documents[0], add.map(|a| &**a), &ctx, &mut d);
         assert!(!d.has_errors(), "{:?}", d.into_sorted());
         assert_eq!(
             sd.content_hash,

@@ -52,6 +52,7 @@ pub fn register(corpus: &Corpus) -> Vec<&Document> {
         .documents
         .iter()
         .filter(|d| d.meta.is_external() && d.meta.status == Status::Approved)
+        .map(|d| &**d)
         .collect()
 }
 

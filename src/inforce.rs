@@ -151,6 +151,7 @@ fn earlier_in_force(
         let earlier = Document {
             anchors: crate::parse::stable_anchors(&body),
             headings: Default::default(),
+            digest: Default::default(),
             key_lines: parsed.key_lines,
             clause_lines: parsed.clause_lines,
             path: doc.path.clone(),
@@ -237,7 +238,7 @@ mod tests {
         assert!(!map.not_yet(&doc.path) && !d.has_errors());
         // Once the new revision is effective, the file's own text is published.
         let (map, _) = at("2026-09-01");
-        assert!(std::ptr::eq(map.published(doc), doc));
+        assert!(std::ptr::eq(map.published(doc), &**doc));
         assert!(map.info(&doc.path).is_none());
     }
 

@@ -734,7 +734,7 @@ pub fn report(
     let by_id: BTreeMap<&str, &crate::parse::Document> = corpus
         .documents
         .iter()
-        .map(|d| (d.meta.id.as_str(), d))
+        .map(|d| (d.meta.id.as_str(), &**d))
         .collect();
     for add in &corpus.addenda {
         let Some(s) = stamps.get(&add.path) else {

@@ -107,7 +107,7 @@ proptest! {
         let plain = compose(doc, None, &ctx, &mut Diagnostics::new());
         prop_assert_eq!(plain.markdown.trim_end(), body.trim_end());
         // With one, every global line is still there once, in order, and the site line once.
-        let adapted = compose(doc, corpus.addenda.first(), &ctx, &mut Diagnostics::new());
+        let adapted = compose(doc, corpus.addenda.first().map(|a| &**a), &ctx, &mut Diagnostics::new());
         let global: Vec<&str> = body.lines().filter(|l| !l.is_empty()).collect();
         let published: Vec<&str> = adapted.markdown.lines().filter(|l| !l.is_empty()).collect();
         let without_site: Vec<&str> = published.iter().copied().filter(|l| *l != "SITE LINE").collect();

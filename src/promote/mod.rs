@@ -147,6 +147,7 @@ fn locate<'c>(
         .addenda
         .iter()
         .filter(|a| a.meta.addendum_to == doc_id)
+        .map(|a| &**a)
         .collect();
     let Some(add) = adapting.iter().find(|a| a.site == site) else {
         let others: Vec<String> = adapting

@@ -495,7 +495,7 @@ mod tests {
 
     fn global_doc() -> Document {
         let (_, c) = corpus(BOOK, &[("procedures/global/a.md", GLOBAL)]);
-        c.documents[0].clone()
+        Document::clone(&c.documents[0])
     }
 
     fn promote_all(addendum: &str) -> String {
