@@ -68,13 +68,14 @@ pub struct SiteDoc<'a> {
     pub addendum: Option<&'a Addendum>,
     /// Shared by the sites that compose the document alike (see [`TextPool`]).
     pub pieces: Arc<Vec<Piece>>,
-    pub toc: Vec<TocEntry>,
-    pub anchors: BTreeSet<String>,
+    /// Shared, like the pieces, by the sites given the same composition.
+    pub toc: Arc<Vec<TocEntry>>,
+    pub anchors: Arc<BTreeSet<String>>,
     /// The composed Markdown exactly as published at this site (shared: most
     /// documents compose to the same text at many sites, see [`TextPool`]).
     pub markdown: Arc<str>,
     /// SHA-256 of `markdown`, hex.
-    pub content_hash: String,
+    pub content_hash: Arc<str>,
 }
 
 impl SiteDoc<'_> {
@@ -424,13 +425,13 @@ pub fn compose<'a>(
     pieces.shrink_to_fit();
 
     let markdown = markdown_of(&composed);
-    let content_hash = format!("{:x}", Sha256::digest(markdown.as_bytes()));
+    let content_hash = Arc::from(format!("{:x}", Sha256::digest(markdown.as_bytes())));
     SiteDoc {
         doc,
         addendum,
         pieces: Arc::new(pieces),
-        anchors: toc.iter().map(|t| t.anchor.clone()).collect(),
-        toc,
+        anchors: Arc::new(toc.iter().map(|t| t.anchor.clone()).collect()),
+        toc: Arc::new(toc),
         markdown: Arc::from(markdown),
         content_hash,
     }
@@ -445,7 +446,7 @@ type Alike<'a> = Arc<(SiteDoc<'a>, Vec<Diagnostic>)>;
 /// held once for all of them; and those compositions themselves, made once.
 #[derive(Default)]
 pub struct TextPool<'a> {
-    texts: std::sync::Mutex<std::collections::HashMap<String, Arc<str>>>,
+    texts: std::sync::Mutex<std::collections::HashMap<Arc<str>, Arc<str>>>,
     pieces: std::sync::Mutex<std::collections::HashMap<[u8; 32], Arc<Vec<Piece>>>>,
     /// By the document's address and whether each of its conditions holds.
     alike: std::sync::Mutex<std::collections::HashMap<(usize, Vec<bool>), Alike<'a>>>,
@@ -458,10 +459,10 @@ pub struct TextPool<'a> {
 /// addendum it borrows, and what composing it reported.
 struct Made {
     pieces: Arc<Vec<Piece>>,
-    toc: Vec<TocEntry>,
-    anchors: BTreeSet<String>,
+    toc: Arc<Vec<TocEntry>>,
+    anchors: Arc<BTreeSet<String>>,
     markdown: Arc<str>,
-    content_hash: String,
+    content_hash: Arc<str>,
     diags: Vec<Diagnostic>,
 }
 
@@ -588,10 +589,10 @@ impl<'a> TextPool<'a> {
                 doc,
                 addendum,
                 pieces: Arc::clone(&made.pieces),
-                toc: made.toc.clone(),
-                anchors: made.anchors.clone(),
+                toc: Arc::clone(&made.toc),
+                anchors: Arc::clone(&made.anchors),
                 markdown: Arc::clone(&made.markdown),
-                content_hash: made.content_hash.clone(),
+                content_hash: Arc::clone(&made.content_hash),
             };
             self.share(&mut sd);
             return sd;
@@ -603,10 +604,10 @@ impl<'a> TextPool<'a> {
         if let Some(k) = key {
             let made = Made {
                 pieces: Arc::clone(&sd.pieces),
-                toc: sd.toc.clone(),
-                anchors: sd.anchors.clone(),
+                toc: Arc::clone(&sd.toc),
+                anchors: Arc::clone(&sd.anchors),
                 markdown: Arc::clone(&sd.markdown),
-                content_hash: sd.content_hash.clone(),
+                content_hash: Arc::clone(&sd.content_hash),
                 diags: d.clone(),
             };
             let mut kept = kept().lock().unwrap_or_else(|e| e.into_inner());
@@ -648,7 +649,7 @@ impl<'a> TextPool<'a> {
     fn share(&self, sd: &mut SiteDoc) {
         let mut texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
         let shared = texts
-            .entry(sd.content_hash.clone())
+            .entry(Arc::clone(&sd.content_hash))
             .or_insert_with(|| sd.markdown.clone());
         sd.markdown = shared.clone();
         drop(texts);
@@ -902,7 +903,7 @@ mod tests {
         let sd = compose(&corpus.documents[0], add.map(|a| &**a), &ctx, &mut d);
         assert!(!d.has_errors(), "{:?}", d.into_sorted());
         assert_eq!(
-            sd.content_hash,
+            *sd.content_hash,
             format!(
                 "{:x}",
                 <sha2::Sha256 as sha2::Digest>::digest(sd.markdown.as_bytes())

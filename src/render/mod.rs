@@ -1173,7 +1173,7 @@ fn page_view(
             former_ids: m.former_ids.clone(),
             classification: m.classification.map(|c| c.as_str().to_string()),
             training: m.training.clone(),
-            content_hash: sd.content_hash.clone(),
+            content_hash: sd.content_hash.to_string(),
             content_hash_short: sd.content_hash[..12].to_string(),
             source: display_path(&sd.doc.path),
             site_only: sd.doc.site.is_some(),
