@@ -754,14 +754,23 @@ fn stamp_corpus(
     let files = corpus
         .documents
         .iter()
-        .map(|d| (d.path.as_path(), d.meta.approvals.as_slice()))
-        .chain(
-            corpus
-                .addenda
-                .iter()
-                .map(|a| (a.path.as_path(), a.meta.approvals.as_slice())),
-        )
-        .map(|(p, approvals)| (p, texts.get(p).copied().unwrap_or_default(), approvals));
+        .map(|d| {
+            let held: stamp::Held = d.clone();
+            (d.path.as_path(), d.meta.approvals.as_slice(), held)
+        })
+        .chain(corpus.addenda.iter().map(|a| {
+            let held: stamp::Held = a.clone();
+            (a.path.as_path(), a.meta.approvals.as_slice(), held)
+        }))
+        .map(|(p, approvals, parsed)| {
+            (
+                p,
+                texts.get(p).copied().unwrap_or_default(),
+                approvals,
+                parsed,
+            )
+        })
+        .collect();
     // Release tags whose signature counts for its signer: in a release, the tag it
     // publishes only, so tags added later to the same commit never change a released
     // version; in a preview, every release tag at the built commit.
@@ -777,7 +786,13 @@ fn stamp_corpus(
                 .collect(),
             Err(_) => Vec::new(),
         };
-    let files = stamp::stamp_all(&source.history, config, &release_tags, files);
+    let files = stamp::stamp_kept(
+        &source.history,
+        config,
+        &release_tags,
+        files,
+        stamp::kept_stamps(),
+    );
     let by_id: std::collections::BTreeMap<&str, &std::path::Path> = corpus
         .documents
         .iter()

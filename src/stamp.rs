@@ -589,6 +589,89 @@ pub fn stamp_all<'a>(
         .collect()
 }
 
+/// A parsed file, held by a kept stamp so that no other value takes its address
+/// while the stamp is kept.
+pub type Held = Arc<dyn std::any::Any + Send + Sync>;
+
+/// The walk, the configuration (as JSON) and the release tags stamps were made with.
+type MadeWith = (u64, Vec<u8>, Vec<(String, Signature)>);
+
+/// Stamps kept from one build for the next ([`stamp_kept`]).
+#[derive(Default)]
+pub struct KeptStamps {
+    made_with: Option<MadeWith>,
+    /// By path: the parsed file, and its stamp.
+    files: HashMap<std::path::PathBuf, (Held, FileStamp)>,
+}
+
+/// The stamps this process keeps between builds ([`crate::keep_between_builds`]).
+pub fn kept_stamps() -> Option<&'static std::sync::Mutex<KeptStamps>> {
+    static KEPT: std::sync::OnceLock<std::sync::Mutex<KeptStamps>> = std::sync::OnceLock::new();
+    crate::keeps_between_builds().then(|| KEPT.get_or_init(Default::default))
+}
+
+/// [`stamp_all`] of `files`, each given with the parsed value its text and approvals
+/// come from. A stamp is a function of the history, the configuration, the release
+/// tags and the file's text. With `keep` (`serve`), a file's stamp from the last
+/// build is taken when that build had the same walk of history
+/// ([`HistoryIndex::walk`]), configuration and release tags, and the same parsed
+/// value of the file: the build keeps the parse of a file whose text is unchanged
+/// ([`crate::parse::parse_corpus`]), and the stamp holds it, so no other value can
+/// take its address meanwhile.
+pub fn stamp_kept<'a>(
+    history: &HistoryIndex,
+    config: &Config,
+    release_tags: &[(String, Signature)],
+    files: Vec<(&'a Path, &'a str, &'a [Approval], Held)>,
+    keep: Option<&std::sync::Mutex<KeptStamps>>,
+) -> BTreeMap<std::path::PathBuf, FileStamp> {
+    let Some(keep) = keep.filter(|_| history.walk != 0) else {
+        let files = files.into_iter().map(|(p, t, a, _)| (p, t, a));
+        return stamp_all(history, config, release_tags, files);
+    };
+    let made_with = Some((
+        history.walk,
+        serde_json::to_vec(config).unwrap_or_default(),
+        release_tags.to_vec(),
+    ));
+    let mut kept = std::mem::take(&mut *keep.lock().unwrap_or_else(|e| e.into_inner()));
+    if kept.made_with != made_with {
+        kept = KeptStamps::default();
+    }
+    let same = |held: &Held, parsed: &Held| {
+        std::ptr::eq(
+            Arc::as_ptr(held) as *const u8,
+            Arc::as_ptr(parsed) as *const u8,
+        )
+    };
+    let (taken, new): (Vec<_>, Vec<_>) = files.into_iter().partition(|(path, _, _, parsed)| {
+        kept.files
+            .get(*path)
+            .is_some_and(|(held, _)| same(held, parsed))
+    });
+    let mut stamps = if new.is_empty() {
+        BTreeMap::new()
+    } else {
+        let new = new.iter().map(|(p, t, a, _)| (*p, *t, *a));
+        stamp_all(history, config, release_tags, new)
+    };
+    let mut files = HashMap::with_capacity(taken.len() + new.len());
+    for (path, _, _, parsed) in taken {
+        let Some((_, stamp)) = kept.files.remove(path) else {
+            continue;
+        };
+        stamps.insert(path.to_path_buf(), stamp.clone());
+        files.insert(path.to_path_buf(), (parsed, stamp));
+    }
+    for (path, _, _, parsed) in new {
+        if let Some(stamp) = stamps.get(path) {
+            files.insert(path.to_path_buf(), (parsed, stamp.clone()));
+        }
+    }
+    *keep.lock().unwrap_or_else(|e| e.into_inner()) = KeptStamps { made_with, files };
+    stamps
+}
+
 /// The global revision a site's adaptation was reviewed against: the pinned
 /// `base-revision`, else the global revision when the adaptation was last reviewed.
 pub fn reviewed_against(
@@ -808,6 +891,73 @@ mod tests {
 
     fn date(text: &str) -> ApprovalDate {
         crate::yaml::from_str(&format!("\"{text}\"")).unwrap()
+    }
+
+    #[test]
+    fn a_kept_stamp_is_taken_only_for_the_same_parse_walk_configuration_and_tags() {
+        let (config, corpus) = crate::testkit::corpus(
+            crate::testkit::BOOK,
+            &[(
+                "procedures/global/a.md",
+                &crate::testkit::doc("SOP-1", "", "Text.\n"),
+            )],
+        );
+        let text = crate::testkit::doc("SOP-1", "", "Text.\n");
+        let doc = &corpus.documents[0];
+        let path = doc.path.as_path();
+        let history = HistoryIndex {
+            walk: 7,
+            ..HistoryIndex::default()
+        };
+        let keep = std::sync::Mutex::default();
+        let stamp = |history: &HistoryIndex, config: &Config, tags: &[_], parsed: Held| {
+            let files = vec![(path, text.as_str(), doc.meta.approvals.as_slice(), parsed)];
+            stamp_kept(history, config, tags, files, Some(&keep))[path].clone()
+        };
+        let made = stamp(&history, &config, &[], doc.clone());
+        assert!(!made.file_sha256.is_empty() && made.revision != 99);
+        let anew = made.revision;
+        // Mark the kept stamp, to tell it from one made anew.
+        let mark = |keep: &std::sync::Mutex<KeptStamps>| {
+            let mut kept = keep.lock().unwrap();
+            kept.files.get_mut(path).expect("kept").1.revision = 99;
+        };
+        mark(&keep);
+        assert_eq!(stamp(&history, &config, &[], doc.clone()).revision, 99);
+        // Another parse of the file (its text changed), another walk, another
+        // configuration or other release tags: made anew.
+        let again = Arc::new(crate::parse::Document::clone(doc));
+        assert_eq!(stamp(&history, &config, &[], again).revision, anew);
+        mark(&keep);
+        let other_walk = HistoryIndex {
+            walk: 8,
+            ..HistoryIndex::default()
+        };
+        assert_eq!(stamp(&other_walk, &config, &[], doc.clone()).revision, anew);
+        mark(&keep);
+        let mut other_config = config.clone();
+        other_config.book.title = "Other".into();
+        assert_eq!(
+            stamp(&other_walk, &other_config, &[], doc.clone()).revision,
+            anew
+        );
+        mark(&keep);
+        let tags = [("v1".to_string(), Signature::Gpg)];
+        assert_eq!(
+            stamp(&other_walk, &other_config, &tags, doc.clone()).revision,
+            anew
+        );
+        // Without a walk (no git), nothing is kept.
+        mark(&keep);
+        let no_walk = HistoryIndex::default();
+        assert_eq!(
+            stamp(&no_walk, &other_config, &tags, doc.clone()).revision,
+            anew
+        );
+        assert_eq!(
+            stamp(&other_walk, &other_config, &tags, doc.clone()).revision,
+            99
+        );
     }
 
     #[test]

@@ -50,6 +50,11 @@ pub struct HistoryIndex {
     pub reused: BTreeMap<PathBuf, Reuse>,
     /// No commit has more than one parent.
     pub linear: bool,
+    /// Which walk of this process found this history (from 1; copies of a kept walk
+    /// share it); 0 for a history no walk found. What is kept between builds of the
+    /// same history is keyed by it ([`crate::stamp::stamp_kept`]).
+    #[serde(skip)]
+    pub walk: u64,
 }
 
 /// An id a removed document had, taken by another document.
@@ -727,6 +732,10 @@ fn walk_now(
         parents,
         reused,
         linear,
+        walk: {
+            static WALKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+            WALKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        },
     })
 }
 
