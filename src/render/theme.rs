@@ -36,7 +36,8 @@ const DEFAULT_FILES: &[(&str, &str)] = embedded![
 pub const DEFAULT_THEME: &str = "default";
 
 pub struct Theme {
-    pub tera: tera::Tera,
+    /// Shared with the next build of a process that keeps it ([`compiled`]).
+    pub tera: std::sync::Arc<tera::Tera>,
     /// Static files, path relative to the static folder → bytes.
     pub statics: BTreeMap<String, Vec<u8>>,
     /// SHA-256 of every template's name and text: two themes that render alike.
@@ -112,29 +113,21 @@ pub fn load(
     if refused {
         return None;
     }
-    let mut tera = tera::Tera::default();
-    if let Err(e) = tera.add_raw_templates(templates.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-    {
-        diags.push(
-            Diagnostic::error(
-                Code::Theme,
-                PathBuf::from("themes").join(name),
-                0,
-                format!("theme templates do not compile: {}", error_chain(&e)),
-            )
-            .help("fix the template named in the message"),
-        );
-        return None;
-    }
-    tera.register_filter("css_string", css_string_filter);
-    // A page is made of the repository's content only: the same commit builds the
-    // same bytes on any machine, and a page made of the same view is the same page.
-    tera.register_function(
-        "get_env",
-        |_: &std::collections::HashMap<String, tera::Value>| {
-            tera::Result::<tera::Value>::Err(tera::Error::msg(GET_ENV))
-        },
-    );
+    let tera = match compiled(&templates) {
+        Ok(tera) => tera,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    Code::Theme,
+                    PathBuf::from("themes").join(name),
+                    0,
+                    format!("theme templates do not compile: {}", error_chain(&e)),
+                )
+                .help("fix the template named in the message"),
+            );
+            return None;
+        }
+    };
     let mut fingerprint = crate::manifest::FieldHash::default();
     fingerprint.field(&templates.len().to_le_bytes());
     for (name, text) in &templates {
@@ -147,6 +140,41 @@ pub fn load(
         fingerprint,
         unaware,
     })
+}
+
+/// `templates` (name → text) compiled, with procsite's filter and function. A
+/// process that keeps what a build made for the next ([`crate::keep_between_builds`]:
+/// `serve`) keeps the last templates compiled, and takes them again while every
+/// template's name and text are the same.
+fn compiled(
+    templates: &BTreeMap<String, String>,
+) -> Result<std::sync::Arc<tera::Tera>, tera::Error> {
+    type Kept = Option<(BTreeMap<String, String>, std::sync::Arc<tera::Tera>)>;
+    static KEPT: std::sync::Mutex<Kept> = std::sync::Mutex::new(None);
+    let keep = crate::keeps_between_builds();
+    if keep {
+        let kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, tera)) = kept.as_ref().filter(|(t, _)| t == templates) {
+            return Ok(std::sync::Arc::clone(tera));
+        }
+    }
+    let mut tera = tera::Tera::default();
+    tera.add_raw_templates(templates.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    tera.register_filter("css_string", css_string_filter);
+    // A page is made of the repository's content only: the same commit builds the
+    // same bytes on any machine, and a page made of the same view is the same page.
+    tera.register_function(
+        "get_env",
+        |_: &std::collections::HashMap<String, tera::Value>| {
+            tera::Result::<tera::Value>::Err(tera::Error::msg(GET_ENV))
+        },
+    );
+    let tera = std::sync::Arc::new(tera);
+    if keep {
+        *KEPT.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((templates.clone(), std::sync::Arc::clone(&tera)));
+    }
+    Ok(tera)
 }
 
 /// Text as a quoted CSS string, for `content:` in a `<style>` element: quotes and
