@@ -172,8 +172,24 @@ fn read_sources(
     diags: &mut Diagnostics,
 ) -> Option<SourceSet> {
     let fail = |diags: &mut Diagnostics, msg: String| diags.push(git_failure(refname, msg));
+    // `serve` mostly builds a work tree with changes: it reads it while git compares
+    // it with HEAD, and uses what it read only if the two differ.
+    let mut scanned = None;
     if refname.is_none() {
-        match git.dirty_paths() {
+        let status = if crate::keeps_between_builds() {
+            std::thread::scope(|s| {
+                let scan = s.spawn(|| {
+                    let mut d = Diagnostics::new();
+                    (scan::scan_work_tree(root, &mut d), d)
+                });
+                let status = git.dirty_paths();
+                scanned = scan.join().ok();
+                status
+            })
+        } else {
+            git.dirty_paths()
+        };
+        match status {
             Ok(d) => {
                 info.dirty = !d.is_empty();
                 info.dirty_paths = d;
@@ -185,7 +201,13 @@ fn read_sources(
         }
     }
     let sources = if info.dirty {
-        scan::scan_work_tree(root, diags)
+        match scanned {
+            Some((sources, d)) => {
+                diags.extend(d);
+                sources
+            }
+            None => scan::scan_work_tree(root, diags),
+        }
     } else {
         match git.read_sources(oid) {
             Ok(items) => SourceSet::from_bytes(items, diags),
