@@ -124,8 +124,9 @@ const WORKERS: usize = 4;
 const MAX_POLLS: usize = 64;
 /// How long a long-poll waits before answering with the same generation.
 const POLL_WAIT: Duration = Duration::from_secs(25);
-/// A change is built once no other change came for this long.
-const QUIET: Duration = Duration::from_millis(120);
+/// A change is built once no other change came for this long: an editor saves a
+/// file in a burst of events a few milliseconds apart.
+const QUIET: Duration = Duration::from_millis(50);
 
 impl Server {
     /// Listens, builds once, and starts watching and serving. Build errors do not stop
