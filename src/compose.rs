@@ -463,6 +463,8 @@ struct Made {
     anchors: Arc<BTreeSet<String>>,
     markdown: Arc<str>,
     content_hash: Arc<str>,
+    /// What its pieces are made of ([`made_of`]), without an addendum.
+    pieces_of: Option<[u8; 32]>,
     diags: Vec<Diagnostic>,
 }
 
@@ -594,12 +596,12 @@ impl<'a> TextPool<'a> {
                 markdown: Arc::clone(&made.markdown),
                 content_hash: Arc::clone(&made.content_hash),
             };
-            self.share(&mut sd);
+            self.share(&mut sd, made.pieces_of);
             return sd;
         }
         let mut d = Diagnostics::new();
         let mut sd = compose(doc, addendum, site, &mut d);
-        self.share(&mut sd);
+        let pieces_of = self.share(&mut sd, None);
         let d: Vec<Diagnostic> = d.into_iter().collect();
         if let Some(k) = key {
             let made = Made {
@@ -608,6 +610,7 @@ impl<'a> TextPool<'a> {
                 anchors: Arc::clone(&sd.anchors),
                 markdown: Arc::clone(&sd.markdown),
                 content_hash: Arc::clone(&sd.content_hash),
+                pieces_of,
                 diags: d.clone(),
             };
             let mut kept = kept().lock().unwrap_or_else(|e| e.into_inner());
@@ -645,21 +648,25 @@ impl<'a> TextPool<'a> {
     }
 
     /// The pool's copy of `sd`'s text (and of its pieces, when it has no addendum),
-    /// which `sd` then shares.
-    fn share(&self, sd: &mut SiteDoc) {
+    /// which `sd` then shares; what its pieces are made of ([`made_of`], unless
+    /// given), when it has no addendum.
+    fn share(&self, sd: &mut SiteDoc, pieces_of: Option<[u8; 32]>) -> Option<[u8; 32]> {
         let mut texts = self.texts.lock().unwrap_or_else(|e| e.into_inner());
         let shared = texts
             .entry(Arc::clone(&sd.content_hash))
             .or_insert_with(|| sd.markdown.clone());
         sd.markdown = shared.clone();
         drop(texts);
-        if sd.addendum.is_none() {
-            let mut pieces = self.pieces.lock().unwrap_or_else(|e| e.into_inner());
-            let shared = pieces
-                .entry(made_of(sd))
-                .or_insert_with(|| Arc::clone(&sd.pieces));
-            sd.pieces = Arc::clone(shared);
+        if sd.addendum.is_some() {
+            return None;
         }
+        let key = pieces_of.unwrap_or_else(|| made_of(sd));
+        let mut pieces = self.pieces.lock().unwrap_or_else(|e| e.into_inner());
+        let shared = pieces
+            .entry(key)
+            .or_insert_with(|| Arc::clone(&sd.pieces));
+        sd.pieces = Arc::clone(shared);
+        Some(key)
     }
 }
 
