@@ -47,6 +47,17 @@ pub struct Rendered {
     /// Pieces of text rendered, of how many shown; documents whose search words were
     /// read, of how many indexed (the others were kept from earlier builds).
     pub memo: Option<[(usize, usize); 2]>,
+    /// The report across sites, rendered beside the sites' pages when the request
+    /// asked for it ([`report_files`] takes it).
+    pub report: Option<MadeReport>,
+}
+
+/// The report across sites as a build rendered it: whether as a release, its files
+/// and link (`None` if its templates failed), and what rendering it reported.
+pub struct MadeReport {
+    release: bool,
+    made: Option<(Vec<OutFile>, render::context::ReportLink)>,
+    diags: Vec<Diagnostic>,
 }
 
 /// The load stage: a build's input, read once. Like every stage value, plain data
@@ -412,12 +423,15 @@ fn level(mut rendered: Rendered, req: &BuildOptions) -> Rendered {
     rendered
 }
 
-/// One site's part of a run: its files and document count when rendered, its
-/// report cells and its diagnostics.
-type SiteRun = (
-    String,
-    Option<(Vec<OutFile>, usize)>,
-    crate::report::SiteCells,
+/// One site's part of a run: its files and document count when rendered, and its
+/// diagnostics.
+type SiteRun = (String, Option<(Vec<OutFile>, usize)>, Diagnostics);
+
+/// One site to render: its id, plan, documents and diagnostics.
+type ToRender<'a> = (
+    &'a String,
+    site::SitePlan<'a>,
+    Vec<crate::compose::SiteDoc<'a>>,
     Diagnostics,
 );
 
@@ -446,6 +460,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
         trend: None,
         pages: None,
         memo: None,
+        report: None,
     };
     let mut clock = std::time::Instant::now();
     let mut lap = |rendered: &mut Rendered, phase: &'static str| {
@@ -573,9 +588,22 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
             .collect();
         rendered.trend = Some(trend_with(points, &config, &plan, &current));
     }
+    rendered.titles = in_force
+        .documents(&corpus)
+        .map(|d| (d.meta.id.clone(), d.meta.title.clone()))
+        .collect();
+    let mut cells_of = BTreeMap::new();
+    let composed: Vec<_> = composed
+        .into_iter()
+        .map(|(id, site_plan, docs, cells, d)| {
+            cells_of.insert(id.clone(), cells);
+            (id, site_plan, docs, d)
+        })
+        .collect();
     let trend = rendered.trend.as_ref();
     let info = &rendered.info;
-    let render_one = |(id, site_plan, docs, cells, mut d): Composed| -> SiteRun {
+    let render_one = |(id, site_plan, docs, mut d): ToRender| -> SiteRun {
+        let cells = &cells_of[id];
         let files = plan.renders(id).then(|| {
             let before = previous
                 .as_ref()
@@ -588,7 +616,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
                 &shared,
                 &site_plan,
                 &docs,
-                &cells,
+                cells,
                 before.as_ref().map(|(v, t)| (*v, t)),
                 rows.as_deref(),
                 &mut |files, taken| match &mut to {
@@ -617,38 +645,69 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
             d = Diagnostics::new();
         }
         req.progress.site_done();
-        (id.to_string(), files, cells, d)
+        (id.to_string(), files, d)
     };
     // As many sites at once as there are threads, each rendering its pages in
     // parallel: from one parallel pass over every site, a thread waiting for pages
     // would start another site and hold its pages too.
-    let at_once = rayon::current_num_threads().max(1);
-    let mut sites: Vec<SiteRun> = Vec::with_capacity(composed.len());
-    let mut composed = composed.into_iter();
-    loop {
-        let batch: Vec<Composed> = composed.by_ref().take(at_once).collect();
-        if batch.is_empty() {
-            break;
+    let render_all = || {
+        let at_once = rayon::current_num_threads().max(1);
+        let mut sites: Vec<SiteRun> = Vec::with_capacity(composed.len());
+        let mut composed = composed.into_iter();
+        loop {
+            let batch: Vec<ToRender> = composed.by_ref().take(at_once).collect();
+            if batch.is_empty() {
+                break;
+            }
+            sites.extend(batch.into_par_iter().map(&render_one).collect::<Vec<_>>());
         }
-        sites.extend(batch.into_par_iter().map(&render_one).collect::<Vec<_>>());
-    }
-    for (id, files, cells, d) in sites {
+        sites
+    };
+    // The report across sites, for a caller that writes or serves it, is rendered
+    // meanwhile on a thread of its own: it needs every site's cells, not their pages.
+    let report_wanted = req.with_report && plan.html && !plan.check;
+    let (sites, report) = std::thread::scope(|s| {
+        let report = report_wanted.then(|| {
+            s.spawn(|| {
+                let mut diags = Diagnostics::new();
+                let made = report_of(
+                    &ReportInput {
+                        plan: &plan,
+                        info,
+                        cells: &cells_of,
+                        titles: &rendered.titles,
+                        trend,
+                        pages: shared.pages.as_ref(),
+                    },
+                    &config,
+                    &theme,
+                    plan.release,
+                    &mut diags,
+                );
+                MadeReport {
+                    release: plan.release,
+                    made,
+                    diags: diags.into_iter().collect(),
+                }
+            })
+        });
+        let sites = render_all();
+        (sites, report.and_then(|r| r.join().ok()))
+    });
+    rendered.report = report;
+    for (id, files, d) in sites {
         diags.extend(d.into_sorted());
         if let Some((files, documents)) = files {
             if sink.is_none() {
                 rendered.sites.push((id.clone(), files));
             }
-            rendered.documents.insert(id.clone(), documents);
+            rendered.documents.insert(id, documents);
         }
-        rendered.cells.insert(id, cells);
     }
+    rendered.cells = cells_of;
     if plan.release {
         release::check_clause_gaps(&config, &rendered.cells, &plan.sites, &mut diags);
     }
-    rendered.titles = in_force
-        .documents(&corpus)
-        .map(|d| (d.meta.id.clone(), d.meta.title.clone()))
-        .collect();
     // What this build rendered is kept for the next; one that cannot be kept only
     // costs the next build time.
     let _ = shared.memo.save();
@@ -858,7 +917,8 @@ pub fn version_folder(
     }
 }
 
-/// The report across sites of a build, and what the portal says it was built from.
+/// The report across sites of a build, and what the portal says it was built from:
+/// as the build rendered it, if it did ([`MadeReport`]) as a release or not alike.
 pub fn report_files(
     rendered: &Rendered,
     config: &Config,
@@ -866,16 +926,42 @@ pub fn report_files(
     release: bool,
     diags: &mut Diagnostics,
 ) -> Option<(Vec<OutFile>, render::context::ReportLink)> {
-    let view = build_view(
-        &rendered.plan.version,
-        &rendered.info,
-        release,
-        rendered.plan.as_of,
-    );
-    let mut report = crate::report::assemble(config, &rendered.cells, &rendered.titles);
-    report.trend = rendered.trend.clone();
-    let files =
-        render::render_report(config, theme, &view, report, rendered.pages.as_ref(), diags)?;
+    if let Some(made) = rendered.report.as_ref().filter(|r| r.release == release) {
+        diags.extend(made.diags.iter().cloned());
+        return made.made.clone();
+    }
+    let input = ReportInput {
+        plan: &rendered.plan,
+        info: &rendered.info,
+        cells: &rendered.cells,
+        titles: &rendered.titles,
+        trend: rendered.trend.as_ref(),
+        pages: rendered.pages.as_ref(),
+    };
+    report_of(&input, config, theme, release, diags)
+}
+
+/// What the report across sites is made of.
+struct ReportInput<'a> {
+    plan: &'a Plan,
+    info: &'a BuildInfo,
+    cells: &'a BTreeMap<String, crate::report::SiteCells>,
+    titles: &'a BTreeMap<String, String>,
+    trend: Option<&'a crate::network::Trend>,
+    pages: Option<&'a crate::page_cache::Pages>,
+}
+
+fn report_of(
+    input: &ReportInput,
+    config: &Config,
+    theme: &theme::Theme,
+    release: bool,
+    diags: &mut Diagnostics,
+) -> Option<(Vec<OutFile>, render::context::ReportLink)> {
+    let view = build_view(&input.plan.version, input.info, release, input.plan.as_of);
+    let mut report = crate::report::assemble(config, input.cells, input.titles);
+    report.trend = input.trend.cloned();
+    let files = render::render_report(config, theme, &view, report, input.pages, diags)?;
     let link = render::context::ReportLink {
         href: format!("{}/{}", crate::layout::REPORT_DIR, crate::layout::INDEX),
         preview: view.preview,
@@ -937,5 +1023,58 @@ mod tests {
         assert_eq!(composed[0]["markdown"], "## A {#a}\nText.\n");
         assert_eq!(cells.cells[0].state, "identical");
         assert!(serde_json::to_string(&loaded).unwrap().contains("SOP-1"));
+    }
+
+    /// The report a build renders beside its sites is the one rendered after it, and
+    /// is taken only for the kind of build (release or not) it was rendered for.
+    #[test]
+    fn the_report_rendered_beside_the_sites_is_the_report_rendered_after_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("book.toml"), crate::testkit::BOOK).unwrap();
+        let write = |path: &str, text: String| {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "procedures/global/a.md",
+            crate::testkit::doc("SOP-1", "", "## A {#a}\nText.\n\n## B {#b}\nMore.\n"),
+        );
+        write(
+            "procedures/sites/cork/a.md",
+            "---\naddendum-to: SOP-1\nrationale: r\nstatus: draft\n---\n::: append #a\nCork.\n:::\n".into(),
+        );
+        let build = |with_report| {
+            render(&BuildOptions {
+                root: dir.path().to_path_buf(),
+                with_report,
+                ..Default::default()
+            })
+        };
+        let files = |r: &Rendered, release: bool| {
+            let (config, theme) = (r.config.as_ref().unwrap(), r.theme.as_ref().unwrap());
+            let mut d = Diagnostics::new();
+            let (files, link) = report_files(r, config, theme, release, &mut d).expect("report");
+            let files: Vec<(String, Vec<u8>)> =
+                files.into_iter().map(|f| (f.path, f.bytes)).collect();
+            (
+                files,
+                serde_json::to_string(&link).unwrap(),
+                d.into_sorted().len(),
+            )
+        };
+        let (beside, after) = (build(true), build(false));
+        assert!(beside.report.is_some() && after.report.is_none());
+        let made = files(&beside, false);
+        assert!(
+            made.0
+                .iter()
+                .any(|(p, b)| p == "report/index.html"
+                    && String::from_utf8_lossy(b).contains("SOP-1"))
+        );
+        assert_eq!(made, files(&after, false));
+        // Asked as a release, the report is rendered again, as one.
+        assert_eq!(files(&beside, true), files(&after, true));
+        assert_ne!(files(&beside, true).1, made.1);
     }
 }

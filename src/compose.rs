@@ -662,9 +662,7 @@ impl<'a> TextPool<'a> {
         }
         let key = pieces_of.unwrap_or_else(|| made_of(sd));
         let mut pieces = self.pieces.lock().unwrap_or_else(|e| e.into_inner());
-        let shared = pieces
-            .entry(key)
-            .or_insert_with(|| Arc::clone(&sd.pieces));
+        let shared = pieces.entry(key).or_insert_with(|| Arc::clone(&sd.pieces));
         sd.pieces = Arc::clone(shared);
         Some(key)
     }

@@ -78,13 +78,10 @@ pub struct VersionInfo<'a> {
 }
 
 pub fn manifest_file(v: &VersionInfo, files: &[OutFile]) -> OutFile {
-    manifest_of(
-        v,
-        files
-            .iter()
-            .map(|f| (f.path.clone(), sha256_hex(&f.bytes)))
-            .collect(),
-    )
+    use rayon::prelude::*;
+    let hashes: Vec<String> = files.par_iter().map(|f| sha256_hex(&f.bytes)).collect();
+    let paths = files.iter().map(|f| f.path.clone());
+    manifest_of(v, paths.zip(hashes).collect())
 }
 
 /// The manifest of a version folder whose files have these SHA-256s (path → hex).

@@ -54,6 +54,9 @@ pub struct Request {
     /// Take the output's identity once written, for the record of the build
     /// (`last_build`).
     pub output_identity: bool,
+    /// Render the report across sites beside the sites' pages, for a caller that
+    /// writes or serves it ([`crate::build::report_files`] takes it).
+    pub with_report: bool,
     /// Where long work shows how far it got (hidden by default).
     pub progress: crate::progress::Progress,
 }

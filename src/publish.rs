@@ -243,7 +243,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
         root: opts.root.clone(),
         ..Default::default()
     };
-    let mut rendered = build::render_into(opts, &stream);
+    // The report is written with the sites: it is rendered beside their pages.
+    let with_report = BuildOptions {
+        with_report: true,
+        ..opts.clone()
+    };
+    let mut rendered = build::render_into(&with_report, &stream);
     let mut diags = std::mem::take(&mut rendered.diags);
     let Stream { output, state, .. } = stream;
     // Opened when the first site started: what opening did (an interrupted

@@ -464,6 +464,7 @@ impl Builder {
             no_html,
             // The next rebuild reads the history again: from memory, not from disk.
             keep_cache_loaded: true,
+            with_report: true,
             ..Default::default()
         });
         let mut diags =
