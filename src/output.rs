@@ -1417,19 +1417,43 @@ fn identity_walk(root: &Path) -> std::io::Result<(String, std::time::SystemTime)
     // work of its own could be handed another page job that waits on the same lock.
     let mut hash = sha2::Sha256::new();
     let mut newest = std::time::UNIX_EPOCH;
-    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
-        let entry = entry.map_err(std::io::Error::other)?;
-        let meta = entry.metadata().map_err(std::io::Error::other)?;
-        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+    let mut add = |rel: &Path, meta: &std::fs::Metadata| {
         hash.update(rel.as_os_str().as_encoded_bytes());
         hash.update([0]);
-        let (fields, changed) = stat_fields(&meta);
+        let (fields, changed) = stat_fields(meta);
         for f in fields {
             hash.update(f.to_le_bytes());
         }
         newest = newest.max(changed);
+    };
+    let meta = std::fs::metadata(root)?;
+    add(Path::new(""), &meta);
+    if meta.is_dir() {
+        identity_of_entries(root, &mut PathBuf::new(), &mut add)?;
     }
     Ok((format!("{:x}", hash.finalize()), newest))
+}
+
+/// Every entry under `dir` (at `rel` from the root), depth first, each folder's
+/// entries by name: each one's path from the root and its own metadata (a link's,
+/// not its target's), read beside its folder's entries, not by its path again.
+fn identity_of_entries(
+    dir: &Path,
+    rel: &mut PathBuf,
+    add: &mut impl FnMut(&Path, &std::fs::Metadata),
+) -> std::io::Result<()> {
+    let mut entries = std::fs::read_dir(dir)?.collect::<std::io::Result<Vec<_>>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let meta = entry.metadata()?;
+        rel.push(entry.file_name());
+        add(rel, &meta);
+        if meta.is_dir() {
+            identity_of_entries(&entry.path(), rel, add)?;
+        }
+        rel.pop();
+    }
+    Ok(())
 }
 
 /// What identifies an entry, and its change time.
@@ -1569,6 +1593,53 @@ pub fn verify(dir: &Path) -> Result<Verification, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The identity of a tree is what a walk of it by path, each folder's entries by
+    /// name, finds: walkdir's walk, with each entry's own metadata.
+    #[cfg(unix)]
+    #[test]
+    fn the_identity_walk_finds_what_a_walk_by_path_finds() {
+        use sha2::Digest;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("out");
+        for dir in ["b/x", "a", "b/y/z", "c.d", "c"] {
+            std::fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        for (file, text) in [
+            ("a/1", "one"),
+            ("b/x/2", "two"),
+            ("b/y/z/3", ""),
+            ("c/é", "e"),
+        ] {
+            std::fs::write(root.join(file), text).unwrap();
+        }
+        std::os::unix::fs::symlink("../a", root.join("b/link")).unwrap();
+        std::fs::hard_link(root.join("a/1"), root.join("c.d/1")).unwrap();
+        let by_path = || {
+            let mut hash = sha2::Sha256::new();
+            let mut entries = 0;
+            for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
+                let entry = entry.unwrap();
+                let meta = entry.metadata().unwrap();
+                let rel = entry.path().strip_prefix(&root).unwrap();
+                hash.update(rel.as_os_str().as_encoded_bytes());
+                hash.update([0]);
+                for f in stat_fields(&meta).0 {
+                    hash.update(f.to_le_bytes());
+                }
+                entries += 1;
+            }
+            (format!("{:x}", hash.finalize()), entries)
+        };
+        let (identity, entries) = by_path();
+        assert_eq!(entries, 14);
+        assert_eq!(identity_walk(&root).unwrap().0, identity);
+        // A changed file changes it.
+        std::fs::write(root.join("b/x/2"), "Two").unwrap();
+        let changed = identity_walk(&root).unwrap().0;
+        assert_ne!(changed, identity);
+        assert_eq!(changed, by_path().0);
+    }
 
     fn file(path: &str, s: &str) -> OutFile {
         OutFile {
