@@ -480,10 +480,10 @@ impl Builder {
         if only.is_some() && self.good.as_ref().is_some_and(|g| g.stamp != stamp) {
             return Attempt::Stale;
         }
-        let fresh = rendered
-            .sites
-            .iter()
-            .map(|(site, files)| publish::folder_of(&rendered, site, files.clone()));
+        let sites = std::mem::take(&mut rendered.sites);
+        let fresh = sites
+            .into_iter()
+            .map(|(site, files)| publish::folder_of(&rendered, &site, files));
         let mut folders: Vec<VersionFolder> = match (only, self.good.take()) {
             (Some(only), Some(good)) => good
                 .folders
