@@ -402,11 +402,7 @@ mod tests {
     fn parse(book: &str, files: &[(&str, String)], keep: &Mutex<KeptSources>) -> (Corpus, String) {
         let config = Config::parse(Path::new("book.toml"), book).expect("book.toml");
         let mut diags = Diagnostics::new();
-        let items = files
-            .iter()
-            .map(|(p, t)| (PathBuf::from(p), t.as_bytes().to_vec()))
-            .collect();
-        let sources = SourceSet::from_bytes(items, &mut diags);
+        let sources = crate::testkit::sources(files, &mut diags);
         let corpus = parse_kept_in(&sources, &config, &mut diags, Some(keep));
         let said: Vec<String> = diags.into_sorted().iter().map(|d| d.to_string()).collect();
         (corpus, said.join(""))
