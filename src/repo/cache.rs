@@ -96,12 +96,10 @@ pub fn load(folder: &Path) -> Arc<Store> {
         .into_iter()
         .filter(|s| ours(s) == Some(true))
     {
-        if let Ok(bytes) = std::fs::read(&seg) {
-            // A segment is taken whole or not at all.
-            if let Some((commits, texts)) = decode(&bytes) {
-                store.commits.extend(commits);
-                store.texts.extend(texts);
-            }
+        // A segment is taken whole or not at all.
+        if let Some((commits, texts)) = read_segment(&seg) {
+            store.commits.extend(commits);
+            store.texts.extend(texts);
         }
     }
     let store = Arc::new(store);
@@ -284,7 +282,7 @@ fn remove_abandoned(folder: &Path) {
 }
 
 /// A writer that keeps the SHA-256 of what it writes, and ends with it: a bit flipped
-/// on disk is found by [`unsummed`].
+/// on disk is found by [`read_segment`].
 pub(crate) struct Summed<W: Write> {
     out: W,
     sum: sha2::Sha256,
@@ -317,48 +315,128 @@ impl<W: Write> Write for Summed<W> {
     }
 }
 
-/// What [`Summed`] wrote, without its SHA-256, if that matches.
-fn unsummed(bytes: &[u8]) -> Option<&[u8]> {
-    let (bytes, sum) = bytes.split_at_checked(bytes.len().checked_sub(SUM)?)?;
-    (sha2::Sha256::digest(bytes).as_slice() == sum).then_some(bytes)
-}
-
 /// The length of a segment's SHA-256.
 const SUM: usize = 32;
 
 type Decoded = (Vec<(Oid, Arc<CommitRecord>)>, Vec<(Oid, Arc<str>)>);
 
-fn decode(bytes: &[u8]) -> Option<Decoded> {
-    let bytes = unsummed(bytes)?;
-    let mut at = MAGIC.len();
-    if bytes.get(..at)? != MAGIC {
-        return None;
+/// What the segment at `path` holds, if it is whole and its SHA-256 matches.
+fn read_segment(path: &Path) -> Option<Decoded> {
+    let file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    decode_from(file, len)
+}
+
+/// A segment of `len` bytes, read from `from` as [`encode`] wrote it. Each text is read
+/// into its own allocation as it comes, while another thread sums what was read: a
+/// cache of a few hundred megabytes is on the path of every build that uses it, and
+/// is read in the time of the slower of the two, with no copy of the whole held.
+fn decode_from(from: impl std::io::Read, len: u64) -> Option<Decoded> {
+    use std::io::Read;
+    let body = len.checked_sub(SUM as u64)?;
+    let mut from = std::io::BufReader::with_capacity(1 << 16, from);
+    std::thread::scope(|s| {
+        let (to_sum, read) = std::sync::mpsc::sync_channel::<Summand>(1024);
+        let summing = s.spawn(move || {
+            let mut h = sha2::Sha256::new();
+            for r in read {
+                h.update(match &r {
+                    Summand::Bytes(b) => b.as_slice(),
+                    Summand::Text(t) => t.as_bytes(),
+                });
+            }
+            h.finalize()
+        });
+        let mut body = Body {
+            from: &mut from,
+            at: 0,
+            len: body,
+            to_sum,
+        };
+        let decoded = body.decode();
+        drop(body);
+        let summed = summing.join().ok()?;
+        let decoded = decoded?;
+        let mut sum = [0; SUM];
+        from.read_exact(&mut sum).ok()?;
+        // Longer than it was when its length was taken: not a segment as written.
+        let mut more = [0];
+        (summed.as_slice() == sum && from.read(&mut more).ok()? == 0).then_some(decoded)
+    })
+}
+
+/// What was read of a segment, in order, for the thread that sums it.
+enum Summand {
+    Bytes(Vec<u8>),
+    Text(Arc<str>),
+}
+
+/// The part of a segment before its SHA-256, being read.
+struct Body<'a, R: std::io::Read> {
+    from: &'a mut R,
+    /// Bytes read so far, and in all.
+    at: u64,
+    len: u64,
+    to_sum: std::sync::mpsc::SyncSender<Summand>,
+}
+
+impl<R: std::io::Read> Body<'_, R> {
+    /// Takes `n` more bytes, if the body has them: a length read wrong is neither
+    /// read past the end nor allocated.
+    fn take(&mut self, n: u64) -> Option<usize> {
+        self.at = self.at.checked_add(n).filter(|&a| a <= self.len)?;
+        usize::try_from(n).ok()
     }
-    let u64_at = |at: &mut usize| -> Option<usize> {
-        let v = u64::from_le_bytes(bytes.get(*at..*at + 8)?.try_into().ok()?);
-        *at += 8;
-        usize::try_from(v).ok()
-    };
-    let json_len = u64_at(&mut at)?;
-    let json = bytes.get(at..at.checked_add(json_len)?)?;
-    at += json_len;
-    let records: Vec<(String, CommitRecord)> = serde_json::from_slice(json).ok()?;
-    let commits = records
-        .into_iter()
-        .map(|(o, r)| Some((Oid::from_str(&o).ok()?, Arc::new(r))))
-        .collect::<Option<Vec<_>>>()?;
-    let mut texts = Vec::new();
-    let end = bytes.len().checked_sub(8)?;
-    while at < end {
-        let oid = Oid::from_bytes(bytes.get(at..at + 20)?).ok()?;
-        at += 20;
-        let len = u64_at(&mut at)?;
-        let text = std::str::from_utf8(bytes.get(at..at.checked_add(len)?)?).ok()?;
-        at += len;
-        texts.push((oid, Arc::from(text)));
+
+    /// The next `n` bytes, summed.
+    fn bytes(&mut self, n: u64) -> Option<Vec<u8>> {
+        let mut b = vec![0; self.take(n)?];
+        self.from.read_exact(&mut b).ok()?;
+        Some(b)
     }
-    let n = u64_at(&mut at)?;
-    (at == bytes.len() && n == texts.len()).then_some((commits, texts))
+
+    fn sum(&self, s: Summand) -> Option<()> {
+        self.to_sum.send(s).ok()
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        let b = self.bytes(8)?;
+        let v = u64::from_le_bytes(b.as_slice().try_into().ok()?);
+        self.sum(Summand::Bytes(b))?;
+        Some(v)
+    }
+
+    fn decode(&mut self) -> Option<Decoded> {
+        let magic = self.bytes(MAGIC.len() as u64)?;
+        if magic != MAGIC {
+            return None;
+        }
+        self.sum(Summand::Bytes(magic))?;
+        let json_len = self.u64()?;
+        let json = self.bytes(json_len)?;
+        let records: Vec<(String, CommitRecord)> = serde_json::from_slice(&json).ok()?;
+        self.sum(Summand::Bytes(json))?;
+        let commits = records
+            .into_iter()
+            .map(|(o, r)| Some((Oid::from_str(&o).ok()?, Arc::new(r))))
+            .collect::<Option<Vec<_>>>()?;
+        let mut texts = Vec::new();
+        let end = self.len.checked_sub(8)?;
+        let mut text = Vec::new();
+        while self.at < end {
+            let oid = self.bytes(20)?;
+            let id = Oid::from_bytes(&oid).ok()?;
+            self.sum(Summand::Bytes(oid))?;
+            let len = self.u64()?;
+            text.resize(self.take(len)?, 0);
+            self.from.read_exact(&mut text).ok()?;
+            let t: Arc<str> = Arc::from(std::str::from_utf8(&text).ok()?);
+            self.sum(Summand::Text(Arc::clone(&t)))?;
+            texts.push((id, t));
+        }
+        let n = self.u64()?;
+        (self.at == self.len && n == texts.len() as u64).then_some((commits, texts))
+    }
 }
 
 #[cfg(test)]
@@ -403,6 +481,10 @@ mod tests {
         bytes
     }
 
+    fn decode(bytes: &[u8]) -> Option<Decoded> {
+        decode_from(bytes, bytes.len() as u64)
+    }
+
     #[test]
     fn a_segment_reads_back_what_was_written() {
         let r = record();
@@ -432,6 +514,33 @@ mod tests {
             other[at] ^= 1;
             assert!(decode(&other).is_none(), "byte {at} altered");
         }
+    }
+
+    #[test]
+    fn a_segment_file_is_read_whole_and_summed_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = record();
+        let oid = Oid::from_str(&"1".repeat(40)).unwrap();
+        // Longer than two blocks, so that the sum runs over several.
+        let text: Arc<str> = "é line\n".repeat(1_100_000).into();
+        let bytes = segment(&r, oid, &text);
+        assert!(bytes.len() > 8 << 20);
+        let path = dir.path().join("a.seg");
+        std::fs::write(&path, &bytes).unwrap();
+        let (commits, texts) = read_segment(&path).unwrap();
+        assert_eq!(*commits[0].1, r);
+        assert_eq!(texts, vec![(oid, text)]);
+        for at in [0, 5 << 20, bytes.len() - 40, bytes.len() - 1] {
+            let mut other = bytes.clone();
+            other[at] ^= 1;
+            std::fs::write(&path, &other).unwrap();
+            assert!(read_segment(&path).is_none(), "byte {at} altered");
+        }
+        for len in [0, 10, SUM, bytes.len() - 1] {
+            std::fs::write(&path, &bytes[..len]).unwrap();
+            assert!(read_segment(&path).is_none(), "cut at {len}");
+        }
+        assert!(read_segment(&dir.path().join("gone.seg")).is_none());
     }
 
     #[test]
