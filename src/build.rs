@@ -804,7 +804,7 @@ fn stamp_corpus(
     config: &Config,
     plan: &Plan,
 ) -> Stamps {
-    let texts: std::collections::BTreeMap<&std::path::Path, &str> = source
+    let texts: std::collections::HashMap<&std::path::Path, &str> = source
         .sources
         .files
         .iter()

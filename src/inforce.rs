@@ -3,7 +3,7 @@
 //! in both cases the last approved revision in force, read from history, is published,
 //! and the newer one is announced as upcoming.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -42,8 +42,10 @@ fn in_force_at(meta: &crate::model::DocMeta, as_of: Option<Date>) -> bool {
 /// force at all.
 #[derive(serde::Serialize, Debug, Default)]
 pub struct InForceMap {
-    earlier: BTreeMap<Arc<PathBuf>, (Document, InForce)>,
-    not_yet: BTreeSet<Arc<PathBuf>>,
+    #[serde(serialize_with = "crate::sorted")]
+    earlier: HashMap<Arc<PathBuf>, (Document, InForce)>,
+    #[serde(serialize_with = "crate::sorted_set")]
+    not_yet: HashSet<Arc<PathBuf>>,
 }
 
 impl InForceMap {

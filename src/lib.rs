@@ -146,6 +146,34 @@ impl<K: Eq + std::hash::Hash, V> KeptByBuild<K, V> {
     }
 }
 
+/// A map looked up by path: hashing a path reads its bytes once, where each step of
+/// an ordered map compares two paths component by component, and stamps are looked
+/// up tens of thousands of times per build. It serializes in path order
+/// ([`sorted`]), so what a build dumps stays the same from run to run.
+pub type PathMap<V> = std::collections::HashMap<std::path::PathBuf, V>;
+
+/// Serializes a hash map (or set, as a map to `()`) in the order of its keys.
+pub fn sorted<S: serde::Serializer, K: Ord + serde::Serialize, V: serde::Serialize>(
+    map: &std::collections::HashMap<K, V>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    map.iter()
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .serialize(s)
+}
+
+/// Serializes a hash set in the order of its items.
+pub fn sorted_set<S: serde::Serializer, K: Ord + serde::Serialize>(
+    set: &std::collections::HashSet<K>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    set.iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .serialize(s)
+}
+
 /// The value of `key` in `map`, made by `make` the first time. It is made outside the
 /// lock, so other keys are served meanwhile; when two threads make one key at once,
 /// both get the value kept first.

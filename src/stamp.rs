@@ -568,7 +568,7 @@ pub fn stamp_all<'a>(
     config: &Config,
     release_tags: &[(String, Signature)],
     files: impl Iterator<Item = (&'a Path, &'a str, &'a [Approval])>,
-) -> BTreeMap<std::path::PathBuf, FileStamp> {
+) -> crate::PathMap<Arc<FileStamp>> {
     use rayon::prelude::*;
     let trailers = Trailers::new(history, config, release_tags);
     // Each file reads its own versions: in parallel.
@@ -584,7 +584,7 @@ pub fn stamp_all<'a>(
                 text,
                 approvals,
             );
-            (path.to_path_buf(), s)
+            (path.to_path_buf(), Arc::new(s))
         })
         .collect()
 }
@@ -601,7 +601,7 @@ type MadeWith = (u64, Vec<u8>, Vec<(String, Signature)>);
 pub struct KeptStamps {
     made_with: Option<MadeWith>,
     /// By path: the parsed file, and its stamp.
-    files: HashMap<std::path::PathBuf, (Held, FileStamp)>,
+    files: HashMap<std::path::PathBuf, (Held, Arc<FileStamp>)>,
 }
 
 /// The stamps this process keeps between builds ([`crate::keep_between_builds`]).
@@ -624,7 +624,7 @@ pub fn stamp_kept<'a>(
     release_tags: &[(String, Signature)],
     files: Vec<(&'a Path, &'a str, &'a [Approval], Held)>,
     keep: Option<&std::sync::Mutex<KeptStamps>>,
-) -> BTreeMap<std::path::PathBuf, FileStamp> {
+) -> crate::PathMap<Arc<FileStamp>> {
     let Some(keep) = keep.filter(|_| history.walk != 0) else {
         let files = files.into_iter().map(|(p, t, a, _)| (p, t, a));
         return stamp_all(history, config, release_tags, files);
@@ -650,7 +650,7 @@ pub fn stamp_kept<'a>(
             .is_some_and(|(held, _)| same(held, parsed))
     });
     let mut stamps = if new.is_empty() {
-        BTreeMap::new()
+        crate::PathMap::default()
     } else {
         let new = new.iter().map(|(p, t, a, _)| (*p, *t, *a));
         stamp_all(history, config, release_tags, new)
@@ -660,12 +660,12 @@ pub fn stamp_kept<'a>(
         let Some((_, stamp)) = kept.files.remove(path) else {
             continue;
         };
-        stamps.insert(path.to_path_buf(), stamp.clone());
+        stamps.insert(path.to_path_buf(), Arc::clone(&stamp));
         files.insert(path.to_path_buf(), (parsed, stamp));
     }
     for (path, _, _, parsed) in new {
         if let Some(stamp) = stamps.get(path) {
-            files.insert(path.to_path_buf(), (parsed, stamp.clone()));
+            files.insert(path.to_path_buf(), (parsed, Arc::clone(stamp)));
         }
     }
     *keep.lock().unwrap_or_else(|e| e.into_inner()) = KeptStamps { made_with, files };
@@ -706,18 +706,20 @@ pub fn addendum_is_stale(
 /// The stamps of one build: every document and addendum file by path.
 #[derive(serde::Serialize, Debug, Clone, Default)]
 pub struct Stamps {
-    pub files: BTreeMap<std::path::PathBuf, FileStamp>,
+    #[serde(serialize_with = "crate::sorted")]
+    pub files: crate::PathMap<Arc<FileStamp>>,
     /// History is missing (no git, or a shallow clone): history fields are incomplete.
     pub incomplete: bool,
     /// The build reads a git repository at all.
     pub git: bool,
     /// Addenda whose global document changed after the site last reviewed them.
-    pub stale_addenda: std::collections::BTreeSet<std::path::PathBuf>,
+    #[serde(serialize_with = "crate::sorted_set")]
+    pub stale_addenda: std::collections::HashSet<std::path::PathBuf>,
 }
 
 impl Stamps {
     pub fn get(&self, path: &Path) -> Option<&FileStamp> {
-        self.files.get(path)
+        self.files.get(path).map(|s| &**s)
     }
 }
 
@@ -920,7 +922,7 @@ mod tests {
         // Mark the kept stamp, to tell it from one made anew.
         let mark = |keep: &std::sync::Mutex<KeptStamps>| {
             let mut kept = keep.lock().unwrap();
-            kept.files.get_mut(path).expect("kept").1.revision = 99;
+            Arc::make_mut(&mut kept.files.get_mut(path).expect("kept").1).revision = 99;
         };
         mark(&keep);
         assert_eq!(stamp(&history, &config, &[], doc.clone()).revision, 99);
