@@ -40,7 +40,8 @@ pub struct HistoryIndex {
     /// Every commit reachable from the built commit, newest first (topological).
     pub commits: Vec<Arc<CommitInfo>>,
     /// By path at the built commit: the versions of that file, newest first.
-    pub files: BTreeMap<PathBuf, Vec<FileVersion>>,
+    #[serde(serialize_with = "crate::sorted")]
+    pub files: crate::PathMap<Vec<FileVersion>>,
     /// The repository is a shallow clone: older history is missing.
     pub shallow: bool,
     /// For each commit, the indexes of its parents within `commits`.
@@ -674,7 +675,7 @@ fn walk_now(
             }
         }
     }
-    let mut files: BTreeMap<PathBuf, Vec<FileVersion>> = BTreeMap::new();
+    let mut files: crate::PathMap<Vec<FileVersion>> = crate::PathMap::default();
     let mut reused: BTreeMap<PathBuf, Reuse> = BTreeMap::new();
     for (idx, (_, _, changes)) in per_commit.iter().enumerate() {
         for (ch, id) in changes.iter().zip(&identities[idx]) {
