@@ -353,15 +353,13 @@ pub fn check(loaded: &Loaded, plan: &Plan, diags: &mut Diagnostics) -> Option<Ch
         release::check_source(&source.info, diags);
         release::check_change_control(&corpus, &stamps, source, config, diags);
     }
-    let in_force = inforce::select(
-        &corpus,
-        &source.history,
-        &stamps,
-        plan.as_of,
-        plan.release,
-        config,
-        diags,
-    );
+    let dated = inforce::Dated {
+        history: &source.history,
+        stamps: &stamps,
+        as_of: plan.as_of,
+        release: plan.release,
+    };
+    let in_force = inforce::select(&corpus, &dated, config, inforce::kept_earlier(), diags);
     if plan.release {
         release::check_unreleased(&corpus, &in_force, &stamps, diags);
     }

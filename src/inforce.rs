@@ -43,7 +43,7 @@ fn in_force_at(meta: &crate::model::DocMeta, as_of: Option<Date>) -> bool {
 #[derive(serde::Serialize, Debug, Default)]
 pub struct InForceMap {
     #[serde(serialize_with = "crate::sorted")]
-    earlier: HashMap<Arc<PathBuf>, (Document, InForce)>,
+    earlier: HashMap<Arc<PathBuf>, (Arc<Document>, InForce)>,
     #[serde(serialize_with = "crate::sorted_set")]
     not_yet: HashSet<Arc<PathBuf>>,
 }
@@ -70,27 +70,71 @@ impl InForceMap {
     }
 }
 
+/// What a build reads to find the revisions in force: the history, the stamps, the
+/// as-of date and whether it is a release.
+pub struct Dated<'a> {
+    pub history: &'a HistoryIndex,
+    pub stamps: &'a Stamps,
+    pub as_of: Option<Date>,
+    pub release: bool,
+}
+
 /// Finds, for each pending or (in a release) unreleased document, its last revision in
 /// force, when history has one. A pending document without one is not yet in force.
+/// With `keep` (`serve`), what the last build found is taken again ([`KeptEarlier`]).
 pub fn select(
     corpus: &Corpus,
-    history: &HistoryIndex,
-    stamps: &Stamps,
-    as_of: Option<Date>,
-    release: bool,
+    dated: &Dated,
     config: &Config,
+    keep: Option<&std::sync::Mutex<KeptEarlier>>,
     diags: &mut Diagnostics,
 ) -> InForceMap {
+    let Dated {
+        history,
+        stamps,
+        as_of,
+        release,
+    } = *dated;
     let mut map = InForceMap::default();
+    let keep = keep.filter(|_| history.walk != 0);
+    let made_with = keep.map(|_| {
+        (
+            history.walk,
+            serde_json::to_vec(config).unwrap_or_default(),
+            as_of,
+        )
+    });
+    let mut kept = keep
+        .map(|k| std::mem::take(&mut *k.lock().unwrap_or_else(|e| e.into_inner())))
+        .filter(|k| k.made_with == made_with)
+        .unwrap_or_default();
+    let mut found_now = HashMap::new();
     for doc in &corpus.documents {
         let pending = doc.meta.status == Status::Approved && !in_force_at(&doc.meta, as_of);
         let revising = release && matches!(doc.meta.status, Status::Draft | Status::InReview);
         if !(pending || revising) {
             continue;
         }
-        match earlier_in_force(doc, history, stamps, as_of, config) {
-            Some(old) => {
-                map.earlier.insert(doc.path.clone(), old);
+        let key = (doc.path.as_ref().clone(), doc.meta.id.clone());
+        let found = match kept.found.remove(&key) {
+            Some(found) => found,
+            None => earlier_in_force(doc, history, as_of, config),
+        };
+        if keep.is_some() {
+            found_now.insert(key, found.clone());
+        }
+        match found {
+            Some((at, earlier)) => {
+                let v = &history.versions(&doc.path)[at];
+                let info = InForce {
+                    revision: stamps
+                        .get(&doc.path)
+                        .map_or(0, |s| s.revision_as_of(v.commit)),
+                    commit: history.commits[v.commit].clone(),
+                    upcoming_status: doc.meta.status,
+                    upcoming_effective: doc.meta.effective,
+                };
+                map.earlier.insert(doc.path.clone(), (earlier, info));
             }
             None if pending => {
                 map.not_yet.insert(doc.path.clone());
@@ -110,17 +154,48 @@ pub fn select(
             None => {}
         }
     }
+    if let Some(keep) = keep {
+        *keep.lock().unwrap_or_else(|e| e.into_inner()) = KeptEarlier {
+            made_with,
+            found: found_now,
+        };
+    }
     map
+}
+
+/// The walk, the configuration (as JSON) and the as-of date earlier revisions in force
+/// were found with.
+type MadeWith = (u64, Vec<u8>, Option<Date>);
+
+/// The earlier revisions in force found by one build, for the next
+/// ([`crate::keep_between_builds`]): by path and id, the newest version of that
+/// document in force at the as-of date, and its text parsed. That is a function of
+/// the versions the walk found of the path, the id, the as-of date and the
+/// configuration the body is parsed with: a build of the same walk, configuration
+/// and date takes it as it is, rather than parse the versions again.
+#[derive(Default)]
+pub struct KeptEarlier {
+    made_with: Option<MadeWith>,
+    found: HashMap<(PathBuf, String), Earlier>,
+}
+
+/// The version of a document in force (its place among the versions of its path,
+/// newest first), and its text parsed.
+type Earlier = Option<(usize, Arc<Document>)>;
+
+/// The earlier revisions this process keeps between builds.
+pub fn kept_earlier() -> Option<&'static std::sync::Mutex<KeptEarlier>> {
+    static KEPT: std::sync::OnceLock<std::sync::Mutex<KeptEarlier>> = std::sync::OnceLock::new();
+    crate::keeps_between_builds().then(|| KEPT.get_or_init(Default::default))
 }
 
 fn earlier_in_force(
     doc: &Document,
     history: &HistoryIndex,
-    stamps: &Stamps,
     as_of: Option<Date>,
     config: &Config,
-) -> Option<(Document, InForce)> {
-    for v in history.versions(&doc.path) {
+) -> Earlier {
+    for (at, v) in history.versions(&doc.path).iter().enumerate() {
         let mut scratch = Diagnostics::new();
         let Some(parsed) = frontmatter::parse_file(&doc.path, &v.text, &mut scratch) else {
             continue;
@@ -142,14 +217,6 @@ fn earlier_in_force(
         if scratch.has_errors() {
             continue;
         }
-        let info = InForce {
-            revision: stamps
-                .get(&doc.path)
-                .map_or(0, |s| s.revision_as_of(v.commit)),
-            commit: history.commits[v.commit].clone(),
-            upcoming_status: doc.meta.status,
-            upcoming_effective: doc.meta.effective,
-        };
         let earlier = Document {
             anchors: crate::parse::stable_anchors(&body),
             headings: Default::default(),
@@ -161,7 +228,7 @@ fn earlier_in_force(
             meta: *meta,
             body,
         };
-        return Some((earlier, info));
+        return Some((at, Arc::new(earlier)));
     }
     None
 }
@@ -193,13 +260,15 @@ mod tests {
         format!("---\nid: SOP-1\ntitle: T\nstatus: approved\neffective: {effective}\napprovals:\n  - {{ name: J, role: R, date: 2025-12-01 }}\n---\n{body}")
     }
 
-    #[test]
-    fn a_revision_effective_later_waits_and_the_one_in_force_is_published() {
+    /// A document whose file holds a revision effective on 2026-09-01, and whose
+    /// history holds it and, before it, one effective on 2026-01-01.
+    fn pending(walk: u64) -> (Config, Corpus, HistoryIndex) {
         let path = "procedures/global/a.md";
         let now = text("2026-09-01", "New text.\n");
         let (config, corpus) = corpus(BOOK, &[(path, &now)]);
         let mut history = HistoryIndex {
             commits: vec![commit("b"), commit("a")],
+            walk,
             ..HistoryIndex::default()
         };
         history.files.insert(
@@ -217,17 +286,21 @@ mod tests {
                 },
             ],
         );
+        (config, corpus, history)
+    }
+
+    #[test]
+    fn a_revision_effective_later_waits_and_the_one_in_force_is_published() {
+        let (config, corpus, history) = pending(0);
         let at = |date: &str| {
             let mut d = Diagnostics::new();
-            let map = select(
-                &corpus,
-                &history,
-                &Stamps::default(),
-                Some(Date::parse(date).unwrap()),
-                false,
-                &config,
-                &mut d,
-            );
+            let dated = Dated {
+                history: &history,
+                stamps: &Stamps::default(),
+                as_of: Some(Date::parse(date).unwrap()),
+                release: false,
+            };
+            let map = select(&corpus, &dated, &config, None, &mut d);
             (map, d)
         };
         let (map, d) = at("2026-06-01");
@@ -245,19 +318,62 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_revision_in_force_is_taken_only_for_the_same_walk_configuration_and_date() {
+        let (config, corpus, history) = pending(7);
+        let doc = &corpus.documents[0];
+        let keep = std::sync::Mutex::default();
+        let published = |history: &HistoryIndex, config: &Config, date: &str| {
+            let dated = Dated {
+                history,
+                stamps: &Stamps::default(),
+                as_of: Some(Date::parse(date).unwrap()),
+                release: false,
+            };
+            let map = select(
+                &corpus,
+                &dated,
+                config,
+                Some(&keep),
+                &mut Diagnostics::new(),
+            );
+            let (earlier, info) = map.earlier.get(&doc.path).expect("an earlier revision");
+            assert_eq!(info.commit.id, "a".repeat(40));
+            Arc::clone(earlier)
+        };
+        let first = published(&history, &config, "2026-06-01");
+        assert_eq!(first.meta.effective.unwrap().to_string(), "2026-01-01");
+        // The same walk, configuration and date: the same parse, taken again.
+        let again = published(&history, &config, "2026-06-01");
+        assert!(Arc::ptr_eq(&first, &again));
+        // Another walk, configuration or date: found anew.
+        let other_walk = pending(8).2;
+        let anew = published(&other_walk, &config, "2026-06-01");
+        assert!(!Arc::ptr_eq(&again, &anew));
+        let mut other_config = config.clone();
+        other_config.book.title = "Other".into();
+        let anew_config = published(&other_walk, &other_config, "2026-06-01");
+        assert!(!Arc::ptr_eq(&anew, &anew_config));
+        let anew_date = published(&other_walk, &other_config, "2026-06-02");
+        assert!(!Arc::ptr_eq(&anew_config, &anew_date));
+        // Without a walk (no git), nothing is kept.
+        let no_walk = pending(0).2;
+        let a = published(&no_walk, &config, "2026-06-01");
+        let b = published(&no_walk, &config, "2026-06-01");
+        assert!(!Arc::ptr_eq(&a, &b));
+    }
+
+    #[test]
     fn a_new_document_effective_later_is_not_yet_in_force() {
         let path = "procedures/global/a.md";
         let (config, corpus) = corpus(BOOK, &[(path, &text("2026-09-01", "New.\n"))]);
         let mut d = Diagnostics::new();
-        let map = select(
-            &corpus,
-            &HistoryIndex::default(),
-            &Stamps::default(),
-            Some(Date::parse("2026-06-01").unwrap()),
-            false,
-            &config,
-            &mut d,
-        );
+        let dated = Dated {
+            history: &HistoryIndex::default(),
+            stamps: &Stamps::default(),
+            as_of: Some(Date::parse("2026-06-01").unwrap()),
+            release: false,
+        };
+        let map = select(&corpus, &dated, &config, None, &mut d);
         assert!(map.not_yet(&corpus.documents[0].path));
         let warnings: Vec<String> = d.into_sorted().iter().map(|d| d.to_string()).collect();
         assert_eq!(

@@ -84,7 +84,7 @@ static KEEP_BETWEEN_BUILDS: std::sync::atomic::AtomicBool =
 /// `serve`, which builds again and again from the same history while one file
 /// changes. It keeps the history walked from each commit ([`repo::history::walk`]),
 /// the files parsed ([`parse::parse_corpus`]) and stamped ([`stamp::stamp_kept`]),
-/// the theme's templates compiled ([`render::theme::load`]), the compositions
+/// the earlier revisions in force ([`inforce::select`]), the theme's templates compiled ([`render::theme::load`]), the compositions
 /// ([`compose::TextPool::new`]) and the pages rendered
 /// ([`page_cache::Pages::in_memory`]). A single build keeps none of them:
 /// they would be held beside every text of the history, when its memory peaks. (The
