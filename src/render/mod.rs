@@ -616,16 +616,6 @@ pub fn render_site(
         bodies.push(body);
         words.extend(doc_words);
     }
-    let indexed: Vec<([&str; 2], &search::DocWords)> = site_docs
-        .iter()
-        .map(|sd| [sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()])
-        .zip(words.iter().map(|w| &**w))
-        .collect();
-    let search_index = OutFile {
-        path: search::SEARCH_INDEX.into(),
-        bytes: search::index_of(&indexed),
-    };
-    drop(indexed);
     let titles: BTreeMap<&str, &str> = site_docs
         .iter()
         .map(|sd| (sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()))
@@ -800,8 +790,45 @@ pub fn render_site(
         path: "changes.json".into(),
         bytes: changes::json(&changes),
     });
-    files.push(search_index);
-    match record::history_json(&site_view, build, records) {
+    // The rest is four files made from what is above, each on its own: made side by
+    // side, they are not the tail of the site, on one core.
+    let search_index = || {
+        let indexed: Vec<([&str; 2], &search::DocWords)> = site_docs
+            .iter()
+            .map(|sd| [sd.doc.meta.id.as_str(), sd.doc.meta.title.as_str()])
+            .zip(words.iter().map(|w| &**w))
+            .collect();
+        search::index_of(&indexed)
+    };
+    let history = || record::history_json(&site_view, build, records);
+    let index = || {
+        let mut d = Diagnostics::new();
+        let index = index_view(
+            plan,
+            site_docs,
+            config,
+            &site_view,
+            build,
+            stamps,
+            shared.in_force,
+        );
+        (shared.site_page("index.html", &index, &mut d), d)
+    };
+    let harmonization = || {
+        let mut d = Diagnostics::new();
+        let view = harmonization_view(plan, site_docs, cells, config, &site_view, build, network);
+        (shared.site_page("harmonization.html", &view, &mut d), d)
+    };
+    let ((search_index, history), ((index, index_d), (harmonization, harmonization_d))) =
+        rayon::join(
+            || rayon::join(search_index, history),
+            || rayon::join(index, harmonization),
+        );
+    files.push(OutFile {
+        path: search::SEARCH_INDEX.into(),
+        bytes: search_index,
+    });
+    match history {
         Ok(bytes) => {
             files.push(OutFile {
                 path: HISTORY_FILE.into(),
@@ -815,16 +842,8 @@ pub fn render_site(
             e.to_string(),
         )),
     }
-    let index = index_view(
-        plan,
-        site_docs,
-        config,
-        &site_view,
-        build,
-        stamps,
-        shared.in_force,
-    );
-    if let Some(bytes) = shared.site_page("index.html", &index, diags) {
+    diags.extend(index_d.into_sorted());
+    if let Some(bytes) = index {
         files.push(OutFile {
             path: "index.html".into(),
             bytes,
@@ -836,7 +855,27 @@ pub fn render_site(
             bytes: bytes.clone(),
         });
     }
-    // The harmonization page shows this site's own row data only.
+    diags.extend(harmonization_d.into_sorted());
+    if let Some(bytes) = harmonization {
+        files.push(OutFile {
+            path: "harmonization.html".into(),
+            bytes,
+        });
+    }
+    out(files, Vec::new());
+}
+
+/// A site's harmonization page: its own rows of the report, and its trend (its own
+/// figures and the network's medians, numbers only).
+fn harmonization_view(
+    plan: &SitePlan,
+    site_docs: &[SiteDoc],
+    cells: &crate::report::SiteCells,
+    config: &Config,
+    site_view: &SiteView,
+    build: &BuildView,
+    network: Option<&[crate::network::SiteTrendRow]>,
+) -> ReportView {
     let mut own = BTreeMap::new();
     own.insert(plan.id.to_string(), cells.clone());
     let titles: BTreeMap<String, String> = site_docs
@@ -848,7 +887,6 @@ pub fn render_site(
                 .map(|o| (o.doc.meta.id.clone(), o.doc.meta.title.clone())),
         )
         .collect();
-    // Its trend: its own figures and the network's medians, numbers only.
     let site_trend = network.map(<[_]>::to_vec).unwrap_or_default();
     let charts = if site_trend.is_empty() {
         Vec::new()
@@ -858,7 +896,7 @@ pub fn render_site(
             svg: crate::network::chart_of_rows(&site_view.name, &site_trend),
         }]
     };
-    let view = ReportView {
+    ReportView {
         book: book_view(config),
         site: Some(site_view.clone()),
         build: build.clone(),
@@ -866,14 +904,7 @@ pub fn render_site(
         portal_href: PORTAL_HREF.into(),
         charts,
         site_trend,
-    };
-    if let Some(bytes) = shared.site_page("harmonization.html", &view, diags) {
-        files.push(OutFile {
-            path: "harmonization.html".into(),
-            bytes,
-        });
     }
-    out(files, Vec::new());
 }
 
 /// Documents whose pages are rendered before they are handed over: enough to keep
