@@ -172,7 +172,7 @@ impl FileStamp {
 /// What evidence is looked up in: Approved-by trailers by e-mail address (the walk
 /// indexes of the commits carrying them), the registered SSH keys by fingerprint,
 /// and the signatures of the release tags that count for this build.
-pub struct Trailers<'a> {
+pub struct Trailers {
     by_email: HashMap<String, Vec<usize>>,
     /// `Approves: <ID> sha256:<hash> Name <email>` trailers by e-mail address: the
     /// commit, the document id and the SHA-256 of the file as that commit left it.
@@ -182,8 +182,8 @@ pub struct Trailers<'a> {
     /// commit that changed one.
     documents_changed: Vec<usize>,
     /// Fingerprint → the `[approvers]` entries the key is registered for.
-    key_owners: HashMap<String, Vec<&'a str>>,
-    release_tags: &'a [(String, Signature)],
+    key_owners: HashMap<String, Vec<String>>,
+    release_tags: Vec<(String, Signature)>,
 }
 
 /// `SOP-0020 sha256:<hex> Jane Roe <jane@acme.example>` → (email, id, hash).
@@ -201,12 +201,12 @@ fn parse_approves(value: &str) -> Option<(String, String, String)> {
     Some((email, id, hash))
 }
 
-impl<'a> Trailers<'a> {
+impl Trailers {
     pub fn new(
         history: &HistoryIndex,
-        config: &'a Config,
-        release_tags: &'a [(String, Signature)],
-    ) -> Trailers<'a> {
+        config: &Config,
+        release_tags: &[(String, Signature)],
+    ) -> Trailers {
         let mut by_email: HashMap<String, Vec<usize>> = HashMap::new();
         let mut approves: HashMap<String, Vec<(usize, String, String)>> = HashMap::new();
         for (i, c) in history.commits.iter().enumerate() {
@@ -228,7 +228,7 @@ impl<'a> Trailers<'a> {
                 }
             }
         }
-        let mut key_owners: HashMap<String, Vec<&str>> = HashMap::new();
+        let mut key_owners: HashMap<String, Vec<String>> = HashMap::new();
         for (id, approver) in &config.approvers {
             for key in &approver.ssh_keys {
                 // Keys were validated when book.toml was loaded.
@@ -236,7 +236,7 @@ impl<'a> Trailers<'a> {
                     key_owners
                         .entry(crate::signature::fingerprint(&k))
                         .or_default()
-                        .push(id);
+                        .push(id.clone());
                 }
             }
         }
@@ -258,14 +258,14 @@ impl<'a> Trailers<'a> {
             approves,
             documents_changed: keys.iter().map(|k| k.len()).collect(),
             key_owners,
-            release_tags,
+            release_tags: release_tags.to_vec(),
         }
     }
 
     fn registered_for(&self, fingerprint: &str, approver: &str) -> bool {
         self.key_owners
             .get(fingerprint)
-            .is_some_and(|ids| ids.contains(&approver))
+            .is_some_and(|ids| ids.iter().any(|i| i == approver))
     }
 
     /// What a commit's signature (or, failing it, a release tag's) says of the
@@ -283,7 +283,12 @@ impl<'a> Trailers<'a> {
                 fingerprint: fingerprint.clone(),
                 owner: self.key_owners.get(fingerprint).map(|ids| {
                     ids.iter()
-                        .map(|i| config.approvers.get(*i).map_or(*i, |a| a.name.as_str()))
+                        .map(|i| {
+                            config
+                                .approvers
+                                .get(i)
+                                .map_or(i.as_str(), |a| a.name.as_str())
+                        })
                         .collect::<Vec<_>>()
                         .join(", ")
                 }),
@@ -297,7 +302,7 @@ impl<'a> Trailers<'a> {
             Signature::Gpg => SignatureStatus::Gpg,
             Signature::Other => SignatureStatus::Other,
         };
-        for (tag, sig) in self.release_tags {
+        for (tag, sig) in &self.release_tags {
             if let Signature::Ssh { fingerprint } = sig {
                 if self.registered_for(fingerprint, id) {
                     return SignatureStatus::Verified {
@@ -569,8 +574,18 @@ pub fn stamp_all<'a>(
     release_tags: &[(String, Signature)],
     files: impl Iterator<Item = (&'a Path, &'a str, &'a [Approval])>,
 ) -> crate::PathMap<Arc<FileStamp>> {
-    use rayon::prelude::*;
     let trailers = Trailers::new(history, config, release_tags);
+    stamp_with(history, &trailers, config, files)
+}
+
+/// [`stamp_all`], with the trailers of the history already indexed.
+fn stamp_with<'a>(
+    history: &HistoryIndex,
+    trailers: &Trailers,
+    config: &Config,
+    files: impl Iterator<Item = (&'a Path, &'a str, &'a [Approval])>,
+) -> crate::PathMap<Arc<FileStamp>> {
+    use rayon::prelude::*;
     // Each file reads its own versions: in parallel.
     let files: Vec<_> = files.collect();
     files
@@ -578,7 +593,7 @@ pub fn stamp_all<'a>(
         .map(|(path, text, approvals)| {
             let s = stamp_file(
                 history,
-                &trailers,
+                trailers,
                 config,
                 history.versions(path),
                 text,
@@ -602,6 +617,8 @@ pub struct KeptStamps {
     made_with: Option<MadeWith>,
     /// By path: the parsed file, and its stamp.
     files: HashMap<std::path::PathBuf, (Held, Arc<FileStamp>)>,
+    /// The trailers of the walk, indexed for the configuration and tags.
+    trailers: Option<Arc<Trailers>>,
 }
 
 /// The stamps this process keeps between builds ([`crate::keep_between_builds`]).
@@ -618,6 +635,8 @@ pub fn kept_stamps() -> Option<&'static std::sync::Mutex<KeptStamps>> {
 /// value of the file: the build keeps the parse of a file whose text is unchanged
 /// ([`crate::parse::parse_corpus`]), and the stamp holds it, so no other value can
 /// take its address meanwhile.
+/// The trailers of the walk, indexed for the configuration and the tags
+/// ([`Trailers`]), are kept with the stamps, on the same terms.
 pub fn stamp_kept<'a>(
     history: &HistoryIndex,
     config: &Config,
@@ -649,11 +668,16 @@ pub fn stamp_kept<'a>(
             .get(*path)
             .is_some_and(|(held, _)| same(held, parsed))
     });
-    let mut stamps = if new.is_empty() {
-        crate::PathMap::default()
+    let trailers = kept.trailers.take();
+    let mut stamps = crate::PathMap::default();
+    let trailers = if new.is_empty() {
+        trailers
     } else {
+        let trailers =
+            trailers.unwrap_or_else(|| Arc::new(Trailers::new(history, config, release_tags)));
         let new = new.iter().map(|(p, t, a, _)| (*p, *t, *a));
-        stamp_all(history, config, release_tags, new)
+        stamps = stamp_with(history, &trailers, config, new);
+        Some(trailers)
     };
     let mut files = HashMap::with_capacity(taken.len() + new.len());
     for (path, _, _, parsed) in taken {
@@ -668,7 +692,11 @@ pub fn stamp_kept<'a>(
             files.insert(path.to_path_buf(), (parsed, Arc::clone(stamp)));
         }
     }
-    *keep.lock().unwrap_or_else(|e| e.into_inner()) = KeptStamps { made_with, files };
+    *keep.lock().unwrap_or_else(|e| e.into_inner()) = KeptStamps {
+        made_with,
+        files,
+        trailers,
+    };
     stamps
 }
 
