@@ -53,12 +53,16 @@ pub struct Rendered {
 }
 
 /// The report across sites as a build rendered it: whether as a release, its files
-/// and link (`None` if its templates failed), and what rendering it reported.
+/// and link (`None` if its templates failed), and what rendering it reported. The
+/// first to ask takes the files ([`report_files`]); a later ask renders them again.
 pub struct MadeReport {
     release: bool,
-    made: Option<(Vec<OutFile>, render::context::ReportLink)>,
+    made: std::sync::Mutex<Option<ReportMade>>,
     diags: Vec<Diagnostic>,
 }
+
+/// A report's files and link, or `None` if its templates failed.
+type ReportMade = Option<(Vec<OutFile>, render::context::ReportLink)>;
 
 /// The load stage: a build's input, read once. Like every stage value, plain data
 /// that serializes, so a stage can be dumped and tested on its own.
@@ -505,6 +509,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     if let Some(sink) = sink {
         sink.refuses(&plan, &config, &mut diags);
     }
+    let writes = sink.is_some();
     let sink = sink.filter(|_| !diags.has_errors_leveled(&config.levels(), plan.release));
     let build = build_view(&plan.version, &rendered.info, plan.release, plan.as_of);
     // The version this release follows, for changes.html.
@@ -663,7 +668,12 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     };
     // The report across sites, for a caller that writes or serves it, is rendered
     // meanwhile on a thread of its own: it needs every site's cells, not their pages.
-    let report_wanted = req.with_report && plan.html && !plan.check;
+    // Not for a build that will write nothing: its sink refused it, or it has errors.
+    let report_wanted = req.with_report
+        && plan.html
+        && !plan.check
+        && (sink.is_some() || !writes)
+        && !diags.has_errors_leveled(&config.levels(), plan.release);
     let (sites, report) = std::thread::scope(|s| {
         let report = report_wanted.then(|| {
             s.spawn(|| {
@@ -684,13 +694,15 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
                 );
                 MadeReport {
                     release: plan.release,
-                    made,
+                    made: std::sync::Mutex::new(Some(made)),
                     diags: diags.into_iter().collect(),
                 }
             })
         });
         let sites = render_all();
-        (sites, report.and_then(|r| r.join().ok()))
+        // A panic there is this build's, and goes on where it would have happened.
+        let report = report.map(|r| r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (sites, report)
     });
     rendered.report = report;
     for (id, files, d) in sites {
@@ -923,10 +935,13 @@ pub fn report_files(
     theme: &theme::Theme,
     release: bool,
     diags: &mut Diagnostics,
-) -> Option<(Vec<OutFile>, render::context::ReportLink)> {
+) -> ReportMade {
     if let Some(made) = rendered.report.as_ref().filter(|r| r.release == release) {
-        diags.extend(made.diags.iter().cloned());
-        return made.made.clone();
+        let taken = made.made.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(files) = taken {
+            diags.extend(made.diags.iter().cloned());
+            return files;
+        }
     }
     let input = ReportInput {
         plan: &rendered.plan,
@@ -1063,7 +1078,22 @@ mod tests {
         };
         let (beside, after) = (build(true), build(false));
         assert!(beside.report.is_some() && after.report.is_none());
+        let kept = || {
+            beside
+                .report
+                .as_ref()
+                .unwrap()
+                .made
+                .lock()
+                .unwrap()
+                .is_some()
+        };
+        assert!(kept());
         let made = files(&beside, false);
+        assert!(
+            !kept(),
+            "the files are those rendered beside the sites, taken"
+        );
         assert!(
             made.0
                 .iter()

@@ -96,14 +96,10 @@ pub fn select(
         release,
     } = *dated;
     let mut map = InForceMap::default();
-    let keep = keep.filter(|_| history.walk != 0);
-    let made_with = keep.map(|_| {
-        (
-            history.walk,
-            serde_json::to_vec(config).unwrap_or_default(),
-            as_of,
-        )
-    });
+    // A configuration that cannot be written as JSON cannot key what is kept.
+    let config_json = keep.and_then(|_| serde_json::to_vec(config).ok());
+    let keep = keep.filter(|_| history.walk != 0 && config_json.is_some());
+    let made_with = keep.and(config_json).map(|c| (history.walk, c, as_of));
     let mut kept = keep
         .map(|k| std::mem::take(&mut *k.lock().unwrap_or_else(|e| e.into_inner())))
         .filter(|k| k.made_with == made_with)

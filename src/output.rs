@@ -1426,9 +1426,10 @@ fn identity_walk(root: &Path) -> std::io::Result<(String, std::time::SystemTime)
         }
         newest = newest.max(changed);
     };
-    let meta = std::fs::metadata(root)?;
-    add(Path::new(""), &meta);
-    if meta.is_dir() {
+    // The root as it is (a link is a link), gone into when it leads to a folder: as
+    // walkdir walks it, so identities recorded by either agree.
+    add(Path::new(""), &std::fs::symlink_metadata(root)?);
+    if std::fs::metadata(root)?.is_dir() {
         identity_of_entries(root, &mut PathBuf::new(), &mut add)?;
     }
     Ok((format!("{:x}", hash.finalize()), newest))
@@ -1615,13 +1616,16 @@ mod tests {
         }
         std::os::unix::fs::symlink("../a", root.join("b/link")).unwrap();
         std::fs::hard_link(root.join("a/1"), root.join("c.d/1")).unwrap();
-        let by_path = || {
+        // A name that is not UTF-8.
+        use std::os::unix::ffi::OsStrExt;
+        std::fs::write(root.join(std::ffi::OsStr::from_bytes(b"a/\xff")), "x").unwrap();
+        let by_path_of = |root: &Path| {
             let mut hash = sha2::Sha256::new();
             let mut entries = 0;
-            for entry in walkdir::WalkDir::new(&root).sort_by_file_name() {
+            for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
                 let entry = entry.unwrap();
                 let meta = entry.metadata().unwrap();
-                let rel = entry.path().strip_prefix(&root).unwrap();
+                let rel = entry.path().strip_prefix(root).unwrap();
                 hash.update(rel.as_os_str().as_encoded_bytes());
                 hash.update([0]);
                 for f in stat_fields(&meta).0 {
@@ -1631,14 +1635,22 @@ mod tests {
             }
             (format!("{:x}", hash.finalize()), entries)
         };
+        let by_path = || by_path_of(&root);
         let (identity, entries) = by_path();
-        assert_eq!(entries, 14);
+        assert_eq!(entries, 15);
         assert_eq!(identity_walk(&root).unwrap().0, identity);
         // A changed file changes it.
         std::fs::write(root.join("b/x/2"), "Two").unwrap();
         let changed = identity_walk(&root).unwrap().0;
         assert_ne!(changed, identity);
         assert_eq!(changed, by_path().0);
+        // Reached through a link, the root is the link, and what it leads to is walked.
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&root, &link).unwrap();
+        let (through, entries) = by_path_of(&link);
+        assert_eq!(entries, 15);
+        assert_ne!(through, changed);
+        assert_eq!(identity_walk(&link).unwrap().0, through);
     }
 
     fn file(path: &str, s: &str) -> OutFile {

@@ -644,15 +644,13 @@ pub fn stamp_kept<'a>(
     files: Vec<(&'a Path, &'a str, &'a [Approval], Held)>,
     keep: Option<&std::sync::Mutex<KeptStamps>>,
 ) -> crate::PathMap<Arc<FileStamp>> {
-    let Some(keep) = keep.filter(|_| history.walk != 0) else {
+    // A configuration that cannot be written as JSON cannot key what is kept.
+    let config_json = keep.and_then(|_| serde_json::to_vec(config).ok());
+    let (Some(keep), Some(config_json)) = (keep.filter(|_| history.walk != 0), config_json) else {
         let files = files.into_iter().map(|(p, t, a, _)| (p, t, a));
         return stamp_all(history, config, release_tags, files);
     };
-    let made_with = Some((
-        history.walk,
-        serde_json::to_vec(config).unwrap_or_default(),
-        release_tags.to_vec(),
-    ));
+    let made_with = Some((history.walk, config_json, release_tags.to_vec()));
     let mut kept = std::mem::take(&mut *keep.lock().unwrap_or_else(|e| e.into_inner()));
     if kept.made_with != made_with {
         kept = KeptStamps::default();

@@ -245,10 +245,12 @@ fn parse_kept_in(
     corpus
         .unreadable
         .extend(sources.unreadable.iter().cloned().map(Arc::new));
+    // A configuration that cannot be written as JSON cannot key what is kept.
+    let config_json = keep.and_then(|_| serde_json::to_vec(config).ok());
+    let keep = keep.filter(|_| config_json.is_some());
     let lock = || keep.map(|k| k.lock().unwrap_or_else(|e| e.into_inner()));
     let mut kept = KeptSources::default();
-    if let Some(mut last) = lock() {
-        let config = serde_json::to_vec(config).unwrap_or_default();
+    if let (Some(mut last), Some(config)) = (lock(), config_json) {
         kept = std::mem::take(&mut *last);
         if kept.config != config {
             kept = KeptSources {

@@ -149,11 +149,21 @@ pub fn load(
 fn compiled(
     templates: &BTreeMap<String, String>,
 ) -> Result<std::sync::Arc<tera::Tera>, tera::Error> {
-    type Kept = Option<(BTreeMap<String, String>, std::sync::Arc<tera::Tera>)>;
-    static KEPT: std::sync::Mutex<Kept> = std::sync::Mutex::new(None);
-    let keep = crate::keeps_between_builds();
-    if keep {
-        let kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    static KEPT: std::sync::Mutex<KeptTemplates> = std::sync::Mutex::new(None);
+    compiled_kept(templates, crate::keeps_between_builds().then_some(&KEPT))
+}
+
+/// The last templates compiled, by name and text.
+type KeptTemplates = Option<(BTreeMap<String, String>, std::sync::Arc<tera::Tera>)>;
+
+/// [`compiled`], taken from `keep` while every template's name and text are those it
+/// holds.
+fn compiled_kept(
+    templates: &BTreeMap<String, String>,
+    keep: Option<&std::sync::Mutex<KeptTemplates>>,
+) -> Result<std::sync::Arc<tera::Tera>, tera::Error> {
+    if let Some(keep) = keep {
+        let kept = keep.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, tera)) = kept.as_ref().filter(|(t, _)| t == templates) {
             return Ok(std::sync::Arc::clone(tera));
         }
@@ -170,8 +180,8 @@ fn compiled(
         },
     );
     let tera = std::sync::Arc::new(tera);
-    if keep {
-        *KEPT.lock().unwrap_or_else(|e| e.into_inner()) =
+    if let Some(keep) = keep {
+        *keep.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((templates.clone(), std::sync::Arc::clone(&tera)));
     }
     Ok(tera)
@@ -288,7 +298,47 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::css_string;
+    use super::*;
+
+    #[test]
+    fn kept_templates_are_taken_only_while_every_name_and_text_is_the_same() {
+        let keep = std::sync::Mutex::new(None);
+        let templates = |list: &[(&str, &str)]| -> BTreeMap<String, String> {
+            list.iter()
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .collect()
+        };
+        let page = templates(&[("page.html", "{{ a }}"), ("index.html", "i")]);
+        let first = compiled_kept(&page, Some(&keep)).unwrap();
+        let again = compiled_kept(&page, Some(&keep)).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &again));
+        let mut last = again;
+        for other in [
+            templates(&[("page.html", "{{ b }}"), ("index.html", "i")]),
+            templates(&[
+                ("page.html", "{{ b }}"),
+                ("index.html", "i"),
+                ("x.html", ""),
+            ]),
+            templates(&[("page.html", "{{ b }}")]),
+            templates(&[("page2.html", "{{ b }}")]),
+        ] {
+            let made = compiled_kept(&other, Some(&keep)).unwrap();
+            assert!(!std::sync::Arc::ptr_eq(&last, &made), "{other:?}");
+            assert_eq!(
+                made.get_template_names()
+                    .collect::<std::collections::BTreeSet<_>>(),
+                other.keys().map(String::as_str).collect()
+            );
+            last = made;
+        }
+        // Without a keep, nothing is kept.
+        let a = compiled_kept(&page, None).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(
+            &a,
+            &compiled_kept(&page, None).unwrap()
+        ));
+    }
 
     #[test]
     fn css_strings_cannot_end_the_string_or_the_style_element() {
