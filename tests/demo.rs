@@ -530,8 +530,8 @@ fn every_history_json_follows_its_published_schema_and_names_its_commits() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .flat_map(|doc| doc["history"].as_array().unwrap())
-                .map(|c| c[0].as_u64().unwrap() as usize)
+                .flat_map(common::history_places)
+                .map(|(place, _)| place)
                 .collect();
             assert_eq!(named, (0..commits.len()).collect(), "{site}/{version}");
             // One document per line.
@@ -556,10 +556,19 @@ fn every_history_json_follows_its_published_schema_and_names_its_commits() {
     // The check is not blind: a changed record fails it.
     let mut json: serde_json::Value =
         serde_json::from_str(&d.read("public/limerick/2026.2/history.json")).unwrap();
-    json["commits"][0]["time"] = 1.into();
+    json["commits"][0][1] = 1.into();
     assert_eq!(
         validate_schema(&schema, &schema, &json, "$"),
-        Err("$.commits[0].time: 1 is not [\"string\"]".into())
+        Err("$.commits[0][1]: 1 is not [\"string\"]".into())
+    );
+    json["commits"][0][1] = "2026-01-01T00:00:00+00:00".into();
+    json["commits"][0]
+        .as_array_mut()
+        .unwrap()
+        .resize(8, serde_json::Value::Null);
+    assert_eq!(
+        validate_schema(&schema, &schema, &json, "$"),
+        Err("$.commits[0]: 8 items".into())
     );
 }
 

@@ -442,18 +442,32 @@ fn history_json_carries_every_documents_stamps() {
     assert_eq!(sop30["revision"], 1);
     assert_eq!(sop30["changes"], 1);
     // The history names its commits by their place in the list of commits.
-    assert_eq!(sop30["history"], serde_json::json!([[0, "global"]]));
-    let commit = &json["commits"][0];
+    assert_eq!(sop30["history"], serde_json::json!({"global": [0]}));
+    // A commit is a row of the list's head; what is none or empty at its end is left
+    // out: here who committed and when, being the author at the author time.
+    assert_eq!(
+        json["commit_fields"],
+        serde_json::json!([
+            "id",
+            "time",
+            "author",
+            "subject",
+            "trailers",
+            "committer",
+            "committed"
+        ])
+    );
+    let row = json["commits"][0].as_array().unwrap();
+    assert_eq!(row.len(), 5);
+    let commit = common::history_commit(&json, 0);
     assert_eq!(commit["id"], oid.to_string());
     assert_eq!(commit["subject"], "Issue");
     assert_eq!(
         commit["trailers"],
         serde_json::json!(["Change-Control: CC-1"])
     );
-    // What is none, false or empty is left out; so is who committed, being the author.
-    assert_eq!(commit.get("committer"), None);
     assert_eq!(sop30.get("adapted"), None);
-    assert_eq!(json["format"], "procsite-history/2");
+    assert_eq!(json["format"], "procsite-history/3");
     assert_history_schema(&json);
     assert_eq!(
         sop30["approvals"][0]["recorded_in"].as_str().unwrap().len(),
@@ -920,8 +934,10 @@ fn history_shows_author_and_committer_with_times_and_offsets() {
     t.build();
     let history: serde_json::Value =
         serde_json::from_str(&t.read("public/cork/preview/history.json")).unwrap();
-    let place = history["documents"][0]["history"][0][0].as_u64().unwrap() as usize;
-    let row = &history["commits"][place];
+    let place = history["documents"][0]["history"]["global"][0]
+        .as_u64()
+        .unwrap() as usize;
+    let row = common::history_commit(&history, place);
     assert_eq!(row["time"], "2026-06-01T09:30:00+01:00");
     assert_eq!(row["author"], "Ann Author");
     assert_eq!(row["committer"], "Ben Rebaser");
@@ -1170,7 +1186,7 @@ fn a_long_history_is_on_a_page_of_its_own_and_the_page_shows_the_newest_changes(
         .iter()
         .find(|d| d["id"] == "SOP-0030")
         .unwrap();
-    assert_eq!(doc["history"].as_array().unwrap().len(), 12);
+    assert_eq!(common::history_places(doc).len(), 12);
 
     // A short history stays whole on the page, with no page of its own.
     let short = t.page("cork", "SOP-0020");

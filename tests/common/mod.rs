@@ -515,9 +515,26 @@ pub fn validate_schema(
             }
         }
     }
-    if let (Some(items), Some(a)) = (schema.get("items"), value.as_array()) {
+    if let Some(a) = value.as_array() {
+        let count = |k: &str| schema.get(k).and_then(Value::as_u64).map(|n| n as usize);
+        if count("minItems").is_some_and(|n| a.len() < n)
+            || count("maxItems").is_some_and(|n| a.len() > n)
+        {
+            return Err(format!("{path}: {} items", a.len()));
+        }
+        // As JSON Schema 2020-12: `prefixItems` by place, `items` the rest.
+        let prefix = schema.get("prefixItems").and_then(Value::as_array);
+        let prefix = prefix.map(Vec::as_slice).unwrap_or_default();
         for (i, v) in a.iter().enumerate() {
-            validate_schema(items, root, v, &format!("{path}[{i}]"))?;
+            match (prefix.get(i), schema.get("items")) {
+                (Some(s), _) | (None, Some(s @ Value::Object(_))) => {
+                    validate_schema(s, root, v, &format!("{path}[{i}]"))?
+                }
+                (None, Some(Value::Bool(false))) => {
+                    return Err(format!("{path}[{i}]: no item is allowed here"))
+                }
+                _ => {}
+            }
         }
     }
     Ok(())
@@ -529,6 +546,38 @@ pub fn published_schema(name: &str) -> serde_json::Value {
         .join("docs")
         .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The commit at `place` in a `history.json`, as an object of its `commit_fields`
+/// (what a row leaves out, or holds as null, is absent), the way a reader zips them.
+pub fn history_commit(json: &serde_json::Value, place: usize) -> serde_json::Value {
+    let fields = json["commit_fields"].as_array().unwrap();
+    let row = json["commits"][place].as_array().unwrap();
+    fields
+        .iter()
+        .zip(row)
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.as_str().unwrap().to_string(), v.clone()))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// The places of a document's commits in a `history.json`, newest first, under the
+/// file each changed: `[(place, "global")]`, a commit that changed two files twice.
+pub fn history_places(doc: &serde_json::Value) -> Vec<(usize, String)> {
+    let mut places: Vec<(usize, String)> = doc["history"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(file, list)| {
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(move |p| (p.as_u64().unwrap() as usize, file.clone()))
+        })
+        .collect();
+    places.sort();
+    places
 }
 
 /// Asserts that a `history.json` follows docs/history.schema.json.
