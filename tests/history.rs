@@ -469,6 +469,26 @@ fn history_json_carries_every_documents_stamps() {
     assert_eq!(sop30.get("adapted"), None);
     assert_eq!(json["format"], "procsite-history/3");
     assert_history_schema(&json);
+    // The format versions published before keep is still described: this record,
+    // written the older way (a commit an object, a history a list of pairs), follows
+    // it, and as it is does not.
+    let old = published_schema("history-2.schema.json");
+    assert_eq!(
+        validate_schema(&old, &old, &json, "$"),
+        Err("$: commit_fields is not in the schema".into())
+    );
+    let mut older = json.clone();
+    older["format"] = "procsite-history/2".into();
+    older.as_object_mut().unwrap().remove("commit_fields");
+    let count = json["commits"].as_array().unwrap().len();
+    older["commits"] = (0..count).map(|i| history_commit(&json, i)).collect();
+    for doc in older["documents"].as_array_mut().unwrap() {
+        let pairs = history_places(doc)
+            .into_iter()
+            .map(|(at, file)| serde_json::json!([at, file]));
+        doc["history"] = pairs.collect();
+    }
+    validate_schema(&old, &old, &older, "$").unwrap();
     assert_eq!(
         sop30["approvals"][0]["recorded_in"].as_str().unwrap().len(),
         10
