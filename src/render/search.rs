@@ -7,7 +7,7 @@
 //! words (sorted, gaps in base 36) with the first words of its text as a snippet.
 //! The script `procsite.js` loads it when a reader first searches.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde::Serialize;
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
@@ -242,12 +242,6 @@ impl DocWords {
             })
         })
     }
-
-    /// The words of each section, in the order of the sections.
-    fn sets(&self) -> impl Iterator<Item = std::str::SplitTerminator<'_, char>> {
-        self.sections()
-            .map(|[_, _, _, words]| words.split_terminator('\n'))
-    }
 }
 
 impl IndexedDoc<'_> {
@@ -312,31 +306,50 @@ pub fn index_script(docs: &[IndexedDoc]) -> Vec<u8> {
 
 /// The bytes of `search-index.js` from each document's id and title, and its words.
 pub fn index_of(docs: &[([&str; 2], &DocWords)]) -> Vec<u8> {
-    // Distinct words first, then sorted: far fewer strings to sort.
-    let distinct: HashSet<&str> = docs.iter().flat_map(|(_, w)| w.sets().flatten()).collect();
-    let mut vocabulary: Vec<&str> = distinct.into_iter().collect();
-    vocabulary.sort_unstable();
-    let ids: HashMap<&str, usize> = vocabulary
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (*w, i))
-        .collect();
+    // Each word occurrence is looked up once, for a number in the order words are
+    // first seen; the distinct words are then sorted, and each number mapped to its
+    // word's place in the sorted list.
+    let mut seen: HashMap<&str, u32> = HashMap::new();
+    let mut firsts: Vec<&str> = Vec::new();
+    let mut numbers: Vec<u32> = Vec::new();
+    let mut sections = Vec::new();
+    for (n, (_, w)) in docs.iter().enumerate() {
+        for [anchor, heading, snippet, set] in w.sections() {
+            let start = numbers.len();
+            for word in set.split_terminator('\n') {
+                let next = u32::try_from(firsts.len()).expect("under 4 billion words");
+                let number = *seen.entry(word).or_insert_with(|| {
+                    firsts.push(word);
+                    next
+                });
+                numbers.push(number);
+            }
+            sections.push((n, anchor, heading, snippet, start..numbers.len()));
+        }
+    }
+    drop(seen);
+    let mut order: Vec<u32> = (0..u32::try_from(firsts.len()).expect("counted")).collect();
+    order.sort_unstable_by_key(|&i| firsts[i as usize]);
+    let mut place = vec![0usize; firsts.len()];
+    for (at, &i) in order.iter().enumerate() {
+        place[i as usize] = at;
+    }
+    let vocabulary: Vec<&str> = order.iter().map(|&i| firsts[i as usize]).collect();
     let mut index = Index {
         d: docs.iter().map(|(d, _)| *d).collect(),
         w: Vec::new(),
-        s: Vec::new(),
+        s: Vec::with_capacity(sections.len()),
     };
-    for (n, (_, w)) in docs.iter().enumerate() {
-        for [anchor, heading, snippet, set] in w.sections() {
-            let mut previous = 0;
-            let mut gaps = String::new();
-            for w in set.split_terminator('\n') {
-                let id = ids[w];
-                push_number(&mut gaps, id - previous);
-                previous = id;
-            }
-            index.s.push((n, anchor, heading, snippet, gaps));
+    for (n, anchor, heading, snippet, range) in sections {
+        // A section's words are sorted, so their places rise.
+        let mut previous = 0;
+        let mut gaps = String::new();
+        for &number in &numbers[range] {
+            let id = place[number as usize];
+            push_number(&mut gaps, id - previous);
+            previous = id;
         }
+        index.s.push((n, anchor, heading, snippet, gaps));
     }
     index.w = vocabulary;
     let json = serde_json::to_string(&index).expect("the index serializes");
@@ -356,13 +369,17 @@ const MORE: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz6789-_";
 /// another alphabet: numbers follow each other without separators (most gaps
 /// between word ids take one character).
 fn push_number(out: &mut String, mut n: usize) {
-    let mut digits = vec![LAST[n % 32]];
+    // 13 base-32 digits hold any 64-bit number.
+    let mut digits = [0u8; 13];
+    let mut at = digits.len() - 1;
+    digits[at] = LAST[n % 32];
     n /= 32;
     while n > 0 {
-        digits.push(MORE[n % 32]);
+        at -= 1;
+        digits[at] = MORE[n % 32];
         n /= 32;
     }
-    out.extend(digits.iter().rev().map(|&b| b as char));
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
 }
 
 #[cfg(test)]
@@ -414,6 +431,7 @@ mod tests {
         assert_eq!(code(31), "5");
         assert_eq!(code(32), "bA");
         assert_eq!(code(32 * 32 + 1), "baB");
+        assert_eq!(code(usize::MAX), "p___________5");
         let script = String::from_utf8(index_script(&[IndexedDoc {
             id: "SOP-1",
             title: "Alpha",
@@ -423,6 +441,25 @@ mod tests {
         assert_eq!(
             script,
             "window.PROCSITE_SEARCH={\"d\":[[\"SOP-1\",\"Alpha\"]],\"w\":[\"1\",\"alpha\",\"beta\",\"gamma\",\"sop\"],\"s\":[[0,\"a\",\"Beta\",\"gamma alpha\",\"ABBBB\"]]};\n"
+        );
+        // Words first seen late in the documents sort first: the ids are places in
+        // the sorted list, whatever order the documents name them in.
+        let docs = [
+            IndexedDoc {
+                id: "Z",
+                title: "Zulu",
+                html: "<p>zulu yankee</p>".into(),
+            },
+            IndexedDoc {
+                id: "A",
+                title: "Alpha",
+                html: "<p>alpha zulu</p>".into(),
+            },
+        ];
+        let script = String::from_utf8(index_script(&docs)).unwrap();
+        assert_eq!(
+            script,
+            "window.PROCSITE_SEARCH={\"d\":[[\"Z\",\"Zulu\"],[\"A\",\"Alpha\"]],\"w\":[\"a\",\"alpha\",\"yankee\",\"z\",\"zulu\"],\"s\":[[0,\"\",\"\",\"zulu yankee\",\"CBB\"],[1,\"\",\"\",\"alpha zulu\",\"ABD\"]]};\n"
         );
     }
 }
