@@ -1410,29 +1410,107 @@ fn tree_identity(root: &Path) -> std::io::Result<String> {
 }
 
 /// The identity of every entry under `root`, and the newest change time among them.
+/// The folders at the top are walked side by side, each into bytes of its own, which
+/// are then hashed in the order of a walk by one thread: the identity is the same.
 fn identity_walk(root: &Path) -> std::io::Result<(String, std::time::SystemTime)> {
     use sha2::Digest;
-    // On the calling thread only: the page record takes the identity inside a
-    // `OnceLock` from the build's parallel page jobs, and a thread waiting there for
-    // work of its own could be handed another page job that waits on the same lock.
+    // On threads of its own, not the build's pool: the page record takes the identity
+    // inside a `OnceLock` from the build's parallel page jobs, and a pool thread
+    // waiting there for work of its own could be handed another page job that waits
+    // on the same lock.
     let mut hash = sha2::Sha256::new();
-    let mut newest = std::time::UNIX_EPOCH;
-    let mut add = |rel: &Path, meta: &std::fs::Metadata| {
-        hash.update(rel.as_os_str().as_encoded_bytes());
-        hash.update([0]);
-        let (fields, changed) = stat_fields(meta);
-        for f in fields {
-            hash.update(f.to_le_bytes());
-        }
-        newest = newest.max(changed);
-    };
+    let mut top = Walked::default();
     // The root as it is (a link is a link), gone into when it leads to a folder: as
     // walkdir walks it, so identities recorded by either agree.
-    add(Path::new(""), &std::fs::symlink_metadata(root)?);
+    top.add(Path::new(""), &std::fs::symlink_metadata(root)?);
+    let mut newest = top.newest;
     if std::fs::metadata(root)?.is_dir() {
-        identity_of_entries(root, &mut PathBuf::new(), &mut add)?;
+        let mut entries = std::fs::read_dir(root)?.collect::<std::io::Result<Vec<_>>>()?;
+        entries.sort_by_key(std::fs::DirEntry::file_name);
+        let metas = entries
+            .iter()
+            .map(std::fs::DirEntry::metadata)
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let folders: Vec<usize> = (0..entries.len()).filter(|&i| metas[i].is_dir()).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let walk_folders = || {
+            let mut done = Vec::new();
+            loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = folders.get(k) else {
+                    return done;
+                };
+                let mut walked = Walked::default();
+                let mut rel = PathBuf::from(entries[i].file_name());
+                let result = identity_of_entries(&entries[i].path(), &mut rel, &mut |r, m| {
+                    walked.add(r, m);
+                });
+                done.push((i, result.map(|()| walked)));
+            }
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(folders.len())
+            .max(1);
+        let mut subtrees: Vec<Option<std::io::Result<Walked>>> = std::iter::repeat_with(|| None)
+            .take(entries.len())
+            .collect();
+        std::thread::scope(|s| {
+            let others: Vec<_> = (1..threads).map(|_| s.spawn(walk_folders)).collect();
+            let mut done = walk_folders();
+            for t in others {
+                done.extend(t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            }
+            for (i, walked) in done {
+                subtrees[i] = Some(walked);
+            }
+        });
+        hash.update(&top.bytes);
+        for ((entry, meta), subtree) in entries.iter().zip(&metas).zip(subtrees) {
+            let mut own = Walked::default();
+            own.add(Path::new(&entry.file_name()), meta);
+            hash.update(&own.bytes);
+            newest = newest.max(own.newest);
+            if let Some(subtree) = subtree {
+                let subtree = subtree?;
+                hash.update(&subtree.bytes);
+                newest = newest.max(subtree.newest);
+            }
+        }
+    } else {
+        hash.update(&top.bytes);
     }
     Ok((format!("{:x}", hash.finalize()), newest))
+}
+
+/// What a walk found of some entries, in order: the bytes their identity hashes, and
+/// the newest change time among them.
+struct Walked {
+    bytes: Vec<u8>,
+    newest: std::time::SystemTime,
+}
+
+impl Default for Walked {
+    fn default() -> Self {
+        Walked {
+            bytes: Vec::new(),
+            newest: std::time::UNIX_EPOCH,
+        }
+    }
+}
+
+impl Walked {
+    /// An entry at `rel` from the root: its path, a zero, and its fields.
+    fn add(&mut self, rel: &Path, meta: &std::fs::Metadata) {
+        self.bytes
+            .extend_from_slice(rel.as_os_str().as_encoded_bytes());
+        self.bytes.push(0);
+        let (fields, changed) = stat_fields(meta);
+        for f in fields {
+            self.bytes.extend_from_slice(&f.to_le_bytes());
+        }
+        self.newest = self.newest.max(changed);
+    }
 }
 
 /// Every entry under `dir` (at `rel` from the root), depth first, each folder's
