@@ -5,6 +5,7 @@ pub mod context;
 pub mod markdown;
 pub mod memo;
 pub mod nav;
+mod pruned;
 pub mod record;
 pub mod search;
 pub mod theme;

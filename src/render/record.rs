@@ -92,21 +92,13 @@ const LEFT_OUT: [&str; 6] = [
     "evidence_level",
 ];
 
-/// Leaves out nulls, falses, empty lists (but `markets`) and the fields of `LEFT_OUT`.
-fn prune(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            map.retain(|k, x| {
-                !(LEFT_OUT.contains(&k.as_str())
-                    || x.is_null()
-                    || *x == Value::Bool(false)
-                    || (k != "markets" && x.as_array().is_some_and(Vec::is_empty)))
-            });
-            map.values_mut().for_each(prune);
-        }
-        Value::Array(items) => items.iter_mut().for_each(prune),
-        _ => {}
-    }
+/// One document's line: its record, with its history as the places of its commits
+/// (the record's own list of them taken out, and so left out).
+#[derive(Serialize)]
+struct RecordLine<'a> {
+    #[serde(flatten)]
+    record: &'a DocRecord,
+    history: Option<Value>,
 }
 
 /// The bytes of `history.json` for one site version. Each document's history is
@@ -147,14 +139,11 @@ pub fn history_json(
     let mut lines = Vec::with_capacity(documents.len());
     for (d, places) in documents.iter_mut().zip(places) {
         let rows = std::mem::take(&mut d.doc.history);
-        let mut value = serde_json::to_value(&*d)?;
-        prune(&mut value);
-        if let Value::Object(map) = &mut value {
-            if let Some(history) = by_file(&places, &rows) {
-                map.insert("history".into(), history);
-            }
-        }
-        lines.push(serde_json::to_string(&value)?);
+        let line = RecordLine {
+            record: d,
+            history: by_file(&places, &rows),
+        };
+        lines.push(super::pruned::to_vec(&line, &LEFT_OUT)?);
     }
     let mut out = String::new();
     out.push_str("{\"format\":");
@@ -171,12 +160,13 @@ pub fn history_json(
         out.push_str(c);
     }
     out.push_str("\n],\n\"documents\":[");
+    let mut out = out.into_bytes();
     for (i, line) in lines.iter().enumerate() {
-        out.push_str(if i == 0 { "\n" } else { ",\n" });
-        out.push_str(line);
+        out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+        out.extend_from_slice(line);
     }
-    out.push_str("\n]}\n");
-    Ok(out.into_bytes())
+    out.extend_from_slice(b"\n]}\n");
+    Ok(out)
 }
 
 /// A document's history as the places of its commits, newest first, under each file
