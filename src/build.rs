@@ -760,9 +760,8 @@ pub fn compose_site<'a>(
         docs.push(sd);
     }
     let global_of = |sd: &crate::compose::SiteDoc<'a>| {
-        texts
-            .compose(sd.doc, None, &ctx, &mut Diagnostics::new())
-            .markdown
+        let global = texts.compose(sd.doc, None, &ctx, &mut Diagnostics::new());
+        (global.markdown, global.content_hash)
     };
     let stale = |sd: &crate::compose::SiteDoc| render::stale_addendum(sd, stamps);
     let changes =

@@ -82,6 +82,9 @@ pub struct DocText {
     pub title: String,
     pub markdown: std::sync::Arc<str>,
     pub global: Option<std::sync::Arc<str>>,
+    /// The SHA-256 of `global`, as a content hash is written.
+    #[serde(skip)]
+    pub global_hash: Option<std::sync::Arc<str>>,
     /// The revision published, and the site addendum's, when history is known.
     pub revision: Option<u32>,
     pub site_revision: Option<u32>,
@@ -110,13 +113,16 @@ pub fn line_changes(global: &str, site: &str) -> (usize, u32) {
 pub type LineChangesOf<'f> =
     dyn Fn(&std::sync::Arc<str>, &std::sync::Arc<str>) -> (usize, u32) + 'f;
 
+/// The global text a site document adapts, and its content hash, as a build finds it.
+pub type GlobalOf<'a, 'f> = dyn Fn(&SiteDoc<'a>) -> (std::sync::Arc<str>, std::sync::Arc<str>) + 'f;
+
 /// The cells of one site. `global_of` gives the global text a site document
-/// adapts (composed for the site without its addendum); `changes`, the
+/// adapts (composed for the site without its addendum) and its content hash; `changes`, the
 /// [`line_changes`] of a global text and a site's.
 pub fn site_cells<'a>(
     plan: &SitePlan,
     site_docs: &[SiteDoc<'a>],
-    global_of: &dyn Fn(&SiteDoc<'a>) -> std::sync::Arc<str>,
+    global_of: &GlobalOf<'a, '_>,
     changes: &LineChangesOf<'_>,
     stale: &dyn Fn(&SiteDoc) -> bool,
 ) -> SiteCells {
@@ -137,12 +143,14 @@ pub fn site_cells<'a>(
             continue;
         }
         let mut global_text = None;
+        let mut global_hash = None;
         let (state, detail, lines_changed, similarity) = if sd.doc.site.is_some() {
             ("site-only", String::new(), 0, 0)
         } else if sd.addendum.is_some() {
-            let global = global_of(sd);
+            let (global, hash) = global_of(sd);
             let (changed, similarity) = changes(&global, &sd.markdown);
             global_text = Some(global);
+            global_hash = Some(hash);
             let mut ops: Vec<String> = sd
                 .pieces
                 .iter()
@@ -181,6 +189,7 @@ pub fn site_cells<'a>(
                 title: sd.doc.meta.title.clone(),
                 markdown: sd.markdown.clone(),
                 global: global_text,
+                global_hash,
                 ..Default::default()
             },
         );

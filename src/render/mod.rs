@@ -713,10 +713,12 @@ pub fn render_site(
                         &mut d,
                     ));
                 }
-                let global = cells
-                    .texts
-                    .get(&sd.doc.meta.id)
-                    .and_then(|t| t.global.as_deref());
+                let global = cells.texts.get(&sd.doc.meta.id).and_then(|t| {
+                    t.global.as_deref().map(|text| Text {
+                        text,
+                        hash: t.global_hash.as_deref(),
+                    })
+                });
                 // Only an adapted document has a comparison to show; the page of one
                 // published unchanged says so instead of linking to a page that would.
                 if sd.addendum.is_some() {
@@ -1002,15 +1004,34 @@ struct DiffInputs<'a> {
     rationale: Option<&'a str>,
     /// The global text as the site would publish it without its addendum, and the
     /// site's text.
-    global: Option<&'a str>,
-    markdown: &'a str,
+    global: Option<Text<'a>>,
+    markdown: Text<'a>,
     /// Which addendum operation each changed line comes from.
     labels: Vec<(String, String)>,
 }
 
+/// A text of a comparison, in its key by its SHA-256 (its content hash, when it is
+/// known): sites that compare the same texts hash them once, not once per page.
+struct Text<'a> {
+    text: &'a str,
+    hash: Option<&'a str>,
+}
+
+impl serde::Serialize for Text<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.hash {
+            Some(hash) => s.serialize_str(hash),
+            None => {
+                use sha2::Digest;
+                s.serialize_str(&format!("{:x}", sha2::Sha256::digest(self.text.as_bytes())))
+            }
+        }
+    }
+}
+
 fn diff_inputs<'a>(
     sd: &'a SiteDoc,
-    global: Option<&'a str>,
+    global: Option<Text<'a>>,
     config: &Config,
     site: &'a SiteView,
     build: &BuildView,
@@ -1024,7 +1045,10 @@ fn diff_inputs<'a>(
         site_only: sd.doc.site.is_some(),
         rationale: sd.addendum.map(|a| a.meta.rationale.as_str()),
         global,
-        markdown: &sd.markdown,
+        markdown: Text {
+            text: &sd.markdown,
+            hash: Some(&sd.content_hash),
+        },
         labels: crate::diff::labels_of(sd),
     }
 }
@@ -1032,12 +1056,13 @@ fn diff_inputs<'a>(
 /// A document at this site against the global text as the site would publish it
 /// without its addendum (conditions resolved the same way on both sides).
 fn diff_view(i: &DiffInputs) -> DiffView {
-    let hunks = match i.global {
-        Some(global) => crate::diff::labelled_hunks(global, i.markdown, &i.labels),
+    let markdown = i.markdown.text;
+    let hunks = match &i.global {
+        Some(global) => crate::diff::labelled_hunks(global.text, markdown, &i.labels),
         None => Vec::new(),
     };
-    let redline = match i.global {
-        Some(global) if !hunks.is_empty() => crate::redline::redline(global, i.markdown),
+    let redline = match &i.global {
+        Some(global) if !hunks.is_empty() => crate::redline::redline(global.text, markdown),
         _ => crate::redline::Redline::default(),
     };
     DiffView {
