@@ -551,7 +551,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     // completed with every site's cells, and the planned sites are rendered. A site's
     // own problems are reported by the build that renders it.
     let history = &source.history;
-    let revisions = crate::network::RevisionMemo::default();
+    let revisions = crate::network::RevisionMemo::for_history(history);
     let planned: Vec<_> = ids
         .par_iter()
         .map(|id| {
@@ -789,7 +789,11 @@ fn site_rereviews(
         .iter()
         .filter_map(|(doc, add)| add.map(|a| (doc, a)))
         .flat_map(|(doc, add)| {
-            crate::network::rereviews(history, &doc.meta.id, (revisions, &doc.path), &add.path)
+            revisions
+                .rereviews(history, &doc.meta.id, &doc.path, &add.path)
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
         })
         .collect()
 }

@@ -392,13 +392,60 @@ pub fn global_revisions(history: &HistoryIndex, global_path: &Path) -> GlobalRev
     revisions
 }
 
-/// Each global document's revisions, worked out once for all the sites that adapt it.
+/// Each global document's revisions, worked out once for all the sites that adapt it,
+/// and each addendum's re-reviews.
 #[derive(Default)]
 pub struct RevisionMemo {
     map: Mutex<HashMap<std::path::PathBuf, Arc<OnceLock<GlobalRevisions>>>>,
+    /// By document id, global path and addendum path.
+    rereviews: Mutex<HashMap<RereviewKey, Arc<Vec<Rereview>>>>,
+    /// The walk of the history it was worked out from (0: none kept).
+    walk: u64,
 }
 
+type RereviewKey = (String, std::path::PathBuf, std::path::PathBuf);
+
 impl RevisionMemo {
+    /// The memo for `history`: in a process that keeps what one build made for the
+    /// next ([`crate::keeps_between_builds`]), the one the last build of the same walk
+    /// made, whose revisions and re-reviews, functions of the history alone, hold.
+    pub fn for_history(history: &HistoryIndex) -> Arc<RevisionMemo> {
+        static KEPT: Mutex<Option<Arc<RevisionMemo>>> = Mutex::new(None);
+        if history.walk == 0 || !crate::keeps_between_builds() {
+            return Arc::default();
+        }
+        let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        match &*kept {
+            Some(memo) if memo.walk == history.walk => Arc::clone(memo),
+            _ => {
+                let memo = Arc::new(RevisionMemo {
+                    walk: history.walk,
+                    ..Default::default()
+                });
+                *kept = Some(Arc::clone(&memo));
+                memo
+            }
+        }
+    }
+
+    /// [`rereviews`] of the addendum at `addendum_path`, worked out once.
+    pub fn rereviews(
+        &self,
+        history: &HistoryIndex,
+        doc: &str,
+        global_path: &Path,
+        addendum_path: &Path,
+    ) -> Arc<Vec<Rereview>> {
+        let key = (
+            doc.to_string(),
+            global_path.to_path_buf(),
+            addendum_path.to_path_buf(),
+        );
+        crate::made_once(&self.rereviews, key, |(doc, global, addendum)| {
+            Arc::new(rereviews(history, doc, (self, global), addendum))
+        })
+    }
+
     pub fn of(&self, history: &HistoryIndex, global_path: &Path) -> Arc<OnceLock<GlobalRevisions>> {
         let cell = {
             let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());

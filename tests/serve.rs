@@ -430,3 +430,81 @@ fn the_command_prints_its_address_and_serves_from_it() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// What the served report's trend counts for Cork in the preview: its re-reviews, the
+/// median days they took, and those still open.
+fn rereviews_at_cork(server: &Server) -> (u64, Option<i64>, u64) {
+    let report = get(server.addr(), "/report/report.json");
+    assert_eq!(report.status, 200);
+    let v: serde_json::Value = serde_json::from_slice(&report.body).unwrap();
+    let preview = v["trend"]["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["version"] == "preview")
+        .expect("the preview in the trend");
+    let cork = preview["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["site"] == "cork")
+        .expect("Cork in the preview");
+    (
+        cork["rereviews"].as_u64().unwrap(),
+        cork["rereview_median_days"].as_i64(),
+        cork["open_rereviews"].as_u64().unwrap(),
+    )
+}
+
+/// A commit while serving gives the report the re-reviews a build of it finds: what a
+/// rebuild keeps of the history's revisions is the last walk's only.
+#[test]
+fn re_reviews_follow_the_commits_made_while_serving() {
+    let mut t = SiteTest::new();
+    let capa = |revision: &str, date: &str| {
+        CAPA.replace("effective: 2026-03-01", &format!("effective: {date}"))
+            .replace("date: 2026-02-20", &format!("date: {date}"))
+            .replace(
+                "Global scope text.",
+                &format!("Global scope text, {revision}."),
+            )
+    };
+    let cork = |date: &str| {
+        format!("---\naddendum-to: SOP-0020\nrationale: Cork asks for it.\nstatus: approved\napprovals:\n  - {{ name: Site Head, role: Site Quality Head, date: {date} }}\n---\n::: append #scope\nAlso Cork.\n:::\n")
+    };
+    replace(
+        &t,
+        "procedures/global/SOP-0020.md",
+        &capa("first", "2026-06-01"),
+    );
+    replace(&t, "procedures/sites/cork/SOP-0020.md", &cork("2026-06-01"));
+    t.commit("First revision, adapted at Cork");
+    t.tag("release/2026.1");
+    replace(
+        &t,
+        "procedures/global/SOP-0020.md",
+        &capa("second", "2026-06-02"),
+    );
+    t.commit("Second revision");
+    let server = start(&t);
+    assert_served_as_built(&t, &server);
+    assert_eq!(rereviews_at_cork(&server), (0, None, 1));
+
+    // An edit that is not committed changes no re-review.
+    replace(&t, "procedures/sites/cork/SOP-0020.md", &cork("2026-06-03"));
+    wait_for("the uncommitted re-approval to be served", || {
+        get(server.addr(), PAGE).text().contains("2026-06-03")
+    });
+    assert_eq!(rereviews_at_cork(&server), (0, None, 1));
+    assert_served_as_built(&t, &server);
+
+    // Committed, Cork's re-approval closes the re-review, a day after the revision
+    // (a commit shows at the next change the watcher sees).
+    t.commit("Cork re-approves its adaptation");
+    replace(&t, "procedures/sites/cork/SOP-0020.md", &cork("2026-06-03"));
+    wait_for("the committed re-approval to be served", || {
+        rereviews_at_cork(&server) == (1, Some(1), 0)
+    });
+    assert_served_as_built(&t, &server);
+    server.stop();
+}
