@@ -912,6 +912,7 @@ pub fn version_folder(
     date: Option<String>,
     release: bool,
     mut files: Vec<OutFile>,
+    before: Option<&[OutFile]>,
 ) -> crate::output::VersionFolder {
     let v = manifest::VersionInfo {
         site,
@@ -921,7 +922,7 @@ pub fn version_folder(
         date,
         release,
     };
-    let manifest = manifest::manifest_file(&v, &files);
+    let manifest = manifest::manifest_file_after(&v, &files, before);
     files.push(manifest);
     crate::output::VersionFolder {
         site: site.to_string(),

@@ -107,8 +107,15 @@ pub fn tree_in_memory(
     Ok(crate::output::tree_in_memory(folders, files, &listing))
 }
 
-/// The version folder of one site that `rendered` rendered, with its manifest.
-pub fn folder_of(rendered: &build::Rendered, site: &str, files: Vec<OutFile>) -> VersionFolder {
+/// The version folder of one site that `rendered` rendered, with its manifest (the
+/// hashes of files unchanged since `before`, an earlier folder of the site, taken
+/// from its manifest).
+pub fn folder_of(
+    rendered: &build::Rendered,
+    site: &str,
+    files: Vec<OutFile>,
+    before: Option<&VersionFolder>,
+) -> VersionFolder {
     build::version_folder(
         site,
         &rendered.plan.version,
@@ -116,6 +123,7 @@ pub fn folder_of(rendered: &build::Rendered, site: &str, files: Vec<OutFile>) ->
         rendered.plan.as_of.map(|d| d.to_string()),
         rendered.plan.release,
         files,
+        before.map(|b| b.files.as_slice()),
     )
 }
 
@@ -750,6 +758,7 @@ pub fn publish(
                         date.clone(),
                         true,
                         files,
+                        None,
                     ));
                 }
             }

@@ -116,7 +116,7 @@ pub fn verify_source(out: &Path, source: &Path) -> Result<Rebuilt, String> {
             ));
             continue;
         };
-        let fresh = crate::publish::folder_of(rendered, site, files.clone());
+        let fresh = crate::publish::folder_of(rendered, site, files.clone(), None);
         let dir = out.join(site).join(folder);
         // latest/ is a copy of its version, manifest included, so it compares the same.
         let expected: BTreeMap<&str, &[u8]> = fresh

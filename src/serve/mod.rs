@@ -481,9 +481,16 @@ impl Builder {
             return Attempt::Stale;
         }
         let sites = std::mem::take(&mut rendered.sites);
-        let fresh = sites
+        // A file as the last good build served it keeps the SHA-256 its manifest lists.
+        let before = |site: &str| {
+            self.good
+                .as_ref()
+                .and_then(|g| g.folders.iter().find(|f| f.site == site))
+        };
+        let fresh: Vec<VersionFolder> = sites
             .into_iter()
-            .map(|(site, files)| publish::folder_of(&rendered, &site, files));
+            .map(|(site, files)| publish::folder_of(&rendered, &site, files, before(&site)))
+            .collect();
         let mut folders: Vec<VersionFolder> = match (only, self.good.take()) {
             (Some(only), Some(good)) => good
                 .folders
@@ -491,7 +498,7 @@ impl Builder {
                 .filter(|f| !only.contains(&f.site))
                 .chain(fresh)
                 .collect(),
-            _ => fresh.collect(),
+            _ => fresh,
         };
         folders.sort_by(|a, b| a.site.cmp(&b.site));
         let mut d = crate::diag::Diagnostics::new();
