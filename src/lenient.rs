@@ -181,10 +181,11 @@ pub fn identity(path: &Path, text: &str) -> Identity {
             }
         }
     }
-    let former = if text.contains("former-ids") {
-        read(text).0.former_ids
-    } else {
-        Vec::new()
+    // Looked for in the front-matter only: this runs on the whole text of every
+    // version, and the body is most of it.
+    let former = match crate::parse::frontmatter::split(text) {
+        Ok(s) if s.yaml.contains("former-ids") => read(text).0.former_ids,
+        _ => Vec::new(),
     };
     Identity { key, former, title }
 }
@@ -207,6 +208,11 @@ mod tests {
             Some("addendum:cork:SOP-1")
         );
         assert_eq!(identity(Path::new("a.md"), "no front-matter").key, None);
+        // Former ids are read from the front-matter only, never from the body.
+        let in_body = "---\nid: SOP-2\n---\nformer-ids: [QP-9]\n";
+        assert!(identity(Path::new("a.md"), in_body).former.is_empty());
+        let unclosed = "---\nid: SOP-2\nformer-ids: [QP-9]\n";
+        assert!(identity(Path::new("a.md"), unclosed).former.is_empty());
     }
 
     #[test]
