@@ -724,7 +724,8 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     rendered.memo = Some(shared.memo.counts());
     lap(&mut rendered, "compose and render");
     rendered.pages = shared.pages.take();
-    drop(shared);
+    crate::let_go(shared);
+    crate::let_go((corpus, stamps, in_force));
     rendered.config = Some(config);
     rendered.theme = Some(theme);
     rendered.diags = diags;

@@ -695,9 +695,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 progress: ui.progress(),
                 ..source.options(cli.root)
             };
-            let rendered = build::check_all(&opts);
+            crate::ends_after_build();
+            let mut rendered = build::check_all(&opts);
             opts.progress.finish();
-            let sorted = rendered.diags.into_sorted();
+            let sorted = std::mem::take(&mut rendered.diags).into_sorted();
             let Counts { errors, warnings } = Counts::of(&sorted);
             let text = crate::diagfmt::render(format, &sorted, ui.verbose);
             if format == Format::Text {
@@ -708,6 +709,7 @@ pub fn run(cli: Cli) -> ExitCode {
             ui.timings(&rendered.timings);
             let documents = rendered.titles.len();
             let sites = rendered.cells.len();
+            crate::let_go(rendered);
             if errors > 0 || (deny_warnings && warnings > 0) {
                 let why = if errors > 0 { "" } else { " (--deny-warnings)" };
                 eprintln!("check failed: {errors} error(s), {warnings} warning(s){why}");
@@ -739,6 +741,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 progress: ui.progress(),
                 ..source.options(cli.root)
             };
+            crate::ends_after_build();
             // The same build again over an untouched output is said again, not run.
             let result = crate::last_build::build(&opts);
             opts.progress.finish();

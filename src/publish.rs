@@ -298,22 +298,24 @@ pub fn build(opts: &BuildOptions) -> Result<BuildSummary, Diagnostics> {
     let written = write_tree(output, config, theme, Vec::new(), report, &mut diags)?;
     let mut unchanged = state.unchanged;
     unchanged.sort();
-    Ok(BuildSummary {
+    let summary = BuildSummary {
         out: out_path,
         version: rendered.plan.version.clone(),
-        info: rendered.info,
+        info: std::mem::take(&mut rendered.info),
         sites,
         documents,
         bytes: state.bytes,
-        timings: rendered.timings,
+        timings: std::mem::take(&mut rendered.timings),
         unchanged,
         notes: written.notes,
         identity: written.identity,
         pages_taken: rendered.pages.as_ref().map(|p| p.counts()),
-        memo: rendered.memo,
+        memo: rendered.memo.take(),
         pages: rendered.pages.take(),
         diags,
-    })
+    };
+    crate::let_go(rendered);
+    Ok(summary)
 }
 
 /// Where a build's sites go as they are rendered: into the output's staging tree,
