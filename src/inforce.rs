@@ -105,17 +105,33 @@ pub fn select(
         .filter(|k| k.made_with == made_with)
         .unwrap_or_default();
     let mut found_now = HashMap::new();
-    for doc in &corpus.documents {
-        let pending = doc.meta.status == Status::Approved && !in_force_at(&doc.meta, as_of);
-        let revising = release && matches!(doc.meta.status, Status::Draft | Status::InReview);
-        if !(pending || revising) {
-            continue;
-        }
-        let key = (doc.path.as_ref().clone(), doc.meta.id.clone());
-        let found = match kept.found.remove(&key) {
-            Some(found) => found,
-            None => earlier_in_force(doc, history, as_of, config),
-        };
+    // The documents to look back for, with what the last build found of them; the
+    // others are found side by side (each reads and parses its earlier versions).
+    let wanted: Vec<_> = corpus
+        .documents
+        .iter()
+        .filter_map(|doc| {
+            let pending = doc.meta.status == Status::Approved && !in_force_at(&doc.meta, as_of);
+            let revising = release && matches!(doc.meta.status, Status::Draft | Status::InReview);
+            if !(pending || revising) {
+                return None;
+            }
+            let key = (doc.path.as_ref().clone(), doc.meta.id.clone());
+            let kept = kept.found.remove(&key);
+            Some((doc, pending, key, kept))
+        })
+        .collect();
+    let wanted: Vec<_> = {
+        use rayon::prelude::*;
+        wanted
+            .into_par_iter()
+            .map(|(doc, pending, key, kept)| {
+                let found = kept.unwrap_or_else(|| earlier_in_force(doc, history, as_of, config));
+                (doc, pending, key, found)
+            })
+            .collect()
+    };
+    for (doc, pending, key, found) in wanted {
         if keep.is_some() {
             found_now.insert(key, found.clone());
         }
