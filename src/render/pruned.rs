@@ -286,49 +286,28 @@ impl<'l> ser::Serializer for Pruning<'l> {
     }
 }
 
-impl ser::SerializeSeq for Seq<'_> {
-    type Ok = Vec<u8>;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Vec<u8>, Error> {
-        self.done()
-    }
+/// The traits of an array being written, each adding an item and ending the same way.
+macro_rules! items {
+    ($($trait:ident :: $add:ident),*) => {$(
+        impl ser::$trait for Seq<'_> {
+            type Ok = Vec<u8>;
+            type Error = Error;
+            fn $add<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+                self.push(v)
+            }
+            fn end(self) -> Result<Vec<u8>, Error> {
+                self.done()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Seq<'_> {
-    type Ok = Vec<u8>;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Vec<u8>, Error> {
-        self.done()
-    }
-}
-
-impl ser::SerializeTupleStruct for Seq<'_> {
-    type Ok = Vec<u8>;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Vec<u8>, Error> {
-        self.done()
-    }
-}
-
-impl ser::SerializeTupleVariant for Seq<'_> {
-    type Ok = Vec<u8>;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Vec<u8>, Error> {
-        self.done()
-    }
-}
+items!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Obj<'_> {
     type Ok = Vec<u8>;
@@ -351,39 +330,29 @@ impl ser::SerializeMap for Obj<'_> {
     }
 }
 
-impl ser::SerializeStruct for Obj<'_> {
-    type Ok = Vec<u8>;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        let json = v.serialize(self.to)?;
-        self.field(name.to_string(), json);
-        Ok(())
-    }
-    fn end(self) -> Result<Vec<u8>, Error> {
-        self.done()
-    }
+/// The traits of an object being written field by field.
+macro_rules! fields {
+    ($($trait:ident),*) => {$(
+        impl ser::$trait for Obj<'_> {
+            type Ok = Vec<u8>;
+            type Error = Error;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                name: &'static str,
+                v: &T,
+            ) -> Result<(), Error> {
+                let json = v.serialize(self.to)?;
+                self.field(name.to_string(), json);
+                Ok(())
+            }
+            fn end(self) -> Result<Vec<u8>, Error> {
+                self.done()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeStructVariant for Obj<'_> {
-    type Ok = Vec<u8>;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        let json = v.serialize(self.to)?;
-        self.field(name.to_string(), json);
-        Ok(())
-    }
-    fn end(self) -> Result<Vec<u8>, Error> {
-        self.done()
-    }
-}
+fields!(SerializeStruct, SerializeStructVariant);
 
 #[cfg(test)]
 mod tests {
