@@ -61,14 +61,7 @@ impl Seq<'_> {
             out.extend_from_slice(item);
         }
         out.push(b']');
-        match self.variant {
-            None => Ok(out),
-            Some(name) => {
-                let mut obj = Obj::new(self.to);
-                obj.field(name.to_string(), out);
-                obj.done()
-            }
-        }
+        within(self.to, self.variant, out)
     }
 }
 
@@ -124,13 +117,18 @@ impl<'l> Obj<'l> {
             out.extend_from_slice(json);
         }
         out.push(b'}');
-        match self.variant {
-            None => Ok(out),
-            Some(name) => {
-                let mut obj = Obj::new(self.to);
-                obj.field(name.to_string(), out);
-                obj.done()
-            }
+        within(self.to, self.variant, out)
+    }
+}
+
+/// `json` as it is, or within `{"variant": …}` for a variant of an enum.
+fn within(to: Pruning, variant: Option<&'static str>, json: Vec<u8>) -> Result<Vec<u8>, Error> {
+    match variant {
+        None => Ok(json),
+        Some(name) => {
+            let mut obj = Obj::new(to);
+            obj.field(name.to_string(), json);
+            obj.done()
         }
     }
 }
@@ -239,9 +237,7 @@ impl<'l> ser::Serializer for Pruning<'l> {
         variant: &'static str,
         v: &T,
     ) -> Result<Vec<u8>, Error> {
-        let mut obj = Obj::new(self);
-        obj.field(variant.to_string(), v.serialize(self)?);
-        obj.done()
+        within(self, Some(variant), v.serialize(self)?)
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Seq<'l>, Error> {
         Ok(Seq {
