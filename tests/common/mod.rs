@@ -585,3 +585,13 @@ pub fn assert_history_schema(json: &serde_json::Value) {
     let schema = published_schema("history.schema.json");
     validate_schema(&schema, &schema, json, "$").unwrap_or_else(|e| panic!("history.json: {e}"));
 }
+
+/// Whether the binary under test has its test hooks (`PROCSITE_TEST_*`): they exist
+/// in debug builds only, as `cargo test` makes them. Under `cargo test --release` a
+/// test that needs them says it was skipped.
+pub fn test_hooks(test: &str) -> bool {
+    if !cfg!(debug_assertions) {
+        eprintln!("{test}: skipped: the test hooks exist in debug builds only");
+    }
+    cfg!(debug_assertions)
+}
