@@ -564,6 +564,10 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     let commit_time = source.info.commit.as_ref().map_or(0, |c| c.commit_time);
     let earlier = (!req.no_trend).then(|| earlier_points(req, &config, &plan, commit_time));
     drop(revisions);
+    lap(
+        &mut rendered,
+        "theme, site plans, re-reviews, earlier releases",
+    );
     let memo = source
         .memo
         .as_ref()
@@ -584,6 +588,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
         })
         .collect();
     drop(texts);
+    lap(&mut rendered, "compose every site");
     if let Some(points) = earlier {
         let current: Vec<(&str, &crate::report::SiteCells)> = composed
             .iter()
@@ -722,7 +727,7 @@ fn render_unleveled(req: &BuildOptions, sink: Option<&dyn SiteSink>) -> Rendered
     // costs the next build time.
     let _ = shared.memo.save();
     rendered.memo = Some(shared.memo.counts());
-    lap(&mut rendered, "compose and render");
+    lap(&mut rendered, "render sites and the report");
     rendered.pages = shared.pages.take();
     crate::let_go(shared);
     crate::let_go((corpus, stamps, in_force));

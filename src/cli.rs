@@ -562,7 +562,9 @@ pub fn run(cli: Cli) -> ExitCode {
                 Err(d) => ui.failed("export", d, true),
             }
         }
-        Command::Serve { sites, port, bind } => crate::serve::run(cli.root, sites, port, bind),
+        Command::Serve { sites, port, bind } => {
+            crate::serve::run(cli.root, sites, port, bind, cli.verbose)
+        }
         Command::Diff {
             site,
             doc,

@@ -398,10 +398,10 @@ fn the_command_prints_its_address_and_serves_from_it() {
     let mut t = SiteTest::new();
     t.commit("Initial");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_procsite"))
-        .args(["serve", "--port", "0", "--site", "cork"])
+        .args(["-v", "serve", "--port", "0", "--site", "cork"])
         .current_dir(t.root())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("run procsite serve");
     let stdout = child.stdout.take().unwrap();
@@ -429,6 +429,33 @@ fn the_command_prints_its_address_and_serves_from_it() {
     assert_eq!(get(addr, "/boston/preview/SOP-0020.html").status, 404);
     child.kill().unwrap();
     child.wait().unwrap();
+    // With -v, how long each stage of the build took, before the address.
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let stages: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.trim_start().split_once(" s  "))
+        .filter(|(took, _)| took.parse::<f64>().is_ok())
+        .map(|(_, stage)| stage)
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "read sources and walk history",
+            "parse, validate and stamp",
+            "theme, site plans, re-reviews, earlier releases",
+            "compose every site",
+            "render sites and the report",
+            "manifests",
+            "the tree in memory"
+        ],
+        "{stderr}"
+    );
 }
 
 /// What the served report's trend counts for Cork in the preview: its re-reviews, the
@@ -498,13 +525,57 @@ fn re_reviews_follow_the_commits_made_while_serving() {
     assert_eq!(rereviews_at_cork(&server), (0, None, 1));
     assert_served_as_built(&t, &server);
 
-    // Committed, Cork's re-approval closes the re-review, a day after the revision
-    // (a commit shows at the next change the watcher sees).
+    // Committed, Cork's re-approval closes the re-review, a day after the revision:
+    // the commit alone rebuilds.
     t.commit("Cork re-approves its adaptation");
-    replace(&t, "procedures/sites/cork/SOP-0020.md", &cork("2026-06-03"));
     wait_for("the committed re-approval to be served", || {
         rereviews_at_cork(&server) == (1, Some(1), 0)
     });
     assert_served_as_built(&t, &server);
+    server.stop();
+}
+
+#[test]
+fn a_commit_in_a_linked_work_tree_rebuilds_with_its_commit() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    let linked = tempfile::tempdir().unwrap();
+    let path = linked.path().join("review");
+    let main = git2::Repository::open(t.root()).unwrap();
+    main.worktree("review", &path, None).unwrap();
+    let server = Server::start(ServeOptions {
+        root: path.clone(),
+        port: 0,
+        ..Default::default()
+    })
+    .expect("the server starts");
+    let first = main.head().unwrap().target().unwrap().to_string();
+    assert!(get(server.addr(), "/").text().contains(&first[..10]));
+
+    // Edited and committed in the linked work tree: its HEAD names a branch whose
+    // reference lives in the main repository's folder.
+    std::fs::write(
+        path.join("procedures/global/SOP-0020.md"),
+        CAPA.replace("Global scope text.", "Scope text of the review branch."),
+    )
+    .unwrap();
+    wait_for("the edit to be served", || {
+        get(server.addr(), PAGE)
+            .text()
+            .contains("Scope text of the review branch.")
+    });
+    let g = server.generation();
+    let repo = git2::Repository::open(&path).unwrap();
+    let tree = repo.find_tree(t.stage_all(&repo)).unwrap();
+    let sig = t.next_signature();
+    let parent = repo.head().unwrap().peel_to_commit().unwrap();
+    let second = repo
+        .commit(Some("HEAD"), &sig, &sig, "Review edit", &tree, &[&parent])
+        .unwrap()
+        .to_string();
+    wait_for("the commit to be served", || {
+        get(server.addr(), "/").text().contains(&second[..10])
+    });
+    assert!(server.generation() > g);
     server.stop();
 }

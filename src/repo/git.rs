@@ -38,6 +38,28 @@ pub struct GitRepo {
     pub prefix: PathBuf,
 }
 
+/// Where a commit made in the repository of `root` shows: the folder of its `HEAD`
+/// and the folder of its `refs/` and `packed-refs` (the same folder, but for a
+/// linked work tree). `None` outside a repository.
+pub fn ref_folders(root: &Path) -> Option<(PathBuf, PathBuf)> {
+    let repo = Repository::discover(root).ok()?;
+    let own = repo.path().canonicalize().ok()?;
+    let common = repo.commondir().canonicalize().ok()?;
+    Some((own, common))
+}
+
+/// Whether `rel`, a path under the folder of `refs/`, or of `HEAD`, names what
+/// moves when a commit is made, a branch is switched or a tag is made or deleted
+/// (not a lock file git writes first, nor the objects, index or logs).
+pub fn is_ref_path(rel: &Path) -> bool {
+    let lock = rel.extension().is_some_and(|e| e == "lock");
+    let first = rel.components().next().map(|c| c.as_os_str());
+    !lock
+        && (rel == Path::new("HEAD")
+            || rel == Path::new("packed-refs")
+            || first.is_some_and(|f| f == "refs"))
+}
+
 /// A commit, as pages and stamps show it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CommitInfo {
@@ -410,6 +432,29 @@ impl GitRepo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_references_are_what_a_commit_moves() {
+        for moved in [
+            "HEAD",
+            "packed-refs",
+            "refs/heads/main",
+            "refs/tags/release/2026.1",
+        ] {
+            assert!(is_ref_path(Path::new(moved)), "{moved}");
+        }
+        for not in [
+            "index",
+            "ORIG_HEAD",
+            "refs/heads/main.lock",
+            "HEAD.lock",
+            "objects/ab/cdef",
+            "logs/HEAD",
+            "COMMIT_EDITMSG",
+        ] {
+            assert!(!is_ref_path(Path::new(not)), "{not}");
+        }
+    }
 
     // A commit and a release tag signed by git 2.47 with `gpg.format = ssh` and
     // OpenSSH 9.2's ssh-keygen, and the public key of the key pair they used.

@@ -4,8 +4,9 @@
 //! - The served tree is [`publish::tree_in_memory`]: the files a preview build writes
 //!   into an empty output, made by the same functions. Nothing is written to disk, and
 //!   only keys of that tree are ever served, so no other file can be read.
-//! - A watcher on `book.toml`, `procedures/` and `themes/` triggers a rebuild, after a
-//!   short quiet period so that one save is one build. A change to a file the build
+//! - A watcher on `book.toml`, `procedures/`, `themes/` and the repository's references
+//!   (`HEAD`, branches, tags: a commit changes every page's stamp) triggers a rebuild,
+//!   after a short quiet period so that one save is one build. A change to a file the build
 //!   does not read is ignored. A change under `procedures/sites/<site>/` renders only
 //!   that site's pages again (every site is still parsed and composed, for the checks
 //!   and the report) and keeps the other sites' version folders from the last build;
@@ -41,6 +42,8 @@ pub struct ServeOptions {
     pub bind: IpAddr,
     /// 0 picks a free port.
     pub port: u16,
+    /// Print how long each stage of every build took.
+    pub verbose: bool,
 }
 
 impl Default for ServeOptions {
@@ -50,6 +53,7 @@ impl Default for ServeOptions {
             sites: Vec::new(),
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 3000,
+            verbose: false,
         }
     }
 }
@@ -156,6 +160,8 @@ impl Server {
         let mut builder = Builder {
             root: opts.root.clone(),
             sites: opts.sites.clone(),
+            verbose: opts.verbose,
+            timings: Vec::new(),
             good: None,
         };
         shared.show(builder.build(None));
@@ -221,6 +227,7 @@ pub fn run(
     sites: Vec<String>,
     port: u16,
     bind: Option<IpAddr>,
+    verbose: bool,
 ) -> std::process::ExitCode {
     let defaults = ServeOptions::default();
     let bind = bind.unwrap_or(defaults.bind);
@@ -234,6 +241,7 @@ pub fn run(
         sites,
         bind,
         port,
+        verbose,
     }) {
         Ok(server) => {
             println!("serving the preview at {} (Ctrl-C stops)", server.url());
@@ -269,7 +277,26 @@ fn start_watcher(
             w.watch(&root.join(dir), RecursiveMode::Recursive)?;
         }
     }
+    // A commit, a switch of branch, a tag: pages show the commit they were built from.
+    if let Some((own, common)) = crate::repo::git::ref_folders(&root) {
+        w.watch(&own, RecursiveMode::NonRecursive)?;
+        w.watch(&common, RecursiveMode::NonRecursive)?;
+        if common.join("refs").is_dir() {
+            w.watch(&common.join("refs"), RecursiveMode::Recursive)?;
+        }
+    }
     Ok(w)
+}
+
+/// Whether `path`, as the watcher reports it, is a reference of the repository
+/// (`HEAD`, a branch, a tag, `packed-refs`) of which `git` holds the folders.
+fn is_ref_change(path: &Path, git: Option<&(PathBuf, PathBuf)>) -> bool {
+    git.is_some_and(|(own, common)| {
+        [own, common].iter().any(|dir| {
+            path.strip_prefix(dir)
+                .is_ok_and(crate::repo::git::is_ref_path)
+        })
+    })
 }
 
 /// What a batch of changes makes rebuild.
@@ -320,6 +347,7 @@ fn rebuild_loop(
     mut builder: Builder,
     shared: &Shared,
 ) {
+    let git = crate::repo::git::ref_folders(root);
     loop {
         let first = match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(e) => e,
@@ -340,6 +368,13 @@ fn rebuild_loop(
         let mut paths = Vec::new();
         for e in events {
             match e {
+                // A commit changes the stamps of every page.
+                Ok(e)
+                    if is_content_change(&e.kind)
+                        && e.paths.iter().any(|p| is_ref_change(p, git.as_ref())) =>
+                {
+                    paths.push(PathBuf::from(crate::layout::BOOK));
+                }
                 Ok(e) if is_content_change(&e.kind) => {
                     paths.extend(
                         e.paths
@@ -388,6 +423,9 @@ struct Good {
 struct Builder {
     root: PathBuf,
     sites: Vec<String>,
+    verbose: bool,
+    /// How long each stage of the latest attempt took.
+    timings: Vec<(&'static str, Duration)>,
     good: Option<Good>,
 }
 
@@ -410,6 +448,11 @@ impl Builder {
             a => (a, only),
         };
         let secs = started.elapsed().as_secs_f64();
+        if self.verbose {
+            for (stage, took) in &self.timings {
+                eprintln!("  {:>8.3} s  {stage}", took.as_secs_f64());
+            }
+        }
         let what = match (&scope, &only) {
             (None, _) => "built".to_string(),
             (_, Some(sites)) if sites.is_empty() => {
@@ -467,6 +510,8 @@ impl Builder {
             with_report: true,
             ..Default::default()
         });
+        let mut clock = Instant::now();
+        self.timings = std::mem::take(&mut rendered.timings);
         let mut diags =
             std::mem::replace(&mut rendered.diags, crate::diag::Diagnostics::new()).into_sorted();
         if diags.iter().any(|d| d.is_error()) {
@@ -502,7 +547,10 @@ impl Builder {
         };
         folders.sort_by(|a, b| a.site.cmp(&b.site));
         let mut d = crate::diag::Diagnostics::new();
+        self.timings.push(("manifests", clock.elapsed()));
+        clock = Instant::now();
         let tree = publish::tree_in_memory(&rendered, &folders, &mut d);
+        self.timings.push(("the tree in memory", clock.elapsed()));
         // The folders are this build's either way: only the pages across sites failed.
         self.good = Some(Good { folders, stamp });
         match tree {
