@@ -217,10 +217,30 @@ fn read_book(root: &Path, items: &mut Vec<(PathBuf, Vec<u8>)>, diags: &mut Diagn
     }
 }
 
-/// Reads the sources from the work tree under `root`.
+/// Reads the sources from the work tree under `root`: walked in order, the files read
+/// side by side (in a process that keeps what it reads between builds, only the files
+/// whose stamps changed since the last scan).
 pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
+    let keeping = crate::keeps_between_builds().then_some(SETTLED);
+    scan_keeping(root, diags, keeping)
+}
+
+/// [`scan_work_tree`], keeping the files settled this long before they were read for
+/// the next scan, or none.
+fn scan_keeping(
+    root: &Path,
+    diags: &mut Diagnostics,
+    keeping: Option<std::time::Duration>,
+) -> SourceSet {
+    use rayon::prelude::*;
+    /// A file to read, or what the walk found wrong.
+    enum Found {
+        File(PathBuf, walkdir::DirEntry),
+        Wrong(Diagnostic),
+    }
     let mut items = Vec::new();
     read_book(root, &mut items, diags);
+    let mut found = Vec::new();
     for dir in [PROCEDURES_DIR, THEMES_DIR] {
         let dir = root.join(dir);
         if !dir.is_dir() {
@@ -234,12 +254,12 @@ pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
                         .path()
                         .map(|p| p.strip_prefix(root).unwrap_or(p).to_path_buf())
                         .unwrap_or_default();
-                    diags.push(Diagnostic::error(
+                    found.push(Found::Wrong(Diagnostic::error(
                         Code::UnreadableFile,
                         path,
                         0,
                         format!("cannot read: {e}"),
-                    ));
+                    )));
                     continue;
                 }
             };
@@ -255,23 +275,205 @@ pub fn scan_work_tree(root: &Path, diags: &mut Diagnostics) -> SourceSet {
             }
             if rel.starts_with(PROCEDURES_DIR) {
                 if let Some(d) = not_a_document(&rel, &name, kind) {
-                    diags.push(d);
+                    found.push(Found::Wrong(d));
                     continue;
                 }
             }
-            if !kind.is_file() {
-                continue;
+            if kind.is_file() {
+                found.push(Found::File(rel, entry));
             }
-            match crate::fs::read(entry.path()) {
-                Ok(bytes) => items.push((rel, bytes)),
-                Err(e) => diags.push(Diagnostic::error(
+        }
+    }
+    let kept = KeptReads::take(keeping);
+    let read: Vec<Result<(PathBuf, Vec<u8>), Diagnostic>> = found
+        .into_par_iter()
+        .filter_map(|f| match f {
+            Found::Wrong(d) => Some(Err(d)),
+            Found::File(rel, entry) => match kept.read(&entry) {
+                Ok(bytes) => Some(Ok((rel, bytes))),
+                Err(e) => Some(Err(Diagnostic::error(
                     Code::UnreadableFile,
                     &rel,
                     0,
                     e.to_string(),
-                )),
-            }
+                ))),
+            },
+        })
+        .collect();
+    kept.keep();
+    for r in read {
+        match r {
+            Ok(item) => items.push(item),
+            Err(d) => diags.push(d),
         }
     }
     SourceSet::from_bytes(items, diags)
+}
+
+/// What a file's metadata says of its bytes: the same stamp, the same bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: std::time::SystemTime,
+    /// When the file's metadata last changed (a write, or its time put back).
+    #[cfg(unix)]
+    changed: std::time::SystemTime,
+    #[cfg(unix)]
+    inode: (u64, u64),
+}
+
+impl FileStamp {
+    /// Whether the file had not changed for `age` at `when`.
+    fn settled(&self, when: std::time::SystemTime, age: std::time::Duration) -> bool {
+        #[cfg(unix)]
+        let last = self.modified.max(self.changed);
+        #[cfg(not(unix))]
+        let last = self.modified;
+        when.duration_since(last).is_ok_and(|a| a >= age)
+    }
+
+    fn of(meta: &std::fs::Metadata) -> Option<FileStamp> {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Some(FileStamp {
+            len: meta.len(),
+            modified: meta.modified().ok()?,
+            #[cfg(unix)]
+            changed: std::time::UNIX_EPOCH.checked_add(std::time::Duration::new(
+                u64::try_from(meta.ctime()).ok()?,
+                u32::try_from(meta.ctime_nsec()).ok()?,
+            ))?,
+            #[cfg(unix)]
+            inode: (meta.dev(), meta.ino()),
+        })
+    }
+}
+
+/// A file changed this long before it was read is taken as unchanged while its
+/// stamp is: a file written again within the clock's tick (or a file system's
+/// granularity, 2 s at worst) of its last change could keep its stamp, so a file
+/// changed since less than this is always read again (as git does with a "racily
+/// clean" file).
+const SETTLED: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The files a process that keeps what it reads between builds (`serve`) read last
+/// time, by path, with their stamps: a file whose stamp has not changed since is not
+/// read again.
+struct KeptReads {
+    /// `None` in a process that does not keep them.
+    before: Option<Reads>,
+    now: std::sync::Mutex<Reads>,
+    settled: std::time::Duration,
+}
+
+type Reads = std::collections::HashMap<PathBuf, (FileStamp, Vec<u8>)>;
+
+fn kept_reads() -> &'static std::sync::Mutex<Reads> {
+    static KEPT: std::sync::OnceLock<std::sync::Mutex<Reads>> = std::sync::OnceLock::new();
+    KEPT.get_or_init(Default::default)
+}
+
+impl KeptReads {
+    fn take(keeping: Option<std::time::Duration>) -> KeptReads {
+        let before = keeping
+            .map(|_| std::mem::take(&mut *kept_reads().lock().unwrap_or_else(|e| e.into_inner())));
+        KeptReads {
+            before,
+            now: Default::default(),
+            settled: keeping.unwrap_or_default(),
+        }
+    }
+
+    /// The bytes of the file at `entry`, read, or as read last time.
+    fn read(&self, entry: &walkdir::DirEntry) -> crate::fs::FsResult<Vec<u8>> {
+        let Some(before) = &self.before else {
+            return crate::fs::read(entry.path());
+        };
+        let reading = std::time::SystemTime::now();
+        let stamp = entry.metadata().ok().and_then(|m| FileStamp::of(&m));
+        if let (Some(stamp), Some((was, bytes))) = (stamp, before.get(entry.path())) {
+            if *was == stamp {
+                self.remember(entry.path(), stamp, bytes.clone());
+                return Ok(bytes.clone());
+            }
+        }
+        let bytes = crate::fs::read(entry.path())?;
+        let settled = stamp.filter(|s| s.settled(reading, self.settled));
+        // Read again unless the file had settled before it was read, and still has
+        // the stamp it had then.
+        if let Some(stamp) = settled {
+            let after = std::fs::symlink_metadata(entry.path()).ok();
+            if after.and_then(|m| FileStamp::of(&m)) == Some(stamp) {
+                self.remember(entry.path(), stamp, bytes.clone());
+            }
+        }
+        Ok(bytes)
+    }
+
+    fn remember(&self, path: &Path, stamp: FileStamp, bytes: Vec<u8>) {
+        self.now
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path.to_path_buf(), (stamp, bytes));
+    }
+
+    /// Keeps what this scan read for the next, and only that.
+    fn keep(self) {
+        if self.before.is_some() {
+            *kept_reads().lock().unwrap_or_else(|e| e.into_inner()) =
+                self.now.into_inner().unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SETTLED_HERE: std::time::Duration = std::time::Duration::from_millis(300);
+
+    fn text_of(root: &Path) -> String {
+        let mut d = Diagnostics::new();
+        let set = scan_keeping(root, &mut d, Some(SETTLED_HERE));
+        assert!(d.is_empty());
+        set.files[0].text.clone()
+    }
+
+    #[test]
+    fn a_kept_read_serves_only_while_the_stamp_of_a_settled_file_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("procedures/global/SOP-0001.md");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let write = |text: &str, modified: Option<std::time::SystemTime>| {
+            std::fs::write(&file, text).unwrap();
+            if let Some(m) = modified {
+                std::fs::File::options()
+                    .write(true)
+                    .open(&file)
+                    .unwrap()
+                    .set_modified(m)
+                    .unwrap();
+            }
+        };
+        write("first\n", Some(long_ago));
+        std::thread::sleep(SETTLED_HERE);
+        assert_eq!(text_of(dir.path()), "first\n");
+        // What is kept is what is served while the stamp holds: shown by changing it.
+        {
+            let mut kept = kept_reads().lock().unwrap();
+            let (_, bytes) = kept.get_mut(&file).expect("a settled file is kept");
+            *bytes = b"kept!\n".to_vec();
+        }
+        assert_eq!(text_of(dir.path()), "kept!\n");
+        // Rewritten with the same length and its old time put back: its change time
+        // moved, so it is read, and not kept, since another write within the same
+        // tick of the clock would not change its stamp.
+        write("again\n", Some(long_ago));
+        assert_eq!(text_of(dir.path()), "again\n");
+        assert!(!kept_reads().lock().unwrap().contains_key(&file));
+        write("fresh\n", None);
+        assert_eq!(text_of(dir.path()), "fresh\n");
+        assert!(!kept_reads().lock().unwrap().contains_key(&file));
+    }
 }
