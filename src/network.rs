@@ -153,15 +153,31 @@ fn alike_groups(n: usize, sim: &dyn Fn(usize, usize) -> u32) -> Vec<(Vec<usize>,
 
 /// The site of `sites` whose texts are the most similar to the others' (the highest
 /// sum of similarities), ties to the lowest id. `sim(a, b)` over site ids.
-fn most_central(sites: &[String], sim: &dyn Fn(&str, &str) -> u32) -> String {
+fn most_central(sites: &[String], table: &[Vec<u32>]) -> String {
     let mut best: Option<(u32, &String)> = None;
-    for s in sites {
-        let total: u32 = sites.iter().filter(|o| *o != s).map(|o| sim(s, o)).sum();
+    for (i, s) in sites.iter().enumerate() {
+        let total: u32 = (0..sites.len())
+            .filter(|&j| j != i)
+            .map(|j| table[i][j])
+            .sum();
         if best.is_none_or(|(b, _)| total > b) {
             best = Some((total, s));
         }
     }
     best.map(|(_, s)| s.clone()).unwrap_or_default()
+}
+
+/// `sim` of every two of `0..n`, each pair worked out once: grouping sites asks for
+/// the same pairs again and again. `sim` is symmetric ([`similarity`] counts the
+/// words of a longest common subsequence), so the table is too; its diagonal is 0.
+fn pair_table(n: usize, sim: impl Fn(usize, usize) -> u32) -> Vec<Vec<u32>> {
+    let mut table = vec![vec![0; n]; n];
+    for (i, j) in (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))) {
+        let v = sim(i, j);
+        table[i][j] = v;
+        table[j][i] = v;
+    }
+    table
 }
 
 fn promote_command(site: &str, doc: &str) -> String {
@@ -226,7 +242,8 @@ pub fn candidates(
                         .map(|(_, t)| (*s, t.as_str()))
                 })
                 .collect();
-            let sim = |i: usize, j: usize| similarity(texts[i].1, texts[j].1);
+            let table = pair_table(texts.len(), |i, j| similarity(texts[i].1, texts[j].1));
+            let sim = |i: usize, j: usize| table[i][j];
             for (members, min) in alike_groups(texts.len(), &sim) {
                 let ids: Vec<String> = members.iter().map(|&i| texts[i].0.to_string()).collect();
                 let entry = groups.entry(ids).or_insert((Vec::new(), 100));
@@ -236,20 +253,24 @@ pub fn candidates(
         }
         for (ids, (anchors, min)) in groups {
             // Summed over the operations the group shares.
-            let sim = |a: &str, b: &str| -> u32 {
-                keys.iter()
-                    .filter(|k| anchors.contains(&format!("{} #{}", k.0, k.1)))
+            let shared: Vec<&(String, String)> = keys
+                .iter()
+                .filter(|k| anchors.contains(&format!("{} #{}", k.0, k.1)))
+                .collect();
+            let summed = pair_table(ids.len(), |a, b| {
+                shared
+                    .iter()
                     .map(|k| {
                         let text = |s: &str| {
                             ops.get(s)
-                                .and_then(|l| l.iter().find(|(kk, _)| kk == k))
+                                .and_then(|l| l.iter().find(|(kk, _)| kk == *k))
                                 .map_or("", |(_, t)| t.as_str())
                         };
-                        similarity(text(a), text(b))
+                        similarity(text(&ids[a]), text(&ids[b]))
                     })
                     .sum()
-            };
-            let promote_site = most_central(&ids, &sim);
+            });
+            let promote_site = most_central(&ids, &summed);
             alike.push(Candidate {
                 kind: "alike".into(),
                 doc: doc.to_string(),
@@ -285,19 +306,20 @@ pub fn candidates(
         if adapted.len() < 2 || adapted.len() * 2 <= receiving {
             continue;
         }
-        let whole = |s: &str| -> String {
-            by_doc
-                .get(doc)
-                .and_then(|m| m.get(s))
-                .map(|l| l.iter().map(|a| &*a.text).collect::<Vec<_>>().join("\n"))
-                .unwrap_or_default()
-        };
-        let sim = |a: &str, b: &str| similarity(&whole(a), &whole(b));
-        let lowest = adapted
+        let wholes: Vec<String> = adapted
             .iter()
-            .enumerate()
-            .flat_map(|(i, a)| adapted[i + 1..].iter().map(move |b| (a, b)))
-            .map(|(a, b)| sim(a, b))
+            .map(|s| {
+                by_doc
+                    .get(doc)
+                    .and_then(|m| m.get(s.as_str()))
+                    .map(|l| l.iter().map(|a| &*a.text).collect::<Vec<_>>().join("\n"))
+                    .unwrap_or_default()
+            })
+            .collect();
+        let table = pair_table(adapted.len(), |a, b| similarity(&wholes[a], &wholes[b]));
+        let lowest = (0..adapted.len())
+            .flat_map(|i| (i + 1..adapted.len()).map(move |j| (i, j)))
+            .map(|(i, j)| table[i][j])
             .min()
             .unwrap_or(100);
         let mut anchors: Vec<String> = Vec::new();
@@ -314,7 +336,7 @@ pub fn candidates(
                 }
             }
         }
-        let promote_site = most_central(&adapted, &sim);
+        let promote_site = most_central(&adapted, &table);
         widely.push(Candidate {
             kind: "widely-adapted".into(),
             doc: doc.to_string(),
