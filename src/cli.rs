@@ -385,10 +385,15 @@ impl Ui {
     /// With --verbose, how long each stage took.
     fn timings(self, timings: &[(&'static str, std::time::Duration)]) {
         if self.verbose {
-            for (stage, took) in timings {
-                eprintln!("  {:>8.3} s  {stage}", took.as_secs_f64());
-            }
+            print_timings(timings);
         }
+    }
+}
+
+/// How long each stage took, one line each, on stderr.
+pub(crate) fn print_timings(timings: &[(&'static str, std::time::Duration)]) {
+    for (stage, took) in timings {
+        eprintln!("  {:>8.3} s  {stage}", took.as_secs_f64());
     }
 }
 

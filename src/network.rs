@@ -152,7 +152,8 @@ fn alike_groups(n: usize, sim: &dyn Fn(usize, usize) -> u32) -> Vec<(Vec<usize>,
 }
 
 /// The site of `sites` whose texts are the most similar to the others' (the highest
-/// sum of similarities), ties to the lowest id. `sim(a, b)` over site ids.
+/// sum of similarities), ties to the lowest id. `table[i][j]` is the similarity of
+/// `sites[i]` and `sites[j]` ([`pair_table`]).
 fn most_central(sites: &[String], table: &[Vec<u32>]) -> String {
     let mut best: Option<(u32, &String)> = None;
     for (i, s) in sites.iter().enumerate() {
@@ -985,6 +986,27 @@ pub fn candidates_markdown(c: &[Candidate]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_similarity_is_the_same_both_ways() {
+        // What `pair_table` relies on: texts whose shortest edit has several equal
+        // solutions, of different lengths, repeated words, one empty.
+        let texts = [
+            "",
+            "a b c d",
+            "b a d c",
+            "a a b b a a",
+            "b a b a b",
+            "the site adds a second check of the label before release",
+            "a second check of the label is added before the release at the site",
+            "x y z a b c x y z",
+        ];
+        for a in texts {
+            for b in texts {
+                assert_eq!(similarity(a, b), similarity(b, a), "{a:?} / {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn word_similarity_is_two_matches_over_the_words_of_both() {

@@ -429,7 +429,7 @@ fn the_command_prints_its_address_and_serves_from_it() {
     assert_eq!(get(addr, "/boston/preview/SOP-0020.html").status, 404);
     child.kill().unwrap();
     child.wait().unwrap();
-    // With -v, how long each stage of the build took, before the address.
+    // With -v, how long each stage of the build took, on stderr.
     let mut stderr = String::new();
     child
         .stderr

@@ -39,25 +39,45 @@ pub struct GitRepo {
 }
 
 /// Where a commit made in the repository of `root` shows: the folder of its `HEAD`
-/// and the folder of its `refs/` and `packed-refs` (the same folder, but for a
-/// linked work tree). `None` outside a repository.
-pub fn ref_folders(root: &Path) -> Option<(PathBuf, PathBuf)> {
+/// and the folder of its branches, tags, `packed-refs` and `shallow` (the same
+/// folder, but for a linked work tree). `None` outside a repository.
+pub fn ref_folders(root: &Path) -> Option<RefFolders> {
     let repo = Repository::discover(root).ok()?;
-    let own = repo.path().canonicalize().ok()?;
-    let common = repo.commondir().canonicalize().ok()?;
-    Some((own, common))
+    Some(RefFolders {
+        own: repo.path().canonicalize().ok()?,
+        common: repo.commondir().canonicalize().ok()?,
+    })
 }
 
-/// Whether `rel`, a path under the folder of `refs/`, or of `HEAD`, names what
-/// moves when a commit is made, a branch is switched or a tag is made or deleted
-/// (not a lock file git writes first, nor the objects, index or logs).
-pub fn is_ref_path(rel: &Path) -> bool {
-    let lock = rel.extension().is_some_and(|e| e == "lock");
-    let first = rel.components().next().map(|c| c.as_os_str());
-    !lock
-        && (rel == Path::new("HEAD")
-            || rel == Path::new("packed-refs")
-            || first.is_some_and(|f| f == "refs"))
+/// The folders of a repository where what a build reads of git moves.
+#[derive(Debug, Clone)]
+pub struct RefFolders {
+    /// Holds the work tree's `HEAD`.
+    pub own: PathBuf,
+    /// Holds `refs/`, `packed-refs` and `shallow`, shared by every work tree.
+    pub common: PathBuf,
+}
+
+/// The folders under [`RefFolders::common`] whose files are references a build reads.
+pub const REF_FOLDERS: [&str; 2] = ["refs/heads", "refs/tags"];
+
+impl RefFolders {
+    /// Whether `path` is what moves when a commit is made in this work tree, a
+    /// branch is switched, a branch or tag is made, moved or deleted, or a shallow
+    /// clone is deepened: not a lock file git writes first, nor the objects, index,
+    /// logs, remote branches, stash or notes, nor another work tree's `HEAD`.
+    pub fn moved(&self, path: &Path) -> bool {
+        if path.extension().is_some_and(|e| e == "lock") {
+            return false;
+        }
+        let head = path == self.own.join("HEAD");
+        let shared = path.strip_prefix(&self.common).is_ok_and(|rel| {
+            rel == Path::new("packed-refs")
+                || rel == Path::new("shallow")
+                || REF_FOLDERS.iter().any(|f| rel.starts_with(f))
+        });
+        head || shared
+    }
 }
 
 /// A commit, as pages and stamps show it.
@@ -435,25 +455,46 @@ mod tests {
 
     #[test]
     fn the_references_are_what_a_commit_moves() {
+        // A linked work tree: its HEAD in a folder of its own, the rest shared.
+        let linked = RefFolders {
+            own: PathBuf::from("/r/.git/worktrees/review"),
+            common: PathBuf::from("/r/.git"),
+        };
         for moved in [
-            "HEAD",
-            "packed-refs",
-            "refs/heads/main",
-            "refs/tags/release/2026.1",
+            "/r/.git/worktrees/review/HEAD",
+            "/r/.git/packed-refs",
+            "/r/.git/shallow",
+            "/r/.git/refs/heads/main",
+            "/r/.git/refs/heads/feature/x",
+            "/r/.git/refs/tags/release/2026.1",
         ] {
-            assert!(is_ref_path(Path::new(moved)), "{moved}");
+            assert!(linked.moved(Path::new(moved)), "{moved}");
         }
         for not in [
-            "index",
-            "ORIG_HEAD",
-            "refs/heads/main.lock",
-            "HEAD.lock",
-            "objects/ab/cdef",
-            "logs/HEAD",
-            "COMMIT_EDITMSG",
+            "/r/.git/HEAD",
+            "/r/.git/index",
+            "/r/.git/worktrees/review/index",
+            "/r/.git/ORIG_HEAD",
+            "/r/.git/refs/heads/main.lock",
+            "/r/.git/worktrees/review/HEAD.lock",
+            "/r/.git/refs/remotes/origin/main",
+            "/r/.git/refs/stash",
+            "/r/.git/refs/prefetch/remotes/origin/main",
+            "/r/.git/objects/ab/cdef",
+            "/r/.git/logs/HEAD",
+            "/r/.git/procsite/history",
+            "/r/procedures/refs/heads/x",
         ] {
-            assert!(!is_ref_path(Path::new(not)), "{not}");
+            assert!(!linked.moved(Path::new(not)), "{not}");
         }
+        // The work tree of the repository itself: one folder for both.
+        let main = RefFolders {
+            own: PathBuf::from("/r/.git"),
+            common: PathBuf::from("/r/.git"),
+        };
+        assert!(main.moved(Path::new("/r/.git/HEAD")));
+        assert!(main.moved(Path::new("/r/.git/refs/heads/main")));
+        assert!(!main.moved(Path::new("/r/.git/worktrees/review/HEAD")));
     }
 
     // A commit and a release tag signed by git 2.47 with `gpg.format = ssh` and

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 
@@ -284,20 +285,26 @@ fn scan_keeping(
             }
         }
     }
-    let kept = KeptReads::take(keeping);
+    // Kept by the file's path from the root as the file system names it, as a
+    // watcher reports it ([`forget_reads`]).
+    let canonical = keeping.and_then(|_| root.canonicalize().ok());
+    let kept = KeptReads::take(keeping.filter(|_| canonical.is_some()));
     let read: Vec<Result<(PathBuf, Vec<u8>), Diagnostic>> = found
         .into_par_iter()
-        .filter_map(|f| match f {
-            Found::Wrong(d) => Some(Err(d)),
-            Found::File(rel, entry) => match kept.read(&entry) {
-                Ok(bytes) => Some(Ok((rel, bytes))),
-                Err(e) => Some(Err(Diagnostic::error(
-                    Code::UnreadableFile,
-                    &rel,
-                    0,
-                    e.to_string(),
-                ))),
-            },
+        .map(|f| match f {
+            Found::Wrong(d) => Err(d),
+            Found::File(rel, entry) => {
+                let key = canonical.as_ref().map(|c| c.join(&rel));
+                match kept.read(&entry, key) {
+                    Ok(bytes) => Ok((rel, bytes)),
+                    Err(e) => Err(Diagnostic::error(
+                        Code::UnreadableFile,
+                        &rel,
+                        0,
+                        e.to_string(),
+                    )),
+                }
+            }
         })
         .collect();
     kept.keep();
@@ -357,8 +364,8 @@ impl FileStamp {
 const SETTLED: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The files a process that keeps what it reads between builds (`serve`) read last
-/// time, by path, with their stamps: a file whose stamp has not changed since is not
-/// read again.
+/// time, by path, with their stamps: a file whose stamp has not changed since, and
+/// that no watcher reported changed ([`forget_reads`]), is not read again.
 struct KeptReads {
     /// `None` in a process that does not keep them.
     before: Option<Reads>,
@@ -366,11 +373,29 @@ struct KeptReads {
     settled: std::time::Duration,
 }
 
-type Reads = std::collections::HashMap<PathBuf, (FileStamp, Vec<u8>)>;
+type Reads = std::collections::HashMap<PathBuf, (FileStamp, Arc<Vec<u8>>)>;
 
 fn kept_reads() -> &'static std::sync::Mutex<Reads> {
     static KEPT: std::sync::OnceLock<std::sync::Mutex<Reads>> = std::sync::OnceLock::new();
     KEPT.get_or_init(Default::default)
+}
+
+/// Lets go of what was kept of the files at these paths (as the file system names
+/// them: absolute, links resolved), which a watcher reported changed: the next scan
+/// reads them whatever their stamps say. Called between builds.
+pub fn forget_reads<'a>(paths: impl IntoIterator<Item = &'a Path>) {
+    let mut kept = kept_reads().lock().unwrap_or_else(|e| e.into_inner());
+    for p in paths {
+        kept.remove(p);
+    }
+}
+
+/// Lets go of every file kept: when a watcher lost events.
+pub fn forget_all_reads() {
+    kept_reads()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
 }
 
 impl KeptReads {
@@ -384,17 +409,23 @@ impl KeptReads {
         }
     }
 
-    /// The bytes of the file at `entry`, read, or as read last time.
-    fn read(&self, entry: &walkdir::DirEntry) -> crate::fs::FsResult<Vec<u8>> {
-        let Some(before) = &self.before else {
+    /// The bytes of the file at `entry`, read, or as read last time under `key`.
+    fn read(
+        &self,
+        entry: &walkdir::DirEntry,
+        key: Option<PathBuf>,
+    ) -> crate::fs::FsResult<Vec<u8>> {
+        let (Some(before), Some(key)) = (&self.before, key) else {
             return crate::fs::read(entry.path());
         };
         let reading = std::time::SystemTime::now();
         let stamp = entry.metadata().ok().and_then(|m| FileStamp::of(&m));
-        if let (Some(stamp), Some((was, bytes))) = (stamp, before.get(entry.path())) {
+        if let (Some(stamp), Some((was, bytes))) = (stamp, before.get(&key)) {
             if *was == stamp {
-                self.remember(entry.path(), stamp, bytes.clone());
-                return Ok(bytes.clone());
+                let bytes = Arc::clone(bytes);
+                let copy = bytes.to_vec();
+                self.remember(key, stamp, bytes);
+                return Ok(copy);
             }
         }
         let bytes = crate::fs::read(entry.path())?;
@@ -404,17 +435,17 @@ impl KeptReads {
         if let Some(stamp) = settled {
             let after = std::fs::symlink_metadata(entry.path()).ok();
             if after.and_then(|m| FileStamp::of(&m)) == Some(stamp) {
-                self.remember(entry.path(), stamp, bytes.clone());
+                self.remember(key, stamp, Arc::new(bytes.clone()));
             }
         }
         Ok(bytes)
     }
 
-    fn remember(&self, path: &Path, stamp: FileStamp, bytes: Vec<u8>) {
+    fn remember(&self, key: PathBuf, stamp: FileStamp, bytes: Arc<Vec<u8>>) {
         self.now
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(path.to_path_buf(), (stamp, bytes));
+            .insert(key, (stamp, bytes));
     }
 
     /// Keeps what this scan read for the next, and only that.
@@ -440,9 +471,11 @@ mod tests {
     }
 
     #[test]
-    fn a_kept_read_serves_only_while_the_stamp_of_a_settled_file_holds() {
+    fn a_kept_read_serves_only_while_the_stamp_of_a_settled_file_holds_and_no_watcher_said_otherwise(
+    ) {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("procedures/global/SOP-0001.md");
+        let root = dir.path().canonicalize().unwrap();
+        let file = root.join("procedures/global/SOP-0001.md");
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         let write = |text: &str, modified: Option<std::time::SystemTime>| {
@@ -463,9 +496,12 @@ mod tests {
         {
             let mut kept = kept_reads().lock().unwrap();
             let (_, bytes) = kept.get_mut(&file).expect("a settled file is kept");
-            *bytes = b"kept!\n".to_vec();
+            *bytes = Arc::new(b"kept!\n".to_vec());
         }
         assert_eq!(text_of(dir.path()), "kept!\n");
+        // A file a watcher reported changed is read, whatever its stamp says.
+        forget_reads([file.as_path()]);
+        assert_eq!(text_of(dir.path()), "first\n");
         // Rewritten with the same length and its old time put back: its change time
         // moved, so it is read, and not kept, since another write within the same
         // tick of the clock would not change its stamp.

@@ -278,25 +278,24 @@ fn start_watcher(
         }
     }
     // A commit, a switch of branch, a tag: pages show the commit they were built from.
-    if let Some((own, common)) = crate::repo::git::ref_folders(&root) {
-        w.watch(&own, RecursiveMode::NonRecursive)?;
-        w.watch(&common, RecursiveMode::NonRecursive)?;
-        if common.join("refs").is_dir() {
-            w.watch(&common.join("refs"), RecursiveMode::Recursive)?;
+    // Watched as far as the system lets: without them, a commit shows at the next save.
+    if let Some(git) = crate::repo::git::ref_folders(&root) {
+        let mut folders = vec![
+            (git.own.clone(), RecursiveMode::NonRecursive),
+            (git.common.clone(), RecursiveMode::NonRecursive),
+        ];
+        for f in crate::repo::git::REF_FOLDERS {
+            folders.push((git.common.join(f), RecursiveMode::Recursive));
+        }
+        for (folder, mode) in folders {
+            if folder.is_dir() {
+                if let Err(e) = w.watch(&folder, mode) {
+                    eprintln!("warning: cannot watch {} ({e}); a commit shows at the next change to the sources", folder.display());
+                }
+            }
         }
     }
     Ok(w)
-}
-
-/// Whether `path`, as the watcher reports it, is a reference of the repository
-/// (`HEAD`, a branch, a tag, `packed-refs`) of which `git` holds the folders.
-fn is_ref_change(path: &Path, git: Option<&(PathBuf, PathBuf)>) -> bool {
-    git.is_some_and(|(own, common)| {
-        [own, common].iter().any(|dir| {
-            path.strip_prefix(dir)
-                .is_ok_and(crate::repo::git::is_ref_path)
-        })
-    })
 }
 
 /// What a batch of changes makes rebuild.
@@ -371,11 +370,14 @@ fn rebuild_loop(
                 // A commit changes the stamps of every page.
                 Ok(e)
                     if is_content_change(&e.kind)
-                        && e.paths.iter().any(|p| is_ref_change(p, git.as_ref())) =>
+                        && e.paths
+                            .iter()
+                            .any(|p| git.as_ref().is_some_and(|g| g.moved(p))) =>
                 {
                     paths.push(PathBuf::from(crate::layout::BOOK));
                 }
                 Ok(e) if is_content_change(&e.kind) => {
+                    crate::repo::scan::forget_reads(e.paths.iter().map(PathBuf::as_path));
                     paths.extend(
                         e.paths
                             .iter()
@@ -384,8 +386,11 @@ fn rebuild_loop(
                     );
                 }
                 Ok(_) => {}
-                // Events were lost (an overflowing queue): rebuild everything.
-                Err(_) => paths.push(PathBuf::from(crate::layout::BOOK)),
+                // Events were lost (an overflowing queue): read and rebuild everything.
+                Err(_) => {
+                    crate::repo::scan::forget_all_reads();
+                    paths.push(PathBuf::from(crate::layout::BOOK));
+                }
             }
         }
         // procedures/ or themes/ made (again) after the start: watch inside them too.
@@ -444,14 +449,20 @@ impl Builder {
             _ => None,
         };
         let (attempt, only) = match self.attempt(only.as_deref()) {
-            Attempt::Stale => (self.attempt(None), None),
+            Attempt::Stale => {
+                let stale = started.elapsed();
+                let again = self.attempt(None);
+                self.timings.insert(
+                    0,
+                    ("the changed sites, of another commit: built again", stale),
+                );
+                (again, None)
+            }
             a => (a, only),
         };
         let secs = started.elapsed().as_secs_f64();
         if self.verbose {
-            for (stage, took) in &self.timings {
-                eprintln!("  {:>8.3} s  {stage}", took.as_secs_f64());
-            }
+            crate::cli::print_timings(&self.timings);
         }
         let what = match (&scope, &only) {
             (None, _) => "built".to_string(),
