@@ -6,6 +6,7 @@ use common::*;
 
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use procsite::serve::{ServeOptions, Server};
@@ -83,8 +84,12 @@ fn replace(t: &SiteTest, rel: &str, text: &str) {
 }
 
 fn start(t: &SiteTest) -> Server {
+    start_at(t.root())
+}
+
+fn start_at(root: &Path) -> Server {
     Server::start(ServeOptions {
-        root: t.root().to_path_buf(),
+        root: root.to_path_buf(),
         port: 0,
         ..Default::default()
     })
@@ -543,12 +548,7 @@ fn a_commit_in_a_linked_work_tree_rebuilds_with_its_commit() {
     let path = linked.path().join("review");
     let main = git2::Repository::open(t.root()).unwrap();
     main.worktree("review", &path, None).unwrap();
-    let server = Server::start(ServeOptions {
-        root: path.clone(),
-        port: 0,
-        ..Default::default()
-    })
-    .expect("the server starts");
+    let server = start_at(&path);
     let first = main.head().unwrap().target().unwrap().to_string();
     assert!(get(server.addr(), "/").text().contains(&first[..10]));
 
@@ -565,14 +565,7 @@ fn a_commit_in_a_linked_work_tree_rebuilds_with_its_commit() {
             .contains("Scope text of the review branch.")
     });
     let g = server.generation();
-    let repo = git2::Repository::open(&path).unwrap();
-    let tree = repo.find_tree(t.stage_all(&repo)).unwrap();
-    let sig = t.next_signature();
-    let parent = repo.head().unwrap().peel_to_commit().unwrap();
-    let second = repo
-        .commit(Some("HEAD"), &sig, &sig, "Review edit", &tree, &[&parent])
-        .unwrap()
-        .to_string();
+    let second = t.commit_in(&path, "Review edit").to_string();
     wait_for("the commit to be served", || {
         get(server.addr(), "/").text().contains(&second[..10])
     });

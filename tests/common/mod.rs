@@ -182,7 +182,14 @@ impl SiteTest {
 
     /// Commits every file with a fixed author and clock.
     pub fn commit(&mut self, message: &str) -> git2::Oid {
-        let repo = git2::Repository::open(self.root()).unwrap();
+        let root = self.root().to_path_buf();
+        self.commit_in(&root, message)
+    }
+
+    /// [`SiteTest::commit`] in the work tree at `dir` (a linked work tree of the
+    /// fixture's repository), on the fixture's clock.
+    pub fn commit_in(&mut self, dir: &Path, message: &str) -> git2::Oid {
+        let repo = git2::Repository::open(dir).unwrap();
         let tree = repo.find_tree(self.stage_all(&repo)).unwrap();
         let sig = self.next_signature();
         let parents: Vec<git2::Commit> = repo
