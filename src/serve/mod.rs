@@ -150,7 +150,9 @@ impl Server {
         let shared = Arc::new(Shared::default());
         // Watching starts before the first build, so an edit during it is not missed.
         let (tx, rx) = mpsc::channel();
-        let watcher = match start_watcher(&opts.root, tx) {
+        let root = watch_root(&opts.root);
+        let git = crate::repo::git::ref_folders(&root);
+        let watcher = match start_watcher(&root, git.as_ref(), tx) {
             Ok(w) => Some(w),
             Err(e) => {
                 eprintln!("warning: cannot watch the sources ({e}); pages are not rebuilt on a change: restart to rebuild");
@@ -166,9 +168,9 @@ impl Server {
         };
         shared.show(builder.build(None));
         let mut threads = Vec::new();
-        let (s, root) = (shared.clone(), watch_root(&opts.root));
+        let s = shared.clone();
         threads.push(std::thread::spawn(move || {
-            rebuild_loop(&root, rx, watcher, builder, &s)
+            rebuild_loop(&root, git.as_ref(), rx, watcher, builder, &s)
         }));
         for _ in 0..WORKERS {
             let (s, h) = (shared.clone(), http.clone());
@@ -260,18 +262,20 @@ fn watch_root(root: &Path) -> PathBuf {
     std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf())
 }
 
+/// Watches the sources under `root` (as [`watch_root`] gives it) and the references
+/// in `git`.
 fn start_watcher(
     root: &Path,
+    git: Option<&crate::repo::git::RefFolders>,
     tx: mpsc::Sender<notify::Result<notify::Event>>,
 ) -> notify::Result<notify::RecommendedWatcher> {
     use notify::{RecursiveMode, Watcher};
-    let root = watch_root(root);
     let mut w = notify::recommended_watcher(move |e| {
         let _ = tx.send(e);
     })?;
     // The root itself, not recursively: book.toml (also when an editor replaces it),
     // and procedures/ or themes/ appearing.
-    w.watch(&root, RecursiveMode::NonRecursive)?;
+    w.watch(root, RecursiveMode::NonRecursive)?;
     for dir in [crate::layout::PROCEDURES_DIR, crate::layout::THEMES_DIR] {
         if root.join(dir).is_dir() {
             w.watch(&root.join(dir), RecursiveMode::Recursive)?;
@@ -279,11 +283,12 @@ fn start_watcher(
     }
     // A commit, a switch of branch, a tag: pages show the commit they were built from.
     // Watched as far as the system lets: without them, a commit shows at the next save.
-    if let Some(git) = crate::repo::git::ref_folders(&root) {
-        let mut folders = vec![
-            (git.own.clone(), RecursiveMode::NonRecursive),
-            (git.common.clone(), RecursiveMode::NonRecursive),
-        ];
+    if let Some(git) = git {
+        let mut folders = vec![(git.own.clone(), RecursiveMode::NonRecursive)];
+        // The same folder but in a linked work tree.
+        if git.common != git.own {
+            folders.push((git.common.clone(), RecursiveMode::NonRecursive));
+        }
         for f in crate::repo::git::REF_FOLDERS {
             folders.push((git.common.join(f), RecursiveMode::Recursive));
         }
@@ -341,12 +346,12 @@ fn is_editor_scratch(path: &Path) -> bool {
 /// Waits for changes, and builds what they reach; the watcher ends with it.
 fn rebuild_loop(
     root: &Path,
+    git: Option<&crate::repo::git::RefFolders>,
     rx: Receiver<notify::Result<notify::Event>>,
     mut watcher: Option<notify::RecommendedWatcher>,
     mut builder: Builder,
     shared: &Shared,
 ) {
-    let git = crate::repo::git::ref_folders(root);
     loop {
         let first = match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(e) => e,
@@ -365,16 +370,15 @@ fn rebuild_loop(
             return;
         }
         let mut paths = Vec::new();
+        let mut everything = false;
         for e in events {
             match e {
                 // A commit changes the stamps of every page.
                 Ok(e)
                     if is_content_change(&e.kind)
-                        && e.paths
-                            .iter()
-                            .any(|p| git.as_ref().is_some_and(|g| g.moved(p))) =>
+                        && e.paths.iter().any(|p| git.is_some_and(|g| g.moved(p))) =>
                 {
-                    paths.push(PathBuf::from(crate::layout::BOOK));
+                    everything = true;
                 }
                 Ok(e) if is_content_change(&e.kind) => {
                     crate::repo::scan::forget_reads(e.paths.iter().map(PathBuf::as_path));
@@ -389,7 +393,7 @@ fn rebuild_loop(
                 // Events were lost (an overflowing queue): read and rebuild everything.
                 Err(_) => {
                     crate::repo::scan::forget_all_reads();
-                    paths.push(PathBuf::from(crate::layout::BOOK));
+                    everything = true;
                 }
             }
         }
@@ -402,7 +406,12 @@ fn rebuild_loop(
                 }
             }
         }
-        if let Some(scope) = scope_of(paths.iter().map(PathBuf::as_path)) {
+        let scope = if everything {
+            Some(Scope::All)
+        } else {
+            scope_of(paths.iter().map(PathBuf::as_path))
+        };
+        if let Some(scope) = scope {
             shared.show(builder.build(Some(scope)));
         }
     }
