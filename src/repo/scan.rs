@@ -285,26 +285,20 @@ fn scan_keeping(
             }
         }
     }
-    // Kept by the file's path from the root as the file system names it, as a
-    // watcher reports it ([`forget_reads`]).
-    let canonical = keeping.and_then(|_| root.canonicalize().ok());
-    let kept = KeptReads::take(keeping.filter(|_| canonical.is_some()));
+    let kept = KeptReads::take(root, keeping);
     let read: Vec<Result<(PathBuf, Vec<u8>), Diagnostic>> = found
         .into_par_iter()
         .map(|f| match f {
             Found::Wrong(d) => Err(d),
-            Found::File(rel, entry) => {
-                let key = canonical.as_ref().map(|c| c.join(&rel));
-                match kept.read(&entry, key) {
-                    Ok(bytes) => Ok((rel, bytes)),
-                    Err(e) => Err(Diagnostic::error(
-                        Code::UnreadableFile,
-                        &rel,
-                        0,
-                        e.to_string(),
-                    )),
-                }
-            }
+            Found::File(rel, entry) => match kept.read(&entry, &rel) {
+                Ok(bytes) => Ok((rel, bytes)),
+                Err(e) => Err(Diagnostic::error(
+                    Code::UnreadableFile,
+                    &rel,
+                    0,
+                    e.to_string(),
+                )),
+            },
         })
         .collect();
     kept.keep();
@@ -368,8 +362,17 @@ const SETTLED: std::time::Duration = std::time::Duration::from_secs(3);
 /// that no watcher reported changed ([`forget_reads`]), is not read again.
 struct KeptReads {
     /// `None` in a process that does not keep them.
-    before: Option<Reads>,
+    keeping: Option<Keeping>,
     now: std::sync::Mutex<Reads>,
+}
+
+/// What the last scan kept, and how it is looked up.
+struct Keeping {
+    /// The root as the file system names it: files are kept by their path under it,
+    /// as a watcher reports them ([`forget_reads`]).
+    root: PathBuf,
+    before: Reads,
+    /// How long before its reading a file must have last changed to be kept.
     settled: std::time::Duration,
 }
 
@@ -399,25 +402,35 @@ pub fn forget_all_reads() {
 }
 
 impl KeptReads {
-    fn take(keeping: Option<std::time::Duration>) -> KeptReads {
-        let before = keeping
-            .map(|_| std::mem::take(&mut *kept_reads().lock().unwrap_or_else(|e| e.into_inner())));
+    /// What the last scan of `root` kept, when files settled for `settled` are kept.
+    fn take(root: &Path, settled: Option<std::time::Duration>) -> KeptReads {
+        let keeping = settled.and_then(|settled| {
+            Some(Keeping {
+                root: root.canonicalize().ok()?,
+                before: std::mem::take(
+                    &mut *kept_reads().lock().unwrap_or_else(|e| e.into_inner()),
+                ),
+                settled,
+            })
+        });
         KeptReads {
-            before,
+            keeping,
             now: Default::default(),
-            settled: keeping.unwrap_or_default(),
         }
     }
 
-    /// The bytes of the file at `entry`, read, or as read last time under `key`.
-    fn read(
-        &self,
-        entry: &walkdir::DirEntry,
-        key: Option<PathBuf>,
-    ) -> crate::fs::FsResult<Vec<u8>> {
-        let (Some(before), Some(key)) = (&self.before, key) else {
+    /// The bytes of the file at `entry` (at `rel` under the root), read, or as read
+    /// last time.
+    fn read(&self, entry: &walkdir::DirEntry, rel: &Path) -> crate::fs::FsResult<Vec<u8>> {
+        let Some(Keeping {
+            root,
+            before,
+            settled,
+        }) = &self.keeping
+        else {
             return crate::fs::read(entry.path());
         };
+        let key = root.join(rel);
         let reading = std::time::SystemTime::now();
         let stamp = entry.metadata().ok().and_then(|m| FileStamp::of(&m));
         if let (Some(stamp), Some((was, bytes))) = (stamp, before.get(&key)) {
@@ -429,7 +442,7 @@ impl KeptReads {
             }
         }
         let bytes = crate::fs::read(entry.path())?;
-        let settled = stamp.filter(|s| s.settled(reading, self.settled));
+        let settled = stamp.filter(|s| s.settled(reading, *settled));
         // Read again unless the file had settled before it was read, and still has
         // the stamp it had then.
         if let Some(stamp) = settled {
@@ -450,7 +463,7 @@ impl KeptReads {
 
     /// Keeps what this scan read for the next, and only that.
     fn keep(self) {
-        if self.before.is_some() {
+        if self.keeping.is_some() {
             *kept_reads().lock().unwrap_or_else(|e| e.into_inner()) =
                 self.now.into_inner().unwrap_or_else(|e| e.into_inner());
         }
