@@ -173,12 +173,17 @@ fn most_central(sites: &[String], table: &[Vec<u32>]) -> String {
 /// words of a longest common subsequence), so the table is too; its diagonal is 0.
 fn pair_table(n: usize, sim: impl Fn(usize, usize) -> u32) -> Vec<Vec<u32>> {
     let mut table = vec![vec![0; n]; n];
-    for (i, j) in (0..n).flat_map(|i| (i + 1..n).map(move |j| (i, j))) {
+    for (i, j) in pairs(n) {
         let v = sim(i, j);
         table[i][j] = v;
         table[j][i] = v;
     }
     table
+}
+
+/// Every two of `0..n`, the smaller first.
+fn pairs(n: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..n).flat_map(move |i| (i + 1..n).map(move |j| (i, j)))
 }
 
 fn promote_command(site: &str, doc: &str) -> String {
@@ -318,8 +323,7 @@ pub fn candidates(
             })
             .collect();
         let table = pair_table(adapted.len(), |a, b| similarity(&wholes[a], &wholes[b]));
-        let lowest = (0..adapted.len())
-            .flat_map(|i| (i + 1..adapted.len()).map(move |j| (i, j)))
+        let lowest = pairs(adapted.len())
             .map(|(i, j)| table[i][j])
             .min()
             .unwrap_or(100);
