@@ -540,6 +540,54 @@ fn re_reviews_follow_the_commits_made_while_serving() {
     server.stop();
 }
 
+/// `git commit` moves the branch before it puts the new index in place, and a slow
+/// `reference-transaction` hook runs between the two: a build meanwhile finds the tree
+/// dirty against the new commit, and the index's own change builds nothing. The
+/// rebuild waits for the index's lock.
+#[test]
+fn a_commit_is_built_once_git_has_put_the_new_index_in_place() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    let server = start(&t);
+    replace(
+        &t,
+        "procedures/global/SOP-0020.md",
+        &CAPA.replace("Global scope text.", "Committed scope text."),
+    );
+    wait_for("the edit to be served", || {
+        get(server.addr(), "/")
+            .text()
+            .contains("with uncommitted changes")
+    });
+    // As git does: the new index written as the index's lock, the branch moved, the
+    // hook, then the lock renamed into the index.
+    let repo = git2::Repository::open(t.root()).unwrap();
+    let mut staged = repo.index().unwrap();
+    staged
+        .add_all(["*"].iter(), git2::IndexAddOption::DEFAULT, None)
+        .unwrap();
+    let tree = repo.find_tree(staged.write_tree().unwrap()).unwrap();
+    let next = t.path(".git/next-index");
+    let mut index = git2::Index::open(&next).unwrap();
+    index.read_tree(&tree).unwrap();
+    index.write().unwrap();
+    std::fs::rename(&next, t.path(".git/index.lock")).unwrap();
+    let sig = t.next_signature();
+    let parent = repo.head().unwrap().peel_to_commit().unwrap();
+    let commit = repo
+        .commit(Some("HEAD"), &sig, &sig, "Edit", &tree, &[&parent])
+        .unwrap()
+        .to_string();
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::rename(t.path(".git/index.lock"), t.path(".git/index")).unwrap();
+    wait_for("the commit to be served", || {
+        get(server.addr(), "/").text().contains(&commit[..10])
+    });
+    let portal = get(server.addr(), "/").text();
+    assert!(!portal.contains("with uncommitted changes"), "{portal}");
+    server.stop();
+}
+
 #[test]
 fn a_commit_in_a_linked_work_tree_rebuilds_with_its_commit() {
     let mut t = SiteTest::new();

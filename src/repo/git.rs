@@ -78,6 +78,14 @@ impl RefFolders {
         });
         head || shared
     }
+
+    /// The lock git holds on the work tree's index while it commits, switches
+    /// branches or resets: it moves the reference first and puts the new index in
+    /// place last, so a build between the two finds the tree dirty against the new
+    /// commit.
+    pub fn index_lock(&self) -> PathBuf {
+        self.own.join("index.lock")
+    }
 }
 
 /// A commit, as pages and stamps show it.

@@ -371,6 +371,7 @@ fn rebuild_loop(
         }
         let mut paths = Vec::new();
         let mut everything = false;
+        let mut moved = false;
         for e in events {
             match e {
                 // A commit changes the stamps of every page.
@@ -379,6 +380,7 @@ fn rebuild_loop(
                         && e.paths.iter().any(|p| git.is_some_and(|g| g.moved(p))) =>
                 {
                     everything = true;
+                    moved = true;
                 }
                 Ok(e) if is_content_change(&e.kind) => {
                     crate::repo::scan::forget_reads(e.paths.iter().map(PathBuf::as_path));
@@ -406,6 +408,9 @@ fn rebuild_loop(
                 }
             }
         }
+        if let Some(git) = git.filter(|_| moved) {
+            wait_for_index(&git.index_lock(), shared);
+        }
         let scope = if everything {
             Some(Scope::All)
         } else {
@@ -414,6 +419,31 @@ fn rebuild_loop(
         if let Some(scope) = scope {
             shared.show(builder.build(Some(scope)));
         }
+    }
+}
+
+/// How long a rebuild after a reference moved waits for git to put the index in place.
+const INDEX_WAIT: Duration = Duration::from_secs(5);
+
+/// Waits while `lock` (the index's lock) is there, up to [`INDEX_WAIT`]: git's
+/// `reference-transaction` hook runs after a commit has moved the branch and before
+/// the new index is in place, and the index's own change triggers no build. A lock
+/// left by a git that died is waited for once, then said.
+fn wait_for_index(lock: &Path, shared: &Shared) {
+    let until = Instant::now() + INDEX_WAIT;
+    while lock.exists() {
+        if shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        if Instant::now() > until {
+            println!(
+                "{} is still there after {} s: building without waiting for git",
+                crate::diag::display_path(lock),
+                INDEX_WAIT.as_secs()
+            );
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
