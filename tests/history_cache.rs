@@ -437,6 +437,36 @@ fn a_kept_piece_whose_link_now_leads_elsewhere_is_rendered_again() {
     assert!(page.contains("href=\"SOP-0031.html#scope\""), "{page}");
 }
 
+/// `info/grafts` gives a commit other parents for as long as it names it: a build
+/// sees the history git sees, whatever the cache learnt before or during.
+#[test]
+fn grafts_given_and_taken_away_build_as_git_sees_the_history() {
+    let mut c = Cached::new();
+    assert_eq!(c.same_with_and_without("cold cache"), 1);
+    let repo = c.repo();
+    let (first, newest) = (
+        repo.revparse_single("HEAD~2").unwrap().id(),
+        repo.revparse_single("HEAD").unwrap().id(),
+    );
+    let grafts = c.t.path(".git/info/grafts");
+    std::fs::create_dir_all(grafts.parent().unwrap()).unwrap();
+    // The newest commit grafted onto the first: Cork's adaptation leaves the history,
+    // and the newest commit seems to add it.
+    std::fs::write(&grafts, format!("{newest} {first}\n")).unwrap();
+    assert_eq!(c.same_with_and_without("grafted"), 0);
+    // A commit made while a graft names it, then the grafts taken away.
+    c.t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## Scope {#scope}\nThird text.\n", "2026-06-04"),
+    );
+    let made =
+        c.t.commit("SOP-0030 revision 3\n\nApproved-by: Jane Roe <jane.roe@acme.example>");
+    std::fs::write(&grafts, format!("{made} {first}\n")).unwrap();
+    assert_eq!(c.same_with_and_without("the new commit grafted"), 0);
+    std::fs::remove_file(&grafts).unwrap();
+    assert_eq!(c.same_with_and_without("grafts taken away"), 1);
+}
+
 #[test]
 fn a_shallow_clone_deepened_later_builds_as_a_full_one() {
     let mut c = Cached::new();

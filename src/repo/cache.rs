@@ -4,9 +4,10 @@
 //!
 //! Everything is keyed by git object id, and an object id names its content: a
 //! rewritten commit (rebase, amend) has a new id and is walked again, and an entry
-//! nothing reaches any more is only unused. So the cache can be stale but never
-//! wrong about an id it holds, and a build with it writes what a build without it
-//! writes, byte for byte.
+//! nothing reaches any more is only unused. The commits whose parents git is told
+//! rather than reads (a shallow clone's cut, `info/grafts`) are never kept. So the
+//! cache can be stale but never wrong about an id it holds, and a build with it
+//! writes what a build without it writes, byte for byte.
 //!
 //! On disk, a folder of segments (`$GIT_DIR/procsite/history/` unless
 //! `PROCSITE_HISTORY_CACHE` names another folder, or `off`). A run that learns

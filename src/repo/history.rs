@@ -390,12 +390,21 @@ fn blob_text(repo: &Repository, id: Oid) -> Option<Arc<str>> {
     }
 }
 
-/// The commits a shallow clone is cut at (`$GIT_DIR/shallow`); none in a full one.
-fn shallow_cut(repo: &Repository) -> std::collections::HashSet<Oid> {
-    std::fs::read_to_string(repo.commondir().join("shallow"))
-        .unwrap_or_default()
+/// The commits whose parents git is told rather than reads from the commit: those a
+/// shallow clone is cut at (`$GIT_DIR/shallow`) and those `info/grafts` gives other
+/// parents (the first id of each of its lines); none in most repositories.
+fn told_parents(repo: &Repository) -> std::collections::HashSet<Oid> {
+    let read = |file: &str| std::fs::read_to_string(repo.commondir().join(file));
+    let shallow = read("shallow").unwrap_or_default();
+    let grafts = read("info/grafts").unwrap_or_default();
+    let grafted = grafts
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|id| Oid::from_str(id).ok());
+    shallow
         .lines()
         .filter_map(|l| Oid::from_str(l.trim()).ok())
+        .chain(grafted)
         .collect()
 }
 
@@ -515,9 +524,10 @@ fn walk_now(
         .flatten();
     let store = folder.as_deref().map(cache::load);
     // Where a shallow clone is cut, a commit seems to have no parent and to add every
-    // file: that is not what the commit is, and the clone may be deepened later.
-    // Such commits are read from git every time and never cached.
-    let cut = shallow_cut(repo);
+    // file: that is not what the commit is, and the clone may be deepened later. A
+    // grafted commit has the parents the grafts give it, for as long as they do. Such
+    // commits are read from git every time and never cached.
+    let cut = told_parents(repo);
     let known = |o: &Oid| {
         (!cut.contains(o))
             .then(|| store.as_ref().and_then(|s| s.commits.get(o)))
