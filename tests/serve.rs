@@ -226,6 +226,118 @@ fn a_site_edit_rebuilds_that_site_and_an_irrelevant_file_rebuilds_nothing() {
     server.stop();
 }
 
+/// An addendum to SOP-0020 at `site` that replaces its scope with `text`.
+fn scope_replaced(t: &SiteTest, site: &str, text: &str) {
+    replace(
+        t,
+        &format!("procedures/sites/{site}/SOP-0020.md"),
+        &addendum(
+            "SOP-0020",
+            "Local practice.",
+            &format!("::: replace #scope\n{text}\n:::\n"),
+        ),
+    );
+}
+
+/// An addendum to SOP-0020 at `site` that adds a line to its scope.
+fn appended_scope(t: &SiteTest, site: &str) {
+    replace(
+        t,
+        &format!("procedures/sites/{site}/SOP-0020.md"),
+        &addendum(
+            "SOP-0020",
+            "Local practice.",
+            "::: append #scope\nAlso here.\n:::\n",
+        ),
+    );
+}
+
+/// Each site's harmonization page shows the network's median: an edit at one site
+/// that moves it renders the other sites again too.
+#[test]
+fn a_site_edit_that_moves_the_network_median_rebuilds_every_site() {
+    let mut t = SiteTest::new();
+    scope_replaced(
+        &t,
+        "boston",
+        "Boston scope, written anew for its own devices and markets.",
+    );
+    t.commit("Initial");
+    // Uncommitted already, so that an edit at one site changes no other page's stamp.
+    // Of 3 documents Boston adapts 1, the others none: the median score is 100%.
+    t.write(
+        "procedures/global/SOP-0030.md",
+        &approved("SOP-0030", "## Scope {#scope}\nText.\n", "2026-05-01"),
+    );
+    // The folder there before: its making would be a change outside any one site.
+    std::fs::create_dir_all(t.path("procedures/sites/cork")).unwrap();
+    let server = start(&t);
+    let addr = server.addr();
+    let median = |site: &str| {
+        let page = get(addr, &format!("/{site}/preview/harmonization.html")).text();
+        let at = page.find("% vs ").expect("the trend's caption");
+        page[at..at + 9].to_string()
+    };
+    let before = median("boston");
+    // Cork writes its own scope too: its score falls to 50%, and the median to
+    // Boston's 66%.
+    scope_replaced(
+        &t,
+        "cork",
+        "Cork scope, rewritten from the first word to the last one here.",
+    );
+    wait_for("the adapted page at cork", || {
+        get(addr, PAGE).text().contains("Cork scope, rewritten")
+    });
+    assert_ne!(median("boston"), before, "the median moved");
+    assert_served_as_built(&t, &server);
+    server.stop();
+}
+
+/// A build that fails keeps the last good folders; what changed meanwhile is built
+/// with the next build, whatever that one's own change reaches.
+#[test]
+fn what_changed_while_builds_failed_is_built_by_the_next_good_one() {
+    let mut t = SiteTest::new();
+    scope_replaced(&t, "cork", "Cork scope.");
+    t.commit("Initial");
+    appended_scope(&t, "freiburg");
+    let server = start(&t);
+    let addr = server.addr();
+    // Cork's addendum broken, then a global document edited, then cork's addendum
+    // broken otherwise (which the overlay shows once the edits before it are built):
+    // every build fails.
+    let broken = |field: &str| {
+        format!("---\naddendum-to: SOP-0020\nrationale: Local practice.\n{field}: draft\n---\n")
+    };
+    replace(&t, "procedures/sites/cork/SOP-0020.md", &broken("statuss"));
+    wait_for("the error overlay", || {
+        get(addr, PAGE).text().contains("statuss")
+    });
+    replace(
+        &t,
+        "procedures/global/SOP-0020.md",
+        &CAPA.replace(
+            "title: Corrective and Preventive Action",
+            "title: CAPA, retitled",
+        ),
+    );
+    replace(&t, "procedures/sites/cork/SOP-0020.md", &broken("statusss"));
+    wait_for("the second error in the overlay", || {
+        get(addr, PAGE).text().contains("statusss")
+    });
+    // Cork's addendum mended: a change at cork alone, after a change everywhere.
+    scope_replaced(&t, "cork", "Cork scope.");
+    wait_for("the overlay to go", || {
+        !get(addr, PAGE).text().contains("procsite-serve-errors")
+    });
+    assert!(get(addr, "/boston/preview/SOP-0020.html")
+        .text()
+        .contains("CAPA, retitled"));
+    assert_served_as_built(&t, &server);
+    server.stop();
+}
+
 /// The page as built, without the reload script (it names the generation).
 fn strip_script(html: &[u8]) -> String {
     let text = String::from_utf8_lossy(html);

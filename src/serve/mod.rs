@@ -9,10 +9,12 @@
 //!   after a short quiet period so that one save is one build. A change to a file the build
 //!   does not read is ignored. A change under `procedures/sites/<site>/` renders only
 //!   that site's pages again (every site is still parsed and composed, for the checks
-//!   and the report) and keeps the other sites' version folders from the last build;
-//!   anything else rebuilds every served site.
+//!   and the report) and keeps the other sites' version folders from the last build,
+//!   unless it moves the network's medians their harmonization pages show; anything
+//!   else rebuilds every served site.
 //! - A build with errors keeps the last good tree and shows its diagnostics in an
-//!   overlay on every page, until a build succeeds.
+//!   overlay on every page, until a build succeeds, which also rebuilds what the
+//!   failed builds were to rebuild.
 //! - Pages reload through a long-poll at [`http::RELOAD_PATH`], whose script is added
 //!   to HTML responses only.
 
@@ -165,6 +167,7 @@ impl Server {
             verbose: opts.verbose,
             timings: Vec::new(),
             good: None,
+            behind: None,
         };
         shared.show(builder.build(None));
         let mut threads = Vec::new();
@@ -304,12 +307,25 @@ fn start_watcher(
 }
 
 /// What a batch of changes makes rebuild.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     /// Every served site: book.toml, themes or global documents changed.
     All,
     /// Only these sites' own folders changed.
     Sites(BTreeSet<String>),
+}
+
+impl Scope {
+    /// What this and `other` rebuild together.
+    fn and(self, other: Scope) -> Scope {
+        match (self, other) {
+            (Scope::Sites(mut a), Scope::Sites(b)) => {
+                a.extend(b);
+                Scope::Sites(a)
+            }
+            _ => Scope::All,
+        }
+    }
 }
 
 /// The scope of changes to these repository-relative paths; `None` when the build
@@ -461,6 +477,9 @@ struct Good {
     folders: Vec<VersionFolder>,
     /// The commit and dirtiness the folders were built from: their pages show them.
     stamp: (Option<String>, bool),
+    /// The trend the folders were built with: each site's harmonization page shows
+    /// the network's medians, which a change at another site can move.
+    trend: Option<crate::network::Trend>,
 }
 
 /// Runs builds and keeps what a site-scoped rebuild reuses.
@@ -471,6 +490,9 @@ struct Builder {
     /// How long each stage of the latest attempt took.
     timings: Vec<(&'static str, Duration)>,
     good: Option<Good>,
+    /// What the builds that failed since the last good one were to rebuild: the
+    /// folders kept are behind by that much.
+    behind: Option<Scope>,
 }
 
 impl Builder {
@@ -478,6 +500,12 @@ impl Builder {
     /// found, and returns the tree, or the diagnostics of a failed build.
     fn build(&mut self, scope: Option<Scope>) -> Result<Tree, Vec<String>> {
         let started = Instant::now();
+        // What the builds that failed since the last good one were to rebuild is
+        // still to be rebuilt.
+        let scope = match (scope, self.behind.take()) {
+            (Some(scope), Some(behind)) => Some(scope.and(behind)),
+            (scope, _) => scope,
+        };
         let only = match (&scope, &self.good) {
             (Some(Scope::Sites(s)), Some(good)) => Some(
                 s.iter()
@@ -488,17 +516,17 @@ impl Builder {
             _ => None,
         };
         let (attempt, only) = match self.attempt(only.as_deref()) {
-            Attempt::Stale => {
+            Attempt::Stale(why) => {
                 let stale = started.elapsed();
                 let again = self.attempt(None);
-                self.timings.insert(
-                    0,
-                    ("the changed sites, of another commit: built again", stale),
-                );
+                self.timings.insert(0, (why, stale));
                 (again, None)
             }
             a => (a, only),
         };
+        if matches!(attempt, Attempt::Failed { .. }) {
+            self.behind = Some(scope.clone().unwrap_or(Scope::All));
+        }
         let secs = started.elapsed().as_secs_f64();
         if self.verbose {
             crate::cli::print_timings(&self.timings);
@@ -538,7 +566,7 @@ impl Builder {
                 );
                 Err(diags)
             }
-            Attempt::Stale => unreachable!("a full build is never stale"),
+            Attempt::Stale(_) => unreachable!("a full build is never stale"),
         }
     }
 
@@ -572,8 +600,23 @@ impl Builder {
             rendered.info.dirty,
         );
         // A commit, or the first edit of a clean tree, shows on every page.
-        if only.is_some() && self.good.as_ref().is_some_and(|g| g.stamp != stamp) {
-            return Attempt::Stale;
+        if let (Some(only), Some(good)) = (only, &self.good) {
+            if good.stamp != stamp {
+                return Attempt::Stale("the changed sites, of another commit: built again");
+            }
+            let rows = |trend: &Option<crate::network::Trend>, site: &str| {
+                trend.as_ref().map(|t| crate::network::site_rows(t, site))
+            };
+            let moved = good
+                .folders
+                .iter()
+                .filter(|f| !only.contains(&f.site))
+                .any(|f| rows(&good.trend, &f.site) != rows(&rendered.trend, &f.site));
+            if moved {
+                return Attempt::Stale(
+                    "the changed sites, moving the network's medians: built again",
+                );
+            }
         }
         let sites = std::mem::take(&mut rendered.sites);
         // A file as the last good build served it keeps the SHA-256 its manifest lists.
@@ -602,7 +645,11 @@ impl Builder {
         let tree = publish::tree_in_memory(&rendered, &folders, &mut d);
         self.timings.push(("the tree in memory", clock.elapsed()));
         // The folders are this build's either way: only the pages across sites failed.
-        self.good = Some(Good { folders, stamp });
+        self.good = Some(Good {
+            folders,
+            stamp,
+            trend: rendered.trend.clone(),
+        });
         match tree {
             Ok(files) => {
                 diags.extend(d.into_sorted());
@@ -641,8 +688,9 @@ enum Attempt {
         errors: usize,
         warnings: usize,
     },
-    /// The build is of another commit or dirtiness than the folders it would keep.
-    Stale,
+    /// The build is of another commit or dirtiness than the folders it would keep, or
+    /// it moves what their pages show of the network; says which, for `-v`.
+    Stale(&'static str),
 }
 
 fn counts(diags: &[crate::diag::Diagnostic]) -> (usize, usize) {
