@@ -338,6 +338,42 @@ fn a_dirty_work_tree_builds_a_preview_of_the_work_tree() {
     assert!(page.contains("Uncontrolled preview"));
 }
 
+/// Hidden files and editors' scratch files are passed over alike in a commit and in
+/// the work tree, so whether the tree is dirty changes nothing they hold, and they
+/// make no tree dirty.
+#[test]
+fn hidden_and_scratch_files_are_never_read_nor_make_the_tree_dirty() {
+    let mut t = SiteTest::new();
+    let hidden = CAPA
+        .replace("id: SOP-0020", "id: SOP-0021")
+        .replace("Corrective and Preventive Action", "Hidden procedure");
+    t.write("procedures/global/.SOP-0021.md", &hidden);
+    t.write("procedures/global/SOP-0021.md~", &hidden);
+    t.write("themes/default/static/.style.css.swp", "scratch");
+    t.commit("Initial, with hidden and scratch files");
+    let published = |t: &SiteTest| {
+        t.build();
+        let index = t.read("public/cork/preview/index.html");
+        assert!(!t.path("public/cork/preview/static/.style.css.swp").exists());
+        (
+            index.contains("Hidden procedure"),
+            index.contains("with uncommitted changes"),
+        )
+    };
+    assert_eq!(published(&t), (false, false), "clean");
+    // Untracked scratch files beside a document being edited: still clean.
+    t.write("procedures/global/.SOP-0020.md.swp", "vim swap");
+    t.write("procedures/global/SOP-0020.md~", CAPA);
+    t.write("procedures/global/notes.tmp", "scratch");
+    assert_eq!(published(&t), (false, false), "scratch files");
+    // A real edit: the work tree is read, and still passes over the same files.
+    t.write(
+        "procedures/global/SOP-0020.md",
+        &CAPA.replace("Global scope text.", "Uncommitted scope text."),
+    );
+    assert_eq!(published(&t), (false, true), "dirty");
+}
+
 #[test]
 fn ref_builds_an_old_tag_from_git_objects_without_touching_the_work_tree() {
     let mut t = SiteTest::new();

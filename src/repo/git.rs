@@ -359,6 +359,12 @@ impl GitRepo {
             .iter()
             .filter(|s| s.status() != git2::Status::CURRENT)
             .filter_map(|s| s.path().map(str::to_string))
+            // What no build reads changes nothing it builds.
+            .filter(|p| {
+                !Path::new(p)
+                    .file_name()
+                    .is_some_and(|n| super::scan::is_unread_name(&n.to_string_lossy()))
+            })
             .map(|p| {
                 Path::new(&p)
                     .strip_prefix(&self.prefix)

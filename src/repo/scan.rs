@@ -31,7 +31,20 @@ pub use crate::layout::{BOOK, THEMES_DIR};
 
 /// Whether a repository-relative path is something a build reads.
 pub fn is_source(path: &Path) -> bool {
-    path == Path::new(BOOK) || path.starts_with(PROCEDURES_DIR) || path.starts_with(THEMES_DIR)
+    (path == Path::new(BOOK) || path.starts_with(PROCEDURES_DIR) || path.starts_with(THEMES_DIR))
+        && !path
+            .file_name()
+            .is_some_and(|n| is_unread_name(&n.to_string_lossy()))
+}
+
+/// Whether a file of this name is passed over wherever it is, in the work tree and in
+/// a commit alike: a hidden file (`.gitkeep`, an editor's `.#lock` or `.name.swp`)
+/// and the swap, backup and scratch files editors keep beside the file being edited.
+/// None is a document, a template or a theme's file, nor makes a work tree dirty.
+pub fn is_unread_name(name: &str) -> bool {
+    name.starts_with('.')
+        || name.ends_with('~')
+        || [".swp", ".swx", ".tmp"].iter().any(|e| name.ends_with(e))
 }
 
 fn is_markdown(path: &Path) -> bool {
@@ -271,7 +284,10 @@ fn scan_keeping(
                 .to_path_buf();
             let name = entry.file_name().to_string_lossy().into_owned();
             let kind = entry.file_type();
-            if name.starts_with('.') || kind.is_dir() && !name.ends_with(".md") {
+            if name.starts_with('.')
+                || kind.is_dir() && !name.ends_with(".md")
+                || !kind.is_dir() && is_unread_name(&name)
+            {
                 continue;
             }
             if rel.starts_with(PROCEDURES_DIR) {

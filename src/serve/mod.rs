@@ -334,7 +334,7 @@ pub fn scope_of<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Option<Scope> 
     let mut sites = BTreeSet::new();
     let mut any = false;
     for p in paths {
-        if !scan::is_source(p) || is_editor_scratch(p) {
+        if !scan::is_source(p) {
             continue;
         }
         any = true;
@@ -346,17 +346,6 @@ pub fn scope_of<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Option<Scope> 
         }
     }
     any.then_some(Scope::Sites(sites))
-}
-
-/// Swap, backup and lock files editors keep beside the file being edited.
-fn is_editor_scratch(path: &Path) -> bool {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    name.ends_with('~')
-        || name.starts_with(".#")
-        || [".swp", ".swx", ".tmp"].iter().any(|e| name.ends_with(e))
 }
 
 /// Waits for changes, and builds what they reach; the watcher ends with it.
