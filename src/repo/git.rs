@@ -60,11 +60,13 @@ pub struct RefFolders {
 
 /// The folders under [`RefFolders::common`] whose files are references a build reads.
 pub const REF_FOLDERS: [&str; 2] = ["refs/heads", "refs/tags"];
+/// The grafts git gives commits, under [`RefFolders::common`].
+pub const GRAFTS: &str = "info/grafts";
 
 impl RefFolders {
     /// Whether `path` is what moves when a commit is made in this work tree, a
-    /// branch is switched, a branch or tag is made, moved or deleted, or a shallow
-    /// clone is deepened: not a lock file git writes first, nor the objects, index,
+    /// branch is switched, a branch or tag is made, moved or deleted, a shallow
+    /// clone is deepened, or grafts are given or taken away: not a lock file git writes first, nor the objects, index,
     /// logs, remote branches, stash or notes, nor another work tree's `HEAD`.
     pub fn moved(&self, path: &Path) -> bool {
         if path.extension().is_some_and(|e| e == "lock") {
@@ -74,6 +76,7 @@ impl RefFolders {
         let shared = path.strip_prefix(&self.common).is_ok_and(|rel| {
             rel == Path::new("packed-refs")
                 || rel == Path::new("shallow")
+                || rel == Path::new(GRAFTS)
                 || REF_FOLDERS.iter().any(|f| rel.starts_with(f))
         });
         head || shared
@@ -407,7 +410,7 @@ impl GitRepo {
         for (name, target) in refs {
             lines.push_str(&format!("ref {name} {target}\n"));
         }
-        for file in ["shallow", "info/grafts"] {
+        for file in ["shallow", GRAFTS] {
             let text =
                 std::fs::read_to_string(self.repo.commondir().join(file)).unwrap_or_default();
             for line in text.lines() {
@@ -478,6 +481,7 @@ mod tests {
             "/r/.git/worktrees/review/HEAD",
             "/r/.git/packed-refs",
             "/r/.git/shallow",
+            "/r/.git/info/grafts",
             "/r/.git/refs/heads/main",
             "/r/.git/refs/heads/feature/x",
             "/r/.git/refs/tags/release/2026.1",
@@ -497,6 +501,7 @@ mod tests {
             "/r/.git/objects/ab/cdef",
             "/r/.git/logs/HEAD",
             "/r/.git/procsite/history",
+            "/r/.git/info/exclude",
             "/r/procedures/refs/heads/x",
         ] {
             assert!(!linked.moved(Path::new(not)), "{not}");

@@ -396,7 +396,7 @@ fn blob_text(repo: &Repository, id: Oid) -> Option<Arc<str>> {
 fn told_parents(repo: &Repository) -> std::collections::HashSet<Oid> {
     let read = |file: &str| std::fs::read_to_string(repo.commondir().join(file));
     let shallow = read("shallow").unwrap_or_default();
-    let grafts = read("info/grafts").unwrap_or_default();
+    let grafts = read(super::git::GRAFTS).unwrap_or_default();
     let grafted = grafts
         .lines()
         .filter_map(|l| l.split_whitespace().next())
@@ -472,7 +472,7 @@ pub fn walk(
         format!(
             "{}\0{}",
             read("shallow").unwrap_or_default(),
-            read("info/grafts").unwrap_or_default()
+            read(super::git::GRAFTS).unwrap_or_default()
         ),
     );
     {

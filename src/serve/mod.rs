@@ -295,6 +295,10 @@ fn start_watcher(
         for f in crate::repo::git::REF_FOLDERS {
             folders.push((git.common.join(f), RecursiveMode::Recursive));
         }
+        // Where `info/grafts` is written.
+        if let Some(info) = git.common.join(crate::repo::git::GRAFTS).parent() {
+            folders.push((info.to_path_buf(), RecursiveMode::NonRecursive));
+        }
         for (folder, mode) in folders {
             if folder.is_dir() {
                 if let Err(e) = w.watch(&folder, mode) {
