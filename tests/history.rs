@@ -340,7 +340,8 @@ fn a_dirty_work_tree_builds_a_preview_of_the_work_tree() {
 
 /// Hidden files and editors' scratch files are passed over alike in a commit and in
 /// the work tree, so whether the tree is dirty changes nothing they hold, and they
-/// make no tree dirty.
+/// make no tree dirty; a hidden file named like a document, or one ending in `.MD`, is
+/// reported from either.
 #[test]
 fn hidden_and_scratch_files_are_never_read_nor_make_the_tree_dirty() {
     let mut t = SiteTest::new();
@@ -349,12 +350,23 @@ fn hidden_and_scratch_files_are_never_read_nor_make_the_tree_dirty() {
         .replace("Corrective and Preventive Action", "Hidden procedure");
     t.write("procedures/global/.SOP-0021.md", &hidden);
     t.write("procedures/global/SOP-0021.md~", &hidden);
+    t.write("procedures/global/SOP-0022.MD", &hidden);
     t.write("themes/default/static/.style.css.swp", "scratch");
     t.commit("Initial, with hidden and scratch files");
     let published = |t: &SiteTest| {
-        t.build();
+        let run = t.build();
         let index = t.read("public/cork/preview/index.html");
         assert!(!t.path("public/cork/preview/static/.style.css.swp").exists());
+        assert!(
+            run.stderr.contains(
+                "procedures/global/.SOP-0021.md: warning[ignored-file]: this file is not read: its name begins with a dot, which hides it\n  help: rename it to SOP-0021.md"
+            ),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains(
+            "procedures/global/SOP-0022.MD: warning[ignored-file]: this file is not read: documents end in .md (lowercase)"
+        ));
         (
             index.contains("Hidden procedure"),
             index.contains("with uncommitted changes"),

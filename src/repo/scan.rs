@@ -40,11 +40,44 @@ pub fn is_source(path: &Path) -> bool {
 /// Whether a file of this name is passed over wherever it is, in the work tree and in
 /// a commit alike: a hidden file (`.gitkeep`, an editor's `.#lock` or `.name.swp`)
 /// and the swap, backup and scratch files editors keep beside the file being edited.
-/// None is a document, a template or a theme's file, nor makes a work tree dirty.
+/// None is a document, a template or a theme's file, nor makes a work tree dirty. A
+/// hidden file named like a document is not passed over: it is reported as not read
+/// ([`misnamed_document`]).
 pub fn is_unread_name(name: &str) -> bool {
-    name.starts_with('.')
+    name.starts_with('.') && !is_hidden_document(name)
         || name.ends_with('~')
         || [".swp", ".swx", ".tmp"].iter().any(|e| name.ends_with(e))
+}
+
+/// A hidden file named like a document, other than an editor's `.#` lock.
+fn is_hidden_document(name: &str) -> bool {
+    name.starts_with('.') && !name.starts_with(".#") && name.to_ascii_lowercase().ends_with(".md")
+}
+
+/// Why a file under procedures/ named like a document is not read as one, if it is
+/// not: the same in the work tree and in a commit.
+fn misnamed_document(rel: &Path, name: &str) -> Option<Diagnostic> {
+    if is_hidden_document(name) {
+        return Some(
+            Diagnostic::warning(
+                Code::IgnoredFile,
+                rel,
+                0,
+                "this file is not read: its name begins with a dot, which hides it",
+            )
+            .help(format!("rename it to {}", name.trim_start_matches('.'))),
+        );
+    }
+    let looks_md = name.to_ascii_lowercase().ends_with(".md");
+    (looks_md && !name.ends_with(".md")).then(|| {
+        Diagnostic::warning(
+            Code::IgnoredFile,
+            rel,
+            0,
+            "this file is not read: documents end in .md (lowercase)",
+        )
+        .help(format!("rename it to {}.md", &name[..name.len() - 3]))
+    })
 }
 
 fn is_markdown(path: &Path) -> bool {
@@ -129,6 +162,14 @@ impl SourceSet {
     pub fn from_bytes(items: Vec<(PathBuf, Vec<u8>)>, diags: &mut Diagnostics) -> SourceSet {
         let mut set = SourceSet::default();
         for (path, bytes) in items {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if let Some(d) = name
+                .filter(|_| path.starts_with(PROCEDURES_DIR))
+                .and_then(|n| misnamed_document(&path, &n))
+            {
+                diags.push(d);
+                continue;
+            }
             if !is_markdown(&path) {
                 set.raw.insert(path, bytes);
                 continue;
@@ -163,7 +204,6 @@ pub fn normalize_newlines(text: String) -> String {
 
 /// Why a path under procedures/ that looks like a document is not read, if it is not.
 fn not_a_document(rel: &Path, name: &str, kind: std::fs::FileType) -> Option<Diagnostic> {
-    let looks_md = name.to_ascii_lowercase().ends_with(".md");
     if kind.is_symlink() {
         return Some(
             Diagnostic::error(
@@ -197,15 +237,7 @@ fn not_a_document(rel: &Path, name: &str, kind: std::fs::FileType) -> Option<Dia
             .help("remove it from procedures/"),
         );
     }
-    (looks_md && !name.ends_with(".md")).then(|| {
-        Diagnostic::warning(
-            Code::IgnoredFile,
-            rel,
-            0,
-            "this file is not read: documents end in .md (lowercase)",
-        )
-        .help(format!("rename it to {}.md", &name[..name.len() - 3]))
-    })
+    misnamed_document(rel, name)
 }
 
 /// Only the work tree's book.toml, for commands that need the configuration and none
@@ -284,7 +316,8 @@ fn scan_keeping(
                 .to_path_buf();
             let name = entry.file_name().to_string_lossy().into_owned();
             let kind = entry.file_type();
-            if name.starts_with('.')
+            let hidden_document = kind.is_file() && is_hidden_document(&name);
+            if name.starts_with('.') && !hidden_document
                 || kind.is_dir() && !name.ends_with(".md")
                 || !kind.is_dir() && is_unread_name(&name)
             {
