@@ -156,7 +156,19 @@ fn files_that_look_like_documents_are_not_skipped_silently() {
         t.path("procedures/global/link.md"),
     )
     .unwrap();
+    // Named like an editor's backup, a link is still a link.
+    std::os::unix::fs::symlink(
+        t.path("procedures/global/SOP-0020.md"),
+        t.path("procedures/global/backup.md~"),
+    )
+    .unwrap();
     let err = t.expect_failure(&["check"]);
+    assert!(
+        err.contains(
+            "procedures/global/backup.md~: error[not-a-regular-file]: this is a symbolic link"
+        ),
+        "{err}"
+    );
     assert!(
         err.contains("procedures/global/link.md: error[not-a-regular-file]: this is a symbolic link; procsite reads no links\n  help: put the file itself in procedures/ (a controlled document has one home)"),
         "{err}"

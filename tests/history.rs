@@ -373,6 +373,17 @@ fn hidden_and_scratch_files_are_never_read_nor_make_the_tree_dirty() {
         )
     };
     assert_eq!(published(&t), (false, false), "clean");
+    // A hidden copy of a document, committed: neither the document nor its history.
+    t.write(
+        "procedures/global/.SOP-0020.md",
+        &CAPA.replace("Global scope text.", "Hidden scope text."),
+    );
+    t.commit("Hidden copy of SOP-0020");
+    t.build();
+    let page = t.page("cork", "SOP-0020");
+    assert!(!page.contains("Hidden copy of SOP-0020"), "{page}");
+    assert!(!page.contains("uncommitted"), "{page}");
+    assert!(!page.contains("Hidden scope text."));
     // Untracked scratch files beside a document being edited: still clean.
     t.write("procedures/global/.SOP-0020.md.swp", "vim swap");
     t.write("procedures/global/SOP-0020.md~", CAPA);

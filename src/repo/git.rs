@@ -39,8 +39,8 @@ pub struct GitRepo {
 }
 
 /// Where a commit made in the repository of `root` shows: the folder of its `HEAD`
-/// and the folder of its branches, tags, `packed-refs` and `shallow` (the same
-/// folder, but for a linked work tree). `None` outside a repository.
+/// and the folder of its branches, tags, `packed-refs`, `shallow` and `info/grafts`
+/// (the same folder, but for a linked work tree). `None` outside a repository.
 pub fn ref_folders(root: &Path) -> Option<RefFolders> {
     let repo = Repository::discover(root).ok()?;
     Some(RefFolders {
@@ -54,7 +54,8 @@ pub fn ref_folders(root: &Path) -> Option<RefFolders> {
 pub struct RefFolders {
     /// Holds the work tree's `HEAD`.
     pub own: PathBuf,
-    /// Holds `refs/`, `packed-refs` and `shallow`, shared by every work tree.
+    /// Holds `refs/`, `packed-refs`, `shallow` and `info/grafts`, shared by every
+    /// work tree.
     pub common: PathBuf,
 }
 
@@ -66,8 +67,9 @@ pub const GRAFTS: &str = "info/grafts";
 impl RefFolders {
     /// Whether `path` is what moves when a commit is made in this work tree, a
     /// branch is switched, a branch or tag is made, moved or deleted, a shallow
-    /// clone is deepened, or grafts are given or taken away: not a lock file git writes first, nor the objects, index,
-    /// logs, remote branches, stash or notes, nor another work tree's `HEAD`.
+    /// clone is deepened, or grafts are given or taken away: not a lock file git
+    /// writes first, nor the objects, index, logs, remote branches, stash or notes,
+    /// nor another work tree's `HEAD`.
     pub fn moved(&self, path: &Path) -> bool {
         if path.extension().is_some_and(|e| e == "lock") {
             return false;
@@ -363,11 +365,7 @@ impl GitRepo {
             .filter(|s| s.status() != git2::Status::CURRENT)
             .filter_map(|s| s.path().map(str::to_string))
             // What no build reads changes nothing it builds.
-            .filter(|p| {
-                !Path::new(p)
-                    .file_name()
-                    .is_some_and(|n| super::scan::is_unread_name(&n.to_string_lossy()))
-            })
+            .filter(|p| !super::scan::is_unread_path(Path::new(p)))
             .map(|p| {
                 Path::new(&p)
                     .strip_prefix(&self.prefix)

@@ -408,8 +408,13 @@ fn told_parents(repo: &Repository) -> std::collections::HashSet<Oid> {
         .collect()
 }
 
+/// A file a build reads as a document: a hidden one is not (see
+/// [`super::scan::is_unread_name`]), and neither is its history.
 fn is_doc(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "md")
+        && !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
 /// One commit as the walk saw it: its description, parents and changes.

@@ -32,20 +32,26 @@ pub use crate::layout::{BOOK, THEMES_DIR};
 /// Whether a repository-relative path is something a build reads.
 pub fn is_source(path: &Path) -> bool {
     (path == Path::new(BOOK) || path.starts_with(PROCEDURES_DIR) || path.starts_with(THEMES_DIR))
-        && !path
-            .file_name()
-            .is_some_and(|n| is_unread_name(&n.to_string_lossy()))
+        && !is_unread_path(path)
+}
+
+/// Whether the file at `path` has a name no build reads ([`is_unread_name`]).
+pub fn is_unread_path(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| is_unread_name(&n.to_string_lossy()))
 }
 
 /// Whether a file of this name is passed over wherever it is, in the work tree and in
 /// a commit alike: a hidden file (`.gitkeep`, an editor's `.#lock` or `.name.swp`)
-/// and the swap, backup and scratch files editors keep beside the file being edited.
-/// None is a document, a template or a theme's file, nor makes a work tree dirty. A
-/// hidden file named like a document is not passed over: it is reported as not read
-/// ([`misnamed_document`]).
+/// and the backup, auto-save and scratch files editors keep beside the file being
+/// edited (`name~`, `#name#`, `name.swp`, `name.tmp`). None is a document, a template or a theme's
+/// file, nor makes a work tree dirty. Only the file's own name counts: the files in a
+/// hidden folder are read. A hidden file named like a document is not passed over: it
+/// is reported as not read ([`misnamed_document`]).
 pub fn is_unread_name(name: &str) -> bool {
     name.starts_with('.') && !is_hidden_document(name)
         || name.ends_with('~')
+        || name.len() > 1 && name.starts_with('#') && name.ends_with('#')
         || [".swp", ".swx", ".tmp"].iter().any(|e| name.ends_with(e))
 }
 
@@ -316,10 +322,11 @@ fn scan_keeping(
                 .to_path_buf();
             let name = entry.file_name().to_string_lossy().into_owned();
             let kind = entry.file_type();
+            // A link or a device named like scratch is still reported below.
             let hidden_document = kind.is_file() && is_hidden_document(&name);
             if name.starts_with('.') && !hidden_document
                 || kind.is_dir() && !name.ends_with(".md")
-                || !kind.is_dir() && is_unread_name(&name)
+                || kind.is_file() && is_unread_name(&name)
             {
                 continue;
             }

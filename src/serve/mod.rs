@@ -82,6 +82,8 @@ struct Shared {
     stopping: AtomicBool,
     /// Long-polls waiting now, each on its own thread.
     polls: AtomicUsize,
+    /// What the latest build rebuilt, as it says (`rebuilt cork`).
+    rebuilt: Mutex<String>,
 }
 
 impl Shared {
@@ -167,6 +169,7 @@ impl Server {
             verbose: opts.verbose,
             timings: Vec::new(),
             good: None,
+            what: String::new(),
             behind: None,
         };
         shared.show(builder.build(None));
@@ -199,6 +202,16 @@ impl Server {
     /// The number of finished builds that changed what is served.
     pub fn generation(&self) -> u64 {
         self.shared.lock().generation
+    }
+
+    /// What the latest rebuild rebuilt, as it printed it (`rebuilt cork`, `rebuilt`);
+    /// empty before the first.
+    pub fn rebuilt(&self) -> String {
+        self.shared
+            .rebuilt
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Serves until the process ends (Ctrl-C).
@@ -426,7 +439,9 @@ fn rebuild_loop(
             scope_of(paths.iter().map(PathBuf::as_path))
         };
         if let Some(scope) = scope {
-            shared.show(builder.build(Some(scope)));
+            let built = builder.build(Some(scope));
+            *shared.rebuilt.lock().unwrap_or_else(|e| e.into_inner()) = builder.what.clone();
+            shared.show(built);
         }
     }
 }
@@ -437,7 +452,8 @@ const INDEX_WAIT: Duration = Duration::from_secs(5);
 /// Waits while `lock` (the index's lock) is there, up to [`INDEX_WAIT`]: git's
 /// `reference-transaction` hook runs after a commit has moved the branch and before
 /// the new index is in place, and the index's own change triggers no build. A lock
-/// left by a git that died is waited for once, then said.
+/// that stays (left by a git that died, or held through a long `git add -p`) is
+/// waited for at each reference move up to the limit, and said each time.
 fn wait_for_index(lock: &Path, shared: &Shared) {
     let until = Instant::now() + INDEX_WAIT;
     while lock.exists() {
@@ -483,6 +499,8 @@ struct Builder {
     /// How long each stage of the latest attempt took.
     timings: Vec<(&'static str, Duration)>,
     good: Option<Good>,
+    /// What the latest build rebuilt, as it says.
+    what: String,
     /// What the builds that failed since the last good one were to rebuild: the
     /// folders kept are behind by that much.
     behind: Option<Scope>,
@@ -532,6 +550,7 @@ impl Builder {
             (_, Some(sites)) => format!("rebuilt {}", sites.join(", ")),
             (_, None) => "rebuilt".into(),
         };
+        self.what.clone_from(&what);
         match attempt {
             Attempt::Built {
                 tree,
@@ -595,7 +614,9 @@ impl Builder {
         // A commit, or the first edit of a clean tree, shows on every page.
         if let (Some(only), Some(good)) = (only, &self.good) {
             if good.stamp != stamp {
-                return Attempt::Stale("the changed sites, of another commit: built again");
+                return Attempt::Stale(
+                    "the changed sites, with another commit or dirtiness in their stamp: built again",
+                );
             }
             let rows = |trend: &Option<crate::network::Trend>, site: &str| {
                 trend.as_ref().map(|t| crate::network::site_rows(t, site))
