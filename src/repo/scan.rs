@@ -44,10 +44,10 @@ pub fn is_unread_path(path: &Path) -> bool {
 /// Whether a file of this name is passed over wherever it is, in the work tree and in
 /// a commit alike: a hidden file (`.gitkeep`, an editor's `.#lock` or `.name.swp`)
 /// and the backup, auto-save and scratch files editors keep beside the file being
-/// edited (`name~`, `#name#`, `name.swp`, `name.tmp`). None is a document, a template or a theme's
-/// file, nor makes a work tree dirty. Only the file's own name counts: the files in a
-/// hidden folder are read. A hidden file named like a document is not passed over: it
-/// is reported as not read ([`misnamed_document`]).
+/// edited (`name~`, `#name#`, `name.swp`, `name.tmp`). None is a document, a template
+/// or a theme's file, nor makes a work tree dirty. Only the file's own name counts:
+/// the files in a hidden folder are read. A hidden file named like a document is not
+/// passed over: it is reported as not read ([`misnamed_document`]).
 pub fn is_unread_name(name: &str) -> bool {
     name.starts_with('.') && !is_hidden_document(name)
         || name.ends_with('~')
