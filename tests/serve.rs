@@ -704,6 +704,38 @@ fn a_commit_is_built_once_git_has_put_the_new_index_in_place() {
     server.stop();
 }
 
+/// `info/grafts` gives commits other parents, and the history another shape: written
+/// or removed, it rebuilds every site as a commit does.
+#[test]
+fn grafts_written_and_removed_rebuild_with_the_history_they_give() {
+    let mut t = SiteTest::new();
+    t.commit("Initial");
+    replace(
+        &t,
+        "procedures/global/SOP-0020.md",
+        &CAPA.replace("Global scope text.", "Second scope text."),
+    );
+    let second = t.commit("Second").to_string();
+    let server = start(&t);
+    let changes = || {
+        let page = get(server.addr(), PAGE).text();
+        let at = page.find("<dt>Changes</dt><dd>").expect("the changes") + 20;
+        page[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    };
+    assert_eq!(changes(), "2");
+    // The newest commit made a root: the document's history is that one commit.
+    std::fs::write(t.path(".git/info/grafts"), format!("{second}\n")).unwrap();
+    wait_for("the grafted history", || changes() == "1");
+    assert_served_as_built(&t, &server);
+    std::fs::remove_file(t.path(".git/info/grafts")).unwrap();
+    wait_for("the whole history again", || changes() == "2");
+    assert_served_as_built(&t, &server);
+    server.stop();
+}
+
 #[test]
 fn a_commit_in_a_linked_work_tree_rebuilds_with_its_commit() {
     let mut t = SiteTest::new();

@@ -64,6 +64,20 @@ pub const REF_FOLDERS: [&str; 2] = ["refs/heads", "refs/tags"];
 /// The grafts git gives commits, under [`RefFolders::common`].
 pub const GRAFTS: &str = "info/grafts";
 
+/// The files under [`RefFolders::common`] that tell git the parents of commits rather
+/// than let it read them: where a shallow clone is cut, and the grafts.
+pub const TOLD_PARENTS: [&str; 2] = ["shallow", GRAFTS];
+
+/// The text of each of [`TOLD_PARENTS`] in `repo` (empty where there is none).
+pub fn told_parents(repo: &Repository) -> [(&'static str, String); 2] {
+    TOLD_PARENTS.map(|file| {
+        (
+            file,
+            std::fs::read_to_string(repo.commondir().join(file)).unwrap_or_default(),
+        )
+    })
+}
+
 impl RefFolders {
     /// Whether `path` is what moves when a commit is made in this work tree, a
     /// branch is switched, a branch or tag is made, moved or deleted, a shallow
@@ -408,9 +422,7 @@ impl GitRepo {
         for (name, target) in refs {
             lines.push_str(&format!("ref {name} {target}\n"));
         }
-        for file in ["shallow", GRAFTS] {
-            let text =
-                std::fs::read_to_string(self.repo.commondir().join(file)).unwrap_or_default();
+        for (file, text) in told_parents(&self.repo) {
             for line in text.lines() {
                 lines.push_str(&format!("{file} {line}\n"));
             }

@@ -394,17 +394,12 @@ fn blob_text(repo: &Repository, id: Oid) -> Option<Arc<str>> {
 /// shallow clone is cut at (`$GIT_DIR/shallow`) and those `info/grafts` gives other
 /// parents (the first id of each of its lines); none in most repositories.
 fn told_parents(repo: &Repository) -> std::collections::HashSet<Oid> {
-    let read = |file: &str| std::fs::read_to_string(repo.commondir().join(file));
-    let shallow = read("shallow").unwrap_or_default();
-    let grafts = read(super::git::GRAFTS).unwrap_or_default();
-    let grafted = grafts
-        .lines()
+    // A line of `shallow` is one id; one of the grafts, a commit and its parents.
+    super::git::told_parents(repo)
+        .iter()
+        .flat_map(|(_, text)| text.lines())
         .filter_map(|l| l.split_whitespace().next())
-        .filter_map(|id| Oid::from_str(id).ok());
-    shallow
-        .lines()
-        .filter_map(|l| Oid::from_str(l.trim()).ok())
-        .chain(grafted)
+        .filter_map(|id| Oid::from_str(id).ok())
         .collect()
 }
 
@@ -467,18 +462,14 @@ pub fn walk(
     if !crate::keeps_between_builds() {
         return walk_now(git, head, identify, use_cache);
     }
-    let read = |file: &str| std::fs::read_to_string(git.repo.commondir().join(file));
+    let [(_, shallow), (_, grafts)] = super::git::told_parents(&git.repo);
     let key = (
         git.repo.path().to_path_buf(),
         git.prefix.clone(),
         head,
         identify as usize,
         use_cache,
-        format!(
-            "{}\0{}",
-            read("shallow").unwrap_or_default(),
-            read(super::git::GRAFTS).unwrap_or_default()
-        ),
+        format!("{shallow}\0{grafts}"),
     );
     {
         let mut walks = walks().lock().unwrap_or_else(|e| e.into_inner());
