@@ -11,6 +11,7 @@ use git2::{ObjectType, Oid, Repository, Sort, Tree};
 
 use super::cache;
 use super::git::{CommitInfo, GitRepo};
+use super::scan::is_markdown;
 
 /// One change of a file in a commit.
 #[derive(Debug, Clone)]
@@ -264,7 +265,7 @@ fn commit_changes<'r>(
                 .any(|t| t.get_path(&full).ok().map(|e| e.id()) == c.new)
         });
     }
-    for c in out.iter_mut().filter(|c| is_doc(&c.path)) {
+    for c in out.iter_mut().filter(|c| is_markdown(&c.path)) {
         c.text = c.new.and_then(|id| blob_text(repo, id));
     }
     (out, parent.map(|p| (p.id(), old)))
@@ -401,15 +402,6 @@ fn told_parents(repo: &Repository) -> std::collections::HashSet<Oid> {
         .filter_map(|l| l.split_whitespace().next())
         .filter_map(|id| Oid::from_str(id).ok())
         .collect()
-}
-
-/// A file a build reads as a document: a hidden one is not (see
-/// [`super::scan::is_unread_name`]), and neither is its history.
-fn is_doc(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "md")
-        && !path
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
 /// One commit as the walk saw it: its description, parents and changes.
@@ -557,7 +549,7 @@ fn walk_now(
                 .iter()
                 .map(|(path, new)| {
                     let new = new.as_deref().map(Oid::from_str).transpose().map_err(err)?;
-                    let text = new.filter(|_| is_doc(path)).and_then(|id| {
+                    let text = new.filter(|_| is_markdown(path)).and_then(|id| {
                         store.texts.get(&id).cloned().or_else(|| {
                             let text = blob_text(repo, id)?;
                             new_texts.push((id, Arc::clone(&text)));
@@ -608,7 +600,7 @@ fn walk_now(
     let mut key_of: HashMap<String, PathBuf> = HashMap::new();
     // The keys documents have now (not their former ids, whose history they keep).
     let mut own_keys: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for c in current.into_iter().filter(|c| is_doc(&c.path)) {
+    for c in current.into_iter().filter(|c| is_markdown(&c.path)) {
         let text = c
             .new
             .and_then(|id| match read.get(&id) {
@@ -634,7 +626,7 @@ fn walk_now(
         .map(|(_, _, changes)| {
             changes
                 .iter()
-                .map(|ch| match (&ch.text, is_doc(&ch.path)) {
+                .map(|ch| match (&ch.text, is_markdown(&ch.path)) {
                     (Some(text), true) => Some(identify(&ch.path, text)),
                     _ => None,
                 })
@@ -655,7 +647,7 @@ fn walk_now(
         for idx in (0..per_commit.len()).rev() {
             let mut left = Vec::new();
             for (ch, id) in per_commit[idx].2.iter().zip(&identities[idx]) {
-                if !is_doc(&ch.path) {
+                if !is_markdown(&ch.path) {
                     continue;
                 }
                 if let Some((key, title)) = held.remove(&ch.path) {

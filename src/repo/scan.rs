@@ -86,8 +86,15 @@ fn misnamed_document(rel: &Path, name: &str) -> Option<Diagnostic> {
     })
 }
 
-fn is_markdown(path: &Path) -> bool {
-    path.starts_with(PROCEDURES_DIR) && path.extension().is_some_and(|e| e == "md")
+/// Whether a build reads the file at `path` (relative to the root) as a document, in
+/// the work tree, in a commit and in the history alike: a hidden one it does not
+/// ([`misnamed_document`] reports it).
+pub fn is_markdown(path: &Path) -> bool {
+    path.starts_with(PROCEDURES_DIR)
+        && path.extension().is_some_and(|e| e == "md")
+        && !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
 /// The largest document procsite reads. A long procedure is a few hundred kilobytes.
