@@ -169,10 +169,9 @@ impl Server {
             verbose: opts.verbose,
             timings: Vec::new(),
             good: None,
-            what: String::new(),
             behind: None,
         };
-        shared.show(builder.build(None));
+        shared.show(builder.build(None).1);
         let mut threads = Vec::new();
         let s = shared.clone();
         threads.push(std::thread::spawn(move || {
@@ -439,8 +438,8 @@ fn rebuild_loop(
             scope_of(paths.iter().map(PathBuf::as_path))
         };
         if let Some(scope) = scope {
-            let built = builder.build(Some(scope));
-            *shared.rebuilt.lock().unwrap_or_else(|e| e.into_inner()) = builder.what.clone();
+            let (what, built) = builder.build(Some(scope));
+            *shared.rebuilt.lock().unwrap_or_else(|e| e.into_inner()) = what;
             shared.show(built);
         }
     }
@@ -499,8 +498,6 @@ struct Builder {
     /// How long each stage of the latest attempt took.
     timings: Vec<(&'static str, Duration)>,
     good: Option<Good>,
-    /// What the latest build rebuilt, as it says.
-    what: String,
     /// What the builds that failed since the last good one were to rebuild: the
     /// folders kept are behind by that much.
     behind: Option<Scope>,
@@ -508,8 +505,9 @@ struct Builder {
 
 impl Builder {
     /// Builds `scope` (`None`: the first build), prints how long it took and what it
-    /// found, and returns the tree, or the diagnostics of a failed build.
-    fn build(&mut self, scope: Option<Scope>) -> Result<Tree, Vec<String>> {
+    /// found, and returns what it rebuilt, as it says (`rebuilt cork`), with the tree
+    /// or the diagnostics of a failed build.
+    fn build(&mut self, scope: Option<Scope>) -> (String, Result<Tree, Vec<String>>) {
         let started = Instant::now();
         // What the builds that failed since the last good one were to rebuild is
         // still to be rebuilt.
@@ -550,8 +548,7 @@ impl Builder {
             (_, Some(sites)) => format!("rebuilt {}", sites.join(", ")),
             (_, None) => "rebuilt".into(),
         };
-        self.what.clone_from(&what);
-        match attempt {
+        let built = match attempt {
             Attempt::Built {
                 tree,
                 errors,
@@ -579,7 +576,8 @@ impl Builder {
                 Err(diags)
             }
             Attempt::Stale(_) => unreachable!("a full build is never stale"),
-        }
+        };
+        (what, built)
     }
 
     /// One build: of every served site (`only` is `None`), or rendering only `only`
