@@ -10,15 +10,6 @@ fn draft(id: &str, body: &str) -> String {
     format!("---\nid: {id}\ntitle: T {id}\ntype: SOP\nstatus: draft\n---\n{body}")
 }
 
-fn dd(page: &str, term: &str) -> String {
-    let start = pos(page, &format!("<dt>{term}</dt><dd>")) + term.len() + 13;
-    let end = start + page[start..].find("</dd>").unwrap();
-    page[start..end]
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[test]
 fn revisions_count_approved_issues_and_changes_count_commits() {
     let mut t = SiteTest::new();

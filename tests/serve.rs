@@ -717,14 +717,7 @@ fn grafts_written_and_removed_rebuild_with_the_history_they_give() {
     );
     let second = t.commit("Second").to_string();
     let server = start(&t);
-    let changes = || {
-        let page = get(server.addr(), PAGE).text();
-        let at = page.find("<dt>Changes</dt><dd>").expect("the changes") + 20;
-        page[at..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect::<String>()
-    };
+    let changes = || dd(&get(server.addr(), PAGE).text(), "Changes");
     assert_eq!(changes(), "2");
     // The newest commit made a root: the document's history is that one commit.
     std::fs::write(t.path(".git/info/grafts"), format!("{second}\n")).unwrap();

@@ -283,6 +283,16 @@ pub fn pos(hay: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("'{needle}' not found in:\n{hay}"))
 }
 
+/// The text of a page's `<dd>` for the `<dt>` `term`, its white space collapsed.
+pub fn dd(page: &str, term: &str) -> String {
+    let start = pos(page, &format!("<dt>{term}</dt><dd>")) + term.len() + 13;
+    let end = start + page[start..].find("</dd>").unwrap();
+    page[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Decodes the few entities Tera's escaping produces in attributes.
 pub fn unescape(s: &str) -> String {
     s.replace("&#x2F;", "/")
